@@ -1,0 +1,5 @@
+"""`python -m remediator` is the same as the `remediator` console script."""
+
+from remediator.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Remediation actions: one module per family, all behind `base.Action`."""

@@ -1,0 +1,138 @@
+"""Alertmanager's webhook payload (version 4), alert fingerprints, and its API client.
+
+The models are strict about what Alertmanager promises (types, the version,
+the status vocabulary) and lenient about what it may add later (unknown keys
+are ignored), so a newer Alertmanager keeps working while garbage is refused.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+LabelName = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+LabelValue = Annotated[str, StringConstraints(max_length=16384)]
+Labels = dict[LabelName, LabelValue]
+
+_FNV_OFFSET = 14695981039346656037
+_FNV_PRIME = 1099511628211
+_SEPARATOR = 0xFF
+
+
+def fingerprint(labels: dict[str, str]) -> str:
+    """Alertmanager's fingerprint of a label set (FNV-1a 64 over sorted pairs).
+
+    Used when an alert arrives without one (older senders, tests), so the
+    idempotency key is the same one Alertmanager itself would report.
+    """
+    digest = _FNV_OFFSET
+    for name in sorted(labels):
+        for part in (name.encode(), labels[name].encode()):
+            for byte in part:
+                digest = ((digest ^ byte) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
+            digest = ((digest ^ _SEPARATOR) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
+    return f"{digest:016x}"
+
+
+class Alert(BaseModel):
+    """One alert as Alertmanager sends it in a webhook notification."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    status: Literal["firing", "resolved"]
+    labels: Labels
+    annotations: Labels = Field(default_factory=dict)
+    starts_at: datetime = Field(alias="startsAt")
+    ends_at: datetime | None = Field(default=None, alias="endsAt")
+    generator_url: str = Field(default="", alias="generatorURL", max_length=8192)
+    fingerprint_: str = Field(default="", alias="fingerprint", max_length=64)
+
+    @property
+    def fingerprint(self) -> str:
+        return self.fingerprint_ or fingerprint(self.labels)
+
+    @property
+    def alertname(self) -> str:
+        return self.labels.get("alertname", "")
+
+    @property
+    def runbook_url(self) -> str:
+        return self.annotations.get("runbook_url", "")
+
+    @property
+    def firing(self) -> bool:
+        return self.status == "firing"
+
+
+class WebhookPayload(BaseModel):
+    """Alertmanager's webhook body, version 4 (the only version it has sent since 0.x)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    version: Literal["4"]
+    group_key: str = Field(alias="groupKey", max_length=8192)
+    truncated_alerts: int = Field(default=0, alias="truncatedAlerts", ge=0)
+    status: Literal["firing", "resolved"]
+    receiver: str = Field(max_length=1024)
+    group_labels: Labels = Field(default_factory=dict, alias="groupLabels")
+    common_labels: Labels = Field(default_factory=dict, alias="commonLabels")
+    common_annotations: Labels = Field(default_factory=dict, alias="commonAnnotations")
+    external_url: str = Field(default="", alias="externalURL", max_length=8192)
+    alerts: list[Alert] = Field(max_length=10000)
+
+
+class _ApiAlertStatus(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    state: str = "active"
+
+
+class ApiAlert(BaseModel):
+    """An alert from Alertmanager's `GET /api/v2/alerts` (gettableAlert)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    labels: Labels
+    annotations: Labels = Field(default_factory=dict)
+    starts_at: datetime = Field(alias="startsAt")
+    ends_at: datetime | None = Field(default=None, alias="endsAt")
+    generator_url: str = Field(default="", alias="generatorURL")
+    fingerprint: str = ""
+    status: _ApiAlertStatus = Field(default_factory=_ApiAlertStatus)
+
+    def as_alert(self, now: datetime | None = None) -> Alert:
+        """The same alert in webhook form, so it can take the same decision path."""
+        now = now or datetime.now(UTC)
+        resolved = self.ends_at is not None and self.ends_at <= now
+        return Alert(
+            status="resolved" if resolved else "firing",
+            labels=self.labels,
+            annotations=self.annotations,
+            startsAt=self.starts_at,
+            endsAt=self.ends_at,
+            generatorURL=self.generator_url,
+            fingerprint=self.fingerprint,
+        )
+
+
+class AlertmanagerClient:
+    """A small client for the Alertmanager API v2 endpoints we read."""
+
+    def __init__(self, base_url: str, *, client: httpx.AsyncClient | None = None,
+                 timeout: float = 10.0) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._client = client or httpx.AsyncClient(timeout=timeout)
+
+    async def active_alerts(self) -> list[ApiAlert]:
+        """Active, unsilenced, uninhibited alerts: the ones we may act on."""
+        response = await self._client.get(
+            f"{self._base_url}/api/v2/alerts",
+            params={"active": "true", "silenced": "false", "inhibited": "false"},
+        )
+        response.raise_for_status()
+        return [ApiAlert.model_validate(item) for item in response.json()]
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,95 @@
+"""The service's own metrics, on a registry each app (and each test) builds.
+
+Names follow Prometheus conventions (`_total`, `_seconds`); outcome labels use
+the one vocabulary of `outcomes.Outcome`, so dashboards and alert rules can
+rely on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+_ACTION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+
+
+@dataclass(frozen=True)
+class Metrics:
+    registry: CollectorRegistry
+    alerts_received: Counter
+    deliveries: Counter
+    decisions: Counter
+    action_results: Counter
+    action_duration: Histogram
+    actions_in_flight: Gauge
+    jobs_queued: Gauge
+    breaker_open: Gauge
+    paused: Gauge
+    webhook_duration: Histogram
+    rules_loaded: Gauge
+    rules_last_reload_success: Gauge
+    rules_last_reload_timestamp: Gauge
+    verifications: Counter
+    escalations: Counter
+    escalations_exhausted: Counter
+    reconcile_runs: Counter
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry | None = None) -> Metrics:
+        """All metrics on `registry` (a fresh one by default, never the global one)."""
+        reg = registry if registry is not None else CollectorRegistry()
+        return cls(
+            registry=reg,
+            alerts_received=Counter(
+                "remediator_alerts_received", "Alerts received from Alertmanager, by status.",
+                ["status"], registry=reg),
+            deliveries=Counter(
+                "remediator_webhook_deliveries", "Webhook deliveries, by HTTP status code.",
+                ["code"], registry=reg),
+            decisions=Counter(
+                "remediator_decisions", "Decisions taken, by rule and outcome.",
+                ["rule", "outcome"], registry=reg),
+            action_results=Counter(
+                "remediator_action_results", "Action results, by action type and outcome.",
+                ["action", "outcome"], registry=reg),
+            action_duration=Histogram(
+                "remediator_action_duration_seconds", "Time an action took, by action type.",
+                ["action"], buckets=_ACTION_BUCKETS, registry=reg),
+            actions_in_flight=Gauge(
+                "remediator_actions_in_flight", "Actions running now.", registry=reg),
+            jobs_queued=Gauge(
+                "remediator_jobs_queued", "Jobs waiting in the queue, by kind.",
+                ["kind"], registry=reg),
+            breaker_open=Gauge(
+                "remediator_breaker_open", "1 while the circuit breaker is open.", registry=reg),
+            paused=Gauge(
+                "remediator_paused", "1 while remediation is paused by an operator.",
+                registry=reg),
+            webhook_duration=Histogram(
+                "remediator_webhook_duration_seconds",
+                "Webhook latency from request to durable decision.",
+                buckets=_LATENCY_BUCKETS, registry=reg),
+            rules_loaded=Gauge(
+                "remediator_rules_loaded", "Rules in force.", registry=reg),
+            rules_last_reload_success=Gauge(
+                "remediator_rules_last_reload_success",
+                "1 if the last rule (re)load succeeded.", registry=reg),
+            rules_last_reload_timestamp=Gauge(
+                "remediator_rules_last_reload_timestamp_seconds",
+                "When rules were last (re)loaded successfully.", registry=reg),
+            verifications=Counter(
+                "remediator_verifications", "Verification results, by rule and outcome.",
+                ["rule", "outcome"], registry=reg),
+            escalations=Counter(
+                "remediator_escalations", "Escalation steps started, by rule.",
+                ["rule"], registry=reg),
+            escalations_exhausted=Counter(
+                "remediator_escalations_exhausted",
+                "Remediations whose escalation ladder ran out, by rule.",
+                ["rule"], registry=reg),
+            reconcile_runs=Counter(
+                "remediator_reconcile_runs", "Reconciliations with Alertmanager, by result.",
+                ["result"], registry=reg),
+        )

@@ -1,0 +1,53 @@
+"""The one outcome vocabulary used by the API, metrics, page and CLI.
+
+Keeping every name in one enum means a typo cannot create a new outcome that
+dashboards and alert rules silently miss.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    # Decisions taken when an alert arrives.
+    EXECUTED = "executed"
+    DRY_RUN = "dry_run"
+    DUPLICATE = "duplicate"
+    COOLDOWN = "cooldown"
+    RATE_LIMITED = "rate_limited"
+    BREAKER_OPEN = "breaker_open"
+    DENIED = "denied"
+    PAUSED = "paused"
+    NO_MATCH = "no_match"
+    REJECTED = "rejected"
+    # Results of running an action.
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TARGET_GONE = "target_gone"
+    # Verification after an action.
+    VERIFIED = "verified"
+    UNVERIFIED = "unverified"
+    UNKNOWN = "unknown"
+    # Escalation ladder ran out of steps.
+    EXHAUSTED = "exhausted"
+    # Alert lifecycle.
+    RESOLVED = "resolved"
+
+
+DECISIONS = frozenset(
+    {
+        Outcome.EXECUTED,
+        Outcome.DRY_RUN,
+        Outcome.DUPLICATE,
+        Outcome.COOLDOWN,
+        Outcome.RATE_LIMITED,
+        Outcome.BREAKER_OPEN,
+        Outcome.DENIED,
+        Outcome.PAUSED,
+        Outcome.NO_MATCH,
+        Outcome.REJECTED,
+    }
+)
+ACTION_RESULTS = frozenset({Outcome.SUCCEEDED, Outcome.FAILED, Outcome.TARGET_GONE})
+VERIFICATIONS = frozenset({Outcome.VERIFIED, Outcome.UNVERIFIED, Outcome.UNKNOWN})

@@ -1,0 +1,253 @@
+"""Rules: which alerts get which remediation, under which limits.
+
+Rules are immutable once loaded and validated when the YAML is read, so a
+typo is reported at `rules check` or reload time (with file, line and
+field), never at 3 a.m. when the alert fires.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+    model_validator,
+)
+
+from remediator.actions.specs import ActionSpec
+from remediator.durations import Duration
+from remediator.matchers import Matcher, MatcherError, match_all
+
+
+def _to_matcher(value: Any) -> Matcher:
+    if isinstance(value, Matcher):
+        return value
+    if not isinstance(value, str):
+        raise ValueError('a matcher is a string such as alertname="KubePodCrashLooping"')
+    try:
+        return Matcher.parse(value)
+    except MatcherError as error:
+        raise ValueError(str(error)) from None
+
+
+MatcherField = Annotated[Matcher, PlainValidator(_to_matcher), PlainSerializer(str)]
+RuleName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$", max_length=128)]
+
+
+class Limits(BaseModel):
+    """Cooldown per target and a rate limit for the rule (`max` actions `per` window)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    cooldown: Duration = timedelta(minutes=10)
+    max: int | None = Field(default=None, ge=1)
+    per: Duration = timedelta(hours=1)
+
+
+class Verify(BaseModel):
+    """Check after `after` that the alert is gone (or that `expr` returns nothing)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    after: Duration = timedelta(minutes=5)
+    expr: str | None = None
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: RuleName
+    description: str = ""
+    matchers: list[MatcherField] = Field(min_length=1)
+    action: ActionSpec
+    limits: Limits = Limits()
+    verify: Verify | None = None
+    escalate: list[ActionSpec] = Field(default_factory=list, max_length=10)
+    unless_firing: list[MatcherField] = Field(default_factory=list)
+    dry_run: bool = False
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        return match_all(self.matchers, labels)
+
+    def step(self, index: int) -> ActionSpec | None:
+        """The action of ladder step `index` (0 is `action`, then `escalate`)."""
+        if index == 0:
+            return self.action
+        if 0 < index <= len(self.escalate):
+            return self.escalate[index - 1]
+        return None
+
+
+class RuleFile(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    rules: list[Rule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> RuleFile:
+        _check_unique(rule.name for rule in self.rules)
+        return self
+
+
+def _check_unique(names: Iterable[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"duplicate rule name {name!r}")
+        seen.add(name)
+
+
+@dataclass(frozen=True)
+class RuleError:
+    """One problem in one rule file, located for a human."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class RuleLoadError(Exception):
+    def __init__(self, errors: list[RuleError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules in force, where they came from, and a digest to tell versions apart."""
+
+    rules: tuple[Rule, ...]
+    sources: tuple[str, ...]
+    digest: str
+
+    def by_name(self, name: str) -> Rule | None:
+        return next((rule for rule in self.rules if rule.name == name), None)
+
+    def matching(self, labels: Mapping[str, str]) -> list[Rule]:
+        return [rule for rule in self.rules if rule.matches(labels)]
+
+    @classmethod
+    def of(cls, rules: Iterable[Rule]) -> RuleSet:
+        """A rule set built in code (tests, simulate)."""
+        return cls(tuple(rules), (), "")
+
+
+def rule_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand files and directories (their *.yml / *.yaml, not *.test.yml)."""
+    found: list[Path] = []
+    for entry in map(Path, paths):
+        if entry.is_dir():
+            found.extend(sorted(p for p in entry.iterdir() if _is_rule_file(p)))
+        else:
+            found.append(entry)
+    return found
+
+
+def _is_rule_file(path: Path) -> bool:
+    return (path.suffix in (".yml", ".yaml") and not path.stem.endswith(".test")
+            and path.is_file())
+
+
+def load_rules(paths: Iterable[str | Path]) -> RuleSet:
+    """Load and validate every rule file; raise RuleLoadError listing all problems."""
+    files = rule_files(paths)
+    errors: list[RuleError] = []
+    rules: list[Rule] = []
+    digest = hashlib.sha256()
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            errors.append(RuleError(str(path), None, "", f"cannot read: {error.strerror}"))
+            continue
+        digest.update(str(path).encode() + b"\0" + text.encode())
+        parsed, file_errors = parse_rule_file(text, str(path))
+        errors.extend(file_errors)
+        rules.extend(parsed)
+    if not errors:
+        try:
+            _check_unique(rule.name for rule in rules)
+        except ValueError as error:
+            errors.append(RuleError(", ".join(map(str, files)), None, "name", str(error)))
+    if errors:
+        raise RuleLoadError(errors)
+    return RuleSet(tuple(rules), tuple(map(str, files)), digest.hexdigest()[:16])
+
+
+def parse_rule_file(text: str, filename: str) -> tuple[list[Rule], list[RuleError]]:
+    """Parse one file's text; errors carry the line of the offending field."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        return [], [RuleError(filename, line, "", f"invalid YAML: {error}")]
+    if data is None:
+        return [], []
+    lines = _line_index(node)
+    try:
+        parsed = RuleFile.model_validate(data)
+    except ValidationError as error:
+        return [], [_locate(filename, lines, item) for item in error.errors()]
+    return list(parsed.rules), []
+
+
+def _line_index(node: yaml.Node | None) -> dict[tuple[str | int, ...], int]:
+    """Map each path in the document (keys and list indexes) to its 1-based line."""
+    index: dict[tuple[str | int, ...], int] = {}
+
+    def walk(current: yaml.Node, path: tuple[str | int, ...]) -> None:
+        index[path] = current.start_mark.line + 1
+        if isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                child = (*path, str(key.value))
+                walk(value, child)
+                index[child] = key.start_mark.line + 1
+        elif isinstance(current, yaml.SequenceNode):
+            for position, value in enumerate(current.value):
+                walk(value, (*path, position))
+
+    if node is not None:
+        walk(node, ())
+    return index
+
+
+def _locate(filename: str, lines: dict[tuple[str | int, ...], int],
+            item: Mapping[str, Any]) -> RuleError:
+    loc: tuple[str | int, ...] = tuple(item["loc"])
+    path: list[str | int] = []
+    line = lines.get(())
+    for part in loc:
+        candidate = (*path, part)
+        if candidate in lines:
+            path.append(part)
+            line = lines[candidate]
+        # Parts missing from the document are pydantic's union tags
+        # (e.g. 'kubernetes.scale'); skip them but keep walking.
+    message = str(item["msg"]).removeprefix("Value error, ")
+    return RuleError(filename, line, _field_name(loc, path), message)
+
+
+def _field_name(loc: tuple[str | int, ...], found: list[str | int]) -> str:
+    """`rules[0].action.name`: the document path, plus a missing field if any."""
+    parts = list(found)
+    if loc and loc[-1] not in parts and isinstance(loc[-1], str) and "." not in loc[-1]:
+        parts.append(loc[-1])
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out

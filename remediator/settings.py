@@ -1,0 +1,131 @@
+"""Configuration: `serve` flags, `REMEDIATOR_*` environment variables, a YAML file.
+
+Precedence, highest first: command-line flag, environment variable, the
+`--config` YAML file, the default. Lists are comma-separated in the
+environment (`REMEDIATOR_ALLOWED_NAMESPACES=apps-a,apps-b`).
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from remediator.durations import Duration
+
+_CONFIG_FILE: ContextVar[Path | None] = ContextVar("remediator_config_file", default=None)
+
+
+def _split(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_split)]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REMEDIATOR_", extra="forbid",
+                                      validate_default=True)
+
+    rules: CommaList = Field(default=["rules"], description="rule files or directories")
+    database_url: str = Field(default="sqlite:///remediator.db",
+                              description="sqlite:///FILE or postgresql+psycopg://...")
+    listen: str = Field(default="127.0.0.1:9095", description="host:port to listen on")
+    dev: bool = Field(default=False, description="development mode: no token required")
+    webhook_token: SecretStr | None = Field(default=None, description="bearer token for the webhook")
+    webhook_token_file: Path | None = Field(default=None, description="file holding the webhook token")
+    api_token: SecretStr | None = Field(default=None, description="read-only token for /api and the page")
+    api_token_file: Path | None = Field(default=None, description="file holding the read-only token")
+    dry_run: bool = Field(default=False, description="decide and audit, never execute")
+    allowed_namespaces: CommaList = Field(default=[], description="empty: every namespace not denied")
+    denied_namespaces: CommaList = Field(default=["kube-system"], description="never act here")
+    prometheus_url: str | None = Field(default=None, description="for verification")
+    alertmanager_url: str | None = Field(default=None, description="for reconciliation")
+    kubernetes: Literal["auto", "on", "off"] = Field(
+        default="auto", description="auto: use KUBECONFIG or in-cluster config if present")
+    playbook_dir: Path = Field(default=Path("playbooks"), description="where ansible plays live")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="webhook body limit")
+    global_rate_max: int = Field(default=60, ge=1, description="actions allowed per window")
+    global_rate_per: Duration = Field(default=timedelta(minutes=10), description="window")
+    breaker_max_actions: int = Field(default=100, ge=1, description="actions in window that trip")
+    breaker_max_failures: int = Field(default=5, ge=1, description="failures in window that trip")
+    breaker_window: Duration = Field(default=timedelta(minutes=10), description="breaker window")
+    breaker_cooldown: Duration = Field(default=timedelta(minutes=30),
+                                       description="open breaker closes after this")
+    workers: int = Field(default=4, ge=1, le=64, description="actions run concurrently")
+    action_retries: int = Field(default=3, ge=0, le=10, description="retries of transient errors")
+    retry_backoff: Duration = Field(default=timedelta(seconds=2), description="first retry delay")
+    job_poll_interval: Duration = Field(default=timedelta(seconds=1), description="job queue poll")
+    reconcile_interval: Duration = Field(default=timedelta(minutes=1),
+                                         description="Alertmanager reconciliation")
+    audit_retention: Duration = Field(default=timedelta(days=90), description="audit kept this long")
+    log_format: Literal["json", "console"] = Field(default="json", description="log output")
+    log_level: str = Field(default="INFO", description="log level")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("listen must be host:port, e.g. 127.0.0.1:9095")
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    def resolved_webhook_token(self) -> str | None:
+        return _token(self.webhook_token, self.webhook_token_file)
+
+    def resolved_api_token(self) -> str | None:
+        return _token(self.api_token, self.api_token_file)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = _CONFIG_FILE.get()
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+        if config_file is not None:
+            sources += (YamlConfigSettingsSource(settings_cls, yaml_file=config_file),)
+        return sources
+
+
+def _token(secret: SecretStr | None, path: Path | None) -> str | None:
+    if secret is not None and secret.get_secret_value():
+        return secret.get_secret_value()
+    if path is not None:
+        return path.read_text(encoding="utf-8").strip() or None
+    return None
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from flags (`overrides`), environment and an optional YAML file."""
+    if config_file is not None and not config_file.is_file():
+        raise FileNotFoundError(f"config file {config_file} does not exist")
+    token = _CONFIG_FILE.set(config_file)
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    finally:
+        _CONFIG_FILE.reset(token)
