@@ -110,10 +110,10 @@ class ApiAlert(BaseModel):
             status="resolved" if resolved else "firing",
             labels=self.labels,
             annotations=self.annotations,
-            startsAt=self.starts_at,
-            endsAt=self.ends_at,
-            generatorURL=self.generator_url,
-            fingerprint=self.fingerprint,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            generator_url=self.generator_url,
+            fingerprint_=self.fingerprint,
         )
 
 

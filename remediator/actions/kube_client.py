@@ -1,0 +1,223 @@
+"""A small typed adapter around the official Kubernetes client.
+
+It owns three things the actions should not repeat: how a client is built
+(`load_api_client`, following the client's own KUBECONFIG / in-cluster
+conventions), how a blocking client call runs without blocking the event loop
+and within the request's time budget (`call`), and how a failure becomes an
+`ActionError` whose class and `transient` flag carry the retry policy.
+
+Error messages are built from the status code, the verb and the target only:
+`str(ApiException)` includes the response headers, so it never reaches a
+message or the audit log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import urllib3
+from kubernetes import config as _kube_config
+from kubernetes.client import ApiClient, Configuration
+from kubernetes.client.exceptions import ApiException
+
+from remediator.actions.base import ActionError, TargetGone
+
+T = TypeVar("T")
+
+# The loaders are untyped; give them the signatures we rely on.
+_load_kube_config: Callable[..., None] = _kube_config.load_kube_config
+_load_incluster_config: Callable[..., None] = _kube_config.load_incluster_config
+_ConfigException: type[Exception] = _kube_config.ConfigException
+
+_TRANSIENT_STATUSES = frozenset({409, 429})
+
+
+class KubeConfigError(RuntimeError):
+    """No usable Kubernetes configuration where one was required."""
+
+
+def api_client(configuration: Configuration) -> ApiClient:
+    """Build an `ApiClient` whose time use the action's `timeout` can bound.
+
+    By default urllib3 retries idempotent requests (GET, DELETE) on read
+    timeouts, each time with a fresh timeout, and sleeps out a 429/503
+    Retry-After inside the thread: both quietly exceed the budget. The worker
+    already retries transient errors with backoff (and honours Retry-After
+    through `ActionError.retry_after`), so only quick reconnects are kept.
+    """
+    configuration.retries = urllib3.Retry(total=2, read=0, respect_retry_after_header=False)
+    return ApiClient(configuration)
+
+
+def close_api_client(client: ApiClient) -> None:
+    """Release the client's connection pool (`ApiClient.close` is untyped)."""
+    close: Callable[[], None] = client.close
+    close()
+
+
+def load_api_client(mode: str, *, environ: Mapping[str, str] | None = None) -> ApiClient | None:
+    """The client for `mode` "off", "auto" or "on", following the client's conventions.
+
+    "auto" prefers KUBECONFIG (or ~/.kube/config) when present, then the
+    in-cluster ServiceAccount when KUBERNETES_SERVICE_HOST is set, else runs
+    without Kubernetes (None). "on" is "auto" that must find a configuration.
+    A configuration that is present but broken is an error in both modes:
+    silently running without actions would hide it until 3 a.m.
+    """
+    if mode not in {"off", "auto", "on"}:
+        raise ValueError(f"kubernetes mode must be 'off', 'auto' or 'on', not {mode!r}")
+    if mode == "off":
+        return None
+    env = os.environ if environ is None else environ
+    configuration = _load_configuration(env)
+    if configuration is None and mode == "on":
+        raise KubeConfigError(
+            "no Kubernetes configuration found: set KUBECONFIG, create ~/.kube/config, "
+            "or run in a pod with a ServiceAccount (KUBERNETES_SERVICE_HOST)")
+    return None if configuration is None else api_client(configuration)
+
+
+def _load_configuration(env: Mapping[str, str]) -> Configuration | None:
+    configuration = Configuration()
+    kubeconfig = _kubeconfig_files(env)
+    try:
+        if kubeconfig:
+            _load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+        elif env.get("KUBERNETES_SERVICE_HOST"):
+            _load_incluster_config(client_configuration=configuration)
+        else:
+            return None
+    except (_ConfigException, OSError, ValueError) as error:
+        source = kubeconfig or "in-cluster ServiceAccount"
+        raise KubeConfigError(f"cannot load Kubernetes configuration from {source}: "
+                              f"{type(error).__name__}: {error}") from None
+    return configuration
+
+
+def _kubeconfig_files(env: Mapping[str, str]) -> str | None:
+    """KUBECONFIG (a path list, as kubectl reads it) or ~/.kube/config, if any exists."""
+    listed = env.get("KUBECONFIG", "")
+    if listed:
+        paths = [Path(p).expanduser() for p in listed.split(os.pathsep) if p]
+        return listed if any(p.is_file() for p in paths) else None
+    home = env.get("HOME")
+    default = Path(home, ".kube", "config") if home else Path("~/.kube/config").expanduser()
+    return str(default) if default.is_file() else None
+
+
+class Deadline:
+    """The time left of one action's `timeout`, shared by all its API calls."""
+
+    def __init__(self, seconds: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._seconds = seconds
+        self._end = clock() + seconds
+
+    @property
+    def seconds(self) -> float:
+        return self._seconds
+
+    def remaining(self) -> float:
+        return self._end - self._clock()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Operation:
+    """What one API call does, in RBAC terms: named in errors and hints."""
+
+    verb: str
+    resource: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.verb} {self.resource} {self.namespace}/{self.name}"
+
+
+async def call(operation: Operation, deadline: Deadline, request: Callable[[float], T]) -> T:
+    """Run `request(timeout)` in a thread; map every client failure to an `ActionError`.
+
+    `request` receives the seconds left of the deadline, to pass on as the
+    client's `_request_timeout`.
+    """
+    remaining = deadline.remaining()
+    if remaining <= 0:
+        raise ActionError(f"{operation}: out of time ({deadline.seconds:g}s budget)",
+                          transient=True)
+    try:
+        return await asyncio.to_thread(request, remaining)
+    except ApiException as error:
+        raise api_error(operation, error) from None
+    except urllib3.exceptions.HTTPError as error:
+        raise transport_error(operation, error, remaining) from None
+
+
+def with_resource_version(resource_version: str | None,
+                          body: dict[str, Any]) -> dict[str, Any]:
+    """Add `metadata.resourceVersion` to a patch: the API server's optimistic lock.
+
+    A read-modify-write that sends it gets 409 (transient, retried with a fresh
+    read) if anyone changed the object in between, instead of overwriting them.
+    """
+    if resource_version is None:
+        return body
+    return {"metadata": {"resourceVersion": resource_version}, **body}
+
+
+def api_error(operation: Operation, error: ApiException) -> ActionError:
+    """The retry policy of an API server answer: gone, permanent or transient."""
+    status: int = error.status if isinstance(error.status, int) else 0
+    detail = {"status": status}
+    if status == 404:
+        return TargetGone(f"{operation}: not found", detail=detail)
+    if status == 403:
+        return ActionError(f"{operation}: {_rbac_hint(operation)}", detail=detail)
+    text = f"{operation}: HTTP {status} {error.reason or ''}".rstrip() + _status_message(error)
+    if status in _TRANSIENT_STATUSES or status >= 500:
+        return ActionError(text, transient=True, retry_after=_retry_after(error), detail=detail)
+    return ActionError(text, detail=detail)
+
+
+def transport_error(operation: Operation, error: urllib3.exceptions.HTTPError,
+                    timeout: float) -> ActionError:
+    """A timeout or a failed connection: worth retrying later."""
+    cause = error.reason if isinstance(error, urllib3.exceptions.MaxRetryError) else error
+    # NewConnectionError subclasses ConnectTimeoutError, yet it is a refusal, not a timeout.
+    refused = isinstance(cause, urllib3.exceptions.NewConnectionError)
+    if isinstance(cause, urllib3.exceptions.TimeoutError) and not refused:
+        return ActionError(f"{operation}: timed out after {timeout:.1f}s", transient=True)
+    return ActionError(f"{operation}: connection failed ({type(cause).__name__})", transient=True)
+
+
+def _rbac_hint(operation: Operation) -> str:
+    return (f"forbidden: grant '{operation.verb}' on '{operation.resource}' in namespace "
+            f"'{operation.namespace}' to the remediator's ServiceAccount")
+
+
+def _retry_after(error: ApiException) -> float | None:
+    headers: Any = error.headers
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and seconds >= 0 else None
+
+
+def _status_message(error: ApiException) -> str:
+    """The `message` of a Kubernetes Status body, shortened; never the headers."""
+    try:
+        body: Any = json.loads(error.body) if error.body else None
+    except ValueError:
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    if not isinstance(message, str) or not message:
+        return ""
+    return ": " + (message if len(message) <= 200 else message[:197] + "...")

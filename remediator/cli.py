@@ -1,0 +1,257 @@
+"""The `remediator` command: serve, rules check/test, simulate, audit, breaker, pause.
+
+`serve` takes one flag per setting (`--database-url`, `--dry-run`, ...),
+generated from `Settings`, so flags, environment variables and the YAML
+file can never drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from remediator import operations
+from remediator.clock import utcnow
+from remediator.outcomes import Outcome
+from remediator.policy import Policy
+from remediator.rules import RuleLoadError, load_rules, rule_files
+from remediator.settings import Settings, load_settings
+
+app = typer.Typer(help="Prometheus-driven remediation with guards and an audit log.",
+                  no_args_is_help=True, add_completion=False)
+rules_app = typer.Typer(help="Validate and unit-test rule files.", no_args_is_help=True)
+audit_app = typer.Typer(help="Read and verify the audit log.", invoke_without_command=True)
+breaker_app = typer.Typer(help="The global circuit breaker.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+app.add_typer(audit_app, name="audit")
+app.add_typer(breaker_app, name="breaker")
+
+out = Console()
+err = Console(stderr=True)
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML settings file")]
+DatabaseOption = Annotated[str | None, typer.Option(
+    "--database-url", help="defaults to REMEDIATOR_DATABASE_URL or sqlite:///remediator.db")]
+
+
+def _settings(config: Path | None, **overrides: Any) -> Settings:
+    try:
+        return load_settings(config, **overrides)
+    except (ValueError, FileNotFoundError) as error:
+        err.print(f"[red]invalid settings:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+@rules_app.command("check")
+def rules_check(paths: Annotated[list[Path], typer.Argument(help="files or directories")]) -> None:
+    """Validate rule files; every error names file, line and field."""
+    try:
+        loaded = load_rules(paths)
+    except RuleLoadError as error:
+        for problem in error.errors:
+            err.print(str(problem), markup=False, highlight=False)
+        err.print(f"[red]{len(error.errors)} error(s)[/red]")
+        raise typer.Exit(1) from None
+    out.print(f"OK: {len(loaded.rules)} rules in {len(rule_files(paths))} file(s)")
+
+
+@rules_app.command("test")
+def rules_test(files: Annotated[list[Path], typer.Argument(help="rule test files")]) -> None:
+    """Run rule unit tests (given alerts, expected decisions)."""
+    from remediator.ruletest import run_file  # noqa: PLC0415 - keeps `serve` start-up lean
+
+    results = [result for path in files for result in run_file(path)]
+    failed = [r for r in results if not r.passed]
+    for result in failed:
+        err.print(f"FAILED {result.file}: {result.name}", markup=False)
+        for problem in result.problems:
+            err.print(f"  {problem}", markup=False, highlight=False)
+    out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def simulate(
+    alerts_file: Annotated[Path, typer.Argument(metavar="ALERTS.json")],
+    rules: Annotated[list[Path], typer.Option("--rules", help="rule files or directories")],
+    dry_run: Annotated[bool, typer.Option(help="as with a global dry-run")] = False,
+    allowed_namespaces: Annotated[str, typer.Option(help="comma-separated")] = "",
+    denied_namespaces: Annotated[str, typer.Option(help="comma-separated")] = "kube-system",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show the decisions these alerts would get; nothing is executed or stored."""
+    from remediator.simulate import read_alerts, simulate as run  # noqa: PLC0415
+
+    try:
+        ruleset = load_rules(rules)
+        alerts = read_alerts(alerts_file)
+    except RuleLoadError as error:
+        err.print(str(error), markup=False)
+        raise typer.Exit(1) from None
+    except ValueError as error:
+        err.print(str(error), markup=False)
+        raise typer.Exit(2) from None
+    policy = Policy(dry_run=dry_run, allowed_namespaces=_csv(allowed_namespaces),
+                    denied_namespaces=_csv(denied_namespaces))
+    decisions = run(alerts, ruleset, policy)
+    if as_json:
+        out.print_json(json.dumps(decisions))
+        return
+    table = Table("alert", "rule", "outcome", "target", "reason")
+    for d in decisions:
+        table.add_row(d["alertname"], d["rule"] or "", d["outcome"], d["target"] or "",
+                      d["reason"])
+    out.print(table)
+
+
+def _csv(value: str) -> frozenset[str]:
+    return frozenset(item.strip() for item in value.split(",") if item.strip())
+
+
+@audit_app.callback()
+def audit_log(
+    ctx: typer.Context,
+    since: Annotated[str, typer.Option(help="RFC 3339 or relative, e.g. 1h")] = "1h",
+    rule: Annotated[str | None, typer.Option()] = None,
+    outcome: Annotated[str | None, typer.Option()] = None,
+    alertname: Annotated[str | None, typer.Option()] = None,
+    namespace: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """The audit log for on-call, newest first (`audit verify` checks its hash chain)."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = (config, database_url)
+        return
+    from remediator.store import Database, audit  # noqa: PLC0415
+    from remediator.store.audit import AuditQuery  # noqa: PLC0415
+    from remediator.timeparse import parse_time  # noqa: PLC0415
+
+    if outcome is not None and outcome not in {o.value for o in Outcome}:
+        err.print(f"unknown outcome {outcome!r}; one of: {', '.join(o.value for o in Outcome)}")
+        raise typer.Exit(2)
+    try:
+        since_at = parse_time(since, utcnow())
+    except ValueError as error:
+        err.print(str(error))
+        raise typer.Exit(2) from None
+    settings = _settings(config, database_url=database_url)
+    database = Database(settings.database_url)
+    query = AuditQuery(rule=rule, outcome=outcome, alertname=alertname, namespace=namespace,
+                       since=since_at, limit=limit)
+    with database.reading() as connection:
+        items, _ = audit.query(connection, query)
+    if as_json:
+        sys.stdout.write(json.dumps(items, default=str) + "\n")
+        return
+    table = Table("time (UTC)", "outcome", "alert", "rule", "target", "reason", "ms",
+                  title=f"audit since {since}")
+    for e in items:
+        ms = f"{e['duration_ms']:.0f}" if e["duration_ms"] is not None else ""
+        table.add_row(e["ts"][:19], e["outcome"], e["alertname"], e["rule"], e["target"],
+                      e["reason"], ms)
+    out.print(table)
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context) -> None:
+    """Recompute the audit log's hash chain; exit 1 at the first tampered entry."""
+    from remediator.store import Database, audit  # noqa: PLC0415
+
+    config, database_url = ctx.obj or (None, None)
+    settings = _settings(config, database_url=database_url)
+    with Database(settings.database_url).reading() as connection:
+        report = audit.verify_chain(connection)
+    if not report.ok:
+        err.print(f"[red]audit chain broken at entry {report.first_bad_id}[/red]: "
+                  f"{report.problem} ({report.checked} entries before it are intact)")
+        raise typer.Exit(1)
+    out.print(f"OK: {report.checked} audit entries, hash chain intact")
+
+
+@breaker_app.command("reset")
+def breaker_reset(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
+    """Close the circuit breaker now (every replica sees it)."""
+    from remediator.store import Database  # noqa: PLC0415
+
+    settings = _settings(config, database_url=database_url)
+    operations.reset_breaker(Database(settings.database_url), utcnow(), "cli")
+    out.print("circuit breaker reset")
+
+
+@app.command()
+def pause(reason: Annotated[str, typer.Option(help="shown in the audit log")] = "paused via CLI",
+          config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
+    """Stop all remediation (decisions are still audited, as `paused`)."""
+    from remediator.store import Database  # noqa: PLC0415
+
+    settings = _settings(config, database_url=database_url)
+    operations.set_paused(Database(settings.database_url), True, reason, utcnow())
+    out.print("remediation paused")
+
+
+@app.command()
+def resume(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
+    """Resume remediation after `pause`."""
+    from remediator.store import Database  # noqa: PLC0415
+
+    settings = _settings(config, database_url=database_url)
+    operations.set_paused(Database(settings.database_url), False, "resumed via CLI", utcnow())
+    out.print("remediation resumed")
+
+
+def _serve_command() -> click.Command:
+    """`serve` with one option per setting, generated from `Settings`."""
+    params: list[click.Parameter] = [
+        click.Option(["--config"], type=click.Path(dir_okay=False, path_type=Path),
+                     help="YAML settings file")]
+    for name, field in Settings.model_fields.items():
+        flag = "--" + name.replace("_", "-")
+        help_text = f"{field.description or ''} [env REMEDIATOR_{name.upper()}]"
+        if field.annotation is bool:
+            params.append(click.Option([f"{flag}/--no-{flag[2:]}"], default=None,
+                                       help=help_text))
+        else:
+            params.append(click.Option([flag], default=None, help=help_text))
+
+    def run(config: Path | None, **flags: Any) -> None:
+        from remediator.server import serve  # noqa: PLC0415
+
+        serve(_settings(config, **flags))
+
+    return click.Command("serve", params=params, callback=run,
+                         help="Run the service (webhook, API, worker, scheduler).")
+
+
+def _cluster_app() -> typer.Typer | None:
+    try:
+        from remediator.cluster.cli import app as cluster  # noqa: PLC0415
+    except ImportError:
+        return None
+    return cluster
+
+
+_cluster = _cluster_app()
+if _cluster is not None:
+    app.add_typer(_cluster, name="cluster", help="Provision and edit the K3s cluster (Ansible).")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
+                                "help_option_names": []})
+def serve(ctx: typer.Context) -> None:
+    """Run the service (webhook, API, worker, scheduler); `serve --help` lists every flag."""
+    _serve_command().main(args=ctx.args, prog_name="remediator serve")
+
+
+def main() -> None:
+    app(prog_name="remediator")

@@ -1,0 +1,57 @@
+"""What the engine decides, and the idempotency key that makes it happen once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from remediator.actions.base import ActionRequest
+from remediator.alertmanager import Alert
+from remediator.outcomes import Outcome
+from remediator.rules import Rule
+
+
+def idempotency_key(rule: str, fingerprint: str, starts_at: datetime, step: int) -> str:
+    """rule + alert fingerprint + startsAt + step: unique in the database.
+
+    Alertmanager repeats a firing alert every repeat_interval, and an HA pair
+    sends each notification twice; all of those carry the same four values.
+    """
+    started = starts_at.astimezone(UTC).isoformat(timespec="microseconds")
+    return f"{rule}|{fingerprint}|{started}|{step}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    outcome: Outcome
+    alert: Alert
+    rule: Rule | None = None
+    step: int = 0
+    request: ActionRequest | None = None
+    reason: str = ""
+    key: str | None = None
+    trips_breaker: bool = False
+    parent_id: str | None = None
+    """For an escalation step: the remediation whose verification failed."""
+
+    @property
+    def rule_name(self) -> str:
+        return self.rule.name if self.rule is not None else ""
+
+    @property
+    def creates_remediation(self) -> bool:
+        return self.outcome in (Outcome.EXECUTED, Outcome.DRY_RUN)
+
+    def summary(self) -> dict[str, Any]:
+        """The decision as the webhook and `simulate` report it."""
+        return {
+            "alertname": self.alert.alertname,
+            "fingerprint": self.alert.fingerprint,
+            "rule": self.rule_name or None,
+            "step": self.step,
+            "outcome": self.outcome.value,
+            "action": self.request.type if self.request else None,
+            "target": self.request.target if self.request else None,
+            "reason": self.reason,
+        }

@@ -1,0 +1,118 @@
+"""decide(): one alert + the rules + what happened before -> decisions. Pure.
+
+No I/O and no clock: the caller passes `now` and a `GuardState`. The order of
+the guards is the order an on-call person reasons in: was this already
+handled, are we paused, is the target legitimate, is it safe right now
+(breaker, cooldown, rate limits), and only then act (or pretend to).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from remediator import guards
+from remediator.actions.base import ActionRequest
+from remediator.actions.specs import RenderError
+from remediator.alertmanager import Alert
+from remediator.decisions import Decision, idempotency_key
+from remediator.outcomes import Outcome
+from remediator.policy import Policy
+from remediator.rules import Rule, RuleSet
+from remediator.state import GuardState
+
+
+def decide(alert: Alert, *, rules: RuleSet, policy: Policy, state: GuardState,
+           now: datetime) -> list[Decision]:
+    """Decisions for one alert: one per matching rule, `no_match` or `resolved`."""
+    matched = rules.matching(alert.labels)
+    if not alert.firing:
+        return [Decision(outcome=Outcome.RESOLVED, alert=alert, rule=rule,
+                         reason="alert resolved") for rule in matched] or [
+            Decision(outcome=Outcome.RESOLVED, alert=alert, reason="alert resolved")]
+    if not matched:
+        return [Decision(outcome=Outcome.NO_MATCH, alert=alert, reason="no rule matches")]
+    decisions = []
+    for rule in matched:
+        decision = decide_step(alert, rule, 0, policy=policy, state=state, now=now)
+        state.record(decision, now)
+        decisions.append(decision)
+    return decisions
+
+
+def decide_step(alert: Alert, rule: Rule, step: int, *, policy: Policy, state: GuardState,
+                now: datetime, parent_id: str | None = None) -> Decision:
+    """The decision for ladder step `step` of `rule` (0 = the rule's action)."""
+    key = idempotency_key(rule.name, alert.fingerprint, alert.starts_at, step)
+
+    def verdict(outcome: Outcome, reason: str, request: ActionRequest | None = None,
+                *, trips_breaker: bool = False) -> Decision:
+        return Decision(outcome=outcome, alert=alert, rule=rule, step=step, request=request,
+                        reason=reason, key=key, trips_breaker=trips_breaker,
+                        parent_id=parent_id)
+
+    spec = rule.step(step)
+    if spec is None:
+        return verdict(Outcome.EXHAUSTED, f"no escalation step {step}")
+    if state.is_duplicate(key):
+        return verdict(Outcome.DUPLICATE, "already decided for this alert and step")
+    if state.paused():
+        return verdict(Outcome.PAUSED, "remediation is paused by an operator")
+    try:
+        request = spec.render(alert.labels, alert.annotations)
+    except RenderError as error:
+        return verdict(Outcome.DENIED, str(error))
+    denial = guards.namespace_denial(request.namespace, policy)
+    if denial:
+        return verdict(Outcome.DENIED, denial, request)
+    if rule.unless_firing:
+        blocker = guards.blocking_alert(rule.unless_firing, _others(state, alert))
+        if blocker is not None:
+            name = blocker.get("alertname", "an alert")
+            return verdict(Outcome.DENIED, f"unless_firing: {name} is firing", request)
+    unavailable = policy.executable is not None and request.type not in policy.executable
+    dry_run = policy.dry_run or rule.dry_run or unavailable
+    outcome, reason, trips = _limits(request, rule, dry_run, policy=policy, state=state, now=now)
+    if outcome is Outcome.DRY_RUN and unavailable and not (policy.dry_run or rule.dry_run):
+        reason = f"{request.type} is not available here (no cluster configured?): {reason}"
+    return verdict(outcome, reason, request, trips_breaker=trips)
+
+
+def _limits(request: ActionRequest, rule: Rule, dry_run: bool, *, policy: Policy,
+            state: GuardState, now: datetime) -> tuple[Outcome, str, bool]:
+    """Breaker, cooldown, rule and global rate limits; then act or pretend to."""
+    snapshot = state.breaker()
+    since = guards.breaker_window_start(snapshot, policy, now)
+    breaker = guards.breaker_verdict(
+        snapshot, policy=policy, now=now,
+        actions=state.actions_since(since, rule=None, include_dry_run=dry_run),
+        failures=state.failures_since(since))
+    if breaker.open:
+        return Outcome.BREAKER_OPEN, breaker.reason, breaker.trip
+    last = state.last_action_at(request.target, include_dry_run=dry_run)
+    cooldown = rule.limits.cooldown
+    if last is not None and guards.cooldown_remaining(last, cooldown, now) is not None:
+        return Outcome.COOLDOWN, (f"{request.target} was acted on {_seconds(now - last)} ago;"
+                                  f" cooldown {_seconds(cooldown)}"), False
+    per = rule.limits.per
+    count = state.actions_since(now - per, rule=rule.name, include_dry_run=dry_run)
+    if guards.rate_exceeded(count, rule.limits.max):
+        return Outcome.RATE_LIMITED, (f"rule limit: {count} actions in {_seconds(per)}"
+                                      f" (max {rule.limits.max})"), False
+    per = policy.global_rate_per
+    count = state.actions_since(now - per, rule=None, include_dry_run=dry_run)
+    if guards.rate_exceeded(count, policy.global_rate_max):
+        return Outcome.RATE_LIMITED, (f"global limit: {count} actions in {_seconds(per)}"
+                                      f" (max {policy.global_rate_max})"), False
+    if dry_run:
+        source = "global dry-run" if policy.dry_run else "rule dry_run"
+        return Outcome.DRY_RUN, f"{source}: would run {request.type} on {request.target}", False
+    return Outcome.EXECUTED, f"{request.type} on {request.target} queued", False
+
+
+def _others(state: GuardState, alert: Alert) -> list[Mapping[str, str]]:
+    return [labels for labels in state.firing_alerts() if labels != alert.labels]
+
+
+def _seconds(delta: timedelta) -> str:
+    return f"{max(int(delta.total_seconds()), 0)}s"

@@ -1,0 +1,84 @@
+"""The hot path: a delivery's alerts -> decisions -> one durable transaction.
+
+Nothing here talks to Kubernetes or waits for an action: the webhook answers
+as soon as the decisions and their jobs are committed, and the worker picks
+the jobs up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from remediator.alertmanager import Alert
+from remediator.clock import Clock, utcnow
+from remediator.decisions import Decision
+from remediator.engine import decide, decide_step
+from remediator.metrics import Metrics
+from remediator.outcomes import Outcome
+from remediator.policy import Policy
+from remediator.rulebook import RuleBook
+from remediator.rules import Rule
+from remediator.store import Database
+from remediator.store import audit, recorder
+from remediator.store.audit import AuditRecord
+from remediator.store.guard_state import DatabaseState
+
+
+class Intake:
+    def __init__(self, *, database: Database, rulebook: RuleBook, policy: Policy,
+                 metrics: Metrics, clock: Clock = utcnow,
+                 on_enqueued: Callable[[], None] | None = None) -> None:
+        self.database = database
+        self.rulebook = rulebook
+        self.policy = policy
+        self.metrics = metrics
+        self.clock = clock
+        self._on_enqueued = on_enqueued or (lambda: None)
+
+    def receive(self, alerts: Sequence[Alert], *, group_key: str = "") -> list[dict[str, Any]]:
+        """Decide for every alert and commit it all at once (raises StoreUnavailable)."""
+        rules = self.rulebook.current
+        now = self.clock()
+        with self.database.writing() as connection:
+            recorder.remember_alerts(connection, alerts, now)
+            state = DatabaseState(connection)
+            decisions: list[Decision] = []
+            for alert in alerts:
+                decisions.extend(decide(alert, rules=rules, policy=self.policy, state=state,
+                                        now=now))
+            summaries = recorder.record(connection, decisions, now=now, group_key=group_key)
+        self._count(alerts, decisions)
+        return summaries
+
+    def escalate(self, alert: Alert, rule: Rule, step: int, *, parent_id: str,
+                 group_key: str) -> dict[str, Any]:
+        """Decide the next ladder step through the same guards as a new alert."""
+        now = self.clock()
+        with self.database.writing() as connection:
+            state = DatabaseState(connection)
+            decision = decide_step(alert, rule, step, policy=self.policy, state=state, now=now,
+                                   parent_id=parent_id)
+            summary = recorder.record(connection, [decision], now=now, group_key=group_key)[0]
+        self._count([], [decision])
+        return summary
+
+    def reject(self, *, reason: str, detail: dict[str, Any], now: datetime | None = None) -> None:
+        """Record a delivery that failed validation or authentication."""
+        record = AuditRecord(ts=now or self.clock(), outcome=Outcome.REJECTED.value,
+                             reason=reason, detail=detail)
+        with self.database.writing() as connection:
+            audit.append(connection, [record])
+        self.metrics.decisions.labels(rule="", outcome=Outcome.REJECTED.value).inc()
+
+    def _count(self, alerts: Sequence[Alert], decisions: Sequence[Decision]) -> None:
+        for alert in alerts:
+            self.metrics.alerts_received.labels(status=alert.status).inc()
+        for decision in decisions:
+            self.metrics.decisions.labels(rule=decision.rule_name,
+                                          outcome=decision.outcome.value).inc()
+        if any(d.outcome is Outcome.EXECUTED for d in decisions):
+            self._on_enqueued()
+        if any(d.trips_breaker for d in decisions):
+            self.metrics.breaker_open.set(1)

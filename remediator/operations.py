@@ -1,0 +1,56 @@
+"""Operator controls shared by the API and the CLI: status, pause, breaker reset.
+
+They act on the database, not on one process, so every replica obeys them
+and `remediator breaker reset` works against a running service.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from remediator import guards
+from remediator.policy import Policy
+from remediator.store import Database, controls, jobs
+from remediator.store.guard_state import DatabaseState
+
+log = logging.getLogger(__name__)
+
+
+def status(database: Database, policy: Policy, now: datetime) -> dict[str, Any]:
+    """Paused? Breaker open (and why)? Queue depth? What an on-call person asks first."""
+    with database.reading() as connection:
+        state = DatabaseState(connection)
+        snapshot = state.breaker()
+        since = guards.breaker_window_start(snapshot, policy, now)
+        verdict = guards.breaker_verdict(
+            snapshot, policy=policy, now=now,
+            actions=state.actions_since(since, rule=None, include_dry_run=False),
+            failures=state.failures_since(since))
+        values = controls.read(connection)
+        paused = values.get(controls.PAUSED)
+        queued = jobs.depth(connection)
+    return {
+        "paused": bool(paused and paused[0]),
+        "paused_reason": paused[2] if paused and paused[0] else "",
+        "breaker_open": verdict.open,
+        "breaker_reason": verdict.reason,
+        "jobs_queued": queued,
+        "dry_run": policy.dry_run,
+    }
+
+
+def reset_breaker(database: Database, now: datetime, who: str) -> None:
+    with database.writing() as connection:
+        controls.set_control(connection, controls.BREAKER, flag=False, at=now,
+                             reason=f"reset by {who}")
+        controls.set_control(connection, controls.BREAKER_RESET, flag=True, at=now,
+                             reason=f"reset by {who}")
+    log.warning("circuit breaker reset by %s", who)
+
+
+def set_paused(database: Database, paused: bool, reason: str, now: datetime) -> None:
+    with database.writing() as connection:
+        controls.set_control(connection, controls.PAUSED, flag=paused, at=now, reason=reason)
+    log.warning("remediation %s: %s", "paused" if paused else "resumed", reason)

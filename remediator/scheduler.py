@@ -1,0 +1,100 @@
+"""Periodic work on APScheduler 3: job polling, lease recovery, reconciliation,
+gauges, retention.
+
+Due verifications and follow-ups live in the jobs table, so the polling job
+finds them after a restart; nothing time-critical exists only in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from remediator import guards
+from remediator.alertmanager import AlertmanagerClient
+from remediator.reconcile import reconcile
+from remediator.services import Services
+from remediator.store import audit, controls, jobs
+from remediator.store.guard_state import DatabaseState
+
+log = logging.getLogger(__name__)
+
+
+def build_scheduler(services: Services) -> AsyncIOScheduler:
+    settings = services.settings
+    scheduler = AsyncIOScheduler(timezone="UTC", job_defaults={
+        "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
+    every = {"seconds": max(settings.job_poll_interval.total_seconds(), 0.1)}
+    scheduler.add_job(services.worker.tick, "interval", id="poll-jobs", **every)
+    scheduler.add_job(_recover, "interval", id="recover-leases", seconds=30, args=[services])
+    scheduler.add_job(_refresh_gauges, "interval", id="gauges", seconds=5, args=[services])
+    scheduler.add_job(_retention, "interval", id="audit-retention", hours=1, args=[services])
+    if settings.alertmanager_url:
+        client = AlertmanagerClient(settings.alertmanager_url)
+        scheduler.add_job(_reconcile, "interval", id="reconcile",
+                          seconds=settings.reconcile_interval.total_seconds(),
+                          args=[services, client])
+    return scheduler
+
+
+async def _recover(services: Services) -> None:
+    lost = await asyncio.to_thread(services.worker.recover_expired)
+    if lost:
+        log.warning("recovered %d jobs whose worker vanished", lost)
+
+
+async def _reconcile(services: Services, client: AlertmanagerClient) -> None:
+    try:
+        decided = await reconcile(client, services.intake)
+    except Exception as error:  # noqa: BLE001 - Alertmanager down must not stop us
+        services.metrics.reconcile_runs.labels(result="error").inc()
+        log.warning("reconciliation with Alertmanager failed: %s", error)
+        return
+    services.metrics.reconcile_runs.labels(result="ok").inc()
+    if decided:
+        log.info("reconciliation decided for %d missed alerts", len(decided))
+        services.worker.wake()
+
+
+def refresh_gauges(services: Services) -> None:
+    """Breaker state, pause switch and queue depth as gauges (read from the store)."""
+    now = services.clock()
+    policy = services.intake.policy
+    with services.database.reading() as connection:
+        state = DatabaseState(connection)
+        snapshot = state.breaker()
+        since = guards.breaker_window_start(snapshot, policy, now)
+        verdict = guards.breaker_verdict(
+            snapshot, policy=policy, now=now,
+            actions=state.actions_since(since, rule=None, include_dry_run=False),
+            failures=state.failures_since(since))
+        depth = jobs.depth(connection)
+        values = controls.read(connection)
+    services.metrics.breaker_open.set(1 if verdict.open else 0)
+    paused = values.get(controls.PAUSED)
+    services.metrics.paused.set(1 if paused and paused[0] else 0)
+    for kind in (jobs.ACTION, jobs.VERIFY, jobs.FOLLOWUP):
+        services.metrics.jobs_queued.labels(kind=kind).set(depth.get(kind, 0))
+
+
+async def _refresh_gauges(services: Services) -> None:
+    await asyncio.to_thread(refresh_gauges, services)
+
+
+async def _retention(services: Services) -> None:
+    cutoff = services.clock() - services.settings.audit_retention
+
+    def purge() -> int:
+        with services.database.writing() as connection:
+            return audit.purge_before(connection, cutoff)
+
+    removed = await asyncio.to_thread(purge)
+    if removed:
+        log.info("audit retention removed %d entries older than %s", removed,
+                 cutoff.isoformat(timespec="seconds"))
+
+
+

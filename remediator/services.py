@@ -1,0 +1,81 @@
+"""Everything a running service holds, built once from settings (and injectables).
+
+Tests pass their own clock, database, metric registry, actions and verifier;
+production builds them from `Settings`. The web app, the scheduler and the
+CLI all receive this one object instead of reaching for globals.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from remediator.actions.base import Action, ActionRegistry
+from remediator.clock import Clock, utcnow
+from remediator.intake import Intake
+from remediator.metrics import Metrics
+from remediator.policy import Policy
+from remediator.rulebook import RuleBook
+from remediator.settings import Settings
+from remediator.store import Database
+from remediator.verify import NoVerifier, PrometheusVerifier, Verifier
+from remediator.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    database: Database
+    rulebook: RuleBook
+    intake: Intake
+    worker: Worker
+    metrics: Metrics
+    clock: Clock
+    executable: frozenset[str]
+
+    @classmethod
+    def build(cls, settings: Settings, *, database: Database | None = None,
+              metrics: Metrics | None = None, clock: Clock = utcnow,
+              actions: ActionRegistry | None = None,
+              verifier: Verifier | None = None) -> Services:
+        metrics = metrics or Metrics.create()
+        database = database or Database(settings.database_url)
+        database.migrate()
+        rulebook = RuleBook(settings.rules, metrics=metrics, clock=clock)
+        if actions is None:
+            actions = default_actions(settings)
+        executable = frozenset(actions.types())
+        if not any(t.startswith("kubernetes.") for t in executable):
+            log.warning("no Kubernetes connection: Kubernetes actions run as dry-runs "
+                        "(decided and audited, not executed)")
+        policy = Policy.from_settings(settings, executable=executable)
+        intake = Intake(database=database, rulebook=rulebook, policy=policy, metrics=metrics,
+                        clock=clock)
+        if verifier is None:
+            verifier = (PrometheusVerifier(settings.prometheus_url) if settings.prometheus_url
+                        else NoVerifier())
+        worker = Worker(database=database, intake=intake, actions=actions, verifier=verifier,
+                        metrics=metrics, clock=clock, concurrency=settings.workers,
+                        retries=settings.action_retries, backoff=settings.retry_backoff)
+        return cls(settings=settings, database=database, rulebook=rulebook, intake=intake,
+                   worker=worker, metrics=metrics, clock=clock, executable=executable)
+
+
+def default_actions(settings: Settings) -> ActionRegistry:
+    """Kubernetes actions when a cluster is reachable by config; Ansible plays always.
+
+    Without a cluster the service still runs (forced dry-run) so a newcomer
+    can watch it decide.
+    """
+    registry: dict[str, Action] = {}
+    try:
+        from remediator.actions import kubernetes  # noqa: PLC0415 - optional at start-up
+
+        client = kubernetes.load_api_client(settings.kubernetes)
+        if client is not None:
+            registry.update(kubernetes.kubernetes_actions(client))
+    except ImportError:  # pragma: no cover - the module ships with the package
+        log.warning("Kubernetes actions unavailable")
+    return ActionRegistry(registry)

@@ -1,0 +1,105 @@
+"""The durable work queue: actions, verifications and follow-ups (HPA reverts).
+
+At most once: a job is claimed under a lease and set `running`. A job whose
+worker died while it ran is never run again blindly (its action may have
+happened); `recover_expired` records it as failed instead. Only errors an
+action reports as transient are retried, by the worker that saw them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from remediator.store.tables import jobs
+
+ACTION = "action"
+VERIFY = "verify"
+FOLLOWUP = "followup"
+
+QUEUED = "queued"
+RUNNING = "running"
+DONE = "done"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Job:
+    id: int
+    kind: str
+    remediation_id: str
+    attempts: int
+    payload: Mapping[str, Any]
+
+
+def enqueue(connection: Connection, *, kind: str, remediation_id: str, run_at: datetime,
+            payload: Mapping[str, Any] | None = None) -> None:
+    connection.execute(insert(jobs).values(
+        kind=kind, remediation_id=remediation_id, state=QUEUED, run_at=run_at, attempts=0,
+        payload=dict(payload or {})))
+
+
+def enqueue_many(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        connection.execute(insert(jobs), [{"state": QUEUED, "attempts": 0, **row} for row in rows])
+
+
+def claim(connection: Connection, *, owner: str, now: datetime, limit: int,
+          lease: timedelta) -> list[Job]:
+    """Take up to `limit` due jobs for `owner` (inside a serialised transaction)."""
+    if limit <= 0:
+        return []
+    stmt = (select(jobs).where(jobs.c.state == QUEUED, jobs.c.run_at <= now)
+            .order_by(jobs.c.run_at, jobs.c.id).limit(limit))
+    if connection.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = connection.execute(stmt).all()
+    if not rows:
+        return []
+    connection.execute(
+        update(jobs).where(jobs.c.id.in_([row.id for row in rows]))
+        .values(state=RUNNING, lease_owner=owner, lease_expires=now + lease,
+                attempts=jobs.c.attempts + 1))
+    return [Job(id=row.id, kind=row.kind, remediation_id=row.remediation_id,
+                attempts=row.attempts + 1, payload=row.payload) for row in rows]
+
+
+def finish(connection: Connection, job_id: int) -> None:
+    connection.execute(update(jobs).where(jobs.c.id == job_id).values(
+        state=DONE, lease_owner=None, lease_expires=None))
+
+
+def retry_at(connection: Connection, job_id: int, run_at: datetime) -> None:
+    connection.execute(update(jobs).where(jobs.c.id == job_id).values(
+        state=QUEUED, run_at=run_at, lease_owner=None, lease_expires=None))
+
+
+def expired(connection: Connection, now: datetime) -> list[Job]:
+    """Jobs still `running` after their lease: their worker is gone."""
+    rows = connection.execute(select(jobs).where(
+        jobs.c.state == RUNNING, jobs.c.lease_expires < now)).all()
+    return [Job(id=row.id, kind=row.kind, remediation_id=row.remediation_id,
+                attempts=row.attempts, payload=row.payload) for row in rows]
+
+
+def cancel_for(connection: Connection, remediation_ids: list[str], kind: str) -> None:
+    """Drop queued jobs of one kind (e.g. verification of a resolved alert)."""
+    if remediation_ids:
+        connection.execute(update(jobs).where(
+            jobs.c.remediation_id.in_(remediation_ids), jobs.c.kind == kind,
+            jobs.c.state == QUEUED).values(state=DONE))
+
+
+def depth(connection: Connection) -> dict[str, int]:
+    rows = connection.execute(select(jobs.c.kind, func.count()).where(
+        jobs.c.state == QUEUED).group_by(jobs.c.kind)).all()
+    return {kind: int(n) for kind, n in rows}
+
+
+def next_due(connection: Connection) -> datetime | None:
+    value: datetime | None = connection.execute(
+        select(func.min(jobs.c.run_at)).where(jobs.c.state == QUEUED)).scalar()
+    return value

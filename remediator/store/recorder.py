@@ -1,0 +1,140 @@
+"""Write a batch of decisions: audit rows, remediation rows and job rows, together.
+
+Called inside one `Database.writing()` transaction by the intake: either all
+of a delivery's decisions are durable, or none is and Alertmanager retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from remediator.alertmanager import Alert
+from remediator.decisions import Decision
+from remediator.outcomes import Outcome
+from remediator.store import audit, controls, jobs, remediations
+from remediator.store.audit import AuditRecord
+from remediator.store.tables import alerts
+from remediator.store.tables import remediations as remediations_table
+
+
+def remember_alerts(connection: Connection, batch: Sequence[Alert], now: datetime) -> None:
+    """Upsert alerts as last seen (for `unless_firing` and reconciliation)."""
+    if not batch:
+        return
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(alerts)
+    stmt = stmt.on_conflict_do_update(index_elements=["fingerprint"], set_={
+        "status": stmt.excluded.status, "labels": stmt.excluded.labels,
+        "starts_at": stmt.excluded.starts_at, "updated_at": stmt.excluded.updated_at})
+    latest = {alert.fingerprint: alert for alert in batch}
+    connection.execute(stmt, [
+        {"fingerprint": fp, "alertname": alert.alertname, "status": alert.status,
+         "labels": dict(alert.labels), "starts_at": alert.starts_at, "updated_at": now}
+        for fp, alert in latest.items()])
+
+
+def record(connection: Connection, decisions: Sequence[Decision], *, now: datetime,
+           group_key: str) -> list[dict[str, Any]]:
+    """Persist decisions; return their summaries with remediation ids."""
+    audit_rows: list[AuditRecord] = []
+    new_remediations: list[dict[str, Any]] = []
+    new_jobs: list[dict[str, Any]] = []
+    summaries = []
+    for decision in decisions:
+        summary = decision.summary()
+        if decision.outcome is Outcome.RESOLVED:
+            closed = remediations.close_open(connection, decision.alert.fingerprint, now)
+            ids = [r.id for r in closed]
+            summary["remediation_ids"] = ids
+            for remediation in closed:
+                audit_rows.append(_audit(decision, now, group_key, remediation.id,
+                                         rule=remediation.rule, step=remediation.step))
+                new_jobs.extend({"kind": jobs.FOLLOWUP, "remediation_id": remediation.id,
+                                 "run_at": now, "payload": {"request": f.to_json()}}
+                                for f in remediation.followups)
+            if not closed:
+                audit_rows.append(_audit(decision, now, group_key, None))
+        elif decision.creates_remediation:
+            remediation_id = remediations.new_id()
+            root_id = _root_of(connection, decision) or remediation_id
+            new_remediations.append(remediations.row_for(
+                decision, remediation_id=remediation_id, root_id=root_id, now=now,
+                group_key=group_key))
+            if decision.outcome is Outcome.EXECUTED:
+                new_jobs.append({"kind": jobs.ACTION, "remediation_id": remediation_id,
+                                 "run_at": now,
+                                 "payload": _verify_payload(decision)})
+            summary["remediation_id"] = remediation_id
+            audit_rows.append(_audit(decision, now, group_key, remediation_id))
+        else:
+            audit_rows.append(_audit(decision, now, group_key, decision.parent_id))
+        if decision.trips_breaker:
+            controls.set_control(connection, controls.BREAKER, flag=True, at=now,
+                                 reason=decision.reason)
+        summaries.append(summary)
+    remediations.insert_rows(connection, new_remediations)
+    jobs.enqueue_many(connection, new_jobs)
+    audit.append(connection, audit_rows)
+    return summaries
+
+
+def _verify_payload(decision: Decision) -> dict[str, Any]:
+    """The rule's verification, fixed at decision time (a reload cannot change it)."""
+    verify = decision.rule.verify if decision.rule is not None else None
+    if verify is None:
+        return {}
+    return {"verify_after": verify.after.total_seconds(), "verify_expr": verify.expr}
+
+
+def _root_of(connection: Connection, decision: Decision) -> str | None:
+    if decision.parent_id is None:
+        return None
+    root: str | None = connection.execute(select(remediations_table.c.root_id).where(
+        remediations_table.c.id == decision.parent_id)).scalar()
+    return root
+
+
+def _audit(decision: Decision, now: datetime, group_key: str, remediation_id: str | None,
+           *, rule: str | None = None, step: int | None = None) -> AuditRecord:
+    alert = decision.alert
+    request = decision.request
+    return AuditRecord(
+        ts=now,
+        outcome=decision.outcome.value,
+        remediation_id=remediation_id,
+        rule=rule if rule is not None else decision.rule_name,
+        step=step if step is not None else decision.step,
+        alertname=alert.alertname,
+        fingerprint=alert.fingerprint,
+        namespace=(request.namespace if request and request.namespace
+                   else alert.labels.get("namespace", "")),
+        action=request.type if request else "",
+        target=request.target if request else "",
+        reason=decision.reason,
+        runbook_url=alert.runbook_url,
+        group_key=group_key,
+        labels=alert.labels,
+    )
+
+
+def record_outcome(connection: Connection, remediation: remediations.Remediation, *,
+                   outcome: Outcome, reason: str, now: datetime,
+                   duration_ms: float | None = None, detail: dict[str, Any] | None = None,
+                   state: str | None = None, action: str | None = None) -> None:
+    """Append one outcome of a remediation (result, verification, escalation)."""
+    if state is not None:
+        remediations.set_state(connection, remediation.id, state, now)
+    request = remediation.request
+    alert = remediation.alert
+    audit.append(connection, [AuditRecord(
+        ts=now, outcome=outcome.value, remediation_id=remediation.id, rule=remediation.rule,
+        step=remediation.step, alertname=alert.alertname, fingerprint=alert.fingerprint,
+        namespace=request.namespace or alert.labels.get("namespace", ""),
+        action=action or request.type, target=request.target, reason=reason,
+        duration_ms=duration_ms, runbook_url=alert.runbook_url,
+        group_key=remediation.group_key, labels=alert.labels, detail=detail or {})])

@@ -1,0 +1,137 @@
+"""Remediation rows: created by decisions, updated by outcomes, closed by resolution."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from remediator.actions.base import ActionRequest
+from remediator.alertmanager import Alert
+from remediator.decisions import Decision
+from remediator.outcomes import Outcome
+from remediator.store.tables import remediations
+
+OPEN_STATES = ("pending", "running", Outcome.SUCCEEDED.value, Outcome.DRY_RUN.value,
+               Outcome.UNVERIFIED.value, Outcome.UNKNOWN.value)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def row_for(decision: Decision, *, remediation_id: str, root_id: str, now: datetime,
+            group_key: str) -> dict[str, Any]:
+    """The new remediation row for an `executed` or `dry_run` decision."""
+    assert decision.request is not None and decision.key is not None
+    request = decision.request
+    alert = decision.alert
+    return {
+        "id": remediation_id,
+        "key": decision.key,
+        "root_id": root_id,
+        "rule": decision.rule_name,
+        "step": decision.step,
+        "fingerprint": alert.fingerprint,
+        "alertname": alert.alertname,
+        "starts_at": alert.starts_at,
+        "action": request.type,
+        "target": request.target,
+        "namespace": request.namespace or "",
+        "dry_run": decision.outcome is Outcome.DRY_RUN,
+        "state": Outcome.DRY_RUN.value if decision.outcome is Outcome.DRY_RUN else "pending",
+        "request": request.to_json(),
+        "labels": dict(alert.labels),
+        "annotations": dict(alert.annotations),
+        "group_key": group_key,
+        "followups": [],
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def insert_rows(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        connection.execute(insert(remediations), list(rows))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Remediation:
+    id: str
+    root_id: str
+    rule: str
+    step: int
+    state: str
+    dry_run: bool
+    request: ActionRequest
+    alert: Alert
+    group_key: str
+    followups: tuple[ActionRequest, ...]
+    resolved_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> Remediation:
+        alert = Alert(status="resolved" if row.resolved_at else "firing",
+                      labels=row.labels, annotations=row.annotations,
+                      starts_at=row.starts_at, fingerprint_=row.fingerprint)
+        return cls(id=row.id, root_id=row.root_id, rule=row.rule, step=row.step,
+                   state=row.state, dry_run=row.dry_run,
+                   request=ActionRequest.from_json(row.request), alert=alert,
+                   group_key=row.group_key,
+                   followups=tuple(ActionRequest.from_json(f) for f in row.followups),
+                   resolved_at=row.resolved_at)
+
+
+def get(connection: Connection, remediation_id: str) -> Remediation | None:
+    row = connection.execute(
+        select(remediations).where(remediations.c.id == remediation_id)).first()
+    return Remediation.from_row(row) if row is not None else None
+
+
+def get_row(connection: Connection, remediation_id: str) -> dict[str, Any] | None:
+    row = connection.execute(
+        select(remediations).where(remediations.c.id == remediation_id)).first()
+    return _jsonable(row) if row is not None else None
+
+
+def ladder(connection: Connection, root_id: str) -> list[dict[str, Any]]:
+    """Every step of one escalation ladder, first step first."""
+    rows = connection.execute(select(remediations).where(remediations.c.root_id == root_id)
+                              .order_by(remediations.c.step)).all()
+    return [_jsonable(row) for row in rows]
+
+
+def _jsonable(row: Row[Any]) -> dict[str, Any]:
+    data = dict(row._mapping)
+    for name in ("starts_at", "created_at", "updated_at", "resolved_at"):
+        if data[name] is not None:
+            data[name] = data[name].isoformat()
+    return data
+
+
+def set_state(connection: Connection, remediation_id: str, state: str, now: datetime,
+              *, followups: Sequence[ActionRequest] | None = None) -> None:
+    values: dict[str, Any] = {"state": state, "updated_at": now}
+    if followups is not None:
+        values["followups"] = [f.to_json() for f in followups]
+    connection.execute(update(remediations).where(remediations.c.id == remediation_id)
+                       .values(**values))
+
+
+def close_open(connection: Connection, fingerprint: str, now: datetime) -> list[Remediation]:
+    """Mark the alert's open remediations resolved; return them (for follow-ups)."""
+    rows = connection.execute(select(remediations).where(
+        remediations.c.fingerprint == fingerprint, remediations.c.resolved_at.is_(None))).all()
+    if rows:
+        connection.execute(update(remediations).where(
+            remediations.c.id.in_([row.id for row in rows])).values(resolved_at=now,
+                                                                     updated_at=now))
+    return [Remediation.from_row(row) for row in rows]
+
+
+def labels_of(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, str]]:
+    return [row["labels"] for row in rows]

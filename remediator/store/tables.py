@@ -1,0 +1,131 @@
+"""The schema. Alembic migrations in `migrations/` create exactly these tables.
+
+- `audit`: append-only, hash-chained log of every decision and outcome.
+- `remediations`: one row per action decided (executed or dry-run); its
+  unique `key` is the idempotency key that makes a remediation happen once.
+- `jobs`: the work queue (actions, verifications, follow-ups), durable so a
+  restart loses nothing.
+- `alerts`: alerts as last seen, for `unless_firing` and reconciliation.
+- `controls`: operator switches (pause, breaker state).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from remediator.store.types import UTCDateTime
+
+metadata = MetaData()
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("ts", UTCDateTime(), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("remediation_id", String(36)),
+    Column("rule", String(128), nullable=False, default=""),
+    Column("step", Integer, nullable=False, default=0),
+    Column("alertname", String(256), nullable=False, default=""),
+    Column("fingerprint", String(64), nullable=False, default=""),
+    Column("namespace", String(256), nullable=False, default=""),
+    Column("action", String(64), nullable=False, default=""),
+    Column("target", String(600), nullable=False, default=""),
+    Column("reason", Text, nullable=False, default=""),
+    Column("duration_ms", Float),
+    Column("runbook_url", Text, nullable=False, default=""),
+    Column("group_key", Text, nullable=False, default=""),
+    Column("labels", JSON, nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_ts", "ts"),
+    Index("ix_audit_rule_ts", "rule", "ts"),
+    Index("ix_audit_alertname_ts", "alertname", "ts"),
+    Index("ix_audit_namespace_ts", "namespace", "ts"),
+    Index("ix_audit_outcome_ts", "outcome", "ts"),
+    Index("ix_audit_remediation", "remediation_id"),
+)
+
+remediations = Table(
+    "remediations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("key", String(700), nullable=False, unique=True),
+    Column("root_id", String(36), nullable=False),
+    Column("rule", String(128), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("alertname", String(256), nullable=False),
+    Column("starts_at", UTCDateTime(), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(600), nullable=False),
+    Column("namespace", String(256), nullable=False, default=""),
+    Column("dry_run", Boolean, nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("request", JSON, nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("annotations", JSON, nullable=False),
+    Column("group_key", Text, nullable=False, default=""),
+    Column("followups", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("resolved_at", UTCDateTime()),
+    Index("ix_remediations_target_created", "target", "created_at"),
+    Index("ix_remediations_rule_created", "rule", "created_at"),
+    Index("ix_remediations_created", "created_at"),
+    Index("ix_remediations_fingerprint", "fingerprint"),
+    Index("ix_remediations_state_updated", "state", "updated_at"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("remediation_id", String(36), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("run_at", UTCDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("lease_owner", String(64)),
+    Column("lease_expires", UTCDateTime()),
+    Column("payload", JSON, nullable=False),
+    Index("ix_jobs_state_run_at", "state", "run_at"),
+    Index("ix_jobs_remediation", "remediation_id"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column("alertname", String(256), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("starts_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_alerts_status", "status"),
+)
+
+controls = Table(
+    "controls",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("flag", Boolean, nullable=False, default=False),
+    Column("at", UTCDateTime()),
+    Column("reason", Text, nullable=False, default=""),
+)

@@ -1,0 +1,1 @@
+"""HTTP surface: webhook, read API, operations endpoints and the on-call page."""

@@ -1,0 +1,78 @@
+"""The FastAPI application: `create_app(settings)` with everything injectable.
+
+Lifespan builds the services (migrations, rules: bad rules refuse to start),
+starts the scheduler, and on shutdown lets running actions finish.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from remediator import __version__
+from remediator.scheduler import build_scheduler
+from remediator.services import Services
+from remediator.settings import Settings
+from remediator.store import StoreUnavailable
+from remediator.web import api, ops, page, webhook
+
+log = logging.getLogger(__name__)
+
+
+class ConfigurationError(Exception):
+    """Settings that cannot run safely (e.g. no webhook token outside --dev)."""
+
+
+def create_app(settings: Settings, *, scheduler: bool = True, **inject: Any) -> FastAPI:
+    """The app; `inject` goes to `Services.build` (database, metrics, clock, actions...)."""
+    webhook_token = settings.resolved_webhook_token()
+    if webhook_token is None and not settings.dev:
+        raise ConfigurationError("no webhook token: set REMEDIATOR_WEBHOOK_TOKEN or "
+                                 "REMEDIATOR_WEBHOOK_TOKEN_FILE, or run with --dev")
+    if webhook_token is None:
+        log.warning("DEV MODE: no webhook token configured; anyone who can reach %s can "
+                    "trigger remediations", settings.listen)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = Services.build(settings, **inject)
+        app.state.services = services
+        jobs = build_scheduler(services) if scheduler else None
+        if jobs is not None:
+            jobs.start()
+        try:
+            yield
+        finally:
+            if jobs is not None:
+                jobs.shutdown(wait=False)
+            await services.worker.stop()
+            services.database.dispose()
+
+    app = FastAPI(title="remediator", version=__version__, lifespan=lifespan,
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+    app.state.webhook_token = webhook_token
+    app.state.api_token = settings.resolved_api_token()
+    app.include_router(webhook.router)
+    app.include_router(api.router)
+    app.include_router(ops.router)
+    app.include_router(page.router)
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)
+    app.add_exception_handler(RequestValidationError, _bad_request)
+    return app
+
+
+async def _store_unavailable(request: Request, error: Exception) -> JSONResponse:
+    return JSONResponse({"error": f"store unavailable: {error}"}, status_code=503,
+                        headers={"Retry-After": "5"})
+
+
+async def _bad_request(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = [{"loc": ".".join(map(str, e["loc"])), "msg": e["msg"]} for e in error.errors()]
+    return JSONResponse({"error": "invalid request", "details": errors}, status_code=400)

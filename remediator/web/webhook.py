@@ -1,0 +1,94 @@
+"""POST /webhook/alertmanager: validate, decide, commit, then answer.
+
+Every failure is a 4xx with a reason and an audit entry `rejected`; a store
+that cannot commit is a 503 so Alertmanager retries. Never a 500 from input.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from remediator.alertmanager import WebhookPayload
+from remediator.services import Services
+from remediator.store import StoreUnavailable
+from remediator.web.deps import ServicesDep, auth_failure
+
+router = APIRouter()
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post("/webhook/alertmanager")
+async def alertmanager_webhook(request: Request, services: ServicesDep) -> JSONResponse:
+    started = time.perf_counter()
+    response = await _handle(request, services)
+    services.metrics.deliveries.labels(code=str(response.status_code)).inc()
+    services.metrics.webhook_duration.observe(time.perf_counter() - started)
+    return response
+
+
+async def _handle(request: Request, services: Services) -> JSONResponse:
+    client = request.client.host if request.client else ""
+    failure = auth_failure(request, services, read_only=False)
+    if failure:
+        return await _reject(services, 401, failure, {"client": client},
+                             headers={"WWW-Authenticate": "Bearer"})
+    try:
+        body = await _read_limited(request, services.settings.max_body_bytes)
+    except BodyTooLarge:
+        return await _reject(services, 413, "payload larger than "
+                             f"{services.settings.max_body_bytes} bytes", {"client": client})
+    try:
+        payload = WebhookPayload.model_validate_json(body)
+    except ValidationError as error:
+        reason, errors = _describe(error)
+        status = 400 if errors and errors[0]["type"].startswith("json") else 422
+        return await _reject(services, status, reason, {"client": client, "errors": errors})
+    try:
+        decisions = await run_in_threadpool(services.intake.receive, payload.alerts,
+                                            group_key=payload.group_key)
+    except StoreUnavailable as error:
+        return JSONResponse({"error": f"store unavailable: {error}"}, status_code=503,
+                            headers={"Retry-After": "5"})
+    services.worker.wake()
+    return JSONResponse({"received": len(payload.alerts), "decisions": decisions})
+
+
+def _describe(error: ValidationError) -> tuple[str, list[dict[str, Any]]]:
+    errors = [{"loc": ".".join(map(str, e["loc"])) or "(body)", "msg": e["msg"],
+               "type": e["type"]} for e in error.errors(include_url=False, include_input=False)]
+    first = errors[0] if errors else {"loc": "(body)", "msg": "invalid"}
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"invalid payload: {first['loc']}: {first['msg']}{more}", errors[:20]
+
+
+async def _reject(services: Services, status: int, reason: str, detail: dict[str, Any],
+                  headers: dict[str, str] | None = None) -> JSONResponse:
+    try:
+        await run_in_threadpool(services.intake.reject, reason=reason,
+                                detail={"status": status, **detail})
+    except StoreUnavailable:
+        pass  # the rejection stands; it just cannot be audited right now
+    body = {"error": reason, "details": detail.get("errors", [])}
+    return JSONResponse(body, status_code=status, headers=headers)
