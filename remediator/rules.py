@@ -22,7 +22,6 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     ValidationError,
-    model_validator,
 )
 
 from remediator.actions.specs import ActionSpec
@@ -91,19 +90,6 @@ class RuleFile(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     rules: list[Rule] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _unique(self) -> RuleFile:
-        _check_unique(rule.name for rule in self.rules)
-        return self
-
-
-def _check_unique(names: Iterable[str]) -> None:
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise ValueError(f"duplicate rule name {name!r}")
-        seen.add(name)
-
 
 @dataclass(frozen=True)
 class RuleError:
@@ -167,6 +153,7 @@ def load_rules(paths: Iterable[str | Path]) -> RuleSet:
     errors: list[RuleError] = []
     rules: list[Rule] = []
     digest = hashlib.sha256()
+    seen: dict[str, str] = {}
     for path in files:
         try:
             text = path.read_text(encoding="utf-8")
@@ -176,12 +163,12 @@ def load_rules(paths: Iterable[str | Path]) -> RuleSet:
         digest.update(str(path).encode() + b"\0" + text.encode())
         parsed, file_errors = parse_rule_file(text, str(path))
         errors.extend(file_errors)
+        for rule in parsed:
+            if rule.name in seen and seen[rule.name] != str(path):
+                errors.append(RuleError(str(path), None, "name", f"duplicate rule name "
+                                        f"{rule.name!r} (also in {seen[rule.name]})"))
+            seen.setdefault(rule.name, str(path))
         rules.extend(parsed)
-    if not errors:
-        try:
-            _check_unique(rule.name for rule in rules)
-        except ValueError as error:
-            errors.append(RuleError(", ".join(map(str, files)), None, "name", str(error)))
     if errors:
         raise RuleLoadError(errors)
     return RuleSet(tuple(rules), tuple(map(str, files)), digest.hexdigest()[:16])
@@ -203,7 +190,12 @@ def parse_rule_file(text: str, filename: str) -> tuple[list[Rule], list[RuleErro
         parsed = RuleFile.model_validate(data)
     except ValidationError as error:
         return [], [_locate(filename, lines, item) for item in error.errors()]
-    return list(parsed.rules), []
+    duplicates = [
+        RuleError(filename, lines.get(("rules", index, "name")), f"rules[{index}].name",
+                  f"duplicate rule name {rule.name!r}")
+        for index, rule in enumerate(parsed.rules)
+        if any(other.name == rule.name for other in parsed.rules[:index])]
+    return (list(parsed.rules), []) if not duplicates else ([], duplicates)
 
 
 def _line_index(node: yaml.Node | None) -> dict[tuple[str | int, ...], int]:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from kubernetes.client import ApiClient, AppsV1Api, AutoscalingV2Api, CoreV1Api
+from kubernetes.client import ApiClient, AppsV1Api, AutoscalingV2Api, CoreV1Api, V1Scale
 
 from remediator.actions.base import Action, ActionError, ActionRequest, ActionResult
 from remediator.actions.kube_client import (
@@ -27,15 +27,9 @@ from remediator.actions.kube_client import (
 )
 
 __all__ = [
-    "DeletePodAction",
-    "HpaPatchAction",
-    "HpaRevertAction",
-    "KubeConfigError",
-    "RolloutRestartAction",
-    "ScaleAction",
-    "close_api_client",
-    "kubernetes_actions",
-    "load_api_client",
+    "DeletePodAction", "HpaPatchAction", "HpaRevertAction", "KubeConfigError",
+    "RolloutRestartAction", "ScaleAction", "close_api_client", "hpa_bounds",
+    "kubernetes_actions", "load_api_client", "scale_target",
 ]
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -124,7 +118,7 @@ class ScaleAction:
 
     def __init__(self, api_client: ApiClient) -> None:
         apps = AppsV1Api(api_client)
-        self._calls: dict[str, tuple[str, Callable[..., Any], Callable[..., Any]]] = {
+        self._calls: dict[str, tuple[str, Callable[..., V1Scale], Callable[..., V1Scale]]] = {
             "deployment": ("deployments/scale", apps.read_namespaced_deployment_scale,
                            apps.patch_namespaced_deployment_scale),
             "statefulset": ("statefulsets/scale", apps.read_namespaced_stateful_set_scale,
@@ -146,8 +140,8 @@ class ScaleAction:
         if target == current:
             return ActionResult(message=f"{what} already has {current} replicas; not changed",
                                 detail={**detail, "changed": False})
-        body = with_resource_version(scale.metadata.resource_version if scale.metadata else None,
-                             {"spec": {"replicas": target}})
+        version = scale.metadata.resource_version if scale.metadata else None
+        body = with_resource_version(version, {"spec": {"replicas": target}})
         patching = Operation(verb="patch", resource=resource, namespace=namespace, name=name)
         await call(patching, deadline,
                    lambda timeout: patch(name, namespace, body, _request_timeout=timeout))
@@ -198,12 +192,13 @@ class _HpaAction:
         version = hpa.metadata.resource_version if hpa.metadata else None
         if hpa.spec is None:
             raise ActionError(f"hpa {namespace}/{name} has no spec")
-        return hpa.spec.min_replicas or 1, hpa.spec.max_replicas, version
+        minimum = hpa.spec.min_replicas
+        return 1 if minimum is None else minimum, hpa.spec.max_replicas, version
 
     async def _patch(self, namespace: str, name: str, deadline: Deadline,
                      bounds: tuple[int, int], version: str | None) -> None:
-        body = with_resource_version(version, {"spec": {"minReplicas": bounds[0],
-                                                "maxReplicas": bounds[1]}})
+        spec = {"minReplicas": bounds[0], "maxReplicas": bounds[1]}
+        body = with_resource_version(version, {"spec": spec})
         operation = Operation(verb="patch", resource="horizontalpodautoscalers",
                               namespace=namespace, name=name)
         await call(operation, deadline, lambda timeout: (
@@ -224,8 +219,9 @@ class HpaPatchAction(_HpaAction):
         old, new = (old_min, old_max), hpa_bounds(old_min, old_max, request.params)
         detail = {"previous": _bounds(old), "new": _bounds(new)}
         if new == old:
+            ceiling = request.params.get("ceiling")
             return ActionResult(message=f"hpa {namespace}/{name} already at min {old_min}, "
-                                        f"max {old_max} (ceiling reached); not changed",
+                                        f"max {old_max} (ceiling {ceiling}); not changed",
                                 detail={**detail, "changed": False})
         await self._patch(namespace, name, deadline, new, version)
         followups = (self._revert(request, old, new),) if request.params.get("revert") else ()
@@ -256,7 +252,7 @@ class HpaRevertAction(_HpaAction):
         ours = (_required_int(params, "expect_min"), _required_int(params, "expect_max"))
         current_min, current_max, version = await self._read(namespace, name, deadline)
         current = (current_min, current_max)
-        detail = {"restored": _bounds(old), "expected": _bounds(ours), "found": _bounds(current)}
+        detail = {"original": _bounds(old), "ours": _bounds(ours), "found": _bounds(current)}
         if current != ours:
             return ActionResult(
                 message=f"left hpa {namespace}/{name} alone: it has min {current_min}, max "

@@ -1,0 +1,46 @@
+"""Store fixtures: an Intake over the parametrised database, with a fake clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from remediator.clock import FakeClock
+from remediator.intake import Intake
+from remediator.metrics import Metrics
+from remediator.policy import Policy
+from remediator.rulebook import RuleBook
+from remediator.store import Database
+
+RULES = """\
+rules:
+  - name: restart-pod
+    matchers: ['alertname="KubePodCrashLooping"']
+    action: {type: kubernetes.delete_pod, namespace: "{{ labels.namespace }}", name: "{{ labels.pod }}"}
+    limits: {cooldown: 10m, max: 5, per: 1h}
+    verify: {after: 5m}
+  - name: raise-hpa
+    matchers: ['alertname="HpaMaxedOut"']
+    action: {type: kubernetes.hpa_patch, namespace: "{{ labels.namespace }}", name: "{{ labels.hpa }}", ceiling: 10, revert: true}
+"""
+
+
+@pytest.fixture
+def rules_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "rules"
+    directory.mkdir()
+    (directory / "rules.yml").write_text(RULES)
+    return directory
+
+
+def make_intake(database: Database, rules_dir: Path, clock: FakeClock,
+                policy: Policy | None = None) -> Intake:
+    metrics = Metrics.create()
+    return Intake(database=database, rulebook=RuleBook([str(rules_dir)], metrics=metrics),
+                  policy=policy or Policy(), metrics=metrics, clock=clock)
+
+
+@pytest.fixture
+def intake(database: Database, rules_dir: Path, clock: FakeClock) -> Intake:
+    return make_intake(database, rules_dir, clock)
