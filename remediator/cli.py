@@ -55,9 +55,9 @@ def rules_check(paths: Annotated[list[Path], typer.Argument(help="files or direc
     try:
         loaded = load_rules(paths)
     except RuleLoadError as error:
-        for problem in error.errors:
-            err.print(str(problem), markup=False, highlight=False)
-        err.print(f"[red]{len(error.errors)} error(s)[/red]")
+        for problem in error.errors:  # one line each, like a compiler: file:line: field: msg
+            typer.echo(str(problem), err=True)
+        typer.echo(f"{len(error.errors)} error(s)", err=True)
         raise typer.Exit(1) from None
     out.print(f"OK: {len(loaded.rules)} rules in {len(rule_files(paths))} file(s)")
 
@@ -70,10 +70,10 @@ def rules_test(files: Annotated[list[Path], typer.Argument(help="rule test files
     results = [result for path in files for result in run_file(path)]
     failed = [r for r in results if not r.passed]
     for result in failed:
-        err.print(f"FAILED {result.file}: {result.name}", markup=False)
+        typer.echo(f"FAILED {result.file}: {result.name}", err=True)
         for problem in result.problems:
-            err.print(f"  {problem}", markup=False, highlight=False)
-    out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+            typer.echo(f"  {problem}", err=True)
+    typer.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     if failed:
         raise typer.Exit(1)
 
@@ -94,10 +94,10 @@ def simulate(
         ruleset = load_rules(rules)
         alerts = read_alerts(alerts_file)
     except RuleLoadError as error:
-        err.print(str(error), markup=False)
+        typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
     except ValueError as error:
-        err.print(str(error), markup=False)
+        typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
     policy = Policy(dry_run=dry_run, allowed_namespaces=_csv(allowed_namespaces),
                     denied_namespaces=_csv(denied_namespaces))

@@ -1,0 +1,59 @@
+"""A running app (lifespan and all) over a SQLite file, with recording actions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from remediator.actions.base import ActionRegistry, ActionRequest, ActionResult
+from remediator.clock import FakeClock
+from remediator.settings import load_settings
+from remediator.web.app import create_app
+
+TOKEN = "s3cret-webhook-token"
+READ_TOKEN = "read-only-token"
+RULES = Path(__file__).resolve().parents[2] / "rules"
+
+
+class RecordingAction:
+    """An action of ours that records what it was asked to do (not a client mock)."""
+
+    def __init__(self) -> None:
+        self.requests: list[ActionRequest] = []
+
+    async def run(self, request: ActionRequest) -> ActionResult:
+        self.requests.append(request)
+        return ActionResult(message=f"deleted {request.target}")
+
+
+@pytest.fixture
+def recorder() -> RecordingAction:
+    return RecordingAction()
+
+
+@pytest.fixture
+def app_settings(tmp_path: Path) -> dict[str, Any]:
+    return {"rules": [str(RULES)], "database_url": f"sqlite:///{tmp_path / 'r.db'}",
+            "webhook_token": TOKEN, "api_token": READ_TOKEN}
+
+
+@pytest.fixture
+def client(app_settings: dict[str, Any], recorder: RecordingAction,
+           clock: FakeClock) -> Iterator[TestClient]:
+    app = create_app(load_settings(**app_settings), scheduler=False, clock=clock,
+                     actions=ActionRegistry({"kubernetes.delete_pod": recorder}))
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def auth(token: str = TOKEN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def drain(client: TestClient) -> None:
+    """Run the worker until no job is due (the scheduler is off in these tests)."""
+    client.portal.call(client.app.state.services.worker.drain)  # type: ignore[attr-defined,union-attr]

@@ -1,0 +1,88 @@
+"""A worker over a real SQLite store, with actions and a verifier of our own."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from remediator.actions.base import ActionRegistry, ActionRequest, ActionResult
+from remediator.clock import FakeClock
+from remediator.intake import Intake
+from remediator.metrics import Metrics
+from remediator.outcomes import Outcome
+from remediator.policy import Policy
+from remediator.rulebook import RuleBook
+from remediator.store import Database
+from remediator.worker import Worker
+
+RULES = """\
+rules:
+  - name: restart-pod
+    matchers: ['alertname="KubePodCrashLooping"']
+    action: {type: kubernetes.delete_pod, namespace: "{{ labels.namespace }}", name: "{{ labels.pod }}", timeout: 1s}
+    limits: {cooldown: 0s}
+    verify: {after: 5m}
+    escalate:
+      - {type: kubernetes.rollout_restart, namespace: "{{ labels.namespace }}", name: "{{ labels.deployment }}"}
+"""
+
+
+@dataclass
+class ScriptedAction:
+    """Answers each call with the next scripted result (an ActionResult or an error)."""
+
+    script: list[ActionResult | Exception | str] = field(default_factory=list)
+    calls: list[ActionRequest] = field(default_factory=list)
+
+    async def run(self, request: ActionRequest) -> ActionResult:
+        self.calls.append(request)
+        step = self.script.pop(0) if self.script else ActionResult(message="done")
+        if step == "hang":
+            await asyncio.Event().wait()
+        if isinstance(step, Exception):
+            raise step
+        assert isinstance(step, ActionResult)
+        return step
+
+
+@dataclass
+class ScriptedVerifier:
+    answers: list[Outcome] = field(default_factory=list)
+    asked: list[tuple[Mapping[str, str], str | None]] = field(default_factory=list)
+
+    async def check(self, labels: Mapping[str, str], expr: str | None) -> tuple[Outcome, str]:
+        self.asked.append((labels, expr))
+        return (self.answers.pop(0) if self.answers else Outcome.VERIFIED), "scripted"
+
+
+@dataclass
+class Rig:
+    database: Database
+    intake: Intake
+    worker: Worker
+    delete: ScriptedAction
+    restart: ScriptedAction
+    verifier: ScriptedVerifier
+    clock: FakeClock
+    metrics: Metrics
+
+
+@pytest.fixture
+def rig(tmp_path: Path, clock: FakeClock) -> Rig:
+    (tmp_path / "rules.yml").write_text(RULES)
+    database = Database(f"sqlite:///{tmp_path / 'r.db'}")
+    database.migrate()
+    metrics = Metrics.create()
+    intake = Intake(database=database, policy=Policy(), metrics=metrics, clock=clock,
+                    rulebook=RuleBook([str(tmp_path / "rules.yml")], metrics=metrics))
+    delete, restart, verifier = ScriptedAction(), ScriptedAction(), ScriptedVerifier()
+    registry = ActionRegistry({"kubernetes.delete_pod": delete,
+                               "kubernetes.rollout_restart": restart,
+                               "kubernetes.hpa_revert": restart})
+    worker = Worker(database=database, intake=intake, actions=registry, verifier=verifier,
+                    metrics=metrics, clock=clock, retries=2)
+    return Rig(database, intake, worker, delete, restart, verifier, clock, metrics)

@@ -1,0 +1,165 @@
+"""Claim -> run -> record: every action result, retries, timeouts, verification,
+escalation, follow-ups and recovery after a crash."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from remediator.actions.base import ActionError, ActionRequest, ActionResult, TargetGone
+from remediator.alertmanager import Alert
+from remediator.outcomes import Outcome
+from remediator.store import audit, jobs
+from remediator.store.audit import AuditQuery
+from tests.support.payloads import crashloop
+from tests.worker.conftest import Rig
+
+
+def history(rig: Rig) -> list[str]:
+    with rig.database.reading() as connection:
+        items, _ = audit.query(connection, AuditQuery(limit=1000))
+    return [item["outcome"] for item in reversed(items)]
+
+
+def fire(rig: Rig, **kwargs: str) -> str:
+    summary = rig.intake.receive([Alert.model_validate(crashloop(**kwargs))], group_key="g")[0]
+    assert summary["outcome"] == "executed"
+    remediation_id: str = summary["remediation_id"]
+    return remediation_id
+
+
+async def settle(rig: Rig, *, after: timedelta = timedelta(0)) -> None:
+    rig.clock.advance(after)
+    await rig.worker.drain()
+
+
+@pytest.mark.parametrize(("script", "expected"), [
+    pytest.param([ActionResult(message="ok")], ["executed", "succeeded"], id="succeeded"),
+    pytest.param([TargetGone("pod gone")], ["executed", "target_gone"], id="target-gone"),
+    pytest.param([ActionError("forbidden: grant 'delete' on 'pods'")], ["executed", "failed"],
+                 id="permanent-failure"),
+    pytest.param([RuntimeError("bug in action")], ["executed", "failed"], id="action-crash"),
+])
+async def test_action_results_are_recorded(rig: Rig, script: list[object],
+                                           expected: list[str]) -> None:
+    rig.delete.script = script  # type: ignore[assignment]
+    fire(rig)
+    await settle(rig)
+    assert history(rig) == expected
+    assert len(rig.delete.calls) == 1
+
+
+async def test_failed_result_keeps_the_error(rig: Rig) -> None:
+    rig.delete.script = [ActionError("forbidden: grant 'delete' on 'pods' in 'apps-a'")]
+    fire(rig)
+    await settle(rig)
+    with rig.database.reading() as connection:
+        entry = audit.query(connection, AuditQuery(outcome="failed"))[0][0]
+    assert "grant 'delete'" in entry["reason"]
+    assert entry["duration_ms"] is not None
+
+
+async def test_transient_errors_are_retried_with_backoff(rig: Rig) -> None:
+    rig.delete.script = [ActionError("HTTP 503", transient=True),
+                         ActionError("HTTP 409", transient=True), ActionResult(message="ok")]
+    fire(rig)
+    await settle(rig)
+    assert len(rig.delete.calls) == 1  # the retry is not due yet
+    await settle(rig, after=timedelta(seconds=2))
+    await settle(rig, after=timedelta(seconds=4))
+    assert len(rig.delete.calls) == 3
+    assert history(rig) == ["executed", "failed", "failed", "succeeded"]
+
+
+async def test_retries_are_bounded(rig: Rig) -> None:
+    rig.delete.script = [ActionError("HTTP 500", transient=True)] * 5
+    fire(rig)
+    for _ in range(5):
+        await settle(rig, after=timedelta(minutes=1))
+    assert len(rig.delete.calls) == 3  # first try + retries=2
+    assert history(rig)[-1] == "failed"
+
+
+async def test_timeout_kills_the_action_and_is_recorded(rig: Rig) -> None:
+    rig.worker.retries = 0
+    rig.delete.script = ["hang"]
+    fire(rig)
+    await settle(rig)
+    with rig.database.reading() as connection:
+        entry = audit.query(connection, AuditQuery(outcome="failed"))[0][0]
+    assert entry["reason"].startswith("timeout after 1s")
+
+
+async def test_resolution_before_the_worker_runs_cancels_the_action(rig: Rig) -> None:
+    fire(rig)
+    rig.intake.receive([Alert.model_validate(crashloop(status="resolved"))], group_key="g")
+    await settle(rig)
+    assert rig.delete.calls == []
+    assert history(rig) == ["executed", "resolved", "resolved"]
+
+
+async def test_verified_after_the_delay(rig: Rig) -> None:
+    fire(rig)
+    await settle(rig)
+    assert rig.verifier.asked == []
+    await settle(rig, after=timedelta(minutes=5))
+    assert history(rig) == ["executed", "succeeded", "verified"]
+    assert rig.verifier.asked[0][0]["pod"] == "web-1"
+
+
+async def test_unverified_escalates_then_exhausts(rig: Rig) -> None:
+    rig.verifier.answers = [Outcome.UNVERIFIED, Outcome.UNVERIFIED]
+    fire(rig)
+    await settle(rig)
+    await settle(rig, after=timedelta(minutes=5))
+    assert [r.target for r in rig.restart.calls] == ["deployment/apps-a/web"]
+    await settle(rig, after=timedelta(minutes=5))
+    assert history(rig) == ["executed", "succeeded", "unverified", "executed", "succeeded",
+                            "unverified", "exhausted"]
+    exhausted = rig.metrics.registry.get_sample_value(
+        "remediator_escalations_exhausted_total", {"rule": "restart-pod"})
+    assert exhausted == 1.0
+
+
+async def test_unknown_is_retried_before_it_is_recorded(rig: Rig) -> None:
+    rig.verifier.answers = [Outcome.UNKNOWN] * 3
+    fire(rig)
+    await settle(rig)
+    for _ in range(3):
+        await settle(rig, after=timedelta(minutes=5))
+    assert len(rig.verifier.asked) == 3
+    assert history(rig)[-1] == "unknown"
+
+
+async def test_followups_run_when_the_alert_resolves(rig: Rig) -> None:
+    revert = ActionRequest(type="kubernetes.hpa_revert", kind="hpa", name="web",
+                           namespace="apps-a", params={"min_replicas": 2})
+    rig.delete.script = [ActionResult(message="raised", followups=(revert,))]
+    fire(rig)
+    await settle(rig)
+    rig.intake.receive([Alert.model_validate(crashloop(status="resolved"))], group_key="g")
+    await settle(rig)
+    assert rig.restart.calls == [revert]
+    assert history(rig)[-2:] == ["resolved", "succeeded"]
+
+
+async def test_a_lost_worker_never_reruns_an_action(rig: Rig) -> None:
+    fire(rig)
+    with rig.database.writing() as connection:  # a worker claims it, then dies
+        jobs.claim(connection, owner="dead", now=rig.clock.now, limit=1,
+                   lease=timedelta(minutes=1))
+    rig.clock.advance(minutes=2)
+    assert rig.worker.recover_expired() == 1
+    await settle(rig)
+    assert rig.delete.calls == []
+    assert history(rig) == ["executed", "failed"]
+
+
+async def test_in_flight_and_duration_metrics(rig: Rig) -> None:
+    fire(rig)
+    await settle(rig)
+    registry = rig.metrics.registry
+    assert registry.get_sample_value("remediator_actions_in_flight") == 0.0
+    assert registry.get_sample_value("remediator_action_duration_seconds_count",
+                                     {"action": "kubernetes.delete_pod"}) == 1.0
