@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 LabelName = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 LabelValue = Annotated[str, StringConstraints(max_length=16384)]
@@ -50,9 +50,16 @@ class Alert(BaseModel):
     generator_url: str = Field(default="", alias="generatorURL", max_length=8192)
     fingerprint_: str = Field(default="", alias="fingerprint", max_length=64)
 
+    @model_validator(mode="after")
+    def _fill_fingerprint(self) -> Alert:
+        # Computed once here rather than on every access (it is hashed per byte).
+        if not self.fingerprint_:
+            object.__setattr__(self, "fingerprint_", fingerprint(self.labels))
+        return self
+
     @property
     def fingerprint(self) -> str:
-        return self.fingerprint_ or fingerprint(self.labels)
+        return self.fingerprint_
 
     @property
     def alertname(self) -> str:

@@ -65,7 +65,7 @@ def rules_check(paths: Annotated[list[Path], typer.Argument(help="files or direc
 @rules_app.command("test")
 def rules_test(files: Annotated[list[Path], typer.Argument(help="rule test files")]) -> None:
     """Run rule unit tests (given alerts, expected decisions)."""
-    from remediator.ruletest import run_file  # noqa: PLC0415 - keeps `serve` start-up lean
+    from remediator.ruletest import run_file
 
     results = [result for path in files for result in run_file(path)]
     failed = [r for r in results if not r.passed]
@@ -88,7 +88,8 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show the decisions these alerts would get; nothing is executed or stored."""
-    from remediator.simulate import read_alerts, simulate as run  # noqa: PLC0415
+    from remediator.simulate import read_alerts
+    from remediator.simulate import simulate as run
 
     try:
         ruleset = load_rules(rules)
@@ -133,9 +134,9 @@ def audit_log(
     if ctx.invoked_subcommand is not None:
         ctx.obj = (config, database_url)
         return
-    from remediator.store import Database, audit  # noqa: PLC0415
-    from remediator.store.audit import AuditQuery  # noqa: PLC0415
-    from remediator.timeparse import parse_time  # noqa: PLC0415
+    from remediator.store import Database, audit
+    from remediator.store.audit import AuditQuery
+    from remediator.timeparse import parse_time
 
     if outcome is not None and outcome not in {o.value for o in Outcome}:
         err.print(f"unknown outcome {outcome!r}; one of: {', '.join(o.value for o in Outcome)}")
@@ -166,7 +167,7 @@ def audit_log(
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context) -> None:
     """Recompute the audit log's hash chain; exit 1 at the first tampered entry."""
-    from remediator.store import Database, audit  # noqa: PLC0415
+    from remediator.store import Database, audit
 
     config, database_url = ctx.obj or (None, None)
     settings = _settings(config, database_url=database_url)
@@ -182,7 +183,7 @@ def audit_verify(ctx: typer.Context) -> None:
 @breaker_app.command("reset")
 def breaker_reset(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
     """Close the circuit breaker now (every replica sees it)."""
-    from remediator.store import Database  # noqa: PLC0415
+    from remediator.store import Database
 
     settings = _settings(config, database_url=database_url)
     operations.reset_breaker(Database(settings.database_url), utcnow(), "cli")
@@ -193,7 +194,7 @@ def breaker_reset(config: ConfigOption = None, database_url: DatabaseOption = No
 def pause(reason: Annotated[str, typer.Option(help="shown in the audit log")] = "paused via CLI",
           config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
     """Stop all remediation (decisions are still audited, as `paused`)."""
-    from remediator.store import Database  # noqa: PLC0415
+    from remediator.store import Database
 
     settings = _settings(config, database_url=database_url)
     operations.set_paused(Database(settings.database_url), True, reason, utcnow())
@@ -203,7 +204,7 @@ def pause(reason: Annotated[str, typer.Option(help="shown in the audit log")] = 
 @app.command()
 def resume(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
     """Resume remediation after `pause`."""
-    from remediator.store import Database  # noqa: PLC0415
+    from remediator.store import Database
 
     settings = _settings(config, database_url=database_url)
     operations.set_paused(Database(settings.database_url), False, "resumed via CLI", utcnow())
@@ -225,7 +226,7 @@ def _serve_command() -> click.Command:
             params.append(click.Option([flag], default=None, help=help_text))
 
     def run(config: Path | None, **flags: Any) -> None:
-        from remediator.server import serve  # noqa: PLC0415
+        from remediator.server import serve
 
         serve(_settings(config, **flags))
 
@@ -235,7 +236,7 @@ def _serve_command() -> click.Command:
 
 def _cluster_app() -> typer.Typer | None:
     try:
-        from remediator.cluster.cli import app as cluster  # noqa: PLC0415
+        from remediator.cluster.cli import app as cluster
     except ImportError:
         return None
     return cluster

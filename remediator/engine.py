@@ -8,7 +8,7 @@ handled, are we paused, is the target legitimate, is it safe right now
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from remediator import guards
@@ -40,6 +40,25 @@ def decide(alert: Alert, *, rules: RuleSet, policy: Policy, state: GuardState,
     return decisions
 
 
+def lookups(alerts: Iterable[Alert], rules: RuleSet) -> tuple[set[str], set[str]]:
+    """The idempotency keys and targets deciding these alerts will ask about.
+
+    Lets a store answer them in one query each before the decisions start.
+    """
+    keys: set[str] = set()
+    targets: set[str] = set()
+    for alert in alerts:
+        if not alert.firing:
+            continue
+        for rule in rules.matching(alert.labels):
+            keys.add(idempotency_key(rule.name, alert.fingerprint, alert.starts_at, 0))
+            try:
+                targets.add(rule.action.render(alert.labels, alert.annotations).target)
+            except RenderError:
+                pass  # decided as `denied`; no target to look up
+    return keys, targets
+
+
 def decide_step(alert: Alert, rule: Rule, step: int, *, policy: Policy, state: GuardState,
                 now: datetime, parent_id: str | None = None) -> Decision:
     """The decision for ladder step `step` of `rule` (0 = the rule's action)."""
@@ -66,7 +85,14 @@ def decide_step(alert: Alert, rule: Rule, step: int, *, policy: Policy, state: G
     if denial:
         return verdict(Outcome.DENIED, denial, request)
     if rule.unless_firing:
-        blocker = guards.blocking_alert(rule.unless_firing, _others(state, alert))
+        try:
+            preconditions = guards.render_matchers(rule.unless_firing, alert.labels,
+                                                   alert.annotations)
+        except ValueError as error:
+            return verdict(Outcome.DENIED, f"unless_firing: {error}", request)
+        firing = state.firing_alerts(guards.alertnames(preconditions))
+        blocker = guards.blocking_alert(preconditions,
+                                        (labels for labels in firing if labels != alert.labels))
         if blocker is not None:
             name = blocker.get("alertname", "an alert")
             return verdict(Outcome.DENIED, f"unless_firing: {name} is firing", request)
@@ -108,10 +134,6 @@ def _limits(request: ActionRequest, rule: Rule, dry_run: bool, *, policy: Policy
         source = "global dry-run" if policy.dry_run else "rule dry_run"
         return Outcome.DRY_RUN, f"{source}: would run {request.type} on {request.target}", False
     return Outcome.EXECUTED, f"{request.type} on {request.target} queued", False
-
-
-def _others(state: GuardState, alert: Alert) -> list[Mapping[str, str]]:
-    return [labels for labels in state.firing_alerts() if labels != alert.labels]
 
 
 def _seconds(delta: timedelta) -> str:

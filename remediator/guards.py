@@ -11,8 +11,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from remediator.matchers import Matcher, match_all
+from remediator.matchers import Matcher, MatchType, match_all
 from remediator.policy import Policy
+from remediator.templating import Template
 
 
 def namespace_denial(namespace: str | None, policy: Policy) -> str | None:
@@ -38,6 +39,29 @@ def cooldown_remaining(last_action_at: datetime | None, cooldown: timedelta,
 def rate_exceeded(count_in_window: int, maximum: int | None) -> bool:
     """True when one more action would exceed `maximum` in the window."""
     return maximum is not None and count_in_window >= maximum
+
+
+def render_matchers(matchers: Iterable[Matcher], labels: Mapping[str, str],
+                    annotations: Mapping[str, str]) -> list[Matcher]:
+    """Fill `{{ labels.x }}` in matcher values, e.g. `node="{{ labels.node }}"`.
+
+    Raises ValueError (the template's error) when a label is missing.
+    """
+    rendered = []
+    for matcher in matchers:
+        if "{{" in matcher.value:
+            value = Template(matcher.value).render(labels, annotations)
+            matcher = Matcher.parse(str(Matcher(matcher.name, matcher.type, value)))
+        rendered.append(matcher)
+    return rendered
+
+
+def alertnames(matchers: Iterable[Matcher]) -> frozenset[str] | None:
+    """The alertname an equality matcher pins, to narrow the search (None: any)."""
+    for matcher in matchers:
+        if matcher.name == "alertname" and matcher.type is MatchType.EQUAL:
+            return frozenset({matcher.value})
+    return None
 
 
 def blocking_alert(preconditions: Iterable[Matcher],

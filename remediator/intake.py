@@ -7,6 +7,7 @@ the jobs up.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -14,14 +15,13 @@ from typing import Any
 from remediator.alertmanager import Alert
 from remediator.clock import Clock, utcnow
 from remediator.decisions import Decision
-from remediator.engine import decide, decide_step
+from remediator.engine import decide, decide_step, lookups
 from remediator.metrics import Metrics
 from remediator.outcomes import Outcome
 from remediator.policy import Policy
 from remediator.rulebook import RuleBook
 from remediator.rules import Rule
-from remediator.store import Database
-from remediator.store import audit, recorder
+from remediator.store import Database, audit, recorder
 from remediator.store.audit import AuditRecord
 from remediator.store.guard_state import DatabaseState
 
@@ -44,6 +44,7 @@ class Intake:
         with self.database.writing() as connection:
             recorder.remember_alerts(connection, alerts, now)
             state = DatabaseState(connection)
+            state.prefetch(*lookups(alerts, rules))
             decisions: list[Decision] = []
             for alert in alerts:
                 decisions.extend(decide(alert, rules=rules, policy=self.policy, state=state,
@@ -73,11 +74,11 @@ class Intake:
         self.metrics.decisions.labels(rule="", outcome=Outcome.REJECTED.value).inc()
 
     def _count(self, alerts: Sequence[Alert], decisions: Sequence[Decision]) -> None:
-        for alert in alerts:
-            self.metrics.alerts_received.labels(status=alert.status).inc()
-        for decision in decisions:
-            self.metrics.decisions.labels(rule=decision.rule_name,
-                                          outcome=decision.outcome.value).inc()
+        for status, n in Counter(alert.status for alert in alerts).items():
+            self.metrics.alerts_received.labels(status=status).inc(n)
+        per_rule = Counter((d.rule_name, d.outcome.value) for d in decisions)
+        for (rule, outcome), n in per_rule.items():
+            self.metrics.decisions.labels(rule=rule, outcome=outcome).inc(n)
         if any(d.outcome is Outcome.EXECUTED for d in decisions):
             self._on_enqueued()
         if any(d.trips_breaker for d in decisions):

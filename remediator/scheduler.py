@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from remediator import guards
@@ -49,7 +48,7 @@ async def _recover(services: Services) -> None:
 async def _reconcile(services: Services, client: AlertmanagerClient) -> None:
     try:
         decided = await reconcile(client, services.intake)
-    except Exception as error:  # noqa: BLE001 - Alertmanager down must not stop us
+    except Exception as error:
         services.metrics.reconcile_runs.labels(result="error").inc()
         log.warning("reconciliation with Alertmanager failed: %s", error)
         return

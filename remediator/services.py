@@ -71,7 +71,7 @@ def default_actions(settings: Settings) -> ActionRegistry:
     """
     registry: dict[str, Action] = {}
     try:
-        from remediator.actions import kubernetes  # noqa: PLC0415 - optional at start-up
+        from remediator.actions import kubernetes
 
         client = kubernetes.load_api_client(settings.kubernetes)
         if client is not None:

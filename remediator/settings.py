@@ -44,12 +44,17 @@ class Settings(BaseSettings):
                               description="sqlite:///FILE or postgresql+psycopg://...")
     listen: str = Field(default="127.0.0.1:9095", description="host:port to listen on")
     dev: bool = Field(default=False, description="development mode: no token required")
-    webhook_token: SecretStr | None = Field(default=None, description="bearer token for the webhook")
-    webhook_token_file: Path | None = Field(default=None, description="file holding the webhook token")
-    api_token: SecretStr | None = Field(default=None, description="read-only token for /api and the page")
-    api_token_file: Path | None = Field(default=None, description="file holding the read-only token")
+    webhook_token: SecretStr | None = Field(default=None,
+                                            description="bearer token for the webhook")
+    webhook_token_file: Path | None = Field(default=None,
+                                            description="file holding the webhook token")
+    api_token: SecretStr | None = Field(default=None,
+                                        description="read-only token for /api and the page")
+    api_token_file: Path | None = Field(default=None,
+                                        description="file holding the read-only token")
     dry_run: bool = Field(default=False, description="decide and audit, never execute")
-    allowed_namespaces: CommaList = Field(default=[], description="empty: every namespace not denied")
+    allowed_namespaces: CommaList = Field(default=[],
+                                          description="empty: every namespace not denied")
     denied_namespaces: CommaList = Field(default=["kube-system"], description="never act here")
     prometheus_url: str | None = Field(default=None, description="for verification")
     alertmanager_url: str | None = Field(default=None, description="for reconciliation")
@@ -70,7 +75,8 @@ class Settings(BaseSettings):
     job_poll_interval: Duration = Field(default=timedelta(seconds=1), description="job queue poll")
     reconcile_interval: Duration = Field(default=timedelta(minutes=1),
                                          description="Alertmanager reconciliation")
-    audit_retention: Duration = Field(default=timedelta(days=90), description="audit kept this long")
+    audit_retention: Duration = Field(default=timedelta(days=90),
+                                      description="audit kept this long")
     log_format: Literal["json", "console"] = Field(default="json", description="log output")
     log_level: str = Field(default="INFO", description="log level")
 

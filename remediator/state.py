@@ -26,7 +26,9 @@ class GuardState(Protocol):
     def actions_since(self, since: datetime, *, rule: str | None,
                       include_dry_run: bool) -> int: ...
     def failures_since(self, since: datetime) -> int: ...
-    def firing_alerts(self) -> Iterable[Mapping[str, str]]: ...
+    def firing_alerts(self, alertnames: frozenset[str] | None) -> Iterable[Mapping[str, str]]:
+        """Labels of firing alerts, only those named `alertnames` unless None."""
+        ...
     def record(self, decision: Decision, now: datetime) -> None: ...
 
 
@@ -70,8 +72,9 @@ class MemoryState:
     def failures_since(self, since: datetime) -> int:
         return sum(1 for at in self.failures if at >= since)
 
-    def firing_alerts(self) -> Iterable[Mapping[str, str]]:
-        return self.firing
+    def firing_alerts(self, alertnames: frozenset[str] | None) -> Iterable[Mapping[str, str]]:
+        return [labels for labels in self.firing
+                if alertnames is None or labels.get("alertname") in alertnames]
 
     def record(self, decision: Decision, now: datetime) -> None:
         if decision.trips_breaker:

@@ -8,6 +8,7 @@ string: acting on `namespace=""` is never what the rule author meant.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +68,11 @@ def _is_defined(value: Any) -> bool:
 _ENV = _make_environment()
 
 
+# `{{ labels.pod }}` alone is by far the most common template: look it up
+# directly instead of running Jinja (same result, same error for a missing label).
+_SIMPLE = re.compile(r"\{\{\s*(labels|annotations)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
 @dataclass(frozen=True)
 class Template:
     """A compiled template; plain strings without `{{` render to themselves."""
@@ -76,6 +82,8 @@ class Template:
     def __post_init__(self) -> None:
         if self.is_literal:
             return
+        simple = _SIMPLE.fullmatch(self.source)
+        object.__setattr__(self, "_simple", (simple[1], simple[2]) if simple else None)
         try:
             object.__setattr__(self, "_compiled", _ENV.from_string(self.source))
         except jinja2.TemplateSyntaxError as error:
@@ -88,6 +96,13 @@ class Template:
     def render(self, labels: Mapping[str, str], annotations: Mapping[str, str]) -> str:
         if self.is_literal:
             return self.source
+        simple: tuple[str, str] | None = self.__dict__["_simple"]
+        if simple is not None:
+            source = labels if simple[0] == "labels" else annotations
+            if simple[1] not in source:
+                raise TemplateError(f"template {self.source!r}: no label or annotation "
+                                    f"{simple[1]!r}")
+            return source[simple[1]]
         compiled: jinja2.Template = self.__dict__["_compiled"]
         try:
             return compiled.render(labels=dict(labels), annotations=dict(annotations))

@@ -22,8 +22,7 @@ from remediator.clock import Clock, utcnow
 from remediator.intake import Intake
 from remediator.metrics import Metrics
 from remediator.outcomes import Outcome
-from remediator.store import Database
-from remediator.store import jobs, recorder, remediations
+from remediator.store import Database, jobs, recorder, remediations
 from remediator.store.jobs import Job
 from remediator.store.remediations import Remediation
 from remediator.verify import Verifier
@@ -128,7 +127,7 @@ class Worker:
             result = ActionError(f"timeout after {request.timeout:g}s", transient=True)
         except ActionError as error:
             result = error
-        except Exception as error:  # noqa: BLE001 - an action bug is a failed action
+        except Exception as error:
             result = ActionError(f"{type(error).__name__}: {error}")
         finally:
             self.metrics.actions_in_flight.dec()

@@ -28,14 +28,45 @@ class DatabaseState:
         self._connection = connection
         self._batch = MemoryState()
         self._counts: dict[tuple[datetime, str | None, bool], int] = {}
+        self._failures: dict[datetime, int] = {}
+        self._known_keys: set[str] = set()
+        self._existing_keys: set[str] = set()
+        self._known_targets: set[str] = set()
+        self._latest: dict[tuple[str, bool], datetime] = {}
+        self._firing: dict[frozenset[str] | None, list[Mapping[str, str]]] = {}
 
     @cached_property
     def _controls(self) -> dict[str, tuple[bool, datetime | None, str]]:
         return controls.read(self._connection)
 
+    def prefetch(self, keys: Iterable[str], targets: Iterable[str]) -> None:
+        """Answer a delivery's duplicate and cooldown questions in two queries.
+
+        Without this, each alert costs two round trips; with it, a 50-alert
+        delivery costs a handful of indexed queries in total.
+        """
+        wanted_keys = [key for key in set(keys) if key not in self._known_keys]
+        for chunk in _chunks(wanted_keys):
+            found = self._connection.execute(
+                select(remediations.c.key).where(remediations.c.key.in_(chunk))).scalars()
+            self._existing_keys.update(found)
+            self._known_keys.update(chunk)
+        wanted_targets = [t for t in set(targets) if t not in self._known_targets]
+        for chunk in _chunks(wanted_targets):
+            rows = self._connection.execute(
+                select(remediations.c.target, remediations.c.dry_run,
+                       func.max(remediations.c.created_at))
+                .where(remediations.c.target.in_(chunk))
+                .group_by(remediations.c.target, remediations.c.dry_run)).all()
+            for target, dry_run, latest in rows:
+                self._latest[(target, bool(dry_run))] = latest
+            self._known_targets.update(chunk)
+
     def is_duplicate(self, key: str) -> bool:
-        if self._batch.is_duplicate(key):
+        if self._batch.is_duplicate(key) or key in self._existing_keys:
             return True
+        if key in self._known_keys:
+            return False
         found = self._connection.execute(
             select(remediations.c.id).where(remediations.c.key == key)).first()
         return found is not None
@@ -49,10 +80,17 @@ class DatabaseState:
             controls.breaker_snapshot(self._controls)
 
     def last_action_at(self, target: str, *, include_dry_run: bool) -> datetime | None:
-        stmt = select(func.max(remediations.c.created_at)).where(remediations.c.target == target)
-        if not include_dry_run:
-            stmt = stmt.where(remediations.c.dry_run.is_(False))
-        stored = self._connection.execute(stmt).scalar()
+        if target in self._known_targets:
+            candidates = [self._latest.get((target, False))]
+            if include_dry_run:
+                candidates.append(self._latest.get((target, True)))
+            stored = max((t for t in candidates if t is not None), default=None)
+        else:
+            stmt = select(func.max(remediations.c.created_at)).where(
+                remediations.c.target == target)
+            if not include_dry_run:
+                stmt = stmt.where(remediations.c.dry_run.is_(False))
+            stored = self._connection.execute(stmt).scalar()
         recent = self._batch.last_action_at(target, include_dry_run=include_dry_run)
         return max((t for t in (stored, recent) if t is not None), default=None)
 
@@ -71,18 +109,24 @@ class DatabaseState:
             since, rule=rule, include_dry_run=include_dry_run)
 
     def failures_since(self, since: datetime) -> int:
-        stmt = select(func.count()).select_from(remediations).where(
-            remediations.c.state.in_(_FAILED), remediations.c.updated_at >= since)
-        return int(self._connection.execute(stmt).scalar_one())
+        if since not in self._failures:
+            stmt = select(func.count()).select_from(remediations).where(
+                remediations.c.state.in_(_FAILED), remediations.c.updated_at >= since)
+            self._failures[since] = int(self._connection.execute(stmt).scalar_one())
+        return self._failures[since]
 
-    def firing_alerts(self) -> Iterable[Mapping[str, str]]:
-        return self._firing
-
-    @cached_property
-    def _firing(self) -> list[Mapping[str, str]]:
-        rows = self._connection.execute(
-            select(alerts.c.labels).where(alerts.c.status == "firing")).scalars()
-        return list(rows)
+    def firing_alerts(self, alertnames: frozenset[str] | None) -> Iterable[Mapping[str, str]]:
+        if alertnames not in self._firing:
+            stmt = select(alerts.c.labels).where(alerts.c.status == "firing")
+            if alertnames is not None:
+                stmt = stmt.where(alerts.c.alertname.in_(sorted(alertnames)))
+            self._firing[alertnames] = list(self._connection.execute(stmt).scalars())
+        return self._firing[alertnames]
 
     def record(self, decision: Decision, now: datetime) -> None:
         self._batch.record(decision, now)
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

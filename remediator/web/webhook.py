@@ -6,6 +6,7 @@ that cannot commit is a 503 so Alertmanager retries. Never a 500 from input.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -85,10 +86,9 @@ def _describe(error: ValidationError) -> tuple[str, list[dict[str, Any]]]:
 
 async def _reject(services: Services, status: int, reason: str, detail: dict[str, Any],
                   headers: dict[str, str] | None = None) -> JSONResponse:
-    try:
+    # The rejection stands even when it cannot be audited right now.
+    with contextlib.suppress(StoreUnavailable):
         await run_in_threadpool(services.intake.reject, reason=reason,
                                 detail={"status": status, **detail})
-    except StoreUnavailable:
-        pass  # the rejection stands; it just cannot be audited right now
     body = {"error": reason, "details": detail.get("errors", [])}
     return JSONResponse(body, status_code=status, headers=headers)

@@ -10,7 +10,6 @@ from alembic import op
 
 from remediator.store.types import UTCDateTime
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
