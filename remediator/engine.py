@@ -8,6 +8,7 @@ handled, are we paused, is the target legitimate, is it safe right now
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -52,10 +53,8 @@ def lookups(alerts: Iterable[Alert], rules: RuleSet) -> tuple[set[str], set[str]
             continue
         for rule in rules.matching(alert.labels):
             keys.add(idempotency_key(rule.name, alert.fingerprint, alert.starts_at, 0))
-            try:
+            with contextlib.suppress(RenderError):  # denied later; nothing to look up
                 targets.add(rule.action.render(alert.labels, alert.annotations).target)
-            except RenderError:
-                pass  # decided as `denied`; no target to look up
     return keys, targets
 
 

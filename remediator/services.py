@@ -8,7 +8,10 @@ CLI all receive this one object instead of reaching for globals.
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from remediator.actions.base import Action, ActionRegistry
 from remediator.clock import Clock, utcnow
@@ -61,6 +64,20 @@ class Services:
                         retries=settings.action_retries, backoff=settings.retry_backoff)
         return cls(settings=settings, database=database, rulebook=rulebook, intake=intake,
                    worker=worker, metrics=metrics, clock=clock, executable=executable)
+
+
+def kube_config_present(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the client would find a configuration (checked without importing it).
+
+    Importing the Kubernetes client costs about a second and 30 MB; a service
+    without a cluster should not pay that at every start.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("KUBERNETES_SERVICE_HOST"):
+        return True
+    paths = env.get("KUBECONFIG", "").split(os.pathsep) if env.get("KUBECONFIG") else [
+        str(Path.home() / ".kube" / "config")]
+    return any(path and Path(path).is_file() for path in paths)
 
 
 def default_actions(settings: Settings) -> ActionRegistry:

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     kubernetes: Literal["auto", "on", "off"] = Field(
         default="auto", description="auto: use KUBECONFIG or in-cluster config if present")
     playbook_dir: Path = Field(default=Path("playbooks"), description="where ansible plays live")
+    ansible_inventory: Path | None = Field(
+        default=None, description="inventory for repair plays; unset: plays run as dry-runs")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="webhook body limit")
     global_rate_max: int = Field(default=60, ge=1, description="actions allowed per window")
     global_rate_per: Duration = Field(default=timedelta(minutes=10), description="window")

@@ -119,6 +119,7 @@ alerts = Table(
     Column("starts_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Index("ix_alerts_status", "status"),
+    Index("ix_alerts_alertname_status", "alertname", "status"),
 )
 
 controls = Table(

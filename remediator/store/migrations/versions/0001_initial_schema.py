@@ -29,6 +29,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.create_index("ix_alerts_status", ["status"], unique=False)
+        batch_op.create_index(
+            "ix_alerts_alertname_status", ["alertname", "status"], unique=False
+        )
 
     op.create_table(
         "audit",
@@ -160,5 +163,6 @@ def downgrade() -> None:
     op.drop_table("audit")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.drop_index("ix_alerts_status")
+        batch_op.drop_index("ix_alerts_alertname_status")
 
     op.drop_table("alerts")
