@@ -45,6 +45,8 @@ import yaml
 
 T = TypeVar("T")
 
+# alerts/*.yml build runbook_url from this external label; a default keeps it absolute.
+DEFAULT_EXTERNAL_LABELS = {"runbook_base_url": "https://runbooks.example.test/remediator"}
 DEFAULT_GROUP_BY = ("alertname", "namespace", "pod", "deployment", "horizontalpodautoscaler",
                     "node", "instance")
 _PORT_RETRIES = 3
@@ -258,7 +260,10 @@ def run_prometheus(*, rule_files: Sequence[Path] = (),
                    external_labels: Mapping[str, str] | None = None,
                    workdir: Path | None = None, ready_timeout: float = 60) -> Iterator[Prometheus]:
     """A Prometheus scraping `targets` (job -> ["host:port", ...], honor_labels) every
-    second, evaluating `rule_files` every second, alerting to `alertmanager_url`."""
+    second, evaluating `rule_files` every second, alerting to `alertmanager_url`.
+
+    `external_labels` defaults to DEFAULT_EXTERNAL_LABELS; pass {} for none.
+    """
     binary = prometheus_binary()
     if binary is None:
         raise StackError("prometheus binary not found (apt-get install prometheus)")
@@ -266,7 +271,9 @@ def run_prometheus(*, rule_files: Sequence[Path] = (),
         config: dict[str, Any] = {
             "global": {"scrape_interval": "1s", "scrape_timeout": "1s",
                        "evaluation_interval": "1s",
-                       "external_labels": dict(external_labels or {})},
+                       "external_labels": dict(DEFAULT_EXTERNAL_LABELS
+                                               if external_labels is None
+                                               else external_labels)},
             "rule_files": [str(Path(f).resolve()) for f in rule_files],
             "scrape_configs": [
                 {"job_name": job, "honor_labels": True,
@@ -388,7 +395,7 @@ def _http_server(handler: type[BaseHTTPRequestHandler], owner: Any) -> Iterator[
 
 
 class _QuietHandler(BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _send(self, code: int, body: bytes, content_type: str = "text/plain") -> None:
