@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -31,11 +32,11 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     scheduler.add_job(_recover, "interval", id="recover-leases", seconds=30, args=[services])
     scheduler.add_job(_refresh_gauges, "interval", id="gauges", seconds=5, args=[services])
     scheduler.add_job(_retention, "interval", id="audit-retention", hours=1, args=[services])
-    if settings.alertmanager_url:
-        client = AlertmanagerClient(settings.alertmanager_url)
+    if services.alertmanager is not None:
         scheduler.add_job(_reconcile, "interval", id="reconcile",
                           seconds=settings.reconcile_interval.total_seconds(),
-                          args=[services, client])
+                          args=[services, services.alertmanager],
+                          next_run_time=datetime.now(UTC))  # at start: catch what we missed
     return scheduler
 
 

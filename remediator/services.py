@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from remediator.actions.base import Action, ActionRegistry
+from remediator.alertmanager import AlertmanagerClient
 from remediator.clock import Clock, utcnow
 from remediator.intake import Intake
 from remediator.metrics import Metrics
@@ -37,6 +38,13 @@ class Services:
     metrics: Metrics
     clock: Clock
     executable: frozenset[str]
+    alertmanager: AlertmanagerClient | None = None
+
+    async def aclose(self) -> None:
+        """Release connections (Alertmanager client, database pools)."""
+        if self.alertmanager is not None:
+            await self.alertmanager.aclose()
+        self.database.dispose()
 
     @classmethod
     def build(cls, settings: Settings, *, database: Database | None = None,
@@ -62,8 +70,11 @@ class Services:
         worker = Worker(database=database, intake=intake, actions=actions, verifier=verifier,
                         metrics=metrics, clock=clock, concurrency=settings.workers,
                         retries=settings.action_retries, backoff=settings.retry_backoff)
+        alertmanager = (AlertmanagerClient(settings.alertmanager_url)
+                        if settings.alertmanager_url else None)
         return cls(settings=settings, database=database, rulebook=rulebook, intake=intake,
-                   worker=worker, metrics=metrics, clock=clock, executable=executable)
+                   worker=worker, metrics=metrics, clock=clock, executable=executable,
+                   alertmanager=alertmanager)
 
 
 def kube_config_present(environ: Mapping[str, str] | None = None) -> bool:

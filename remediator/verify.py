@@ -16,8 +16,8 @@ from prometheus_api_client import PrometheusConnect
 
 from remediator.outcomes import Outcome
 
-# Labels Prometheus adds or that change between evaluations: not identity.
-_NOT_IDENTITY = frozenset({"alertstate", "__name__"})
+# Labels of the ALERTS series that are not the alert's own labels.
+_SERIES_ONLY = frozenset({"alertstate", "__name__"})
 
 
 class Verifier(Protocol):
@@ -25,11 +25,19 @@ class Verifier(Protocol):
 
 
 def alerts_query(labels: Mapping[str, str]) -> str:
-    """`ALERTS{alertname="X", ..., alertstate="firing"}` for exactly this alert."""
-    pairs = [f"{name}={json.dumps(value)}" for name, value in sorted(labels.items())
-             if name not in _NOT_IDENTITY and name.isidentifier()]
-    pairs.append('alertstate="firing"')
-    return "ALERTS{" + ", ".join(pairs) + "}"
+    """`ALERTS{alertname="X", alertstate="firing"}`: this alert's candidates.
+
+    Not every label can go into the selector: Alertmanager's copy of an alert
+    carries Prometheus's external labels (`cluster`, `replica`, ...), which the
+    local ALERTS series does not have. `same_alert` finishes the match.
+    """
+    return f'ALERTS{{alertname={json.dumps(labels.get("alertname", ""))}, alertstate="firing"}}'
+
+
+def same_alert(series: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    """An ALERTS series is this alert when all its own labels agree with the alert's."""
+    return all(labels.get(name) == value for name, value in series.items()
+               if name not in _SERIES_ONLY)
 
 
 class PrometheusVerifier:

@@ -102,7 +102,8 @@ class AnsiblePlaybookAction:
         path = (self._playbook_dir / normal).resolve()
         if (normal.startswith(("/", "..")) or not normal.endswith((".yml", ".yaml"))
                 or not path.is_relative_to(self._playbook_dir)):
-            raise ActionError(f"playbook {value!r} is not a .yml file inside the playbook directory")
+            raise ActionError(
+                f"playbook {value!r} is not a .yml file inside the playbook directory")
         if not path.is_file():
             raise ActionError(f"playbook {value!r} not found in {self._playbook_dir}")
         return normal
@@ -128,16 +129,22 @@ def _outcome(request: PlaybookRequest, result: PlaybookResult) -> ActionResult:
         raise ActionError("timeout", transient=False, detail=detail)
     if result.status == "canceled":
         raise ActionError("canceled", transient=False, detail=detail)
+    if request.limit is not None and not result.recap and _no_host_matched(result):
+        raise TargetGone(f"no inventory host matches {request.limit!r}", detail=detail)
     if not result.ok:
         raise ActionError(_failure_message(request, result), transient=False, detail=detail)
-    if request.limit is not None and not result.recap:
-        raise TargetGone(f"no inventory host matches {request.limit!r}", detail=detail)
     changed = sum(line.changed for line in result.recap.values())
     hosts = ", ".join(sorted(result.recap)) or "no hosts"
     mode = " (check mode)" if request.check else ""
     return ActionResult(
         message=f"{request.playbook} succeeded on {hosts}{mode}: {changed} changed",
         detail=detail)
+
+
+def _no_host_matched(result: PlaybookResult) -> bool:
+    return any("Could not match supplied host pattern" in line
+               or "no hosts to target" in line or "no hosts matched" in line
+               for line in result.tail)
 
 
 def _failure_message(request: PlaybookRequest, result: PlaybookResult) -> str:

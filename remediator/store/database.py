@@ -49,8 +49,8 @@ class Database:
         """
         if self.revision() == HEAD_REVISION:
             return
-        from alembic import command  # noqa: PLC0415
-        from alembic.config import Config  # noqa: PLC0415
+        from alembic import command
+        from alembic.config import Config
 
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))

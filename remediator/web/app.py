@@ -52,7 +52,7 @@ def create_app(settings: Settings, *, scheduler: bool = True, **inject: Any) -> 
             if jobs is not None:
                 jobs.shutdown(wait=False)
             await services.worker.stop()
-            services.database.dispose()
+            await services.aclose()
 
     app = FastAPI(title="remediator", version=__version__, lifespan=lifespan,
                   docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")

@@ -1,0 +1,1 @@
+"""The K3s cluster the service guards: inventory editing and provisioning (Ansible)."""

@@ -1,0 +1,110 @@
+"""`remediator cluster ...`: provision the K3s cluster and edit its inventory."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from remediator.cluster import inventory as inv
+from remediator.cluster.provision import failure_summary, provision
+
+app = typer.Typer(
+    help="Provision the K3s cluster with Ansible and edit its inventory.",
+    no_args_is_help=True,
+)
+
+
+class NodeRole(StrEnum):
+    server = "server"
+    agent = "agent"
+
+
+InventoryOption = Annotated[Path, typer.Option(
+    "--inventory", "-i", envvar="REMEDIATOR_ANSIBLE_INVENTORY",
+    help="the cluster's inventory file (see playbooks/inventory/hosts.example.yml)")]
+PlaybookDirOption = Annotated[Path, typer.Option(
+    "--playbook-dir", envvar="REMEDIATOR_PLAYBOOK_DIR", help="directory holding site.yml")]
+
+_DEFAULT_INVENTORY = Path("playbooks/inventory/hosts.yml")
+
+
+def _console() -> Console:
+    return Console(highlight=False)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def _split_tags(values: list[str] | None) -> list[str]:
+    return [tag.strip() for value in values or [] for tag in value.split(",") if tag.strip()]
+
+
+@app.command("provision")
+def provision_command(
+    inventory: InventoryOption = _DEFAULT_INVENTORY,
+    check: Annotated[bool, typer.Option("--check", help="dry run (ansible --check)")] = False,
+    tags: Annotated[list[str] | None, typer.Option(
+        "--tags", help="only tasks with these tags (repeat or comma-separate)")] = None,
+    limit: Annotated[str | None, typer.Option("--limit", help="only these hosts")] = None,
+    playbook_dir: PlaybookDirOption = Path("playbooks"),
+) -> None:
+    """Run site.yml against the inventory, with live progress and a recap table."""
+    if not inventory.is_file():
+        raise _fail(f"inventory {inventory} not found")
+    if not (playbook_dir / "site.yml").is_file():
+        raise _fail(f"{playbook_dir / 'site.yml'} not found (use --playbook-dir)")
+    try:
+        result = provision(inventory=inventory, playbook_dir=playbook_dir, console=_console(),
+                           check=check, tags=_split_tags(tags), limit=limit)
+    except ValueError as error:
+        raise _fail(str(error), 2) from None
+    if not result.ok:
+        raise _fail(f"provisioning {result.status}:\n{failure_summary(result)}")
+
+
+@app.command("add-node")
+def add_node_command(
+    name: Annotated[str, typer.Argument(help="node name (RFC 1123), also its inventory host")],
+    ip: Annotated[str, typer.Option("--ip", help="the node's (Tailscale) IP address")],
+    role: Annotated[NodeRole, typer.Option("--role", help="server or agent")],
+    gpu: Annotated[bool, typer.Option("--gpu", help="the node has NVIDIA GPUs")] = False,
+    label: Annotated[list[str] | None, typer.Option(
+        "--label", help="node label key=value (repeatable)")] = None,
+    taint: Annotated[list[str] | None, typer.Option(
+        "--taint", help="node taint key[=value]:Effect (repeatable)")] = None,
+    inventory: InventoryOption = _DEFAULT_INVENTORY,
+) -> None:
+    """Add a node to the inventory (then run playbooks/add_node.yml -e k3s_new_node=NAME)."""
+    try:
+        node = inv.Node(name=name, ip=ip, role=role.value, gpu=gpu,
+                        labels=tuple(label or ()), taints=tuple(taint or ()))
+        inv.add_node(inventory, node)
+    except inv.InventoryError as error:
+        raise _fail(str(error)) from None
+    console = _console()
+    console.print(f"added {role.value} [bold]{node.name}[/] ({node.ip}) to {inventory}")
+    servers = len(inv.group_members(inventory.read_text(encoding="utf-8"), "server"))
+    if role is NodeRole.server and servers == 2:
+        console.print("[yellow]warning:[/] 2 servers: embedded etcd needs 1, or 3 and more; "
+                      "add a third server before provisioning")
+
+
+@app.command("remove-node")
+def remove_node_command(
+    name: Annotated[str, typer.Argument(help="node name")],
+    inventory: InventoryOption = _DEFAULT_INVENTORY,
+) -> None:
+    """Remove a node from the inventory (drain and reset it first: playbooks/reset.yml)."""
+    try:
+        removed = inv.remove_node(inventory, name)
+    except inv.InventoryError as error:
+        raise _fail(str(error)) from None
+    address = removed.get("ansible_host", "")
+    _console().print(f"removed [bold]{name}[/] {f'({address}) ' if address else ''}"
+                     f"from {inventory}")
