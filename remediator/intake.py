@@ -8,7 +8,8 @@ the jobs up.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,32 +27,51 @@ from remediator.store.audit import AuditRecord
 from remediator.store.guard_state import DatabaseState
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """The alerts of one webhook call and Alertmanager's group key for them."""
+
+    alerts: Sequence[Alert]
+    group_key: str = ""
+
+
 class Intake:
     def __init__(self, *, database: Database, rulebook: RuleBook, policy: Policy,
-                 metrics: Metrics, clock: Clock = utcnow,
-                 on_enqueued: Callable[[], None] | None = None) -> None:
+                 metrics: Metrics, clock: Clock = utcnow) -> None:
         self.database = database
         self.rulebook = rulebook
         self.policy = policy
         self.metrics = metrics
         self.clock = clock
-        self._on_enqueued = on_enqueued or (lambda: None)
 
     def receive(self, alerts: Sequence[Alert], *, group_key: str = "") -> list[dict[str, Any]]:
         """Decide for every alert and commit it all at once (raises StoreUnavailable)."""
+        return self.receive_many([Delivery(alerts, group_key)])[0]
+
+    def receive_many(self, deliveries: Sequence[Delivery]) -> list[list[dict[str, Any]]]:
+        """Decide several deliveries in one transaction: one commit, one set of lookups.
+
+        Concurrent webhook calls are grouped here (see `DecisionWriter`); the
+        decisions are exactly those of receiving the deliveries one by one.
+        """
         rules = self.rulebook.current
         now = self.clock()
+        every_alert = [alert for delivery in deliveries for alert in delivery.alerts]
+        results = []
+        all_decisions: list[Decision] = []
         with self.database.writing() as connection:
-            recorder.remember_alerts(connection, alerts, now)
+            recorder.remember_alerts(connection, every_alert, now)
             state = DatabaseState(connection)
-            state.prefetch(*lookups(alerts, rules))
-            decisions: list[Decision] = []
-            for alert in alerts:
-                decisions.extend(decide(alert, rules=rules, policy=self.policy, state=state,
-                                        now=now))
-            summaries = recorder.record(connection, decisions, now=now, group_key=group_key)
-        self._count(alerts, decisions)
-        return summaries
+            state.prefetch(*lookups(every_alert, rules))
+            for delivery in deliveries:
+                decisions = [decision for alert in delivery.alerts
+                             for decision in decide(alert, rules=rules, policy=self.policy,
+                                                    state=state, now=now)]
+                results.append(recorder.record(connection, decisions, now=now,
+                                               group_key=delivery.group_key))
+                all_decisions.extend(decisions)
+        self._count(every_alert, all_decisions)
+        return results
 
     def escalate(self, alert: Alert, rule: Rule, step: int, *, parent_id: str,
                  group_key: str) -> dict[str, Any]:
@@ -79,7 +99,5 @@ class Intake:
         per_rule = Counter((d.rule_name, d.outcome.value) for d in decisions)
         for (rule, outcome), n in per_rule.items():
             self.metrics.decisions.labels(rule=rule, outcome=outcome).inc(n)
-        if any(d.outcome is Outcome.EXECUTED for d in decisions):
-            self._on_enqueued()
         if any(d.trips_breaker for d in decisions):
             self.metrics.breaker_open.set(1)

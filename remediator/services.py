@@ -24,6 +24,7 @@ from remediator.settings import Settings
 from remediator.store import Database
 from remediator.verify import NoVerifier, PrometheusVerifier, Verifier
 from remediator.worker import Worker
+from remediator.writer import DecisionWriter
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class Services:
     metrics: Metrics
     clock: Clock
     executable: frozenset[str]
+    writer: DecisionWriter
     alertmanager: AlertmanagerClient | None = None
 
     async def aclose(self) -> None:
@@ -74,7 +76,7 @@ class Services:
                         if settings.alertmanager_url else None)
         return cls(settings=settings, database=database, rulebook=rulebook, intake=intake,
                    worker=worker, metrics=metrics, clock=clock, executable=executable,
-                   alertmanager=alertmanager)
+                   writer=DecisionWriter(intake), alertmanager=alertmanager)
 
 
 def kube_config_present(environ: Mapping[str, str] | None = None) -> bool:
@@ -86,24 +88,29 @@ def kube_config_present(environ: Mapping[str, str] | None = None) -> bool:
     env = os.environ if environ is None else environ
     if env.get("KUBERNETES_SERVICE_HOST"):
         return True
-    paths = env.get("KUBECONFIG", "").split(os.pathsep) if env.get("KUBECONFIG") else [
-        str(Path.home() / ".kube" / "config")]
+    paths = (env["KUBECONFIG"].split(os.pathsep) if env.get("KUBECONFIG")
+             else [str(Path.home() / ".kube" / "config")])
     return any(path and Path(path).is_file() for path in paths)
 
 
 def default_actions(settings: Settings) -> ActionRegistry:
-    """Kubernetes actions when a cluster is reachable by config; Ansible plays always.
+    """Kubernetes actions when a cluster is configured; plays when an inventory is.
 
-    Without a cluster the service still runs (forced dry-run) so a newcomer
-    can watch it decide.
+    Whatever is not configured is decided and audited as a dry-run, so a
+    newcomer can watch the service decide without a cluster.
     """
     registry: dict[str, Action] = {}
-    try:
+    wanted = settings.kubernetes == "on" or (settings.kubernetes == "auto"
+                                             and kube_config_present())
+    if wanted:
         from remediator.actions import kubernetes
 
         client = kubernetes.load_api_client(settings.kubernetes)
         if client is not None:
             registry.update(kubernetes.kubernetes_actions(client))
-    except ImportError:  # pragma: no cover - the module ships with the package
-        log.warning("Kubernetes actions unavailable")
+    if settings.ansible_inventory is not None:
+        from remediator.actions.ansible import AnsiblePlaybookAction
+
+        registry["ansible.playbook"] = AnsiblePlaybookAction(
+            settings.playbook_dir, inventory=settings.ansible_inventory)
     return ActionRegistry(registry)

@@ -227,7 +227,11 @@ def _split(value: str) -> tuple[str, str]:
 
 def _take_below(entry: Any) -> tuple[Any, str]:
     """Detach the comment lines below `entry`'s last line; keep its end-of-line comment."""
-    for slot in _slots(entry):
+    return _take_below_slots(_slots(entry))
+
+
+def _take_below_slots(chain: list[tuple[Any, Any, int]]) -> tuple[Any, str]:
+    for slot in chain:
         token = _get_token(slot)
         if token is None:
             continue
@@ -244,7 +248,10 @@ def _take_below(entry: Any) -> tuple[Any, str]:
 
 def _give_below(entry: Any, template: Any, below: str) -> None:
     """Attach comment lines below `entry`'s last line."""
-    chain = _slots(entry)
+    _give_below_slots(_slots(entry), template, below)
+
+
+def _give_below_slots(chain: list[tuple[Any, Any, int]], template: Any, below: str) -> None:
     if not below or not chain:
         return
     for slot in chain:
@@ -275,10 +282,11 @@ def add_node_text(text: str, node: Node) -> str:
         group_hosts = group["hosts"] = CommentedMap()
     if not isinstance(group_hosts, CommentedMap):
         raise InventoryError(f"the hosts of group {node.role!r} are not a mapping")
-    token, below = (None, "")
     if len(group_hosts):
         token, below = _take_below(group_hosts[next(reversed(group_hosts))])
     else:
+        # Comment lines below `hosts: {}` introduce what follows the group.
+        token, below = _take_below_slots([(group, "hosts", 2)])
         group_hosts.fa.set_block_style()
     group_hosts[node.name] = node.host_vars()
     _give_below(group_hosts[node.name], token, below)
@@ -313,6 +321,7 @@ def remove_node_text(text: str, name: str) -> str:
             _give_below_first(group, token, below)
         if not len(group_hosts):
             group_hosts.fa.set_flow_style()
+            _give_below_slots([(group, "hosts", 2)], token, below)
     if not found:
         raise InventoryError(f"node {name!r} is not in the inventory")
     return _dump(yaml, data)

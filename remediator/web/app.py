@@ -43,6 +43,7 @@ def create_app(settings: Settings, *, scheduler: bool = True, **inject: Any) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services.build(settings, **inject)
         app.state.services = services
+        services.writer.start()
         jobs = build_scheduler(services) if scheduler else None
         if jobs is not None:
             jobs.start()
@@ -51,6 +52,7 @@ def create_app(settings: Settings, *, scheduler: bool = True, **inject: Any) -> 
         finally:
             if jobs is not None:
                 jobs.shutdown(wait=False)
+            await services.writer.stop()
             await services.worker.stop()
             await services.aclose()
 

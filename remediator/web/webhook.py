@@ -67,8 +67,7 @@ async def _handle(request: Request, services: Services) -> JSONResponse:
         status = 400 if errors and errors[0]["type"].startswith("json") else 422
         return await _reject(services, status, reason, {"client": client, "errors": errors})
     try:
-        decisions = await run_in_threadpool(services.intake.receive, payload.alerts,
-                                            group_key=payload.group_key)
+        decisions = await services.writer.submit(payload.alerts, payload.group_key)
     except StoreUnavailable as error:
         return JSONResponse({"error": f"store unavailable: {error}"}, status_code=503,
                             headers={"Retry-After": "5"})
