@@ -82,14 +82,14 @@ class Service:
         items: list[dict[str, Any]] = response.json()["items"]
         return list(reversed(items))
 
-    async def wait_for(self, outcome: str, *, count: int = 1, timeout: float = 60,
+    async def wait_for(self, outcome: str, *, count: int = 1, within: float = 60,
                        pod: str | None = None, **params: str) -> list[dict[str, Any]]:
         """Poll the audit log until `count` entries with `outcome` exist (bounded).
 
         `pod` keeps only entries about alerts on that pod: alerts of earlier
         tests may still fire (max_over_time keeps them for minutes).
         """
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within
         while True:
             entries = [e for e in await self.audit(**params, limit="1000")
                        if e["outcome"] == outcome
@@ -98,7 +98,7 @@ class Service:
                 return entries
             if asyncio.get_running_loop().time() > deadline:
                 seen = [e["outcome"] for e in await self.audit(**params)]
-                raise AssertionError(f"no {count}x {outcome!r} within {timeout}s; saw {seen}")
+                raise AssertionError(f"no {count}x {outcome!r} within {within}s; saw {seen}")
             await asyncio.sleep(0.1)
 
 
