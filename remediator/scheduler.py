@@ -13,12 +13,11 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from remediator import guards
+from remediator import operations
 from remediator.alertmanager import AlertmanagerClient
 from remediator.reconcile import reconcile
 from remediator.services import Services
-from remediator.store import audit, controls, jobs
-from remediator.store.guard_state import DatabaseState
+from remediator.store import audit, jobs
 
 log = logging.getLogger(__name__)
 
@@ -61,23 +60,11 @@ async def _reconcile(services: Services, client: AlertmanagerClient) -> None:
 
 def refresh_gauges(services: Services) -> None:
     """Breaker state, pause switch and queue depth as gauges (read from the store)."""
-    now = services.clock()
-    policy = services.intake.policy
-    with services.database.reading() as connection:
-        state = DatabaseState(connection)
-        snapshot = state.breaker()
-        since = guards.breaker_window_start(snapshot, policy, now)
-        verdict = guards.breaker_verdict(
-            snapshot, policy=policy, now=now,
-            actions=state.actions_since(since, rule=None, include_dry_run=False),
-            failures=state.failures_since(since))
-        depth = jobs.depth(connection)
-        values = controls.read(connection)
-    services.metrics.breaker_open.set(1 if verdict.open else 0)
-    paused = values.get(controls.PAUSED)
-    services.metrics.paused.set(1 if paused and paused[0] else 0)
+    status = operations.status(services.database, services.intake.policy, services.clock())
+    services.metrics.breaker_open.set(1 if status["breaker_open"] else 0)
+    services.metrics.paused.set(1 if status["paused"] else 0)
     for kind in (jobs.ACTION, jobs.VERIFY, jobs.FOLLOWUP):
-        services.metrics.jobs_queued.labels(kind=kind).set(depth.get(kind, 0))
+        services.metrics.jobs_queued.labels(kind=kind).set(status["jobs_queued"].get(kind, 0))
 
 
 async def _refresh_gauges(services: Services) -> None:

@@ -17,7 +17,13 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from remediator.actions.base import ActionError, ActionRegistry, ActionRequest, TargetGone
+from remediator.actions.base import (
+    ActionError,
+    ActionRegistry,
+    ActionRequest,
+    ActionResult,
+    TargetGone,
+)
 from remediator.clock import Clock, utcnow
 from remediator.intake import Intake
 from remediator.metrics import Metrics
@@ -113,7 +119,7 @@ class Worker:
         with self.database.writing() as connection:
             jobs.finish(connection, job.id)
 
-    async def _execute(self, request: ActionRequest) -> tuple[Any, float]:
+    async def _execute(self, request: ActionRequest) -> tuple[ActionResult | ActionError, float]:
         """Run one action with its timeout; return (result or error, seconds)."""
         action = self.actions.get(request.type)
         started = time.perf_counter()
@@ -122,7 +128,8 @@ class Worker:
             if action is None:
                 raise ActionError(f"no implementation for {request.type} "
                                   "(is the Kubernetes connection configured?)")
-            result: Any = await asyncio.wait_for(action.run(request), timeout=request.timeout)
+            result: ActionResult | ActionError = await asyncio.wait_for(
+                action.run(request), timeout=request.timeout)
         except TimeoutError:
             result = ActionError(f"timeout after {request.timeout:g}s", transient=True)
         except ActionError as error:
@@ -144,7 +151,8 @@ class Worker:
         result, elapsed = await self._execute(remediation.request)
         await asyncio.to_thread(self._settle, job, remediation, result, elapsed)
 
-    def _settle(self, job: Job, remediation: Remediation, result: Any, elapsed: float) -> None:
+    def _settle(self, job: Job, remediation: Remediation, result: ActionResult | ActionError,
+                elapsed: float) -> None:
         now = self.clock()
         duration_ms = round(elapsed * 1000, 3)
         action = remediation.request.type
@@ -164,11 +172,9 @@ class Worker:
             outcome, state = Outcome.FAILED, Outcome.FAILED.value
         else:
             outcome, state = Outcome.SUCCEEDED, Outcome.SUCCEEDED.value
-        message = result.message if hasattr(result, "message") else ""
-        detail = dict(result.detail) if hasattr(result, "detail") else {}
         with self.database.writing() as connection:
             jobs.finish(connection, job.id)
-            if outcome is Outcome.SUCCEEDED:
+            if isinstance(result, ActionResult):
                 remediations.set_state(connection, remediation.id, state, now,
                                        followups=result.followups)
                 after = job.payload.get("verify_after")
@@ -177,8 +183,9 @@ class Worker:
                                  run_at=now + timedelta(seconds=float(after)),
                                  payload={"expr": job.payload.get("verify_expr")})
             recorder.record_outcome(connection, remediation, outcome=outcome, now=now,
-                                    reason=message or outcome.value, duration_ms=duration_ms,
-                                    detail=detail, state=state)
+                                    reason=result.message or outcome.value,
+                                    duration_ms=duration_ms, detail=dict(result.detail),
+                                    state=state)
         self.metrics.action_results.labels(action=action, outcome=outcome.value).inc()
 
     def _record(self, job: Job, remediation: Remediation, outcome: Outcome, reason: str,
@@ -233,11 +240,11 @@ class Worker:
             outcome = Outcome.FAILED
         else:
             outcome = Outcome.SUCCEEDED
-        message = getattr(result, "message", "") or outcome.value
+        message = result.message or outcome.value
         self.metrics.action_results.labels(action=request.type, outcome=outcome.value).inc()
         await asyncio.to_thread(self._record, job, remediation, outcome,
                                 f"follow-up {request.type}: {message}",
-                                detail=dict(getattr(result, "detail", {})),
+                                detail=dict(result.detail),
                                 action=request.type, duration_ms=round(elapsed * 1000, 3))
 
     def recover_expired(self) -> int:

@@ -312,6 +312,11 @@ def remove_node_text(text: str, name: str) -> str:
         found = True
         keys = list(group_hosts)
         index = keys.index(name)
+        # Comment lines right above the host describe it: they go with it.
+        if index > 0:
+            _drop_comment_above(_slots(group_hosts[keys[index - 1]]))
+        else:
+            _drop_first_comment(group)
         token, below = _take_below(group_hosts[name])
         del group_hosts[name]
         if index > 0:
@@ -327,15 +332,57 @@ def remove_node_text(text: str, name: str) -> str:
     return _dump(yaml, data)
 
 
+def _own_comment_removed(text: str) -> str:
+    """`text` without its last comment lines (those right above the next key)."""
+    lines = text.splitlines(keepends=True)
+    while lines and lines[-1].lstrip().startswith("#"):
+        lines.pop()
+    return "".join(lines)
+
+
+def _drop_comment_above(chain: list[tuple[Any, Any, int]]) -> None:
+    for slot in chain:
+        token = _get_token(slot)
+        if token is None:
+            continue
+        eol, below = _split(token.value)
+        kept = _own_comment_removed(below)
+        if eol.strip():
+            token.value = eol + kept
+        elif kept:
+            token.value = "\n" + kept
+        else:
+            _set_token(slot, None)
+        return
+
+
+def _first_comments(group: CommentedMap) -> list[Any] | None:
+    item = group.ca.items.get("hosts")
+    return item[3] if item and len(item) > 3 and item[3] else None
+
+
+def _drop_first_comment(group: CommentedMap) -> None:
+    tokens = _first_comments(group)
+    if not tokens:
+        return
+    text = _own_comment_removed("".join(token.value for token in tokens))
+    while tokens and "".join(token.value for token in tokens) != text:
+        tokens.pop()
+
+
 def _give_below_first(group: CommentedMap, template: Any, below: str) -> None:
     """Put comment lines before the first host of a group (after its `hosts:` line)."""
     token = copy.copy(template)
     token.value = below
-    item = group.ca.items.setdefault("hosts", [None, None, None, None])
-    if item[3]:
-        item[3].append(token)
-    else:
-        item[3] = [token]
+    tokens = _first_comments(group)
+    if tokens is not None:
+        tokens.append(token)
+        return
+    shared = [token]
+    group.ca.items.setdefault("hosts", [None, None, None, None])[3] = shared
+    group_hosts = group.get("hosts")
+    if isinstance(group_hosts, CommentedMap):
+        group_hosts.ca.comment = [None, shared]
 
 
 def _write_atomically(path: Path, text: str) -> None:

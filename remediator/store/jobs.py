@@ -85,21 +85,7 @@ def expired(connection: Connection, now: datetime) -> list[Job]:
                 attempts=row.attempts, payload=row.payload) for row in rows]
 
 
-def cancel_for(connection: Connection, remediation_ids: list[str], kind: str) -> None:
-    """Drop queued jobs of one kind (e.g. verification of a resolved alert)."""
-    if remediation_ids:
-        connection.execute(update(jobs).where(
-            jobs.c.remediation_id.in_(remediation_ids), jobs.c.kind == kind,
-            jobs.c.state == QUEUED).values(state=DONE))
-
-
 def depth(connection: Connection) -> dict[str, int]:
     rows = connection.execute(select(jobs.c.kind, func.count()).where(
         jobs.c.state == QUEUED).group_by(jobs.c.kind)).all()
     return {kind: int(n) for kind, n in rows}
-
-
-def next_due(connection: Connection) -> datetime | None:
-    value: datetime | None = connection.execute(
-        select(func.min(jobs.c.run_at)).where(jobs.c.state == QUEUED)).scalar()
-    return value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,9 +15,6 @@ from remediator.alertmanager import Alert
 from remediator.decisions import Decision
 from remediator.outcomes import Outcome
 from remediator.store.tables import remediations
-
-OPEN_STATES = ("pending", "running", Outcome.SUCCEEDED.value, Outcome.DRY_RUN.value,
-               Outcome.UNVERIFIED.value, Outcome.UNKNOWN.value)
 
 
 def new_id() -> str:
@@ -131,7 +128,3 @@ def close_open(connection: Connection, fingerprint: str, now: datetime) -> list[
             remediations.c.id.in_([row.id for row in rows])).values(resolved_at=now,
                                                                      updated_at=now))
     return [Remediation.from_row(row) for row in rows]
-
-
-def labels_of(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, str]]:
-    return [row["labels"] for row in rows]
