@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import os
 import re
@@ -47,6 +48,8 @@ _SECRET_PAIR = re.compile(
     r"[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)")
 _REDACTED = "<redacted>"
 _MARKER = "REMEDIATOR_PLAYBOOK_RUN"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -207,7 +210,10 @@ class _Collector:
                 host=host, task=task, message=self._message(data.get("res")),
                 unreachable=kind == "unreachable"))
         if self._on_event is not None:
-            self._on_event(PlaybookEvent(kind=kind, play=self._play, task=task, host=host))
+            try:
+                self._on_event(PlaybookEvent(kind=kind, play=self._play, task=task, host=host))
+            except Exception:  # a broken display must not break the run
+                log.exception("playbook event callback failed")
         return False
 
     def _keep_output(self, stdout: str) -> None:
@@ -355,6 +361,9 @@ def run_playbook(request: PlaybookRequest, *, on_event: EventCallback | None = N
             timeout=math.ceil(request.timeout) + 30,
         )
         raw_status, rc = str(runner.status), runner.rc
+    except BaseException:  # KeyboardInterrupt, a failing callback: leave nothing running
+        _kill_run(marker)
+        raise
     finally:
         shutil.rmtree(private_dir, ignore_errors=True)
     duration = time.monotonic() - started

@@ -37,7 +37,7 @@ def _console() -> Console:
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}")
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}", soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -88,11 +88,12 @@ def add_node_command(
     except inv.InventoryError as error:
         raise _fail(str(error)) from None
     console = _console()
-    console.print(f"added {role.value} [bold]{node.name}[/] ({node.ip}) to {inventory}")
+    console.print(f"added {role.value} [bold]{node.name}[/] ({node.ip}) to {inventory}",
+                  soft_wrap=True)
     servers = len(inv.group_members(inventory.read_text(encoding="utf-8"), "server"))
     if role is NodeRole.server and servers == 2:
         console.print("[yellow]warning:[/] 2 servers: embedded etcd needs 1, or 3 and more; "
-                      "add a third server before provisioning")
+                      "add a third server before provisioning", soft_wrap=True)
 
 
 @app.command("remove-node")
@@ -107,4 +108,4 @@ def remove_node_command(
         raise _fail(str(error)) from None
     address = removed.get("ansible_host", "")
     _console().print(f"removed [bold]{name}[/] {f'({address}) ' if address else ''}"
-                     f"from {inventory}")
+                     f"from {inventory}", soft_wrap=True)

@@ -118,5 +118,7 @@ def provision(*, inventory: Path, playbook_dir: Path, console: Console,
             live.refresh()
 
         result = run_playbook(request, on_event=on_event)
+    if not console.is_terminal:
+        console.line()  # Live leaves its last line open when not on a terminal
     console.print(recap_table(result))
     return result
