@@ -19,6 +19,7 @@ from rich.table import Table
 
 from remediator import operations
 from remediator.clock import utcnow
+from remediator.cluster.cli import app as cluster_app
 from remediator.outcomes import Outcome
 from remediator.policy import Policy
 from remediator.rules import RuleLoadError, load_rules, rule_files
@@ -234,17 +235,7 @@ def _serve_command() -> click.Command:
                          help="Run the service (webhook, API, worker, scheduler).")
 
 
-def _cluster_app() -> typer.Typer | None:
-    try:
-        from remediator.cluster.cli import app as cluster
-    except ImportError:
-        return None
-    return cluster
-
-
-_cluster = _cluster_app()
-if _cluster is not None:
-    app.add_typer(_cluster, name="cluster", help="Provision and edit the K3s cluster (Ansible).")
+app.add_typer(cluster_app, name="cluster", help="Provision and edit the K3s cluster (Ansible).")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,

@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from remediator.cluster import inventory as inv
-from remediator.cluster.provision import failure_summary, provision
+# The inventory (ruamel.yaml) and provisioning (ansible-runner) modules are
+# imported by the commands that use them: every `remediator` invocation,
+# `serve` included, builds this app, and should not pay for them.
 
 app = typer.Typer(
     help="Provision the K3s cluster with Ansible and edit its inventory.",
@@ -55,6 +56,8 @@ def provision_command(
     playbook_dir: PlaybookDirOption = Path("playbooks"),
 ) -> None:
     """Run site.yml against the inventory, with live progress and a recap table."""
+    from remediator.cluster.provision import failure_summary, provision
+
     if not inventory.is_file():
         raise _fail(f"inventory {inventory} not found")
     if not (playbook_dir / "site.yml").is_file():
@@ -81,6 +84,8 @@ def add_node_command(
     inventory: InventoryOption = _DEFAULT_INVENTORY,
 ) -> None:
     """Add a node to the inventory (then run playbooks/add_node.yml -e k3s_new_node=NAME)."""
+    from remediator.cluster import inventory as inv
+
     try:
         node = inv.Node(name=name, ip=ip, role=role.value, gpu=gpu,
                         labels=tuple(label or ()), taints=tuple(taint or ()))
@@ -102,6 +107,8 @@ def remove_node_command(
     inventory: InventoryOption = _DEFAULT_INVENTORY,
 ) -> None:
     """Remove a node from the inventory (drain and reset it first: playbooks/reset.yml)."""
+    from remediator.cluster import inventory as inv
+
     try:
         removed = inv.remove_node(inventory, name)
     except inv.InventoryError as error:
