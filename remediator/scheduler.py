@@ -17,7 +17,7 @@ from remediator import operations
 from remediator.alertmanager import AlertmanagerClient
 from remediator.reconcile import reconcile
 from remediator.services import Services
-from remediator.store import audit, jobs
+from remediator.store import audit, jobs, recorder
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,8 @@ async def _retention(services: Services) -> None:
 
     def purge() -> int:
         with services.database.writing() as connection:
+            jobs.purge_done_before(connection, cutoff)
+            recorder.forget_resolved_alerts(connection, cutoff)
             return audit.purge_before(connection, cutoff)
 
     removed = await asyncio.to_thread(purge)

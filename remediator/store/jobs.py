@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from remediator.store.tables import jobs
 
@@ -89,3 +89,10 @@ def depth(connection: Connection) -> dict[str, int]:
     rows = connection.execute(select(jobs.c.kind, func.count()).where(
         jobs.c.state == QUEUED).group_by(jobs.c.kind)).all()
     return {kind: int(n) for kind, n in rows}
+
+
+def purge_done_before(connection: Connection, cutoff: datetime) -> int:
+    """Retention: finished jobs older than `cutoff` (queued and running ones stay)."""
+    result = connection.execute(delete(jobs).where(jobs.c.state == DONE,
+                                                   jobs.c.run_at < cutoff))
+    return int(result.rowcount or 0)

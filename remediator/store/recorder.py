@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from remediator.alertmanager import Alert
@@ -36,6 +36,13 @@ def remember_alerts(connection: Connection, batch: Sequence[Alert], now: datetim
         {"fingerprint": fp, "alertname": alert.alertname, "status": alert.status,
          "labels": dict(alert.labels), "starts_at": alert.starts_at, "updated_at": now}
         for fp, alert in latest.items()])
+
+
+def forget_resolved_alerts(connection: Connection, cutoff: datetime) -> int:
+    """Retention: alerts resolved before `cutoff` are no longer needed for guards."""
+    result = connection.execute(delete(alerts).where(alerts.c.status == "resolved",
+                                                     alerts.c.updated_at < cutoff))
+    return int(result.rowcount or 0)
 
 
 def record(connection: Connection, decisions: Sequence[Decision], *, now: datetime,

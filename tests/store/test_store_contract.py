@@ -181,3 +181,25 @@ def test_rejected_deliveries_are_audited(intake: Intake, database: Database) -> 
     with database.reading() as connection:
         items, _ = audit.query(connection, AuditQuery(outcome=Outcome.REJECTED.value))
     assert items[0]["reason"] == "invalid bearer token"
+
+
+def test_retention_drops_finished_jobs_and_resolved_alerts_only(
+        intake: Intake, database: Database, clock: FakeClock) -> None:
+    from remediator.store import recorder
+    from remediator.store.tables import alerts as alerts_table
+
+    intake.receive([firing(crashloop(pod="done"))], group_key="g")
+    intake.receive([firing(crashloop(pod="done", status="resolved"))], group_key="g")
+    intake.receive([firing(crashloop(pod="still"))], group_key="g")
+    with database.writing() as connection:
+        claimed = jobs.claim(connection, owner="w", now=clock.now, limit=1,
+                             lease=timedelta(minutes=1))
+        jobs.finish(connection, claimed[0].id)
+    clock.advance(days=2)
+    with database.writing() as connection:
+        assert jobs.purge_done_before(connection, clock.now - timedelta(days=1)) == 1
+        assert recorder.forget_resolved_alerts(connection, clock.now - timedelta(days=1)) == 1
+    with database.reading() as connection:
+        assert [row.state for row in connection.execute(select(jobs_table))] == ["queued"]
+        left = [row.labels["pod"] for row in connection.execute(select(alerts_table))]
+    assert left == ["still"]
