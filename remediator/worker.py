@@ -55,6 +55,7 @@ class Worker:
         self.owner = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ticking: asyncio.Task[int] | None = None
+        self._claiming = asyncio.Lock()
 
     def wake(self) -> None:
         """Claim due jobs now instead of at the next poll (called on the event loop).
@@ -66,16 +67,22 @@ class Worker:
             self._ticking = asyncio.create_task(self.tick())
 
     async def tick(self) -> int:
-        """Claim as many due jobs as there are free slots and start them."""
-        free = self.concurrency - len(self._tasks)
-        if free <= 0:
-            return 0
-        claimed = await asyncio.to_thread(self._claim, free)
-        for job in claimed:
-            task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return len(claimed)
+        """Claim as many due jobs as there are free slots and start them.
+
+        Serialised: the scheduler's poll and a webhook's wake-up may both
+        tick, and two claims counting the same free slots would overrun
+        `concurrency`.
+        """
+        async with self._claiming:
+            free = self.concurrency - len(self._tasks)
+            if free <= 0:
+                return 0
+            claimed = await asyncio.to_thread(self._claim, free)
+            for job in claimed:
+                task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            return len(claimed)
 
     async def drain(self) -> None:
         """Run until no job is due or running (tests, shutdown)."""

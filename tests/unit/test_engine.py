@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from remediator.alertmanager import Alert
 from remediator.engine import decide, decide_step
 from remediator.guards import BreakerSnapshot
+from remediator.matchers import Matcher
 from remediator.outcomes import Outcome
 from remediator.policy import Policy
 from remediator.rules import Rule, RuleSet
@@ -176,3 +177,18 @@ def test_untrusted_labels_reach_a_request_only_when_valid(pod: str, namespace: s
         assert namespace != "kube-system"
     else:
         assert decision.outcome is Outcome.DENIED
+
+
+def test_unless_firing_can_name_the_same_node() -> None:
+    rule = RULE.model_copy(update={"unless_firing": [
+        Matcher.parse('alertname="KubeNodeNotReady"'), Matcher.parse('node="{{ labels.node }}"')]})
+    rules = RuleSet.of([rule])
+    state = MemoryState(firing=[{"alertname": "KubeNodeNotReady", "node": "n2"}])
+
+    def on(node: str) -> Outcome:
+        alert = Alert(status="firing", starts_at=NOW, labels={
+            "alertname": "KubePodCrashLooping", "namespace": "apps-a", "pod": f"p-{node}",
+            "node": node})
+        return outcome(alert, state, rules=rules)[0]
+
+    assert (on("n1"), on("n2")) == (Outcome.EXECUTED, Outcome.DENIED)

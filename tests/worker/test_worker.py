@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from remediator.actions.base import ActionError, ActionRequest, ActionResult, TargetGone
 from remediator.alertmanager import Alert
 from remediator.outcomes import Outcome
 from remediator.store import audit, jobs
 from remediator.store.audit import AuditQuery
+from remediator.store.tables import jobs as jobs_table
 from tests.support.payloads import crashloop
 from tests.worker.conftest import Rig
 
@@ -163,3 +165,18 @@ async def test_in_flight_and_duration_metrics(rig: Rig) -> None:
     assert registry.get_sample_value("remediator_actions_in_flight") == 0.0
     assert registry.get_sample_value("remediator_action_duration_seconds_count",
                                      {"action": "kubernetes.delete_pod"}) == 1.0
+
+
+async def test_concurrent_ticks_never_exceed_the_concurrency(rig: Rig) -> None:
+    import asyncio
+
+    rig.worker.concurrency = 2
+    rig.delete.script = ["hang"] * 6
+    for index in range(6):
+        fire(rig, pod=f"p{index}")
+    started = await asyncio.gather(*(rig.worker.tick() for _ in range(4)))
+    with rig.database.reading() as connection:
+        running = connection.execute(select(jobs_table).where(
+            jobs_table.c.state == jobs.RUNNING)).all()
+    assert (sum(started), len(running)) == (2, 2)
+    await rig.worker.stop(grace=0)
