@@ -103,15 +103,21 @@ def decide_step(alert: Alert, rule: Rule, step: int, *, policy: Policy, state: G
     return verdict(outcome, reason, request, trips_breaker=trips)
 
 
+def breaker_state(state: GuardState, policy: Policy, now: datetime, *,
+                  include_dry_run: bool = False) -> guards.BreakerVerdict:
+    """The circuit breaker as of `now`, from what `state` remembers."""
+    snapshot = state.breaker()
+    since = guards.breaker_window_start(snapshot, policy, now)
+    return guards.breaker_verdict(
+        snapshot, policy=policy, now=now,
+        actions=state.actions_since(since, rule=None, include_dry_run=include_dry_run),
+        failures=state.failures_since(since))
+
+
 def _limits(request: ActionRequest, rule: Rule, dry_run: bool, *, policy: Policy,
             state: GuardState, now: datetime) -> tuple[Outcome, str, bool]:
     """Breaker, cooldown, rule and global rate limits; then act or pretend to."""
-    snapshot = state.breaker()
-    since = guards.breaker_window_start(snapshot, policy, now)
-    breaker = guards.breaker_verdict(
-        snapshot, policy=policy, now=now,
-        actions=state.actions_since(since, rule=None, include_dry_run=dry_run),
-        failures=state.failures_since(since))
+    breaker = breaker_state(state, policy, now, include_dry_run=dry_run)
     if breaker.open:
         return Outcome.BREAKER_OPEN, breaker.reason, breaker.trip
     last = state.last_action_at(request.target, include_dry_run=dry_run)

@@ -10,7 +10,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from remediator import guards
+from remediator.engine import breaker_state
 from remediator.policy import Policy
 from remediator.store import Database, controls, jobs
 from remediator.store.guard_state import DatabaseState
@@ -21,13 +21,7 @@ log = logging.getLogger(__name__)
 def status(database: Database, policy: Policy, now: datetime) -> dict[str, Any]:
     """Paused? Breaker open (and why)? Queue depth? What an on-call person asks first."""
     with database.reading() as connection:
-        state = DatabaseState(connection)
-        snapshot = state.breaker()
-        since = guards.breaker_window_start(snapshot, policy, now)
-        verdict = guards.breaker_verdict(
-            snapshot, policy=policy, now=now,
-            actions=state.actions_since(since, rule=None, include_dry_run=False),
-            failures=state.failures_since(since))
+        verdict = breaker_state(DatabaseState(connection), policy, now)
         values = controls.read(connection)
         paused = values.get(controls.PAUSED)
         queued = jobs.depth(connection)
