@@ -8,10 +8,12 @@ are ignored), so a newer Alertmanager keeps working while garbage is refused.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+if TYPE_CHECKING:
+    import httpx
 
 LabelName = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 LabelValue = Annotated[str, StringConstraints(max_length=16384)]
@@ -129,6 +131,8 @@ class AlertmanagerClient:
 
     def __init__(self, base_url: str, *, client: httpx.AsyncClient | None = None,
                  timeout: float = 10.0) -> None:
+        import httpx  # only services that reconcile need it at start-up
+
         self._base_url = base_url.rstrip("/")
         self._client = client or httpx.AsyncClient(timeout=timeout)
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping
-from typing import Protocol
-
-from prometheus_api_client import PrometheusConnect
+from functools import cached_property
+from typing import Any, Protocol
 
 from remediator.outcomes import Outcome
 
@@ -42,8 +41,15 @@ def same_alert(series: Mapping[str, str], labels: Mapping[str, str]) -> bool:
 
 class PrometheusVerifier:
     def __init__(self, url: str, *, timeout: float = 10.0) -> None:
-        self._client = PrometheusConnect(url=url, disable_ssl=True)
+        self._url = url
         self._timeout = timeout
+
+    @cached_property
+    def _client(self) -> Any:
+        # Imported on first use: it pulls in requests, ~60 ms of every start-up.
+        from prometheus_api_client import PrometheusConnect
+
+        return PrometheusConnect(url=self._url, disable_ssl=True)
 
     async def check(self, labels: Mapping[str, str], expr: str | None) -> tuple[Outcome, str]:
         query = expr or alerts_query(labels)
