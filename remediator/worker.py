@@ -36,6 +36,8 @@ from remediator.verify import Verifier
 log = logging.getLogger(__name__)
 
 _VERIFY_ATTEMPTS = 3
+_CLAIM_LEASE = timedelta(minutes=5)
+_LEASE_MARGIN = timedelta(minutes=5)
 
 
 class Worker:
@@ -100,7 +102,7 @@ class Worker:
     def _claim(self, limit: int) -> list[Job]:
         with self.database.writing() as connection:
             return jobs.claim(connection, owner=self.owner, now=self.clock(), limit=limit,
-                              lease=timedelta(minutes=15))
+                              lease=_CLAIM_LEASE)
 
     async def _run(self, job: Job) -> None:
         try:
@@ -121,6 +123,12 @@ class Worker:
     def _load(self, remediation_id: str) -> Remediation | None:
         with self.database.reading() as connection:
             return remediations.get(connection, remediation_id)
+
+    def _extend_lease(self, job: Job, timeout: float) -> None:
+        """A play may run longer than the claim's lease; never let it look abandoned."""
+        until = self.clock() + timedelta(seconds=timeout) + _LEASE_MARGIN
+        with self.database.writing() as connection:
+            jobs.extend_lease(connection, job.id, until)
 
     def _finish(self, job: Job) -> None:
         with self.database.writing() as connection:
@@ -155,6 +163,7 @@ class Worker:
                                     "alert resolved before the action ran; nothing done",
                                     state=Outcome.RESOLVED.value)
             return
+        await asyncio.to_thread(self._extend_lease, job, remediation.request.timeout)
         result, elapsed = await self._execute(remediation.request)
         await asyncio.to_thread(self._settle, job, remediation, result, elapsed)
 

@@ -67,6 +67,12 @@ def claim(connection: Connection, *, owner: str, now: datetime, limit: int,
                 attempts=row.attempts + 1, payload=row.payload) for row in rows]
 
 
+def extend_lease(connection: Connection, job_id: int, until: datetime) -> None:
+    """Keep a long action's job leased until its own timeout (plus a margin)."""
+    connection.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.state == RUNNING)
+                       .values(lease_expires=until))
+
+
 def finish(connection: Connection, job_id: int) -> None:
     connection.execute(update(jobs).where(jobs.c.id == job_id).values(
         state=DONE, lease_owner=None, lease_expires=None))

@@ -37,9 +37,11 @@ class ScriptedAction:
 
     script: list[ActionResult | Exception | str] = field(default_factory=list)
     calls: list[ActionRequest] = field(default_factory=list)
+    started: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self, request: ActionRequest) -> ActionResult:
         self.calls.append(request)
+        self.started.set()
         step = self.script.pop(0) if self.script else ActionResult(message="done")
         if step == "hang":
             await asyncio.Event().wait()

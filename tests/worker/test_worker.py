@@ -180,3 +180,15 @@ async def test_concurrent_ticks_never_exceed_the_concurrency(rig: Rig) -> None:
             jobs_table.c.state == jobs.RUNNING)).all()
     assert (sum(started), len(running)) == (2, 2)
     await rig.worker.stop(grace=0)
+
+
+async def test_a_running_action_is_leased_for_its_timeout_plus_a_margin(rig: Rig) -> None:
+    rig.delete.script = ["hang"]
+    fire(rig)
+    await rig.worker.tick()
+    await rig.delete.started.wait()
+    with rig.database.reading() as connection:
+        lease = connection.execute(select(jobs_table.c.lease_expires)).scalar_one()
+    # The rule's timeout is 1s: a claim's 5-minute lease became timeout + 5 minutes.
+    assert lease == rig.clock.now + timedelta(seconds=1, minutes=5)
+    await rig.worker.stop(grace=0)
