@@ -24,7 +24,7 @@ from pydantic import (
     ValidationError,
 )
 
-from remediator.actions.specs import ActionSpec
+from remediator.actions.specs import ActionSpec, TemplateStr
 from remediator.durations import Duration
 from remediator.matchers import Matcher, MatcherError, match_all
 
@@ -58,7 +58,9 @@ class Verify(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     after: Duration = timedelta(minutes=5)
-    expr: str | None = None
+    expr: TemplateStr | None = None
+    """PromQL that returns series while the problem lasts; may use
+    `{{ labels.x }}` to scope it to this alert's target."""
 
 
 class Rule(BaseModel):

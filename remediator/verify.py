@@ -58,6 +58,8 @@ class PrometheusVerifier:
                 asyncio.to_thread(self._client.custom_query, query=query), self._timeout)
         except Exception as error:
             return Outcome.UNKNOWN, f"Prometheus did not answer {query!r}: {_short(error)}"
+        if expr is None:
+            result = [r for r in result if same_alert(r.get("metric", {}), labels)]
         if result:
             return Outcome.UNVERIFIED, f"still true: {query} returned {len(result)} series"
         return Outcome.VERIFIED, f"no longer true: {query}"

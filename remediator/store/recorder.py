@@ -6,7 +6,8 @@ of a delivery's decisions are durable, or none is and Alertmanager retries.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from remediator.store import audit, controls, jobs, remediations
 from remediator.store.audit import AuditRecord
 from remediator.store.tables import alerts
 from remediator.store.tables import remediations as remediations_table
+from remediator.templating import Template, TemplateError
 
 
 def remember_alerts(connection: Connection, batch: Sequence[Alert], now: datetime) -> None:
@@ -95,7 +97,25 @@ def _verify_payload(decision: Decision) -> dict[str, Any]:
     verify = decision.rule.verify if decision.rule is not None else None
     if verify is None:
         return {}
-    return {"verify_after": verify.after.total_seconds(), "verify_expr": verify.expr}
+    return {"verify_after": verify.after.total_seconds(),
+            "verify_expr": promql_expr(verify.expr, decision.alert)}
+
+
+def promql_expr(template: Template | None, alert: Alert) -> str | None:
+    """The rule's verify expression for this alert, label values escaped for PromQL.
+
+    Values are escaped as the inside of a double-quoted PromQL string, so a
+    label cannot end the string and change the query. A template that cannot
+    render (a missing label) falls back to checking the alert itself.
+    """
+    if template is None:
+        return None
+    def escape(values: Mapping[str, str]) -> dict[str, str]:
+        return {name: json.dumps(value)[1:-1] for name, value in values.items()}
+    try:
+        return template.render(escape(alert.labels), escape(alert.annotations))
+    except TemplateError:
+        return None
 
 
 def _root_of(connection: Connection, decision: Decision) -> str | None:

@@ -158,3 +158,24 @@ def _report_latency(changed_at: datetime, executed: dict[str, object],
     print(f"\nE2E latency: Prometheus+Alertmanager {(decided - changed_at).total_seconds():.2f}s,"
           f" remediator {(acted - decided).total_seconds() * 1000:.0f}ms "
           f"(decision to action done)")
+
+
+async def test_verification_looks_at_this_alert_not_its_siblings(
+        stack: Stack, service: Service, cluster: Cluster,
+        kmock: kmock.KubernetesEmulator) -> None:
+    cluster.add(hpa("e2e-fixed", 2, 4))
+    cluster.add(hpa("e2e-busy", 2, 4))
+    hpa_saturated(stack, "e2e-fixed", current=4, maximum=4)
+    hpa_saturated(stack, "e2e-busy", current=4, maximum=4)
+    try:
+        await service.wait_for("succeeded", count=2, alertname="HpaMaxedOut")
+        hpa_saturated(stack, "e2e-fixed", current=3, maximum=4)  # only this one recovers
+        verified = await service.wait_for("verified", alertname="HpaMaxedOut")
+        unverified = await service.wait_for("unverified", alertname="HpaMaxedOut")
+        assert [e["target"] for e in verified] == [f"hpa/{NAMESPACE}/e2e-fixed"]
+        assert [e["target"] for e in unverified] == [f"hpa/{NAMESPACE}/e2e-busy"]
+    finally:
+        for name in ("e2e-fixed", "e2e-busy"):
+            for metric in ("status_current_replicas", "spec_max_replicas", "spec_min_replicas"):
+                stack.exporter.remove(f"kube_horizontalpodautoscaler_{metric}",
+                                      namespace=NAMESPACE, horizontalpodautoscaler=name)
