@@ -14,6 +14,8 @@ import pytest
 
 from tests.actions.conftest import HPAS, PODS, Cluster, hpa, pod, workload
 from tests.e2e.conftest import TOKEN, Service, Stack, prom_stack, run_service
+from remediator.outcomes import Outcome
+from remediator.verify import PrometheusVerifier
 from tests.support import promstack
 
 pytestmark = pytest.mark.e2e
@@ -160,20 +162,24 @@ def _report_latency(changed_at: datetime, executed: dict[str, object],
           f"(decision to action done)")
 
 
-async def test_verification_looks_at_this_alert_not_its_siblings(
-        stack: Stack, service: Service, cluster: Cluster,
-        kmock: kmock.KubernetesEmulator) -> None:
-    cluster.add(hpa("e2e-fixed", 2, 4))
-    cluster.add(hpa("e2e-busy", 2, 4))
+async def test_verifier_asks_prometheus_about_this_alert_not_its_siblings(
+        stack: Stack) -> None:
     hpa_saturated(stack, "e2e-fixed", current=4, maximum=4)
     hpa_saturated(stack, "e2e-busy", current=4, maximum=4)
     try:
-        await service.wait_for("succeeded", count=2, alertname="HpaMaxedOut")
+        # The labels as Alertmanager delivers them: with Prometheus's external labels.
+        fixed, busy = [
+            (await asyncio.to_thread(stack.alertmanager.wait_for_alert, "HpaMaxedOut",
+                                     labels={"horizontalpodautoscaler": name}))["labels"]
+            for name in ("e2e-fixed", "e2e-busy")]
+        assert "runbook_base_url" in fixed
+        verifier = PrometheusVerifier(stack.prometheus.url)
+        assert (await verifier.check(fixed, None))[0] is Outcome.UNVERIFIED
         hpa_saturated(stack, "e2e-fixed", current=3, maximum=4)  # only this one recovers
-        verified = await service.wait_for("verified", alertname="HpaMaxedOut")
-        unverified = await service.wait_for("unverified", alertname="HpaMaxedOut")
-        assert [e["target"] for e in verified] == [f"hpa/{NAMESPACE}/e2e-fixed"]
-        assert [e["target"] for e in unverified] == [f"hpa/{NAMESPACE}/e2e-busy"]
+        await asyncio.to_thread(promstack.wait_until, lambda: not stack.prometheus.query(
+            'ALERTS{horizontalpodautoscaler="e2e-fixed"}'), timeout=30, what="e2e-fixed gone")
+        assert (await verifier.check(fixed, None))[0] is Outcome.VERIFIED
+        assert (await verifier.check(busy, None))[0] is Outcome.UNVERIFIED
     finally:
         for name in ("e2e-fixed", "e2e-busy"):
             for metric in ("status_current_replicas", "spec_max_replicas", "spec_min_replicas"):
