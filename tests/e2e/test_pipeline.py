@@ -12,10 +12,10 @@ from pathlib import Path
 import kmock
 import pytest
 
-from tests.actions.conftest import HPAS, PODS, Cluster, hpa, pod, workload
-from tests.e2e.conftest import TOKEN, Service, Stack, prom_stack, run_service
 from remediator.outcomes import Outcome
 from remediator.verify import PrometheusVerifier
+from tests.actions.conftest import HPAS, PODS, Cluster, hpa, pod, workload
+from tests.e2e.conftest import TOKEN, Service, Stack, prom_stack, run_service
 from tests.support import promstack
 
 pytestmark = pytest.mark.e2e
