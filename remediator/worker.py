@@ -37,14 +37,15 @@ log = logging.getLogger(__name__)
 
 _VERIFY_ATTEMPTS = 3
 _CLAIM_LEASE = timedelta(minutes=5)
-_LEASE_MARGIN = timedelta(minutes=5)
+_LEASE_MARGIN = timedelta(minutes=5)  # must exceed the worker's timeout_grace
 
 
 class Worker:
     def __init__(self, *, database: Database, intake: Intake, actions: ActionRegistry,
                  verifier: Verifier, metrics: Metrics, clock: Clock = utcnow,
                  concurrency: int = 4, retries: int = 3,
-                 backoff: timedelta = timedelta(seconds=2)) -> None:
+                 backoff: timedelta = timedelta(seconds=2),
+                 timeout_grace: float = 30.0) -> None:
         self.database = database
         self.intake = intake
         self.actions = actions
@@ -54,6 +55,9 @@ class Worker:
         self.concurrency = concurrency
         self.retries = retries
         self.backoff = backoff
+        self.timeout_grace = timeout_grace
+        """Actions enforce their own timeout (and say whether a retry is safe); the
+        worker cancels only one that overruns it by this much."""
         self.owner = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ticking: asyncio.Task[int] | None = None
@@ -144,9 +148,11 @@ class Worker:
                 raise ActionError(f"no implementation for {request.type} "
                                   "(is the Kubernetes connection configured?)")
             result: ActionResult | ActionError = await asyncio.wait_for(
-                action.run(request), timeout=request.timeout)
+                action.run(request), timeout=request.timeout + self.timeout_grace)
         except TimeoutError:
-            result = ActionError(f"timeout after {request.timeout:g}s", transient=True)
+            # The action did not stop at its own deadline: it may be half done.
+            result = ActionError(f"timeout: no result within {request.timeout:g}s; cancelled "
+                                 "and not retried (it may have acted)")
         except ActionError as error:
             result = error
         except Exception as error:

@@ -140,6 +140,10 @@ class Operation:
     def __str__(self) -> str:
         return f"{self.verb} {self.resource} {self.namespace}/{self.name}"
 
+    @property
+    def writes(self) -> bool:
+        return self.verb not in {"get", "list", "watch"}
+
 
 async def call(operation: Operation, deadline: Deadline, request: Callable[[float], T]) -> T:
     """Run `request(timeout)` in a thread; map every client failure to an `ActionError`.
@@ -154,9 +158,31 @@ async def call(operation: Operation, deadline: Deadline, request: Callable[[floa
     try:
         return await asyncio.to_thread(request, remaining)
     except ApiException as error:
-        raise api_error(operation, error) from None
+        raise at_most_once(operation, api_error(operation, error)) from None
     except urllib3.exceptions.HTTPError as error:
-        raise transport_error(operation, error, remaining) from None
+        raise at_most_once(operation, transport_error(operation, error, remaining)) from None
+
+
+# Answers that prove a write was not applied: a conflict, throttling, a refusal.
+_NOT_APPLIED_STATUSES = frozenset({409, 429})
+
+
+def at_most_once(operation: Operation, error: ActionError) -> ActionError:
+    """A write that failed ambiguously (a timeout, a 5xx) is not retried.
+
+    The API server may have applied it before failing: retrying a scale or an
+    HPA raise would apply the step twice, and a retried pod delete could hit
+    the StatefulSet pod that replaced the first one. Reads, and writes the
+    server provably refused (409, 429, connection refused), stay retryable.
+    """
+    if not (error.transient and operation.writes):
+        return error
+    status = error.detail.get("status")
+    if status in _NOT_APPLIED_STATUSES or error.detail.get("refused"):
+        return error
+    return ActionError(f"{error.message}; not retried: it may have been applied, "
+                       f"check {operation.resource} {operation.namespace}/{operation.name}",
+                       detail={**error.detail, "ambiguous": True})
 
 
 def with_resource_version(resource_version: str | None,
@@ -193,7 +219,8 @@ def transport_error(operation: Operation, error: urllib3.exceptions.HTTPError,
     refused = isinstance(cause, urllib3.exceptions.NewConnectionError)
     if isinstance(cause, urllib3.exceptions.TimeoutError) and not refused:
         return ActionError(f"{operation}: timed out after {timeout:.1f}s", transient=True)
-    return ActionError(f"{operation}: connection failed ({type(cause).__name__})", transient=True)
+    return ActionError(f"{operation}: connection failed ({type(cause).__name__})", transient=True,
+                       detail={"refused": refused})
 
 
 def _rbac_hint(operation: Operation) -> str:

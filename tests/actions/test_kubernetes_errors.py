@@ -70,21 +70,43 @@ async def test_status_codes_map_to_the_retry_policy(
         kmock: kmock.KubernetesEmulator, actions: dict[str, Action], code: int,
         headers: dict[str, str], error_class: type[ActionError], transient: bool,
         retry_after: float | None) -> None:
-    reaction = kmock["delete", kmock.resource(PODS)] << code << status(code, "injected")
+    # A read: whatever the answer, nothing was changed, so the table is the whole policy.
+    reaction = kmock["get", kmock.resource(WORKLOADS["deployment"])] << code << status(
+        code, "injected")
     if headers:
         reaction << kmock.headers(headers)
 
     with pytest.raises(ActionError) as raised:
-        await actions["kubernetes.delete_pod"].run(DELETE_POD)
+        await actions["kubernetes.scale"].run(SCALE)
 
     assert type(raised.value) is error_class
     assert raised.value.transient is transient
     assert raised.value.retry_after == retry_after
     assert raised.value.detail == {"status": code}
-    assert raised.value.message.startswith("delete pods apps-a/web-1: ")
+    assert raised.value.message.startswith("get deployments/scale apps-a/web: ")
     assert TOKEN not in str(raised.value)
     assert "Retry-After" not in str(raised.value)
     assert "Content-Type" not in str(raised.value)
+
+
+@pytest.mark.parametrize(("code", "retried"), [
+    pytest.param(500, False, id="500-may-have-applied"),
+    pytest.param(503, False, id="503-may-have-applied"),
+    pytest.param(504, False, id="504-may-have-applied"),
+    pytest.param(409, True, id="409-refused"),
+    pytest.param(429, True, id="429-refused"),
+])
+async def test_a_write_is_retried_only_when_the_server_refused_it(
+        kmock: kmock.KubernetesEmulator, actions: dict[str, Action], code: int,
+        retried: bool) -> None:
+    kmock["delete", kmock.resource(PODS)] << code << status(code, "injected")
+
+    with pytest.raises(ActionError) as raised:
+        await actions["kubernetes.delete_pod"].run(DELETE_POD)
+
+    assert raised.value.transient is retried
+    assert raised.value.message.startswith("delete pods apps-a/web-1: ")
+    assert ("not retried: it may have been applied" in raised.value.message) is not retried
 
 
 @pytest.mark.parametrize("req", [
@@ -130,21 +152,21 @@ async def test_forbidden_names_the_missing_rbac_grant(
     assert f"forbidden: {hint} to the remediator's ServiceAccount" in raised.value.message
 
 
-@pytest.mark.parametrize(("req", "method", "resource"), [
-    pytest.param(RESTART, "patch", WORKLOADS["statefulset"], id="patch"),
-    pytest.param(SCALE, "get", WORKLOADS["deployment"], id="get"),
-    pytest.param(DELETE_POD, "delete", PODS, id="delete"),
+@pytest.mark.parametrize(("req", "method", "resource", "retried"), [
+    pytest.param(RESTART, "patch", WORKLOADS["statefulset"], False, id="patch"),
+    pytest.param(SCALE, "get", WORKLOADS["deployment"], True, id="get"),
+    pytest.param(DELETE_POD, "delete", PODS, False, id="delete"),
 ])
-async def test_a_server_slower_than_the_timeout_is_transient(
+async def test_a_server_slower_than_the_timeout_is_retried_only_for_reads(
         kmock: kmock.KubernetesEmulator, actions: dict[str, Action], gate: asyncio.Event,
-        req: ActionRequest, method: str, resource: str) -> None:
+        req: ActionRequest, method: str, resource: str, retried: bool) -> None:
     stalled = kmock[method, kmock.resource(resource)] << gate.wait
     quick = ActionRequest.from_json({**req.to_json(), "timeout": 0.5})
 
     with pytest.raises(ActionError, match=r"timed out after 0\.\ds") as raised:
         await actions[req.type].run(quick)
 
-    assert raised.value.transient
+    assert raised.value.transient is retried
     assert len(stalled) == 1  # no hidden client retry multiplied the budget
 
 

@@ -86,5 +86,5 @@ def rig(tmp_path: Path, clock: FakeClock) -> Rig:
                                "kubernetes.rollout_restart": restart,
                                "kubernetes.hpa_revert": restart})
     worker = Worker(database=database, intake=intake, actions=registry, verifier=verifier,
-                    metrics=metrics, clock=clock, retries=2)
+                    metrics=metrics, clock=clock, retries=2, timeout_grace=0.1)
     return Rig(database, intake, worker, delete, restart, verifier, clock, metrics)

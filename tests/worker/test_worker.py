@@ -83,14 +83,16 @@ async def test_retries_are_bounded(rig: Rig) -> None:
     assert history(rig)[-1] == "failed"
 
 
-async def test_timeout_kills_the_action_and_is_recorded(rig: Rig) -> None:
-    rig.worker.retries = 0
-    rig.delete.script = ["hang"]
+async def test_an_action_overrunning_its_timeout_is_cancelled_and_not_retried(
+        rig: Rig) -> None:
+    rig.delete.script = ["hang", ActionResult(message="ok")]
     fire(rig)
     await settle(rig)
+    await settle(rig, after=timedelta(minutes=1))
+    assert len(rig.delete.calls) == 1
     with rig.database.reading() as connection:
         entry = audit.query(connection, AuditQuery(outcome="failed"))[0][0]
-    assert entry["reason"].startswith("timeout after 1s")
+    assert entry["reason"].startswith("timeout: no result within 1s; cancelled and not retried")
 
 
 async def test_resolution_before_the_worker_runs_cancels_the_action(rig: Rig) -> None:
