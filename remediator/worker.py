@@ -25,10 +25,12 @@ from remediator.actions.base import (
     TargetGone,
 )
 from remediator.clock import Clock, utcnow
+from remediator.engine import breaker_state
 from remediator.intake import Intake
 from remediator.metrics import Metrics
 from remediator.outcomes import Outcome
 from remediator.store import Database, jobs, recorder, remediations
+from remediator.store.guard_state import DatabaseState
 from remediator.store.jobs import Job
 from remediator.store.remediations import Remediation
 from remediator.verify import Verifier
@@ -169,9 +171,34 @@ class Worker:
                                     "alert resolved before the action ran; nothing done",
                                     state=Outcome.RESOLVED.value)
             return
+        if await asyncio.to_thread(self._cancel_if_blocked, job, remediation):
+            return
         await asyncio.to_thread(self._extend_lease, job, remediation.request.timeout)
         result, elapsed = await self._execute(remediation.request)
         await asyncio.to_thread(self._settle, job, remediation, result, elapsed)
+
+    def _cancel_if_blocked(self, job: Job, remediation: Remediation) -> bool:
+        """Pause and an open breaker stop queued work too, not only new decisions.
+
+        The cancelled remediation gives its idempotency key back, so the alert's
+        next notification after a resume is decided afresh instead of being a
+        `duplicate` of something that never ran.
+        """
+        now = self.clock()
+        with self.database.writing() as connection:
+            state = DatabaseState(connection)
+            if state.paused():
+                outcome, reason = Outcome.PAUSED, "paused before the queued action ran"
+            else:
+                breaker = breaker_state(state, self.intake.policy, now)
+                if not breaker.open:
+                    return False
+                outcome, reason = Outcome.BREAKER_OPEN, f"not run: {breaker.reason}"
+            jobs.finish(connection, job.id)
+            remediations.release_key(connection, remediation.id)
+            recorder.record_outcome(connection, remediation, outcome=outcome, reason=reason,
+                                    now=now, state=outcome.value)
+        return True
 
     def _settle(self, job: Job, remediation: Remediation, result: ActionResult | ActionError,
                 elapsed: float) -> None:
@@ -199,6 +226,13 @@ class Worker:
             if isinstance(result, ActionResult):
                 remediations.set_state(connection, remediation.id, state, now,
                                        followups=result.followups)
+                current = remediations.get(connection, remediation.id)
+                if current is not None and current.resolved_at is not None:
+                    # Resolved while the action ran: its follow-ups are due now.
+                    jobs.enqueue_many(connection, [
+                        {"kind": jobs.FOLLOWUP, "remediation_id": remediation.id,
+                         "run_at": now, "payload": {"request": f.to_json()}}
+                        for f in result.followups])
                 after = job.payload.get("verify_after")
                 if after is not None:
                     jobs.enqueue(connection, kind=jobs.VERIFY, remediation_id=remediation.id,
@@ -240,13 +274,18 @@ class Worker:
         next_step = remediation.step + 1
         if rule is not None and rule.step(next_step) is not None:
             self.metrics.escalations.labels(rule=rule.name).inc()
-            self.intake.escalate(remediation.alert, rule, next_step, parent_id=remediation.id,
-                                 group_key=remediation.group_key)
-            return
-        reason = ("escalation ladder exhausted: still firing after "
-                  f"{next_step} step(s); a human is needed (see the runbook)")
-        if rule is None:
+            taken = self.intake.escalate(remediation.alert, rule, next_step,
+                                         parent_id=remediation.id,
+                                         group_key=remediation.group_key)
+            if taken["outcome"] in (Outcome.EXECUTED.value, Outcome.DRY_RUN.value):
+                return
+            reason = (f"escalation step {next_step} not taken ({taken['outcome']}: "
+                      f"{taken['reason']}); still firing, a human is needed (see the runbook)")
+        elif rule is None:
             reason = f"rule {remediation.rule!r} is no longer loaded; cannot escalate"
+        else:
+            reason = ("escalation ladder exhausted: still firing after "
+                      f"{next_step} step(s); a human is needed (see the runbook)")
         with self.database.writing() as connection:
             recorder.record_outcome(connection, remediation, outcome=Outcome.EXHAUSTED,
                                     reason=reason, now=self.clock(),

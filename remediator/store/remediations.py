@@ -119,6 +119,12 @@ def set_state(connection: Connection, remediation_id: str, state: str, now: date
                        .values(**values))
 
 
+def release_key(connection: Connection, remediation_id: str) -> None:
+    """Free the idempotency key of a remediation that was cancelled before it ran."""
+    connection.execute(update(remediations).where(remediations.c.id == remediation_id)
+                       .values(key=remediations.c.key + "#cancelled:" + remediation_id))
+
+
 def close_open(connection: Connection, fingerprint: str, now: datetime) -> list[Remediation]:
     """Mark the alert's open remediations resolved; return them (for follow-ups)."""
     rows = connection.execute(select(remediations).where(

@@ -194,3 +194,69 @@ async def test_a_running_action_is_leased_for_its_timeout_plus_a_margin(rig: Rig
     # The rule's timeout is 1s: a claim's 5-minute lease became timeout + 5 minutes.
     assert lease == rig.clock.now + timedelta(seconds=1, minutes=5)
     await rig.worker.stop(grace=0)
+
+
+async def test_pause_stops_queued_actions_and_frees_the_alert_for_later(rig: Rig) -> None:
+    from remediator import operations
+
+    fire(rig)
+    operations.set_paused(rig.database, True, "incident", rig.clock.now)
+    await settle(rig)
+    assert rig.delete.calls == []
+    assert history(rig) == ["executed", "paused"]
+    operations.set_paused(rig.database, False, "over", rig.clock.now)
+    rig.clock.advance(minutes=1)
+    again = rig.intake.receive([Alert.model_validate(crashloop())], group_key="g")[0]
+    assert again["outcome"] == "executed"  # not a duplicate of the cancelled one
+    await settle(rig)
+    assert len(rig.delete.calls) == 1
+
+
+async def test_an_open_breaker_stops_queued_actions(rig: Rig) -> None:
+    from remediator.store import controls
+
+    fire(rig)
+    with rig.database.writing() as connection:
+        controls.set_control(connection, controls.BREAKER, flag=True, at=rig.clock.now,
+                             reason="tripped")
+    await settle(rig)
+    assert rig.delete.calls == []
+    assert history(rig)[-1] == "breaker_open"
+
+
+async def test_a_blocked_escalation_step_pages_instead_of_going_quiet(rig: Rig) -> None:
+    from remediator import operations
+
+    rig.verifier.answers = [Outcome.UNVERIFIED]
+    fire(rig)
+    await settle(rig)
+    operations.set_paused(rig.database, True, "freeze", rig.clock.now)
+    await settle(rig, after=timedelta(minutes=5))
+    assert rig.restart.calls == []
+    with rig.database.reading() as connection:
+        entry = audit.query(connection, AuditQuery(outcome="exhausted"))[0][0]
+    assert entry["reason"].startswith("escalation step 1 not taken (paused")
+
+
+async def test_followups_are_queued_when_the_alert_resolved_during_the_action(
+        rig: Rig) -> None:
+    import asyncio
+
+    revert = ActionRequest(type="kubernetes.hpa_revert", kind="hpa", name="web",
+                           namespace="apps-a", params={"min_replicas": 2})
+    gate, started = asyncio.Event(), asyncio.Event()
+
+    class Slow:
+        async def run(self, request: ActionRequest) -> ActionResult:
+            started.set()
+            await gate.wait()
+            return ActionResult(message="raised", followups=(revert,))
+
+    rig.worker.actions.register("kubernetes.delete_pod", Slow())
+    fire(rig)
+    await rig.worker.tick()
+    await started.wait()
+    rig.intake.receive([Alert.model_validate(crashloop(status="resolved"))], group_key="g")
+    gate.set()
+    await settle(rig)
+    assert rig.restart.calls == [revert]
