@@ -23,7 +23,10 @@ def parse_duration(text: str) -> timedelta:
     if not _WHOLE.fullmatch(text):
         raise ValueError(f"invalid duration {text!r}: use e.g. 30s, 10m, 1h30m")
     seconds = sum(int(n) * _UNITS[u] for n, u in _PART.findall(text))
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"duration {text!r} is too long") from None
 
 
 def format_duration(value: timedelta) -> str:

@@ -14,6 +14,8 @@ def parse_time(text: str, now: datetime) -> datetime:
         return now - parse_duration(text)
     except ValueError:
         pass
+    except OverflowError:
+        raise ValueError(f"time {text!r} is too far in the past") from None
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

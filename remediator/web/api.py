@@ -54,7 +54,7 @@ async def list_audit(
 def _cursor(value: str | None) -> int | None:
     if value is None or value == "":
         return None
-    if not value.isdigit():
+    if not value.isdigit() or len(value) > 18:  # a 64-bit id at most
         raise ValueError(f"invalid cursor {value!r}")
     return int(value)
 

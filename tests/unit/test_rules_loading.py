@@ -36,6 +36,8 @@ def _errors(tmp_path: Path, text: str) -> list[tuple[int | None, str, str]]:
                  3, "rules[0].matchers[1]", "invalid regex", id="bad-matcher"),
     pytest.param(GOOD + "    limits: {cooldown: 10x}\n", 5, "rules[0].limits.cooldown",
                  "invalid duration", id="bad-duration"),
+    pytest.param(GOOD + "    limits: {cooldown: 99999999999999999h}\n", 5,
+                 "rules[0].limits.cooldown", "too long", id="huge-duration"),
     pytest.param(GOOD.replace("kubernetes.delete_pod", "kubernetes.nuke"), 4,
                  "rules[0].action", "does not match any of the expected tags", id="bad-type"),
     pytest.param(GOOD.replace("{{ labels.pod }}", "{{ labels.pod "), 4,

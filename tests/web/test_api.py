@@ -51,6 +51,8 @@ def test_unknown_remediation_is_404(client: TestClient) -> None:
     pytest.param({"outcome": "exploded"}, "unknown outcome", id="bad-outcome"),
     pytest.param({"since": "last tuesday"}, "invalid time", id="bad-since"),
     pytest.param({"cursor": "abc"}, "invalid cursor", id="bad-cursor"),
+    pytest.param({"cursor": "9" * 30}, "invalid cursor", id="huge-cursor"),
+    pytest.param({"since": "99999999999999h"}, "invalid time", id="since-overflow"),
     pytest.param({"limit": "0"}, "invalid request", id="bad-limit"),
 ])
 def test_bad_audit_queries_are_400(client: TestClient, params: dict[str, str],

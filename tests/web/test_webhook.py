@@ -88,6 +88,8 @@ def test_unauthorised_deliveries_are_rejected_and_audited(
                  "alerts", id="wrong-type"),
     pytest.param(json.dumps(payload({**crashloop(), "startsAt": "yesterday"})).encode(), 422,
                  "alerts.0.startsAt", id="bad-timestamp"),
+    pytest.param(json.dumps(payload({**crashloop(), "startsAt": "2026-01-01T12:00:00"})).encode(),
+                 422, "alerts.0.startsAt", id="timestamp-without-timezone"),
     pytest.param(json.dumps(payload({**crashloop(), "status": "exploded"})).encode(), 422,
                  "alerts.0.status", id="bad-status"),
     pytest.param(json.dumps(payload({**crashloop(), "labels": {"a": 1}})).encode(), 422,
