@@ -22,8 +22,10 @@ from pydantic import (
 if TYPE_CHECKING:
     import httpx
 
-LabelName = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-LabelValue = Annotated[str, StringConstraints(max_length=16384)]
+# No NUL characters: PostgreSQL text cannot hold them, and no exporter sends them.
+LabelName = Annotated[str, StringConstraints(min_length=1, max_length=1024,
+                                             pattern=r"^[^\x00]+$")]
+LabelValue = Annotated[str, StringConstraints(max_length=16384, pattern=r"^[^\x00]*$")]
 Labels = dict[LabelName, LabelValue]
 
 _FNV_OFFSET = 14695981039346656037

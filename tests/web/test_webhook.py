@@ -94,6 +94,8 @@ def test_unauthorised_deliveries_are_rejected_and_audited(
                  "alerts.0.status", id="bad-status"),
     pytest.param(json.dumps(payload({**crashloop(), "labels": {"a": 1}})).encode(), 422,
                  "alerts.0.labels.a", id="non-string-label"),
+    pytest.param(json.dumps(payload({**crashloop(), "labels": {"a": "x\u0000y"}})).encode(),
+                 422, "alerts.0.labels.a", id="nul-in-label"),
 ])
 def test_bad_payloads_are_4xx_with_a_reason_and_audited(
         client: TestClient, recorder: RecordingAction, body: bytes, status: int,
