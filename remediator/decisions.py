@@ -34,6 +34,8 @@ class Decision:
     trips_breaker: bool = False
     parent_id: str | None = None
     """For an escalation step: the remediation whose verification failed."""
+    check_run: bool = False
+    """A dry-run that still runs its play, in check mode (`check_in_dry_run`)."""
 
     @property
     def rule_name(self) -> str:

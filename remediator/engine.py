@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from remediator import guards
@@ -100,7 +101,12 @@ def decide_step(alert: Alert, rule: Rule, step: int, *, policy: Policy, state: G
     outcome, reason, trips = _limits(request, rule, dry_run, policy=policy, state=state, now=now)
     if outcome is Outcome.DRY_RUN and unavailable and not (policy.dry_run or rule.dry_run):
         reason = f"{request.type} is not available here (no cluster configured?): {reason}"
-    return verdict(outcome, reason, request, trips_breaker=trips)
+    check_run = (outcome is Outcome.DRY_RUN and not unavailable
+                 and bool(request.params.get("check_in_dry_run")))
+    if check_run:
+        reason += " in check mode"
+    decision = verdict(outcome, reason, request, trips_breaker=trips)
+    return replace(decision, check_run=True) if check_run else decision
 
 
 def breaker_state(state: GuardState, policy: Policy, now: datetime, *,

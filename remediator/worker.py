@@ -14,6 +14,7 @@ import logging
 import socket
 import time
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -173,8 +174,11 @@ class Worker:
             return
         if await asyncio.to_thread(self._cancel_if_blocked, job, remediation):
             return
-        await asyncio.to_thread(self._extend_lease, job, remediation.request.timeout)
-        result, elapsed = await self._execute(remediation.request)
+        request = remediation.request
+        if job.payload.get("check"):  # a dry-run allowed to run its play in check mode
+            request = replace(request, params={**request.params, "check": True})
+        await asyncio.to_thread(self._extend_lease, job, request.timeout)
+        result, elapsed = await self._execute(request)
         await asyncio.to_thread(self._settle, job, remediation, result, elapsed)
 
     def _cancel_if_blocked(self, job: Job, remediation: Remediation) -> bool:

@@ -144,6 +144,9 @@ class AnsiblePlaybook(_Spec):
     extravars: dict[str, TemplateStr] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     check: bool = False
+    """Always run in check mode (`--check`): the play reports, never changes."""
+    check_in_dry_run: bool = False
+    """In dry-run, run the play in check mode instead of not at all."""
     timeout: Duration = timedelta(minutes=10)
 
     @model_validator(mode="after")
@@ -164,7 +167,8 @@ class AnsiblePlaybook(_Spec):
         extravars = {key: _render(value, labels, annotations)
                      for key, value in self.extravars.items()}
         params = {"playbook": self.playbook, "limit": host, "extravars": extravars,
-                  "tags": list(self.tags), "check": self.check}
+                  "tags": list(self.tags), "check": self.check,
+                  "check_in_dry_run": self.check_in_dry_run}
         return ActionRequest(type=self.type, kind="playbook", name=host, params=params,
                              timeout=self.timeout.total_seconds())
 

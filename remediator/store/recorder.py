@@ -78,6 +78,9 @@ def record(connection: Connection, decisions: Sequence[Decision], *, now: dateti
                 new_jobs.append({"kind": jobs.ACTION, "remediation_id": remediation_id,
                                  "run_at": now,
                                  "payload": _verify_payload(decision)})
+            elif decision.check_run:
+                new_jobs.append({"kind": jobs.ACTION, "remediation_id": remediation_id,
+                                 "run_at": now, "payload": {"check": True}})
             summary["remediation_id"] = remediation_id
             audit_rows.append(_audit(decision, now, group_key, remediation_id))
         else:

@@ -28,6 +28,14 @@ rules:
     verify: {after: 5m}
     escalate:
       - {type: kubernetes.rollout_restart, namespace: "{{ labels.namespace }}", name: "{{ labels.deployment }}"}
+  - name: free-disk-rehearsal
+    matchers: ['alertname="NodeFilesystemAlmostFull"']
+    action: {type: ansible.playbook, playbook: repair/free_disk.yml, limit: "{{ labels.node }}", check_in_dry_run: true}
+    dry_run: true
+  - name: free-disk-quiet
+    matchers: ['alertname="NodeDiskQuiet"']
+    action: {type: ansible.playbook, playbook: repair/free_disk.yml, limit: "{{ labels.node }}"}
+    dry_run: true
 """
 
 
@@ -71,6 +79,7 @@ class Rig:
     verifier: ScriptedVerifier
     clock: FakeClock
     metrics: Metrics
+    play: ScriptedAction
 
 
 @pytest.fixture
@@ -81,10 +90,12 @@ def rig(tmp_path: Path, clock: FakeClock) -> Rig:
     metrics = Metrics.create()
     intake = Intake(database=database, policy=Policy(), metrics=metrics, clock=clock,
                     rulebook=RuleBook([str(tmp_path / "rules.yml")], metrics=metrics))
-    delete, restart, verifier = ScriptedAction(), ScriptedAction(), ScriptedVerifier()
+    delete, restart, play = ScriptedAction(), ScriptedAction(), ScriptedAction()
+    verifier = ScriptedVerifier()
     registry = ActionRegistry({"kubernetes.delete_pod": delete,
                                "kubernetes.rollout_restart": restart,
-                               "kubernetes.hpa_revert": restart})
+                               "kubernetes.hpa_revert": restart,
+                               "ansible.playbook": play})
     worker = Worker(database=database, intake=intake, actions=registry, verifier=verifier,
                     metrics=metrics, clock=clock, retries=2, timeout_grace=0.1)
-    return Rig(database, intake, worker, delete, restart, verifier, clock, metrics)
+    return Rig(database, intake, worker, delete, restart, verifier, clock, metrics, play)

@@ -260,3 +260,18 @@ async def test_followups_are_queued_when_the_alert_resolved_during_the_action(
     gate.set()
     await settle(rig)
     assert rig.restart.calls == [revert]
+
+
+@pytest.mark.parametrize(("alertname", "runs"), [
+    pytest.param("NodeFilesystemAlmostFull", True, id="check_in_dry_run"),
+    pytest.param("NodeDiskQuiet", False, id="plain-dry-run"),
+])
+async def test_a_dry_run_runs_its_play_in_check_mode_only_when_the_rule_says_so(
+        rig: Rig, alertname: str, runs: bool) -> None:
+    from tests.support.payloads import alert
+
+    decided = rig.intake.receive([Alert.model_validate(alert(alertname, node="worker-1"))],
+                                 group_key="g")[0]
+    assert decided["outcome"] == "dry_run"
+    await settle(rig)
+    assert [c.params["check"] for c in rig.play.calls] == ([True] if runs else [])
