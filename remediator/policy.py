@@ -21,7 +21,7 @@ class Policy:
     global_rate_per: timedelta = timedelta(minutes=10)
     breaker_max_actions: int = 100
     breaker_max_failures: int = 5
-    breaker_window: timedelta = timedelta(minutes=10)
+    breaker_window: timedelta = timedelta(minutes=30)
     breaker_cooldown: timedelta = timedelta(minutes=30)
     executable: frozenset[str] | None = None
     """Action types that can really run here (None: all). Others become dry-runs,

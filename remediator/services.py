@@ -64,6 +64,9 @@ class Services:
             log.warning("no Kubernetes connection: Kubernetes actions run as dry-runs "
                         "(decided and audited, not executed)")
         policy = Policy.from_settings(settings, executable=executable)
+        if "kube-system" not in settings.denied_namespaces:
+            log.warning("kube-system is not in DENIED_NAMESPACES (%s): setting the list "
+                        "replaces the default", ",".join(settings.denied_namespaces) or "empty")
         intake = Intake(database=database, rulebook=rulebook, policy=policy, metrics=metrics,
                         clock=clock)
         if verifier is None:

@@ -68,7 +68,9 @@ class Settings(BaseSettings):
     global_rate_per: Duration = Field(default=timedelta(minutes=10), description="window")
     breaker_max_actions: int = Field(default=100, ge=1, description="actions in window that trip")
     breaker_max_failures: int = Field(default=5, ge=1, description="failures in window that trip")
-    breaker_window: Duration = Field(default=timedelta(minutes=10), description="breaker window")
+    breaker_window: Duration = Field(default=timedelta(minutes=30),
+                                     description="breaker window (longer than the rate window,"
+                                     " so a sustained storm trips it)")
     breaker_cooldown: Duration = Field(default=timedelta(minutes=30),
                                        description="open breaker closes after this")
     workers: int = Field(default=4, ge=1, le=64, description="actions run concurrently")
