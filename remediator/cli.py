@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
@@ -24,6 +24,9 @@ from remediator.outcomes import Outcome
 from remediator.policy import Policy
 from remediator.rules import RuleLoadError, load_rules, rule_files
 from remediator.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from remediator.store import Database
 
 app = typer.Typer(help="Prometheus-driven remediation with guards and an audit log.",
                   no_args_is_help=True, add_completion=False)
@@ -40,6 +43,18 @@ err = Console(stderr=True)
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML settings file")]
 DatabaseOption = Annotated[str | None, typer.Option(
     "--database-url", help="defaults to REMEDIATOR_DATABASE_URL or sqlite:///remediator.db")]
+
+
+def _database(settings: Settings) -> Database:
+    """The service's database, refusing to create an empty one by mistake."""
+    from remediator.store import Database
+
+    url = settings.database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        err.print(f"no database at {url.removeprefix('sqlite:///')} (use --database-url or "
+                  "REMEDIATOR_DATABASE_URL)")
+        raise typer.Exit(2)
+    return Database(url)
 
 
 def _settings(config: Path | None, **overrides: Any) -> Settings:
@@ -135,7 +150,7 @@ def audit_log(
     if ctx.invoked_subcommand is not None:
         ctx.obj = (config, database_url)
         return
-    from remediator.store import Database, audit
+    from remediator.store import audit
     from remediator.store.audit import AuditQuery
     from remediator.timeparse import parse_time
 
@@ -148,7 +163,7 @@ def audit_log(
         err.print(str(error))
         raise typer.Exit(2) from None
     settings = _settings(config, database_url=database_url)
-    database = Database(settings.database_url)
+    database = _database(settings)
     query = AuditQuery(rule=rule, outcome=outcome, alertname=alertname, namespace=namespace,
                        since=since_at, limit=limit)
     with database.reading() as connection:
@@ -168,11 +183,11 @@ def audit_log(
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context) -> None:
     """Recompute the audit log's hash chain; exit 1 at the first tampered entry."""
-    from remediator.store import Database, audit
+    from remediator.store import audit
 
     config, database_url = ctx.obj or (None, None)
     settings = _settings(config, database_url=database_url)
-    with Database(settings.database_url).reading() as connection:
+    with _database(settings).reading() as connection:
         report = audit.verify_chain(connection)
     if not report.ok:
         err.print(f"[red]audit chain broken at entry {report.first_bad_id}[/red]: "
@@ -184,10 +199,9 @@ def audit_verify(ctx: typer.Context) -> None:
 @breaker_app.command("reset")
 def breaker_reset(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
     """Close the circuit breaker now (every replica sees it)."""
-    from remediator.store import Database
 
     settings = _settings(config, database_url=database_url)
-    operations.reset_breaker(Database(settings.database_url), utcnow(), "cli")
+    operations.reset_breaker(_database(settings), utcnow(), "cli")
     out.print("circuit breaker reset")
 
 
@@ -195,20 +209,18 @@ def breaker_reset(config: ConfigOption = None, database_url: DatabaseOption = No
 def pause(reason: Annotated[str, typer.Option(help="shown in the audit log")] = "paused via CLI",
           config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
     """Stop all remediation (decisions are still audited, as `paused`)."""
-    from remediator.store import Database
 
     settings = _settings(config, database_url=database_url)
-    operations.set_paused(Database(settings.database_url), True, reason, utcnow())
+    operations.set_paused(_database(settings), True, reason, utcnow())
     out.print("remediation paused")
 
 
 @app.command()
 def resume(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
     """Resume remediation after `pause`."""
-    from remediator.store import Database
 
     settings = _settings(config, database_url=database_url)
-    operations.set_paused(Database(settings.database_url), False, "resumed via CLI", utcnow())
+    operations.set_paused(_database(settings), False, "resumed via CLI", utcnow())
     out.print("remediation resumed")
 
 
@@ -246,4 +258,10 @@ def serve(ctx: typer.Context) -> None:
 
 
 def main() -> None:
-    app(prog_name="remediator")
+    from remediator.store import StoreUnavailable
+
+    try:
+        app(prog_name="remediator")
+    except StoreUnavailable as error:
+        err.print(f"the database is unavailable: {error}")
+        sys.exit(1)

@@ -125,3 +125,17 @@ def test_pause_resume_and_breaker_reset_act_on_the_store(filled_db: str) -> None
     for command in (["pause", "--reason", "maintenance"], ["resume"], ["breaker", "reset"]):
         result = runner.invoke(app, [*command, "--database-url", filled_db])
         assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("command", [["audit"], ["audit", "verify"], ["breaker", "reset"],
+                                     ["pause"], ["resume"]])
+def test_a_wrong_database_path_is_an_error_not_a_new_file(tmp_path: Path,
+                                                         command: list[str]) -> None:
+    missing = tmp_path / "nope.db"
+    url = ["--database-url", f"sqlite:///{missing}"]
+    # `audit` takes its options before `verify`; the other verbs after their name.
+    args = [command[0], *url, *command[1:]] if command[0] == "audit" else [*command, *url]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "no database at" in result.output
+    assert not missing.exists()
