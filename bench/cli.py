@@ -150,7 +150,8 @@ def run_once(name: str, scenario: Any, opts: argparse.Namespace, workdir: Path) 
 def progress(name: str, index: int, repeat: int, run: Run) -> str:
     shown = ", ".join(f"{k} {v:,.4g}" for k, v in list(run.figures.items())[:6])
     state = "ERRORS" if run.errors else "ok"
-    return f"{name} {index + 1}/{repeat}: {state} in {run.detail['seconds']:.1f} s  {shown}"
+    return "\n    ".join([f"{name} {index + 1}/{repeat}: {state} in {run.detail['seconds']:.1f} s"
+                         f"  {shown}", *run.notes])
 
 
 def refuse(name: str, index: int, run: Run, base: Path, keep: bool) -> int:
@@ -174,7 +175,8 @@ def assemble(opts: argparse.Namespace, host: dict[str, Any], runs: dict[str, lis
                             "better": figures.better(f),
                             "target": (figures.target(name, f) or ("",))[0]}
                         for f in names},
-            "runs": [{"figures": r.figures, "detail": r.detail} for r in done],
+            "runs": [{"figures": r.figures, "notes": r.notes, "detail": r.detail}
+                     for r in done],
         }
     options = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(opts).items()
                if k not in ("json", "env", "pg_settings")}

@@ -32,10 +32,22 @@ def synthetic_rule(index: int) -> dict[str, Any]:
             "limits": {"cooldown": "10m", "max": 3, "per": "1h"}}
 
 
-def write_rules(directory: Path, count: int) -> Path:
-    """`count` rules in `directory`/rules.yml; returns the directory."""
+# Service settings that take the global rate limit and the breaker out of the way,
+# for scenarios that need every decision to act (with a rule without `max`).
+GUARDS_LIFTED = {"REMEDIATOR_GLOBAL_RATE_MAX": "1000000000",
+                 "REMEDIATOR_BREAKER_MAX_ACTIONS": "1000000000",
+                 "REMEDIATOR_BREAKER_MAX_FAILURES": "1000000"}
+
+
+def write_rules(directory: Path, count: int, *, unlimited: bool = False) -> Path:
+    """`count` rules in `directory`/rules.yml; returns the directory.
+
+    `unlimited`: rule 0 without its rate limit (a short cooldown per target), so
+    every new crash-looping pod gets a remediation (with `GUARDS_LIFTED`).
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    rules = [CRASHLOOP_RULE, *(synthetic_rule(i) for i in range(1, count))]
+    first = {**CRASHLOOP_RULE, "limits": {"cooldown": "1s"}} if unlimited else CRASHLOOP_RULE
+    rules = [first, *(synthetic_rule(i) for i in range(1, count))]
     (directory / "rules.yml").write_text(json.dumps({"rules": rules}, indent=1) + "\n")
     return directory
 

@@ -20,6 +20,8 @@ class Run:
     figures: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     detail: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    """Printed under the run's progress line (settings used, a truncated storm)."""
 
 
 Scenario = Callable[[argparse.Namespace, Path], Run]

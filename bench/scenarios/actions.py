@@ -25,7 +25,7 @@ from pathlib import Path
 from bench.kube_emulator import pod_name
 from bench.load import Target, audit_check, drive
 from bench.loadgen import delivery, fingerprint
-from bench.rulegen import write_actions_rule
+from bench.rulegen import GUARDS_LIFTED, write_actions_rule
 from bench.scenarios import Run
 from bench.service import BenchError, spawn
 
@@ -33,9 +33,6 @@ NAMESPACE = "apps-bench"
 ALERTNAME = "BenchPodCrashLooping"
 RESULTS = ("succeeded", "failed", "target_gone")
 TOKEN = "bench-kube-token"  # the emulator's; checks nothing, stays off every log
-LIFTED = {"REMEDIATOR_GLOBAL_RATE_MAX": "1000000000",
-          "REMEDIATOR_BREAKER_MAX_ACTIONS": "1000000000",
-          "REMEDIATOR_BREAKER_MAX_FAILURES": "1000000"}
 
 
 def run(opts: argparse.Namespace, workdir: Path) -> Run:
@@ -67,7 +64,7 @@ def drain(opts: argparse.Namespace, workdir: Path, kubeconfig: Path, result: Run
     database_url = f"sqlite:///{db_file}"
     service = spawn(workdir=workdir, database_url=database_url, kubernetes="on",
                     rules=write_actions_rule(workdir / "rules", ALERTNAME, NAMESPACE),
-                    env={"KUBECONFIG": str(kubeconfig), **LIFTED, **opts.env},
+                    env={"KUBECONFIG": str(kubeconfig), **GUARDS_LIFTED, **opts.env},
                     startup_timeout=opts.startup_timeout)
     try:
         started = time.perf_counter()

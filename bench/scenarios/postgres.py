@@ -7,6 +7,9 @@ answered per second (both replicas), distinct alerts per second, p50/p99.
 Checks (errors if violated): no (rule, fingerprint, step) acted on twice in the
 answers, no remediation key stored twice, one remediation row per acting
 decision, and the audit rows of both replicas against their answers.
+Unless `--rules` is given, the storm's rule runs without its rate limit (and
+the global limit and breaker are lifted), so every new crash-looping pod is a
+remediation both replicas race for: the idempotency check then has work to do.
 The PostgreSQL settings (`--pg-setting`, defaults in bench/pg.py: durable,
 fsync on) are read back from the server and reported.
 """
@@ -23,24 +26,29 @@ from sqlalchemy import create_engine, text
 
 from bench import pg
 from bench.load import Tally, Target, audit_check, drive, storm_deliveries
+from bench.rulegen import GUARDS_LIFTED, write_rules
 from bench.scenarios import Run
-from bench.scenarios.storm import merge, rules_for
+from bench.scenarios.storm import merge
 from bench.service import Service, spawn
 
 
 def run(opts: argparse.Namespace, workdir: Path) -> Run:
     result = Run()
-    rules = rules_for(opts, workdir)
+    rules = (Path(opts.rules) if opts.rules
+             else write_rules(workdir / "rules", 1, unlimited=True))
+    env = {**GUARDS_LIFTED, **opts.env}
     # Not under the work dir: the server runs as `postgres` when we are root.
     base = Path(tempfile.mkdtemp(prefix="remediator-bench-pg-"))
     try:
         with pg.server(base, dict(opts.pg_settings)) as url:
-            result.detail["postgresql"] = pg.settings(url)
+            result.detail["postgresql"] = settings = pg.settings(url)
+            result.notes.append("PostgreSQL " + ", ".join(f"{k}={v}"
+                                                          for k, v in settings.items()))
             replicas: list[Service] = []
             try:
                 for name in ("replica-a", "replica-b"):  # b starts on a migrated schema
                     replicas.append(spawn(workdir=workdir, database_url=url, rules=rules,
-                                          env=opts.env, name=name,
+                                          env=env, name=name,
                                           startup_timeout=opts.startup_timeout))
                 result.figures["startup_s"] = replicas[0].startup_s
                 tallies = storm_pair(opts, replicas, result)

@@ -85,7 +85,7 @@ def storm_on(opts: argparse.Namespace, service: Service, *, concurrency: int, ru
                     "server_cpu_util": cpu / (tally.wall_s or 1e-9)}
     run.errors += warm.errors() + tally.errors()
     if tally.sent < len(timed_list):
-        run.detail["truncated"] = (f"only {tally.sent} of {len(timed_list)} deliveries sent "
+        run.notes.append(f"only {tally.sent} of {len(timed_list)} deliveries sent "
                                    f"within --max-seconds {opts.max_seconds:g}")
     run.detail |= {"storm": tally.detail(), "concurrency": concurrency}
     return [warm, tally]
