@@ -42,7 +42,7 @@ def better(name: str) -> str:
     """'higher', 'lower' or '' (a count: neither)."""
     if name.endswith("_per_s"):
         return "higher"
-    if unit(name) in ("ms", "s", "MB", "MB/min", "cores"):
+    if unit(name) in ("ms", "s", "MB", "MB/min"):  # CPU use: neither (it grows with work)
         return "lower"
     return ""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from typing import Any
@@ -12,8 +13,8 @@ def pct(values: Sequence[float], q: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))
-    return ordered[index]
+    rank = math.ceil(q * len(ordered) - 1e-9)  # the float product can overshoot an integer
+    return ordered[min(len(ordered), max(1, rank)) - 1]
 
 
 def spread(values: Sequence[float]) -> dict[str, Any]:
