@@ -65,7 +65,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--soak-minutes", type=float, default=10)
     g.add_argument("--soak-sample", type=float, default=5, help="RSS sample interval, s")
     g.add_argument("--soak-rate", type=float, help="alerts/s (default: half the peak)")
-    g.add_argument("--soak-calibrate", type=int, default=40,
+    g.add_argument("--soak-calibrate", type=int, default=200,
                    help="deliveries at full speed to measure the peak")
     g = p.add_argument_group("rules")
     g.add_argument("--rule-counts", default="1,10,100,500", help="comma-separated")

@@ -42,7 +42,7 @@ def verdict(better: str, delta: float) -> str:
 
 
 def rows(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, ...]]:
-    out = []
+    out: list[tuple[str, ...]] = []
     for scenario in dict.fromkeys([*old["scenarios"], *new["scenarios"]]):
         a = old["scenarios"].get(scenario, {}).get("figures", {})
         b = new["scenarios"].get(scenario, {}).get("figures", {})
