@@ -20,6 +20,7 @@ TARGETS: dict[tuple[str, str], Target] = {
     ("single", "p99_ms"): ("< 20", lambda v: v < 20),
     ("startup", "startup_new_db_s"): ("< 1", lambda v: v < 1),
     ("startup", "startup_existing_db_s"): ("< 1", lambda v: v < 1),
+    ("startup", "startup_kubernetes_s"): ("< 1", lambda v: v < 1),
     ("startup", "cli_help_s"): ("< 0.5", lambda v: v < 0.5),
     ("startup", "cli_audit_s"): ("< 0.5", lambda v: v < 0.5),
     ("soak", "rss_end_mb"): ("< 120", lambda v: v < 120),

@@ -34,8 +34,9 @@ def pod_name(index: int) -> str:
     return f"bench-{index:06d}"
 
 
-async def serve(pods: int, namespace: str, state_file: Path) -> None:
+async def serve(pods: int, namespace: str, state_file: Path, *, stall: bool = False) -> None:
     stop = asyncio.Event()
+    stalled = asyncio.Event()  # set at shutdown, so stalled handlers finish
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -43,8 +44,11 @@ async def serve(pods: int, namespace: str, state_file: Path) -> None:
         for index in range(pods):
             name = pod_name(index)
             emulator.objects[PODS, namespace, name] = pod(namespace, name)
+        if stall:  # a pod delete never answers: the action hangs, as on a sick API server
+            emulator["delete", emulator.resource(PODS)] << stalled.wait
         write_state(state_file, {"port": server.port})
         await stop.wait()
+        stalled.set()
         deleted = sum(1 for index in range(pods)
                       if emulator.objects[PODS, namespace, pod_name(index)].deleted)
         write_state(state_file, {"port": server.port, "deleted": deleted,
@@ -63,8 +67,9 @@ def main() -> None:
     parser.add_argument("--pods", type=int, required=True)
     parser.add_argument("--namespace", default="apps-bench")
     parser.add_argument("--state-file", type=Path, required=True)
+    parser.add_argument("--stall", action="store_true", help="pod deletes never answer")
     args = parser.parse_args()
-    asyncio.run(serve(args.pods, args.namespace, args.state_file))
+    asyncio.run(serve(args.pods, args.namespace, args.state_file, stall=args.stall))
 
 
 if __name__ == "__main__":

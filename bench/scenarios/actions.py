@@ -15,11 +15,13 @@ reported, or not all done within `--actions-timeout`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench.kube_emulator import pod_name
@@ -37,26 +39,33 @@ TOKEN = "bench-kube-token"  # the emulator's; checks nothing, stays off every lo
 
 def run(opts: argparse.Namespace, workdir: Path) -> Run:
     result = Run()
-    workdir.mkdir(parents=True, exist_ok=True)
-    state = workdir / "emulator.json"
-    log = (workdir / "emulator.log").open("wb")
-    emulator = subprocess.Popen([sys.executable, "-m", "bench.kube_emulator", "--pods",
-                                 str(opts.actions), "--namespace", NAMESPACE,
-                                 "--state-file", str(state)],
-                                stdout=subprocess.DEVNULL, stderr=log)
-    try:
-        port = wait_port(state, emulator)
-        kubeconfig = write_kubeconfig(workdir / "kubeconfig", port)
-        drain(opts, workdir, kubeconfig, result)
-    finally:
-        emulator.terminate()
-        emulator.wait(timeout=30)
-        log.close()
-    seen = json.loads(state.read_text())
+    with emulator(workdir, opts.actions) as (port, seen):
+        drain(opts, workdir, write_kubeconfig(workdir / "kubeconfig", port), result)
     result.detail["emulator"] = seen
     if seen.get("deleted") != opts.actions:
         result.errors.append(f"emulator deleted {seen.get('deleted')} of {opts.actions} pods")
     return result
+
+
+@contextlib.contextmanager
+def emulator(workdir: Path, pods: int, *, stall: bool = False) -> Iterator[tuple[int,
+                                                                                  dict[str, int]]]:
+    """kmock's emulator in a child process: yields its port, and a dict that holds
+    its final counts (`deleted`, `requests`) once the block exits."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    state = workdir / "emulator.json"
+    final: dict[str, int] = {}
+    with (workdir / "emulator.log").open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "bench.kube_emulator", "--pods",
+                                    str(pods), "--namespace", NAMESPACE, "--state-file",
+                                    str(state), *(["--stall"] if stall else [])],
+                                   stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            yield wait_port(state, process), final
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    final.update(json.loads(state.read_text()))
 
 
 def drain(opts: argparse.Namespace, workdir: Path, kubeconfig: Path, result: Run) -> None:
@@ -66,6 +75,7 @@ def drain(opts: argparse.Namespace, workdir: Path, kubeconfig: Path, result: Run
                     rules=write_actions_rule(workdir / "rules", ALERTNAME, NAMESPACE),
                     env={"KUBECONFIG": str(kubeconfig), **GUARDS_LIFTED, **opts.env},
                     startup_timeout=opts.startup_timeout)
+    result.figures["startup_s"] = service.startup_s
     try:
         started = time.perf_counter()
         tally = drive([Target(service.url, service.token)], deliveries(opts.actions),
@@ -138,7 +148,7 @@ def wait_port(state: Path, process: subprocess.Popen[bytes], timeout: float = 30
     while time.perf_counter() < deadline:
         if process.poll() is not None:
             raise BenchError(f"kmock emulator exited with {process.returncode}")
-        if state.exists() and state.read_text():
+        if state.exists():
             return int(json.loads(state.read_text())["port"])
         time.sleep(0.05)  # polling the emulator's start against a deadline
     raise BenchError("kmock emulator did not start")

@@ -1,7 +1,9 @@
 """`startup`: time to `/-/ready` on a new and on an existing database, and CLI commands.
 
 The existing database is the new one after `--startup-fill` deliveries of the
-storm (so migrations find a current schema and tables with rows). The CLI
+storm (so migrations find a current schema and tables with rows). A third
+start, on the same database, has a kubeconfig (`REMEDIATOR_KUBERNETES=on`), as
+production with a cluster does: it includes importing the Kubernetes client. The CLI
 timings are whole processes, as an operator runs them: `remediator --help`
 and `remediator audit --since 1h` against that database.
 """
@@ -16,8 +18,9 @@ from pathlib import Path
 
 from bench.load import Target, audit_check, drive, storm_deliveries
 from bench.scenarios import Run
+from bench.scenarios.actions import write_kubeconfig
 from bench.scenarios.storm import rules_for
-from bench.service import remediator_command, spawn
+from bench.service import free_port, remediator_command, spawn
 
 
 def run(opts: argparse.Namespace, workdir: Path) -> Run:
@@ -45,6 +48,15 @@ def run(opts: argparse.Namespace, workdir: Path) -> Run:
                   startup_timeout=opts.startup_timeout, name="restart")
     result.figures |= {"startup_existing_db_s": again.startup_s}
     again.stop()
+
+    # As in production with a cluster configured: the Kubernetes client is imported
+    # and configured at start-up (nothing is called until an action runs).
+    kubeconfig = write_kubeconfig(workdir / "kubeconfig", free_port())
+    kube = spawn(workdir=workdir, database_url=database_url, rules=rules, kubernetes="on",
+                 env={"KUBECONFIG": str(kubeconfig), **opts.env}, name="kubernetes",
+                 startup_timeout=opts.startup_timeout)
+    result.figures |= {"startup_kubernetes_s": kube.startup_s}
+    kube.stop()
 
     for figure, argv in (("cli_help_s", ["--help"]),
                          ("cli_audit_s", ["audit", "--since", "1h", "--database-url",
