@@ -79,6 +79,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     g = p.add_argument_group("actions")
     g.add_argument("--actions", type=int, default=500, help="delete_pod actions queued")
     g.add_argument("--actions-timeout", type=float, default=900)
+    g = p.add_argument_group("recovery")
+    g.add_argument("--recovery-jobs", type=int, default=8, help="actions queued, then a crash")
+    g.add_argument("--recovery-timeout", type=float, default=480,
+                   help="seconds after the restart (today the 5 min lease must expire)")
     opts = p.parse_args(argv)
     if "all" in opts.scenarios:
         opts.scenarios = names

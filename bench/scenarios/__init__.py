@@ -29,8 +29,18 @@ Scenario = Callable[[argparse.Namespace, Path], Run]
 
 def registry() -> dict[str, Scenario]:
     """Name -> scenario, in the order `all` runs them."""
-    from bench.scenarios import actions, audit_size, postgres, rules, soak, startup, storm
+    from bench.scenarios import (
+        actions,
+        audit_size,
+        postgres,
+        recovery,
+        rules,
+        soak,
+        startup,
+        storm,
+    )
 
     return {"storm": storm.run_storm, "single": storm.run_single, "startup": startup.run,
             "soak": soak.run, "rules": rules.run, "audit-size": audit_size.run,
-            "postgres": postgres.run, "actions": actions.run}
+            "postgres": postgres.run, "actions": actions.run,
+            "recovery": recovery.run}
