@@ -61,6 +61,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     g = p.add_argument_group("startup")
     g.add_argument("--startup-fill", type=int, default=100,
                    help="deliveries stored before the existing-database start")
+    g.add_argument("--no-kubernetes-startup", dest="kubernetes_startup", action="store_false",
+                   help="skip the start with a kubeconfig (it imports the Kubernetes client)")
     g = p.add_argument_group("soak")
     g.add_argument("--soak-minutes", type=float, default=10)
     g.add_argument("--soak-sample", type=float, default=5, help="RSS sample interval, s")

@@ -51,12 +51,13 @@ def run(opts: argparse.Namespace, workdir: Path) -> Run:
 
     # As in production with a cluster configured: the Kubernetes client is imported
     # and configured at start-up (nothing is called until an action runs).
-    kubeconfig = write_kubeconfig(workdir / "kubeconfig", free_port())
-    kube = spawn(workdir=workdir, database_url=database_url, rules=rules, kubernetes="on",
-                 env={"KUBECONFIG": str(kubeconfig), **opts.env}, name="kubernetes",
-                 startup_timeout=opts.startup_timeout)
-    result.figures |= {"startup_kubernetes_s": kube.startup_s}
-    kube.stop()
+    if opts.kubernetes_startup:
+        kubeconfig = write_kubeconfig(workdir / "kubeconfig", free_port())
+        kube = spawn(workdir=workdir, database_url=database_url, rules=rules,
+                     kubernetes="on", env={"KUBECONFIG": str(kubeconfig), **opts.env},
+                     name="kubernetes", startup_timeout=opts.startup_timeout)
+        result.figures |= {"startup_kubernetes_s": kube.startup_s}
+        kube.stop()
 
     for figure, argv in (("cli_help_s", ["--help"]),
                          ("cli_audit_s", ["audit", "--since", "1h", "--database-url",

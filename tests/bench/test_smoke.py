@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SMALL = ["--batches", "6", "--warmup", "2", "--startup-fill", "4"]
+SMALL = ["--batches", "6", "--warmup", "2", "--startup-fill", "4", "--no-kubernetes-startup"]
 
 
 def bench(*argv: str | Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
