@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
                 if run.errors:
                     return refuse(name, index, run, base, opts.keep)
                 runs.setdefault(name, []).append(run)
+                if name == "storm":
+                    opts.profile = None  # profile the first storm only, never overwrite it
     finally:
         if opts.keep:
             print(f"work dirs kept in {base}", file=sys.stderr)
