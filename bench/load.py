@@ -82,9 +82,11 @@ class Tally:
                     if status != "200"]
         if self.received_mismatch:
             problems.append(f"{self.received_mismatch} answer(s) with `received` != alerts sent")
-        if not self.statuses:
-            problems.append("no delivery was sent")
         return problems
+
+    def timed_errors(self) -> list[str]:
+        """`errors()`, and a timed storm that sent nothing has no figure to report."""
+        return self.errors() + ([] if self.statuses else ["no delivery was sent"])
 
     def figures(self, prefix: str = "") -> dict[str, float]:
         wall = self.wall_s or 1e-9

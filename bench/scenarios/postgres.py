@@ -79,7 +79,7 @@ def storm_pair(opts: argparse.Namespace, replicas: list[Service], result: Run) -
                        "distinct_alerts_per_s": figures["alerts_per_s"] / len(replicas),
                        "p50_ms": figures.get("p50_ms", 0.0), "p99_ms": figures.get("p99_ms", 0.0),
                        "peak_rss_mb": max(r.peak_rss_mb() for r in replicas)}
-    result.errors += warm.errors() + tally.errors()
+    result.errors += warm.errors() + tally.timed_errors()
     result.detail["storm"] = tally.detail()
     return [warm, tally]
 

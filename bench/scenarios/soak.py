@@ -38,7 +38,7 @@ def run(opts: argparse.Namespace, workdir: Path) -> Run:
         soak = drive([target], deliveries, concurrency=opts.concurrency,
                      max_seconds=opts.soak_minutes * 60, rate=rate / opts.batch_size)
         service.stop_sampling()
-        result.errors += peak.errors() + soak.errors()
+        result.errors += peak.timed_errors() + soak.timed_errors()
     finally:
         service.stop()
     samples = [(t / 60, mb) for t, mb in service.rss_samples]

@@ -83,7 +83,7 @@ def storm_on(opts: argparse.Namespace, service: Service, *, concurrency: int, ru
     run.figures |= tally.figures()
     run.figures |= {"peak_rss_mb": service.peak_rss_mb(), "rss_after_storm_mb": service.rss_mb(),
                     "server_cpu_util": cpu / (tally.wall_s or 1e-9)}
-    run.errors += warm.errors() + tally.errors()
+    run.errors += warm.errors() + tally.timed_errors()
     if tally.sent < len(timed_list):
         run.notes.append(f"only {tally.sent} of {len(timed_list)} deliveries sent "
                                    f"within --max-seconds {opts.max_seconds:g}")
