@@ -80,6 +80,7 @@ def storm_on(opts: argparse.Namespace, service: Service, *, concurrency: int, ru
     if profile:
         loadgen.finish_py_spy(profilers, str(profile))
         summarise_profile(profile)
+        run.detail["profile"] = f"{profile}.txt"
     run.figures |= tally.figures()
     run.figures |= {"peak_rss_mb": service.peak_rss_mb(), "rss_after_storm_mb": service.rss_mb(),
                     "server_cpu_util": cpu / (tally.wall_s or 1e-9)}
