@@ -105,6 +105,11 @@ def decide_step(alert: Alert, rule: Rule, step: int, *, policy: Policy, state: G
                  and bool(request.params.get("check_in_dry_run")))
     if check_run:
         reason += " in check mode"
+    if (outcome is Outcome.EXECUTED and rule.approval is not None
+            and rule.approval.applies_to(request.namespace)):
+        outcome = Outcome.AWAITING_APPROVAL
+        reason = (f"awaiting approval within {_seconds(rule.approval.timeout)}: would run "
+                  f"{request.type} on {request.target}")
     decision = verdict(outcome, reason, request, trips_breaker=trips)
     return replace(decision, check_run=True) if check_run else decision
 
