@@ -13,9 +13,12 @@ its key: the same alert episode is not asked about again.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, func, select
 
@@ -31,6 +34,11 @@ from remediator.store import Database, jobs, recorder, remediations
 from remediator.store.guard_state import DatabaseState
 from remediator.store.remediations import Remediation
 from remediator.store.tables import remediations as table
+
+if TYPE_CHECKING:
+    from remediator.services import Services
+
+log = logging.getLogger(__name__)
 
 AWAITING = Outcome.AWAITING_APPROVAL.value
 _NOT_ACTIONS = (AWAITING, Outcome.DECLINED.value, Outcome.EXPIRED.value)
@@ -196,3 +204,13 @@ def _log(connection: Connection, current: Remediation, action: str, actor: Actor
                     alertname=current.alert.alertname, fingerprint=current.alert.fingerprint,
                     namespace=current.request.namespace or "", target=current.request.target,
                     labels=current.alert.labels)
+
+
+async def expire_approvals(services: Services) -> None:
+    """Scheduler job: expire unanswered requests (and count them)."""
+    expired = await asyncio.to_thread(expire_due, services.database, services.clock())
+    for current in expired:
+        services.metrics.approvals.labels(rule=current.rule,
+                                          outcome=Outcome.EXPIRED.value).inc()
+    if expired:
+        log.info("%d approval request(s) expired unanswered", len(expired))

@@ -15,6 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from remediator import operations
 from remediator.alertmanager import AlertmanagerClient
+from remediator.approvals import expire_approvals
 from remediator.reconcile import reconcile
 from remediator.services import Services
 from remediator.store import audit, jobs, recorder
@@ -31,6 +32,8 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     scheduler.add_job(_recover, "interval", id="recover-leases", seconds=30, args=[services])
     scheduler.add_job(_refresh_gauges, "interval", id="gauges", seconds=5, args=[services])
     scheduler.add_job(_retention, "interval", id="audit-retention", hours=1, args=[services])
+    scheduler.add_job(expire_approvals, "interval", id="expire-approvals", seconds=30,
+                      args=[services])
     if services.alertmanager is not None:
         scheduler.add_job(_reconcile, "interval", id="reconcile",
                           seconds=settings.reconcile_interval.total_seconds(),
