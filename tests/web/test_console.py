@@ -11,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from remediator import approvals
-from remediator.actions.base import ActionRegistry
 from remediator.clock import FakeClock
 from remediator.settings import load_settings
 from remediator.web.app import create_app
@@ -216,7 +215,7 @@ def test_list_folds_repeats_and_shows_current_state(client: TestClient) -> None:
     rows = client.get("/api/v1/remediations").json()["items"]
     assert [(r["id"], r["state"], r["repeats"]) for r in rows] == [(rid, "succeeded", 2)]
     page = client.get("/").text
-    assert rid[:8] in page and "×2" in page
+    assert rid[:8] in page and "\u00d72" in page
     assert client.get("/api/v1/remediations", params={"state": "failed"}).json()["items"] == []
 
 
