@@ -183,6 +183,15 @@ def register(app: typer.Typer, *, settings_of: Callable[..., Settings],
             e.setdefault("alertname", "")
             e.setdefault("rule", view.rule)
         out.print(audit_table(entries, out.width, title="timeline"))
+        if view.evidence or view.hints:
+            try:
+                from importlib import import_module
+
+                text = import_module("remediator.evidence.render").render_text(
+                    {"evidence": view.evidence, "hints": view.hints})
+            except (ImportError, AttributeError):
+                text = json.dumps({"evidence": view.evidence, "hints": view.hints}, indent=2)
+            out.print(text, soft_wrap=True, markup=False, highlight=False)
 
     def _answer(verb: str, remediation_id: str, reason: str, config: Path | None,
                 database_url: str | None) -> None:

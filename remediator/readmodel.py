@@ -9,6 +9,7 @@ six characters (the page shows eight).
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -98,8 +99,11 @@ class RemediationView(_Frozen):
     timeline: list[TimelineEntry]
     repeats: int
     """Alertmanager repeats of this alert folded into this remediation (`duplicate`)."""
-    evidence: dict[str, Any] | None
+    evidence: list[Any] | None
+    """Snapshots (pod state, logs, events...) gathered before and after acting; None when
+    this build gathers none."""
     hints: list[Any] | None
+    """Diagnosis hints drawn from the evidence before acting."""
 
 
 class RemediationRow(_Frozen):
@@ -223,27 +227,25 @@ def list_remediations(connection: Connection,
     return items, cursor
 
 
-def load_evidence(connection: Connection, remediation_id: str) -> tuple[
-        dict[str, Any] | None, list[Any] | None]:
-    """Evidence gathered before the action and hints, where the evidence store has them.
+def load_evidence(connection: Connection, remediation_ids: list[str]) -> tuple[
+        list[Any] | None, list[Any] | None]:
+    """Evidence snapshots gathered around the ladder's actions, and diagnosis hints.
 
-    The evidence store is optional here: without it both are None and the
-    page shows a placeholder.
+    Read through the evidence package's `evidence_view` when it is installed
+    (imported by name, so this module works without it); None and None
+    otherwise, and the page shows a placeholder.
     """
     try:
-        from remediator.store import evidence as store  # type: ignore[attr-defined]
+        render = importlib.import_module("remediator.evidence.render")
     except ImportError:
         return None, None
-    reader = getattr(store, "for_remediation", None)
-    if reader is None:
-        return None, None
-    found = reader(connection, remediation_id)
-    if not isinstance(found, dict):
-        return None, None
-    evidence = found.get("evidence", found)
-    hints = found.get("hints")
-    return (evidence if isinstance(evidence, dict) else None,
-            hints if isinstance(hints, list) else None)
+    evidence: list[Any] = []
+    hints: list[Any] = []
+    for remediation_id in remediation_ids:
+        found = render.evidence_view(connection, remediation_id)
+        evidence.extend(found.get("evidence") or [])
+        hints.extend(h for h in found.get("hints") or [] if h not in hints)
+    return evidence, hints
 
 
 def remediation_view(connection: Connection, remediation_id: str, *,
@@ -260,7 +262,7 @@ def remediation_view(connection: Connection, remediation_id: str, *,
         audit_table.c.rule == root.rule, audit_table.c.ts >= root.created_at)
         .order_by(audit_table.c.id).limit(1000))]
     timeline = sorted(entries + repeats, key=lambda e: int(e["id"]))
-    evidence, hints = load_evidence(connection, root.id)
+    evidence, hints = load_evidence(connection, [step.id for step in ladder])
     labels = dict(root.labels)
     annotations = dict(root.annotations)
     return RemediationView(

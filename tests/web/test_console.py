@@ -362,3 +362,23 @@ def test_approve_from_the_detail_page(client: TestClient, recorder: RecordingAct
     assert len(recorder.requests) == 1
     page = client.get(done.headers["location"]).text
     assert "approved by webhook-token: ok" in page
+
+
+def test_detail_page_renders_evidence_and_hints_when_present(client: TestClient) -> None:
+    from remediator.readmodel import RemediationView
+    from remediator.web.page import templates
+    from remediator.web.session import Principal
+
+    rid = deliver(client, crashloop())[0]["remediation_id"]
+    view = client.get(f"/api/v1/remediations/{rid}", headers=auth()).json()
+    view["evidence"] = [{"phase": "before", "gathered_at": "2026-01-01T12:00:01+00:00",
+                         "document": {"pod": {"phase": "Running"},
+                                      "logs": "<script>boom</script>"}}]
+    view["hints"] = [{"name": "oom_killed", "explanation": "the container ran out of memory"}]
+    html = templates.get_template("detail.html").render(
+        r=RemediationView.model_validate(view), later=[], done="",
+        viewer=Principal(actor="api-token", can_act=False, via="session"))
+    assert "No evidence was gathered" not in html
+    assert "before" in html and "Running" in html
+    assert "<script>boom" not in html
+    assert "<strong>oom_killed</strong>: the container ran out of memory" in html
