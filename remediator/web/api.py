@@ -101,8 +101,11 @@ async def get_remediation(remediation_id: str, services: ServicesDep) -> Remedia
 async def approve(remediation_id: str, request: Request, services: ServicesDep,
                   principal: OperatorDep, body: AnswerBody | None = None) -> AnswerView:
     """Approve a remediation awaiting approval; every guard is checked again first."""
-    return await run_in_threadpool(console.answer, services, remediation_id, "approve",
-                                   actor_of(principal, request), body.reason if body else "")
+    answer = await run_in_threadpool(console.answer, services, remediation_id, "approve",
+                                     actor_of(principal, request), body.reason if body else "")
+    if answer.queued:
+        services.worker.wake()
+    return answer
 
 
 @router.post("/remediations/{remediation_id}/decline")

@@ -189,7 +189,8 @@ async def answer_form(remediation_id: str, verb: str, request: Request, services
                       status=error.status_code, message=error.detail, back=back)
     if result.queued:
         services.worker.wake()
-    return RedirectResponse(f"{back}?{urlencode({'done': result.reason})}", status_code=303)
+    return RedirectResponse(f"/remediations/{result.remediation_id}?"
+                            f"{urlencode({'done': result.reason})}", status_code=303)
 
 
 _CONTROLS = {"pause": operator_log.pause, "resume": operator_log.resume,
