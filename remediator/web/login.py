@@ -66,7 +66,9 @@ async def login(request: Request, services: ServicesDep,
 
 
 @router.post("/logout", response_model=None)
+@router.get("/logout", response_model=None)
 async def logout() -> Response:
+    """Forget the session cookie (harmless to trigger from anywhere, so GET works too)."""
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import Page
 
 from tests.actions.conftest import PODS, Cluster, pod
 from tests.browser.conftest import PROMETHEUS, READ_TOKEN, RUNBOOK, TOKEN, Console, sign_in
+
+pytestmark = pytest.mark.browser
 
 
 async def test_sign_in_read_and_follow_links(console: Console, page: Page) -> None:

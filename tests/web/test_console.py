@@ -93,9 +93,10 @@ def test_rotating_the_session_key_signs_everyone_out(app_settings: dict[str, Any
         assert rotated.get("/api/v1/audit").json()["detail"] == "session expired or signed out"
 
 
-def test_logout_ends_the_session(client: TestClient) -> None:
-    csrf = sign_in(client, READ_TOKEN)
-    client.post("/logout", data={"csrf": csrf})
+@pytest.mark.parametrize("method", ["post", "get"])
+def test_logout_ends_the_session(client: TestClient, method: str) -> None:
+    sign_in(client, READ_TOKEN)
+    client.request(method.upper(), "/logout")
     assert client.get("/", follow_redirects=False).status_code == 303
 
 
