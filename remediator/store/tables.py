@@ -94,6 +94,7 @@ remediations = Table(
     Index("ix_remediations_fingerprint", "fingerprint"),
     Index("ix_remediations_state_updated", "state", "updated_at"),
     Index("ix_remediations_approval_expires", "approval_expires"),
+    Index("ix_remediations_root_step", "root_id", "step"),
 )
 
 jobs = Table(
