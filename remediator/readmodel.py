@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -181,7 +181,8 @@ def _latest_state() -> Any:
 def _repeats() -> Any:
     return (select(func.count()).select_from(audit_table).where(
         audit_table.c.outcome == DUPLICATE, audit_table.c.fingerprint == table.c.fingerprint,
-        audit_table.c.rule == table.c.rule, audit_table.c.ts >= table.c.created_at)
+        audit_table.c.rule == table.c.rule, audit_table.c.ts >= table.c.created_at,
+        or_(table.c.resolved_at.is_(None), audit_table.c.ts <= table.c.resolved_at))
         .scalar_subquery())
 
 
@@ -259,7 +260,8 @@ def remediation_view(connection: Connection, remediation_id: str, *,
     entries = audit.entries_for(connection, [step.id for step in ladder])
     repeats = [audit.as_dict(r) for r in connection.execute(select(audit_table).where(
         audit_table.c.outcome == DUPLICATE, audit_table.c.fingerprint == root.fingerprint,
-        audit_table.c.rule == root.rule, audit_table.c.ts >= root.created_at)
+        audit_table.c.rule == root.rule, audit_table.c.ts >= root.created_at,
+        audit_table.c.ts <= (root.resolved_at or datetime.max.replace(tzinfo=UTC)))
         .order_by(audit_table.c.id).limit(1000))]
     timeline = sorted(entries + repeats, key=lambda e: int(e["id"]))
     evidence, hints = load_evidence(connection, [step.id for step in ladder])

@@ -383,3 +383,19 @@ def test_detail_page_renders_evidence_and_hints_when_present(client: TestClient)
     assert "before" in html and "Running" in html
     assert "<script>boom" not in html
     assert "<strong>oom_killed</strong>: the container ran out of memory" in html
+
+
+def test_repeats_of_a_later_episode_are_not_folded_into_an_earlier_one(
+        client: TestClient, clock: FakeClock) -> None:
+    first = deliver(client, crashloop())[0]["remediation_id"]
+    deliver(client, crashloop())
+    deliver(client, crashloop(status="resolved"))
+    clock.advance(hours=2)
+    later = crashloop(starts_at=clock())
+    second = deliver(client, later)[0]["remediation_id"]
+    deliver(client, later)
+    deliver(client, later)
+    rows = client.get("/api/v1/remediations", headers=auth()).json()["items"]
+    assert [(r["id"], r["repeats"]) for r in rows] == [(second, 2), (first, 1)]
+    view = client.get(f"/api/v1/remediations/{first}", headers=auth()).json()
+    assert view["repeats"] == 1
