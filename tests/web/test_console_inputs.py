@@ -67,3 +67,13 @@ def test_sampler_memory_is_bounded() -> None:
     for n in range(1000):
         sampler.note(f"10.0.{n // 256}.{n % 256}", now)
     assert len(sampler._seen) == 100
+
+
+def test_many_clients_cannot_write_many_samples() -> None:
+    sampler = RefusalSampler(max_samples=5)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    sampled = [n for n in range(50) if sampler.note(f"10.0.0.{n}", now) is not None]
+    assert sampled == [0, 1, 2, 3, 4]
+    later = now + timedelta(minutes=1)
+    again = sampler.note("10.0.0.9", later)
+    assert again is not None and again.suppressed == 1
