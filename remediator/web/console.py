@@ -58,11 +58,11 @@ def decode_cursor(value: str | None) -> tuple[datetime, str] | None:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
         at, _, rid = raw.partition("|")
         when = datetime.fromisoformat(at)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        if when.tzinfo is None or not rid or len(rid) > 36:
+            raise ValueError(rid)
+        return when.astimezone(UTC), rid
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise ValueError(f"invalid cursor {value[:40]!r}") from None
-    if when.tzinfo is None or not rid or len(rid) > 36:
-        raise ValueError(f"invalid cursor {value[:40]!r}")
-    return when.astimezone(UTC), rid
 
 
 def list_query(now: datetime, *, rule: str | None, namespace: str | None,
@@ -71,9 +71,19 @@ def list_query(now: datetime, *, rule: str | None, namespace: str | None,
     """A ListQuery from request parameters; ValueError naming the bad one."""
     return ListQuery(rule=rule or None, namespace=namespace or None,
                      alertname=alertname or None, state=state or None,
-                     since=parse_time(since, now) if since else None,
-                     until=parse_time(until, now) if until else None,
+                     since=when(since, now), until=when(until, now),
                      limit=limit, before=decode_cursor(cursor))
+
+
+def when(text: str | None, now: datetime) -> datetime | None:
+    """`since`/`until` as UTC; ValueError for text no store can compare (calendar edges)."""
+    if not text:
+        return None
+    value = parse_time(text, now)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"time {text[:40]!r} is outside the calendar") from None
 
 
 def load_view(services: Services, remediation_id: str) -> RemediationView:

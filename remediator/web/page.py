@@ -26,7 +26,6 @@ from remediator import operations, operator_log, readmodel
 from remediator.outcomes import Outcome
 from remediator.store import audit
 from remediator.store.audit import AuditQuery
-from remediator.timeparse import parse_time
 from remediator.web import console
 from remediator.web.console import actor_of
 from remediator.web.deps import (
@@ -123,8 +122,8 @@ async def audit_page(
     error = ""
     since_at = until_at = None
     try:
-        since_at = parse_time(since, now) if since else None
-        until_at = parse_time(until, now) if until else None
+        since_at = console.when(since, now)
+        until_at = console.when(until, now)
         if cursor and (not cursor.isdigit() or len(cursor) > 18):
             raise ValueError(f"invalid cursor {cursor[:40]!r}")
     except ValueError as problem:

@@ -399,3 +399,12 @@ def test_repeats_of_a_later_episode_are_not_folded_into_an_earlier_one(
     assert [(r["id"], r["repeats"]) for r in rows] == [(second, 2), (first, 1)]
     view = client.get(f"/api/v1/remediations/{first}", headers=auth()).json()
     assert view["repeats"] == 1
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"])
+def test_times_at_the_calendar_edges_are_a_400_not_a_500(client: TestClient, value: str) -> None:
+    for name in ("since", "until"):
+        response = client.get("/api/v1/remediations", params={name: value}, headers=auth())
+        assert response.status_code == 400, (name, response.text)
+        page = client.get("/audit", params={name: value}, headers=auth())
+        assert page.status_code == 200 and "outside the calendar" in page.text

@@ -77,3 +77,13 @@ def test_many_clients_cannot_write_many_samples() -> None:
     later = now + timedelta(minutes=1)
     again = sampler.note("10.0.0.9", later)
     assert again is not None and again.suppressed == 1
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00",
+                                "2026-01-01T00:00:00"])
+def test_cursors_at_the_calendar_edges_are_refused(at: str) -> None:
+    import base64
+
+    value = base64.urlsafe_b64encode(f"{at}|abc".encode()).decode()
+    with pytest.raises(ValueError, match="invalid cursor"):
+        decode_cursor(value)
