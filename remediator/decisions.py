@@ -43,7 +43,7 @@ class Decision:
 
     @property
     def creates_remediation(self) -> bool:
-        return self.outcome in (Outcome.EXECUTED, Outcome.DRY_RUN)
+        return self.outcome in (Outcome.EXECUTED, Outcome.DRY_RUN, Outcome.AWAITING_APPROVAL)
 
     def summary(self) -> dict[str, Any]:
         """The decision as the webhook and `simulate` report it."""

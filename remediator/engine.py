@@ -105,6 +105,12 @@ def decide_step(alert: Alert, rule: Rule, step: int, *, policy: Policy, state: G
                  and bool(request.params.get("check_in_dry_run")))
     if check_run:
         reason += " in check mode"
+    if (outcome is Outcome.EXECUTED and rule.approval is not None
+            and rule.approval.applies_to(request.namespace)):
+        outcome = Outcome.AWAITING_APPROVAL
+        timeout = int(rule.approval.timeout.total_seconds())
+        within = f"{timeout // 60}m" if timeout % 60 == 0 else f"{timeout}s"
+        reason = f"awaiting approval within {within}: would run {request.type} on {request.target}"
     decision = verdict(outcome, reason, request, trips_breaker=trips)
     return replace(decision, check_run=True) if check_run else decision
 

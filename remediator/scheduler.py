@@ -15,6 +15,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from remediator import operations
 from remediator.alertmanager import AlertmanagerClient
+from remediator.approvals import expire_approvals
+from remediator.notify import Notifier, channels_of, notify_pending
 from remediator.reconcile import reconcile
 from remediator.services import Services
 from remediator.store import audit, jobs, recorder
@@ -31,6 +33,14 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     scheduler.add_job(_recover, "interval", id="recover-leases", seconds=30, args=[services])
     scheduler.add_job(_refresh_gauges, "interval", id="gauges", seconds=5, args=[services])
     scheduler.add_job(_retention, "interval", id="audit-retention", hours=1, args=[services])
+    scheduler.add_job(expire_approvals, "interval", id="expire-approvals", seconds=30,
+                      args=[services])
+    channels = channels_of(settings.notify_slack_url, settings.notify_webhook_url)
+    if channels:
+        notifier = Notifier(channels, metrics=services.metrics, retries=settings.notify_retries,
+                            external_url=settings.external_url)
+        scheduler.add_job(notify_pending, "interval", id="notify", seconds=5,
+                          args=[services, notifier])
     if services.alertmanager is not None:
         scheduler.add_job(_reconcile, "interval", id="reconcile",
                           seconds=settings.reconcile_interval.total_seconds(),

@@ -83,6 +83,25 @@ class Settings(BaseSettings):
                                       description="audit kept this long")
     log_format: Literal["json", "console"] = Field(default="json", description="log output")
     log_level: str = Field(default="INFO", description="log level")
+    session_key: SecretStr | None = Field(
+        default=None, description="signs console sessions; change it to sign everyone out "
+        "(unset: a random key per process)")
+    session_ttl: Duration = Field(default=timedelta(hours=12),
+                                  description="a console session expires after this")
+    trusted_proxies: CommaList = Field(
+        default=[], description="addresses whose X-Forwarded-User/-Email headers are trusted")
+    proxy_operators: CommaList = Field(
+        default=[], description="proxy users (name or email) who may act; others read")
+    external_url: str | None = Field(
+        default=None, description="the console's public URL, for links in notifications")
+    alertmanager_external_url: str | None = Field(
+        default=None, description="Alertmanager as browsers reach it (silence links)")
+    notify_slack_url: str | None = Field(
+        default=None, description="Slack-compatible incoming webhook for notifications")
+    notify_webhook_url: str | None = Field(
+        default=None, description="generic JSON webhook for notifications")
+    notify_retries: int = Field(default=2, ge=0, le=5,
+                                description="retries of a failed notification")
 
     @field_validator("listen")
     @classmethod

@@ -281,7 +281,8 @@ class Worker:
             taken = self.intake.escalate(remediation.alert, rule, next_step,
                                          parent_id=remediation.id,
                                          group_key=remediation.group_key)
-            if taken["outcome"] in (Outcome.EXECUTED.value, Outcome.DRY_RUN.value):
+            if taken["outcome"] in (Outcome.EXECUTED.value, Outcome.DRY_RUN.value,
+                                    Outcome.AWAITING_APPROVAL.value):
                 return
             reason = (f"escalation step {next_step} not taken ({taken['outcome']}: "
                       f"{taken['reason']}); still firing, a human is needed (see the runbook)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -55,6 +56,8 @@ def record(connection: Connection, decisions: Sequence[Decision], *, now: dateti
     new_jobs: list[dict[str, Any]] = []
     summaries = []
     for decision in decisions:
+        if decision.outcome is Outcome.PAUSED:
+            decision = _quote_pause(connection, decision)
         summary = decision.summary()
         if decision.outcome is Outcome.RESOLVED:
             closed = remediations.close_open(connection, decision.alert.fingerprint, now)
@@ -74,7 +77,9 @@ def record(connection: Connection, decisions: Sequence[Decision], *, now: dateti
             new_remediations.append(remediations.row_for(
                 decision, remediation_id=remediation_id, root_id=root_id, now=now,
                 group_key=group_key))
-            if decision.outcome is Outcome.EXECUTED:
+            if decision.outcome is Outcome.AWAITING_APPROVAL:
+                pass  # no job until a human approves (see remediator.approvals)
+            elif decision.outcome is Outcome.EXECUTED:
                 new_jobs.append({"kind": jobs.ACTION, "remediation_id": remediation_id,
                                  "run_at": now,
                                  "payload": _verify_payload(decision)})
@@ -93,6 +98,19 @@ def record(connection: Connection, decisions: Sequence[Decision], *, now: dateti
     jobs.enqueue_many(connection, new_jobs)
     audit.append(connection, audit_rows)
     return summaries
+
+
+def _quote_pause(connection: Connection, decision: Decision) -> Decision:
+    """A `paused` decision quotes the operator's reason for the pause."""
+    flag = controls.read(connection).get(controls.PAUSED)
+    if not flag or not flag[0] or not flag[2]:
+        return decision
+    return replace(decision, reason=f'{decision.reason}: "{flag[2]}"')
+
+
+def verify_payload(decision: Decision) -> dict[str, Any]:
+    """The action job's payload (its verification), for jobs queued after approval."""
+    return _verify_payload(decision)
 
 
 def _verify_payload(decision: Decision) -> dict[str, Any]:

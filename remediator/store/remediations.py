@@ -40,12 +40,18 @@ def row_for(decision: Decision, *, remediation_id: str, root_id: str, now: datet
         "target": request.target,
         "namespace": request.namespace or "",
         "dry_run": decision.outcome is Outcome.DRY_RUN,
-        "state": Outcome.DRY_RUN.value if decision.outcome is Outcome.DRY_RUN else "pending",
+        "state": (decision.outcome.value if decision.outcome in (
+            Outcome.DRY_RUN, Outcome.AWAITING_APPROVAL) else "pending"),
         "request": request.to_json(),
         "labels": dict(alert.labels),
         "annotations": dict(alert.annotations),
         "group_key": group_key,
         "followups": [],
+        "generator_url": alert.generator_url,
+        "approval_expires": (now + decision.rule.approval.timeout
+                             if decision.outcome is Outcome.AWAITING_APPROVAL
+                             and decision.rule is not None and decision.rule.approval
+                             else None),
         "created_at": now,
         "updated_at": now,
     }
@@ -104,7 +110,7 @@ def ladder(connection: Connection, root_id: str) -> list[dict[str, Any]]:
 
 def _jsonable(row: Row[Any]) -> dict[str, Any]:
     data = dict(row._mapping)
-    for name in ("starts_at", "created_at", "updated_at", "resolved_at"):
+    for name in ("starts_at", "created_at", "updated_at", "resolved_at", "approval_expires"):
         if data[name] is not None:
             data[name] = data[name].isoformat()
     return data

@@ -86,11 +86,15 @@ remediations = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("resolved_at", UTCDateTime()),
+    Column("generator_url", Text, nullable=False, default="", server_default=""),
+    Column("approval_expires", UTCDateTime()),
     Index("ix_remediations_target_created", "target", "created_at"),
     Index("ix_remediations_rule_created", "rule", "created_at"),
     Index("ix_remediations_created", "created_at"),
     Index("ix_remediations_fingerprint", "fingerprint"),
     Index("ix_remediations_state_updated", "state", "updated_at"),
+    Index("ix_remediations_approval_expires", "approval_expires"),
+    Index("ix_remediations_root_step", "root_id", "step"),
 )
 
 jobs = Table(

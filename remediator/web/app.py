@@ -20,7 +20,7 @@ from remediator.scheduler import build_scheduler
 from remediator.services import Services
 from remediator.settings import Settings
 from remediator.store import StoreUnavailable
-from remediator.web import api, ops, page, webhook
+from remediator.web import api, login, ops, page, webhook
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ def create_app(settings: Settings, *, scheduler: bool = True, **inject: Any) -> 
     app.include_router(api.router)
     app.include_router(ops.router)
     app.include_router(page.router)
+    app.include_router(login.router)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(RequestValidationError, _bad_request)
     return app

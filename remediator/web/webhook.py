@@ -19,6 +19,7 @@ from remediator.alertmanager import WebhookPayload
 from remediator.services import Services
 from remediator.store import StoreUnavailable
 from remediator.web.deps import ServicesDep, auth_failure
+from remediator.web.refusals import refuse
 
 router = APIRouter()
 
@@ -53,8 +54,7 @@ async def _handle(request: Request, services: Services) -> JSONResponse:
     client = request.client.host if request.client else ""
     failure = auth_failure(request, services, read_only=False)
     if failure:
-        return await _reject(services, 401, failure, {"client": client},
-                             headers={"WWW-Authenticate": "Bearer"})
+        return await refuse(request, services, failure)
     try:
         body = await _read_limited(request, services.settings.max_body_bytes)
     except BodyTooLarge:

@@ -62,17 +62,19 @@ def test_resolved_alert_records_resolved_and_never_acts(client: TestClient,
     assert recorder.requests == []
 
 
-@pytest.mark.parametrize(("headers", "reason"), [
-    pytest.param({}, "missing bearer token", id="no-token"),
-    pytest.param(auth("wrong"), "invalid bearer token", id="wrong-token"),
-    pytest.param(auth("read-only-token"), "invalid bearer token", id="read-token-cannot-act"),
-    pytest.param({"Authorization": "Basic czNjcmV0"}, "missing bearer token", id="basic-auth"),
+@pytest.mark.parametrize(("headers", "status", "reason"), [
+    pytest.param({}, 401, "missing bearer token", id="no-token"),
+    pytest.param(auth("wrong"), 401, "invalid bearer token", id="wrong-token"),
+    pytest.param(auth("read-only-token"), 403, "this token may only read",
+                 id="read-token-cannot-act"),
+    pytest.param({"Authorization": "Basic czNjcmV0"}, 401, "missing bearer token",
+                 id="basic-auth"),
 ])
 def test_unauthorised_deliveries_are_rejected_and_audited(
         client: TestClient, recorder: RecordingAction, headers: dict[str, str],
-        reason: str) -> None:
+        status: int, reason: str) -> None:
     response = client.post("/webhook/alertmanager", json=payload(crashloop()), headers=headers)
-    assert response.status_code == 401
+    assert response.status_code == status
     assert response.json()["error"] == reason
     drain(client)
     assert recorder.requests == []
