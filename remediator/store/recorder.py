@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from remediator import followups
+from remediator.actions.base import ActionRequest
 from remediator.alertmanager import Alert
 from remediator.decisions import Decision
 from remediator.outcomes import Outcome
@@ -63,9 +65,8 @@ def record(connection: Connection, decisions: Sequence[Decision], *, now: dateti
             for remediation in closed:
                 audit_rows.append(_audit(decision, now, group_key, remediation.id,
                                          rule=remediation.rule, step=remediation.step))
-                new_jobs.extend({"kind": jobs.FOLLOWUP, "remediation_id": remediation.id,
-                                 "run_at": now, "payload": {"request": f.to_json()}}
-                                for f in remediation.followups)
+            new_jobs.extend(followup_jobs(
+                [(r.id, r.followups) for r in closed], now=now))
             if not closed:
                 audit_rows.append(_audit(decision, now, group_key, None))
         elif decision.creates_remediation:
@@ -93,6 +94,14 @@ def record(connection: Connection, decisions: Sequence[Decision], *, now: dateti
     jobs.enqueue_many(connection, new_jobs)
     audit.append(connection, audit_rows)
     return summaries
+
+
+def followup_jobs(steps: Sequence[tuple[str, Sequence[ActionRequest]]], *,
+                  now: datetime) -> list[dict[str, Any]]:
+    """Job rows for the follow-ups of resolved remediations (given oldest first)."""
+    return [{"kind": jobs.FOLLOWUP, "remediation_id": remediation_id, "run_at": now,
+             "payload": {"request": request.to_json()}}
+            for remediation_id, request in followups.merged(steps)]
 
 
 def _verify_payload(decision: Decision) -> dict[str, Any]:
