@@ -132,6 +132,20 @@ def breaker_state(state: GuardState, policy: Policy, now: datetime, *,
         failures=state.failures_since(since))
 
 
+def breaker_stops_queued(state: GuardState, policy: Policy,
+                         now: datetime) -> guards.BreakerVerdict:
+    """Whether the breaker stops an action decided earlier and queued since.
+
+    Only an open (tripped, cooling down) breaker or too many failures stop
+    it: the number of actions already counted this one when it was decided,
+    and counting it again would cancel the last action the breaker allowed.
+    """
+    snapshot = state.breaker()
+    since = guards.breaker_window_start(snapshot, policy, now)
+    return guards.breaker_verdict(snapshot, policy=policy, now=now, actions=0,
+                                  failures=state.failures_since(since))
+
+
 def _limits(request: ActionRequest, rule: Rule, dry_run: str | None, *, shadow: bool,
             policy: Policy, state: GuardState, now: datetime) -> tuple[Outcome, str, bool]:
     """Breaker, cooldown, rule and global rate limits; then act or pretend to.

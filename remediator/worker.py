@@ -27,7 +27,7 @@ from remediator.actions.base import (
 )
 from remediator.clock import Clock, utcnow
 from remediator.decisions import Decision
-from remediator.engine import breaker_state, decide_step
+from remediator.engine import breaker_stops_queued, decide_step
 from remediator.intake import Intake
 from remediator.metrics import Metrics
 from remediator.outcomes import Outcome
@@ -183,7 +183,7 @@ class Worker:
         def blocked(state: DatabaseState) -> tuple[Outcome, str] | None:
             if state.paused():
                 return Outcome.PAUSED, "paused before the queued action ran"
-            breaker = breaker_state(state, self.intake.policy, now)
+            breaker = breaker_stops_queued(state, self.intake.policy, now)
             return (Outcome.BREAKER_OPEN, f"not run: {breaker.reason}") if breaker.open else None
 
         return self.store.cancel_if_blocked(job, remediation, now=now, blocked=blocked)

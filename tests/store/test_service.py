@@ -42,3 +42,17 @@ def test_retention_purges_closed_remediations_and_keeps_open_ones(
     with database.reading() as connection:
         left = connection.execute(select(remediations_table.c.target)).scalars().all()
     assert sorted(left) == ["pod/apps-a/busy", "pod/apps-a/open"]
+
+
+def test_status_says_truthfully_what_is_a_dry_run(database: Database, clock: FakeClock) -> None:
+    """Issue 7, bug 3: status said `dry_run: false` while every action was one."""
+    from remediator.operations import status
+    from remediator.policy import Policy
+
+    no_cluster = Policy(executable=frozenset({"ansible.playbook"}))
+    assert status(database, no_cluster, clock.now)["dry_run"] == {
+        "global": False, "capabilities_missing": ["kubernetes"], "all": False}
+    nothing = status(database, Policy(executable=frozenset()), clock.now)["dry_run"]
+    assert nothing == {"global": False, "capabilities_missing": ["kubernetes", "ansible"],
+                       "all": True}
+    assert status(database, Policy(dry_run=True), clock.now)["dry_run"]["global"] is True

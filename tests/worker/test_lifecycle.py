@@ -128,3 +128,15 @@ async def test_a_restart_recovers_its_previous_runs_jobs_at_once(rig: Rig) -> No
         states = connection.execute(select(jobs_table.c.state)).scalars().all()
     assert sorted(states) == ["done", "running"]  # another host's job is left alone
     assert history(rig).count("failed") == 1
+
+
+async def test_the_last_action_the_breaker_allowed_still_runs(rig: Rig) -> None:
+    """A queued action counted itself again and was cancelled as `breaker_open`."""
+    from remediator.policy import Policy
+
+    rig.intake.policy = Policy(breaker_max_actions=2)
+    fire(rig, pod="a")
+    fire(rig, pod="b")
+    await settle(rig)
+    assert len(rig.delete.calls) == 2
+    assert "breaker_open" not in history(rig)
