@@ -83,6 +83,9 @@ class Settings(BaseSettings):
                                       description="audit kept this long")
     log_format: Literal["json", "console"] = Field(default="json", description="log output")
     log_level: str = Field(default="INFO", description="log level")
+    alertmanager_receiver: str | None = Field(
+        default=None, description="reconcile only alerts routed to this Alertmanager receiver "
+        "(the one whose webhook points here); unset: every alert")
 
     @field_validator("listen")
     @classmethod

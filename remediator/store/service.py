@@ -232,19 +232,22 @@ class Store:
         known = {(row.fingerprint, row.starts_at) for row in rows if row.status == "firing"}
         return [a for a in candidates if (a.fingerprint, a.starts_at) not in known]
 
-    def resolve_missing(self, reported: set[str], *, now: datetime) -> list[Alert]:
+    def resolve_missing(self, reported: set[str], *, seen_before: datetime) -> list[Alert]:
         """Stored firing alerts that Alertmanager no longer reports, as resolved alerts.
 
-        `reported` holds every fingerprint Alertmanager still has for this
-        receiver, silenced and inhibited ones included (those still fire).
+        `reported` holds every fingerprint Alertmanager still has firing for
+        this receiver, silenced and inhibited ones included. Only alerts
+        last seen before `seen_before` (when Alertmanager was asked) are
+        candidates: one delivered since may not have been in the answer.
         Fed through the normal path, the resolved alerts close their
         remediations, run their follow-ups and stop blocking `unless_firing`.
         """
         with self.database.reading() as connection:
-            rows = connection.execute(
-                select(alerts_table).where(alerts_table.c.status == "firing")).all()
+            rows = connection.execute(select(alerts_table).where(
+                alerts_table.c.status == "firing",
+                alerts_table.c.updated_at < seen_before)).all()
         return [Alert(status="resolved", labels=row.labels, starts_at=row.starts_at,
-                      ends_at=now, fingerprint_=row.fingerprint)
+                      ends_at=seen_before, fingerprint_=row.fingerprint)
                 for row in rows if row.fingerprint not in reported]
 
     # -- retention -----------------------------------------------------------
