@@ -95,7 +95,8 @@ def decide_step(alert: Alert, rule: Rule, step: int, *, policy: Policy, state: G
         request = spec.render(alert.labels, alert.annotations)
     except RenderError as error:
         return verdict(Outcome.DENIED, str(error))
-    denial = guards.namespace_denial(request.namespace, policy)
+    denial = (guards.namespace_denial(request.namespace, policy)
+              or guards.limit_denial(request, policy.inventory_hosts))
     if denial:
         return verdict(Outcome.DENIED, denial, request)
     if rule.unless_firing:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from remediator.actions.base import ActionRequest
 from remediator.matchers import Matcher, MatchType, match_all
 from remediator.policy import Policy
 from remediator.templating import Template
@@ -24,6 +25,31 @@ def namespace_denial(namespace: str | None, policy: Policy) -> str | None:
         return f"namespace {namespace!r} is on the deny-list"
     if policy.allowed_namespaces and namespace not in policy.allowed_namespaces:
         return f"namespace {namespace!r} is not on the allow-list"
+    return None
+
+
+_NEVER_ONE_HOST = frozenset({"all", "ungrouped", "localhost", "127.0.0.1", "::1"})
+
+
+def limit_denial(request: ActionRequest, inventory_hosts: frozenset[str] | None) -> str | None:
+    """Why a play's `limit`, taken from alert labels, may not be used; None if it may.
+
+    It must name exactly one host of the inventory: `all`, a group, a
+    pattern or `localhost` (unless the inventory lists it) would run the
+    play on more than, or other than, the host the alert is about. Without
+    an inventory (plays are dry-runs then) only the names that are never one
+    inventory host are refused.
+    """
+    if request.type != "ansible.playbook" or not request.params.get("limit_from_labels"):
+        return None
+    limit = str(request.params.get("limit", ""))
+    if inventory_hosts is None:
+        if limit in _NEVER_ONE_HOST:
+            return f"limit {limit!r} from labels is not a single inventory host"
+        return None
+    if limit not in inventory_hosts:
+        return (f"limit {limit!r} from labels is not a host of the inventory "
+                "(a templated limit must name exactly one host)")
     return None
 
 

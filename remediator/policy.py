@@ -24,6 +24,9 @@ class Policy:
     executable: frozenset[str] | None = None
     """Action types that can really run here (None: all). Others become dry-runs,
     e.g. Kubernetes actions when no cluster is configured."""
+    inventory_hosts: frozenset[str] | None = None
+    """The hosts of the Ansible inventory (None: no inventory is configured). A
+    play's `limit` taken from alert labels must name one of them."""
 
     def missing_capability(self, action_type: str) -> str | None:
         """Why `action_type` cannot really run here, or None when it can.
