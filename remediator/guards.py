@@ -7,6 +7,7 @@ tested with a table of plain values.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -71,15 +72,24 @@ def render_matchers(matchers: Iterable[Matcher], labels: Mapping[str, str],
                     annotations: Mapping[str, str]) -> list[Matcher]:
     """Fill `{{ labels.x }}` in matcher values, e.g. `node="{{ labels.node }}"`.
 
+    In a regex matcher (`=~`, `!~`) label values are escaped (`re.escape`):
+    they are data, so `.*` matches only the text `.*` and `(a+)+$` cannot
+    cost seconds inside the writer lock.
     Raises ValueError (the template's error) when a label is missing.
     """
     rendered = []
     for matcher in matchers:
         if "{{" in matcher.value:
-            value = Template(matcher.value).render(labels, annotations)
+            regex = matcher.type in (MatchType.REGEX, MatchType.NOT_REGEX)
+            escape = _regex_escaped if regex else dict
+            value = Template(matcher.value).render(escape(labels), escape(annotations))
             matcher = Matcher.parse(str(Matcher(matcher.name, matcher.type, value)))
         rendered.append(matcher)
     return rendered
+
+
+def _regex_escaped(values: Mapping[str, str]) -> dict[str, str]:
+    return {name: re.escape(value) for name, value in values.items()}
 
 
 def alertnames(matchers: Iterable[Matcher]) -> frozenset[str] | None:

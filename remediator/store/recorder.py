@@ -6,8 +6,7 @@ of a delivery's decisions are durable, or none is and Alertmanager retries.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +18,7 @@ from remediator.actions.base import ActionRequest
 from remediator.alertmanager import Alert
 from remediator.decisions import Decision
 from remediator.outcomes import Outcome
+from remediator.promql import render_promql
 from remediator.store import audit, controls, jobs, remediations
 from remediator.store.audit import AuditRecord
 from remediator.store.tables import alerts
@@ -116,16 +116,16 @@ def _verify_payload(decision: Decision) -> dict[str, Any]:
 def promql_expr(template: Template | None, alert: Alert) -> str | None:
     """The rule's verify expression for this alert, label values escaped for PromQL.
 
-    Values are escaped as the inside of a double-quoted PromQL string, so a
-    label cannot end the string and change the query. A template that cannot
-    render (a missing label) falls back to checking the alert itself.
+    Each value is escaped for the context it lands in (a string, a regex
+    matcher's string, a raw string, a bare number: see `promql`), so a label
+    cannot end the string or widen a regex and change the query. A template
+    that cannot render safely (a missing label, a value that fits nowhere)
+    falls back to checking the alert itself.
     """
     if template is None:
         return None
-    def escape(values: Mapping[str, str]) -> dict[str, str]:
-        return {name: json.dumps(value)[1:-1] for name, value in values.items()}
     try:
-        return template.render(escape(alert.labels), escape(alert.annotations))
+        return render_promql(template, alert.labels, alert.annotations)
     except TemplateError:
         return None
 
