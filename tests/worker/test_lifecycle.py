@@ -140,3 +140,23 @@ async def test_the_last_action_the_breaker_allowed_still_runs(rig: Rig) -> None:
     await settle(rig)
     assert len(rig.delete.calls) == 2
     assert "breaker_open" not in history(rig)
+
+
+async def test_an_action_cancelled_by_pause_counts_for_no_cooldown_or_rate(rig: Rig) -> None:
+    """Issue 7, bug 2: after resume the repeat was `cooldown ... acted on 60s ago`."""
+    from tests.support.payloads import alert
+
+    def slow_crash() -> dict[str, str]:
+        summary = rig.intake.receive([Alert.model_validate(
+            alert("PodCrashLoopingSlowly", namespace="apps-a", pod="web-1"))], group_key="g")[0]
+        return {"outcome": summary["outcome"], "reason": summary["reason"]}
+
+    assert slow_crash()["outcome"] == "executed"
+    operations.set_paused(rig.database, True, "incident", rig.clock.now)
+    await settle(rig)
+    operations.set_paused(rig.database, False, "over", rig.clock.now)
+    rig.clock.advance(minutes=1)
+    assert slow_crash() == {"outcome": "executed",
+                            "reason": "kubernetes.delete_pod on pod/apps-a/web-1 queued"}
+    await settle(rig)
+    assert len(rig.delete.calls) == 1
