@@ -37,15 +37,17 @@ RULE = Rule.model_validate({
     "action": {"type": "kubernetes.delete_pod", "namespace": "{{ labels.namespace }}",
                "name": "{{ labels.pod }}"},
     "limits": {"cooldown": "10m", "max": 3, "per": "1h"},
+    "unless_firing": ['alertname="KubeNodeNotReady"', 'node=~"{{ labels.node }}"'],
 })
 RULES = RuleSet.of([RULE])
 _counter = itertools.count()
 
 
-def crash(pod: str = "web-1", *, starts: datetime = T0, status: str = "firing") -> Alert:
+def crash(pod: str = "web-1", *, starts: datetime = T0, status: str = "firing",
+          node: str = "worker-1") -> Alert:
     return Alert(status=status, starts_at=starts,  # type: ignore[arg-type]
                  labels={"alertname": "KubePodCrashLooping", "namespace": "apps-a",
-                         "pod": pod})
+                         "pod": pod, "node": node})
 
 
 class Backend(Protocol):
@@ -56,6 +58,13 @@ class Backend(Protocol):
     def cancel(self, decision: Decision, at: datetime) -> None: ...
     def resolve(self, alert: Alert, at: datetime) -> None: ...
     def reset_breaker(self, at: datetime) -> None: ...
+    def pause(self, paused: bool, at: datetime) -> None: ...
+    def node_down(self, node: str, status: str, at: datetime) -> None: ...
+
+
+def node_alert(node: str, status: str = "firing") -> Alert:
+    return Alert(status=status, starts_at=T0,  # type: ignore[arg-type]
+                 labels={"alertname": "KubeNodeNotReady", "node": node})
 
 
 class MemoryBackend:
@@ -78,6 +87,15 @@ class MemoryBackend:
 
     def reset_breaker(self, at: datetime) -> None:
         self.state.reset_breaker(at)
+
+    def pause(self, paused: bool, at: datetime) -> None:
+        self.state.is_paused = paused
+
+    def node_down(self, node: str, status: str, at: datetime) -> None:
+        labels = dict(node_alert(node).labels)
+        self.state.firing = [f for f in self.state.firing if f != labels]
+        if status == "firing":
+            self.state.firing.append(labels)
 
 
 class DatabaseBackend:
@@ -127,6 +145,14 @@ class DatabaseBackend:
     def reset_breaker(self, at: datetime) -> None:
         from remediator.operations import reset_breaker
         reset_breaker(self.database, at, "test")
+
+    def pause(self, paused: bool, at: datetime) -> None:
+        from remediator.operations import set_paused
+        set_paused(self.database, paused, "test", at)
+
+    def node_down(self, node: str, status: str, at: datetime) -> None:
+        with self.database.writing() as connection:
+            recorder.remember_alerts(connection, [node_alert(node, status)], at)
 
 
 @pytest.fixture(params=["memory", "sqlite",
@@ -259,6 +285,31 @@ def test_cooldown_after_a_capability_dry_run_does_not_apply(backend: Backend) ->
     fresh = crash(starts=T0 + timedelta(minutes=1))
     assert backend.decide(fresh, T0 + timedelta(minutes=1), Policy()).outcome is (
         Outcome.EXECUTED)
+
+
+# -- pause and unless_firing --------------------------------------------------
+
+def test_paused(backend: Backend) -> None:
+    backend.pause(True, T0)
+    assert backend.decide(crash(), T0, Policy()).outcome is Outcome.PAUSED
+    backend.pause(False, T0)
+    assert backend.decide(crash(), T0, Policy()).outcome is Outcome.EXECUTED
+
+
+def test_unless_firing_blocks_until_the_blocker_resolves(backend: Backend) -> None:
+    backend.node_down("worker-1", "firing", T0)
+    backend.node_down("worker-2", "firing", T0)
+    blocked = backend.decide(crash(), T0, Policy())
+    assert (blocked.outcome, blocked.reason) == (
+        Outcome.DENIED, "unless_firing: KubeNodeNotReady is firing")
+    backend.node_down("worker-1", "resolved", T0 + timedelta(minutes=1))
+    assert backend.decide(crash(), T0 + timedelta(minutes=1), Policy()).outcome is (
+        Outcome.EXECUTED)
+
+
+def test_unless_firing_reads_a_label_value_as_text(backend: Backend) -> None:
+    backend.node_down("worker-1", "firing", T0)
+    assert backend.decide(crash(node=".*"), T0, Policy()).outcome is Outcome.EXECUTED
 
 
 def test_database_keeps_what_the_guards_need(database: Database) -> None:
