@@ -7,6 +7,7 @@ are ignored), so a newer Alertmanager keeps working while garbage is refused.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -145,12 +146,18 @@ class AlertmanagerClient:
         self._base_url = base_url.rstrip("/")
         self._client = client or httpx.AsyncClient(timeout=timeout)
 
-    async def active_alerts(self) -> list[ApiAlert]:
-        """Active, unsilenced, uninhibited alerts: the ones we may act on."""
-        response = await self._client.get(
-            f"{self._base_url}/api/v2/alerts",
-            params={"active": "true", "silenced": "false", "inhibited": "false"},
-        )
+    async def active_alerts(self, *, receiver: str | None = None,
+                            include_muted: bool = False) -> list[ApiAlert]:
+        """Active, unsilenced, uninhibited alerts: the ones we may act on.
+
+        `receiver`: only alerts routed to that receiver (its exact name).
+        `include_muted`: silenced and inhibited ones too (they still fire).
+        """
+        muted = "true" if include_muted else "false"
+        params = {"active": "true", "silenced": muted, "inhibited": muted}
+        if receiver:
+            params["receiver"] = re.escape(receiver)  # a regex, anchored by Alertmanager
+        response = await self._client.get(f"{self._base_url}/api/v2/alerts", params=params)
         response.raise_for_status()
         return [ApiAlert.model_validate(item) for item in response.json()]
 

@@ -74,7 +74,8 @@ class RecheckState:
         self._inner = DatabaseState(connection)
 
     def _acted(self, include_dry_run: bool) -> list[object]:
-        conditions: list[object] = [table.c.id != self._id, table.c.state.not_in(_NOT_ACTIONS)]
+        conditions: list[object] = [table.c.id != self._id, table.c.counts.is_(True),
+                                    table.c.state.not_in(_NOT_ACTIONS)]
         if not include_dry_run:
             conditions.append(table.c.dry_run.is_(False))
         return conditions
@@ -165,6 +166,7 @@ def decline(database: Database, *, remediation_id: str, actor: Actor, reason: st
     with database.writing() as connection:
         current = _awaiting(connection, remediation_id, now)
         _log(connection, current, "decline", actor, reason, now)
+        remediations.uncount(connection, current.id)
         text = f"declined by {actor.name}" + (f": {reason}" if reason else "")
         recorder.record_outcome(connection, current, outcome=Outcome.DECLINED, reason=text,
                                 now=now, state=Outcome.DECLINED.value, detail=actor.detail())

@@ -46,7 +46,7 @@ _STYLE = {"executed": "green", "succeeded": "green", "verified": "green", "appro
 
 def policy_of(settings: Settings) -> Policy:
     """The service's policy as far as the CLI can tell, including what can run here."""
-    from remediator.policy import Policy
+    from remediator.policy_settings import policy_from_settings, read_inventory_hosts
     from remediator.services import kube_config_present
 
     kinds = {"kubernetes.delete_pod", "kubernetes.rollout_restart", "kubernetes.scale",
@@ -56,7 +56,8 @@ def policy_of(settings: Settings) -> Policy:
         kinds = {k for k in kinds if not k.startswith("kubernetes.")}
     if settings.ansible_inventory is None:
         kinds.discard("ansible.playbook")
-    return Policy.from_settings(settings, executable=frozenset(kinds))
+    return policy_from_settings(settings, executable=frozenset(kinds),
+                                inventory_hosts=read_inventory_hosts(settings))
 
 
 def audit_table(items: Iterable[dict[str, Any]], width: int, title: str = "") -> Table:

@@ -18,7 +18,7 @@ from remediator.alertmanager import AlertmanagerClient
 from remediator.clock import Clock, utcnow
 from remediator.intake import Intake
 from remediator.metrics import Metrics
-from remediator.policy import Policy
+from remediator.policy_settings import policy_from_settings, read_inventory_hosts
 from remediator.rulebook import RuleBook
 from remediator.settings import Settings
 from remediator.store import Database
@@ -63,7 +63,8 @@ class Services:
         if not any(t.startswith("kubernetes.") for t in executable):
             log.warning("no Kubernetes connection: Kubernetes actions run as dry-runs "
                         "(decided and audited, not executed)")
-        policy = Policy.from_settings(settings, executable=executable)
+        policy = policy_from_settings(settings, executable=executable,
+                                      inventory_hosts=read_inventory_hosts(settings))
         if "kube-system" not in settings.denied_namespaces:
             log.warning("kube-system is not in DENIED_NAMESPACES (%s): setting the list "
                         "replaces the default", ",".join(settings.denied_namespaces) or "empty")

@@ -102,6 +102,9 @@ class Settings(BaseSettings):
         default=None, description="generic JSON webhook for notifications")
     notify_retries: int = Field(default=2, ge=0, le=5,
                                 description="retries of a failed notification")
+    alertmanager_receiver: str | None = Field(
+        default=None, description="reconcile only alerts routed to this Alertmanager receiver "
+        "(the one whose webhook points here); unset: every alert")
 
     @field_validator("listen")
     @classmethod

@@ -6,8 +6,7 @@ of a delivery's decisions are durable, or none is and Alertmanager retries.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -15,9 +14,12 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from remediator import followups
+from remediator.actions.base import ActionRequest
 from remediator.alertmanager import Alert
 from remediator.decisions import Decision
 from remediator.outcomes import Outcome
+from remediator.promql import render_promql
 from remediator.store import audit, controls, jobs, remediations
 from remediator.store.audit import AuditRecord
 from remediator.store.tables import alerts
@@ -66,9 +68,8 @@ def record(connection: Connection, decisions: Sequence[Decision], *, now: dateti
             for remediation in closed:
                 audit_rows.append(_audit(decision, now, group_key, remediation.id,
                                          rule=remediation.rule, step=remediation.step))
-                new_jobs.extend({"kind": jobs.FOLLOWUP, "remediation_id": remediation.id,
-                                 "run_at": now, "payload": {"request": f.to_json()}}
-                                for f in remediation.followups)
+            new_jobs.extend(followup_jobs(
+                [(r.id, r.followups) for r in closed], now=now))
             if not closed:
                 audit_rows.append(_audit(decision, now, group_key, None))
         elif decision.creates_remediation:
@@ -111,6 +112,12 @@ def _quote_pause(connection: Connection, decision: Decision) -> Decision:
 def verify_payload(decision: Decision) -> dict[str, Any]:
     """The action job's payload (its verification), for jobs queued after approval."""
     return _verify_payload(decision)
+def followup_jobs(steps: Sequence[tuple[str, Sequence[ActionRequest]]], *,
+                  now: datetime) -> list[dict[str, Any]]:
+    """Job rows for the follow-ups of resolved remediations (given oldest first)."""
+    return [{"kind": jobs.FOLLOWUP, "remediation_id": remediation_id, "run_at": now,
+             "payload": {"request": request.to_json()}}
+            for remediation_id, request in followups.merged(steps)]
 
 
 def _verify_payload(decision: Decision) -> dict[str, Any]:
@@ -125,16 +132,16 @@ def _verify_payload(decision: Decision) -> dict[str, Any]:
 def promql_expr(template: Template | None, alert: Alert) -> str | None:
     """The rule's verify expression for this alert, label values escaped for PromQL.
 
-    Values are escaped as the inside of a double-quoted PromQL string, so a
-    label cannot end the string and change the query. A template that cannot
-    render (a missing label) falls back to checking the alert itself.
+    Each value is escaped for the context it lands in (a string, a regex
+    matcher's string, a raw string, a bare number: see `promql`), so a label
+    cannot end the string or widen a regex and change the query. A template
+    that cannot render safely (a missing label, a value that fits nowhere)
+    falls back to checking the alert itself.
     """
     if template is None:
         return None
-    def escape(values: Mapping[str, str]) -> dict[str, str]:
-        return {name: json.dumps(value)[1:-1] for name, value in values.items()}
     try:
-        return template.render(escape(alert.labels), escape(alert.annotations))
+        return render_promql(template, alert.labels, alert.annotations)
     except TemplateError:
         return None
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    true,
 )
 
 from remediator.store.types import UTCDateTime
@@ -88,6 +89,12 @@ remediations = Table(
     Column("resolved_at", UTCDateTime()),
     Column("generator_url", Text, nullable=False, default="", server_default=""),
     Column("approval_expires", UTCDateTime()),
+    Column("counts", Boolean, nullable=False, default=True, server_default=true()),
+    # False for actions that never ran (cancelled by pause or the breaker) and
+    # for dry-runs forced by a missing capability: they count for no guard.
+    Column("failed_at", UTCDateTime()),
+    # When the action failed: the breaker counts failures by this, not by
+    # updated_at (which resolving an alert bumps).
     Index("ix_remediations_target_created", "target", "created_at"),
     Index("ix_remediations_rule_created", "rule", "created_at"),
     Index("ix_remediations_created", "created_at"),
@@ -95,6 +102,7 @@ remediations = Table(
     Index("ix_remediations_state_updated", "state", "updated_at"),
     Index("ix_remediations_approval_expires", "approval_expires"),
     Index("ix_remediations_root_step", "root_id", "step"),
+    Index("ix_remediations_failed_at", "failed_at"),
 )
 
 jobs = Table(
