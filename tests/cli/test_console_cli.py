@@ -97,7 +97,7 @@ def test_approval_without_a_cluster_is_not_run(db: tuple[str, dict[str, str]]) -
     result = run("approve", ids["awaiting_approval"], "--reason", "go", "--database-url", url,
                  columns=200, REMEDIATOR_KUBERNETES="off")
     assert result.exit_code == 1
-    assert "not run: dry_run: kubernetes.delete_pod is not available here" in result.output
+    assert "not run: dry_run: no Kubernetes connection" in result.output
 
 
 def test_audit_is_readable_at_80_columns(db: tuple[str, dict[str, str]]) -> None:
