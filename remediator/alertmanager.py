@@ -84,6 +84,27 @@ class Alert(BaseModel):
     def firing(self) -> bool:
         return self.status == "firing"
 
+    @property
+    def unusable_time(self) -> str:
+        """Why this alert's times cannot be used, or "" when they can.
+
+        `0001-01-01T00:00:00+05:00` parses, but is a moment before year 1 in
+        UTC: no database column, key or comparison in UTC can hold it. Such an
+        alert is rejected alone (its delivery's other alerts are decided).
+        """
+        for name, value in (("startsAt", self.starts_at), ("endsAt", self.ends_at)):
+            if value is not None and not _fits_utc(value):
+                return f"{name} {value.isoformat()} is outside the range of UTC time"
+        return ""
+
+
+def _fits_utc(value: datetime) -> bool:
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
 
 class WebhookPayload(BaseModel):
     """Alertmanager's webhook body, version 4 (the only version it has sent since 0.x)."""
