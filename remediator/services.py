@@ -15,6 +15,7 @@ from pathlib import Path
 
 from remediator.actions.base import Action, ActionRegistry
 from remediator.alertmanager import AlertmanagerClient
+from remediator.catchup import CatchUp
 from remediator.clock import Clock, utcnow
 from remediator.intake import Intake
 from remediator.metrics import Metrics
@@ -41,9 +42,12 @@ class Services:
     executable: frozenset[str]
     writer: DecisionWriter
     alertmanager: AlertmanagerClient | None = None
+    catch_up: CatchUp | None = None
 
     async def aclose(self) -> None:
         """Release connections (Alertmanager client, database pools)."""
+        if self.catch_up is not None:
+            await self.catch_up.stop()
         if self.alertmanager is not None:
             await self.alertmanager.aclose()
         self.database.dispose()
@@ -79,7 +83,8 @@ class Services:
                         if settings.alertmanager_url else None)
         return cls(settings=settings, database=database, rulebook=rulebook, intake=intake,
                    worker=worker, metrics=metrics, clock=clock, executable=executable,
-                   writer=DecisionWriter(intake), alertmanager=alertmanager)
+                   writer=DecisionWriter(intake), alertmanager=alertmanager,
+                   catch_up=CatchUp(alertmanager, intake, on_decided=worker.wake))
 
 
 def kube_config_present(environ: Mapping[str, str] | None = None) -> bool:

@@ -23,6 +23,14 @@ from pydantic_settings import (
 
 from remediator.durations import Duration
 
+EXAMPLE_MAX_ALERTS = 500
+"""`max_alerts` in alerts/alertmanager.example.yml: the most alerts one notification holds."""
+ALERT_BUDGET_BYTES = 8 * 1024
+"""Room for one alert in a notification: about ten times a typical one (~650 bytes)."""
+DEFAULT_MAX_BODY_BYTES = EXAMPLE_MAX_ALERTS * ALERT_BUDGET_BYTES + 64 * 1024
+"""The largest group the example config sends, plus its envelope: a bigger body is
+a 413, which Alertmanager does not retry, so the default must never be the limit."""
+
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("remediator_config_file", default=None)
 
 
@@ -63,7 +71,8 @@ class Settings(BaseSettings):
     playbook_dir: Path = Field(default=Path("playbooks"), description="where ansible plays live")
     ansible_inventory: Path | None = Field(
         default=None, description="inventory for repair plays; unset: plays run as dry-runs")
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="webhook body limit")
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024,
+                                description="webhook body limit (default: max_alerts 500)")
     global_rate_max: int = Field(default=60, ge=1, description="actions allowed per window")
     global_rate_per: Duration = Field(default=timedelta(minutes=10), description="window")
     breaker_max_actions: int = Field(default=100, ge=1, description="actions in window that trip")

@@ -55,6 +55,10 @@ async def _handle(request: Request, services: Services) -> JSONResponse:
     if failure:
         return await _reject(services, 401, failure, {"client": client},
                              headers={"WWW-Authenticate": "Bearer"})
+    content_type = request.headers.get("content-type", "")
+    if not _is_json(content_type):
+        return await _reject(services, 415, "Content-Type must be application/json, not "
+                             f"{content_type[:100]!r}", {"client": client})
     try:
         body = await _read_limited(request, services.settings.max_body_bytes)
     except BodyTooLarge:
@@ -72,7 +76,16 @@ async def _handle(request: Request, services: Services) -> JSONResponse:
         return JSONResponse({"error": f"store unavailable: {error}"}, status_code=503,
                             headers={"Retry-After": "5"})
     services.worker.wake()
-    return JSONResponse({"received": len(payload.alerts), "decisions": decisions})
+    answer: dict[str, Any] = {"received": len(payload.alerts), "decisions": decisions}
+    if payload.truncated_alerts and services.catch_up is not None:
+        answer["truncated"] = payload.truncated_alerts
+        answer["reconciling"] = services.catch_up.request(payload.truncated_alerts)
+    return JSONResponse(answer)
+
+
+def _is_json(content_type: str) -> bool:
+    """`application/json`, with parameters (`; charset=utf-8`) or not."""
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
 def _describe(error: ValidationError) -> tuple[str, list[dict[str, Any]]]:
