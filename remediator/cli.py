@@ -58,10 +58,18 @@ def _database(settings: Settings) -> Database:
 
 
 def _settings(config: Path | None, **overrides: Any) -> Settings:
+    from pydantic import ValidationError
+
     try:
         return load_settings(config, **overrides)
+    except ValidationError as error:  # one line: `name: what is wrong; ...`
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: "
+                             f"{e['msg'].removeprefix('Value error, ')}"
+                             for e in error.errors(include_url=False))
+        typer.echo(f"invalid settings: {problems}", err=True)
+        raise typer.Exit(2) from None
     except (ValueError, FileNotFoundError) as error:
-        err.print(f"[red]invalid settings:[/red] {error}")
+        typer.echo(f"invalid settings: {error}", err=True)
         raise typer.Exit(2) from None
 
 

@@ -58,11 +58,13 @@ class Services:
               actions: ActionRegistry | None = None,
               verifier: Verifier | None = None) -> Services:
         metrics = metrics or Metrics.create()
+        # Rules first: bad rules refuse to start before the database is touched.
+        rulebook = RuleBook(settings.rules, metrics=metrics, clock=clock)
         database = database or Database(settings.database_url)
         database.migrate()
-        rulebook = RuleBook(settings.rules, metrics=metrics, clock=clock)
+        cluster = "injected actions"
         if actions is None:
-            actions = default_actions(settings)
+            actions, cluster = actions_and_cluster(settings)
         executable = frozenset(actions.types())
         if not any(t.startswith("kubernetes.") for t in executable):
             log.warning("no Kubernetes connection: Kubernetes actions run as dry-runs "
@@ -71,6 +73,7 @@ class Services:
         if "kube-system" not in settings.denied_namespaces:
             log.warning("kube-system is not in DENIED_NAMESPACES (%s): setting the list "
                         "replaces the default", ",".join(settings.denied_namespaces) or "empty")
+        log.info("%s", startup_summary(settings, rulebook, database, cluster))
         intake = Intake(database=database, rulebook=rulebook, policy=policy, metrics=metrics,
                         clock=clock)
         if verifier is None:
@@ -107,6 +110,12 @@ def default_actions(settings: Settings) -> ActionRegistry:
     Whatever is not configured is decided and audited as a dry-run, so a
     newcomer can watch the service decide without a cluster.
     """
+    return actions_and_cluster(settings)[0]
+
+
+def actions_and_cluster(settings: Settings) -> tuple[ActionRegistry, str]:
+    """`default_actions`, and the Kubernetes API server they talk to ("none")."""
+    cluster = "none"
     registry: dict[str, Action] = {}
     wanted = settings.kubernetes == "on" or (settings.kubernetes == "auto"
                                              and kube_config_present())
@@ -116,9 +125,21 @@ def default_actions(settings: Settings) -> ActionRegistry:
         client = kubernetes.load_api_client(settings.kubernetes)
         if client is not None:
             registry.update(kubernetes.kubernetes_actions(client))
+            cluster = str(client.configuration.host)
     if settings.ansible_inventory is not None:
         from remediator.actions.ansible import AnsiblePlaybookAction
 
         registry["ansible.playbook"] = AnsiblePlaybookAction(
             settings.playbook_dir, inventory=settings.ansible_inventory)
-    return ActionRegistry(registry)
+    return ActionRegistry(registry), cluster
+
+
+def startup_summary(settings: Settings, rulebook: RuleBook, database: Database,
+                    cluster: str) -> str:
+    """One line saying what the service runs with (no secrets: the password is masked)."""
+    rules = rulebook.current
+    inventory = settings.ansible_inventory or "none (plays are dry-runs)"
+    return (f"loaded {len(rules.rules)} rules from {len(rules.sources)} file(s) "
+            f"[{', '.join(rules.sources) or 'none'}] digest {rules.digest or '-'}; "
+            f"database {database.display_url}; kubernetes {cluster}; "
+            f"ansible inventory {inventory}; dry-run {'on' if settings.dry_run else 'off'}")

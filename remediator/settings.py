@@ -93,6 +93,21 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = Field(default="json", description="log output")
     log_level: str = Field(default="INFO", description="log level")
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: str) -> str:
+        """SQLite or PostgreSQL through psycopg 3; anything else is refused at once."""
+        scheme, sep, rest = value.partition("://")
+        if not sep:
+            raise ValueError("database_url must be sqlite:///FILE or "
+                             "postgresql+psycopg://USER@HOST/DB")
+        if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+            return f"postgresql+psycopg://{rest}"  # the driver we ship, not psycopg2
+        if scheme not in ("sqlite", "sqlite+pysqlite"):
+            raise ValueError(f"unsupported database scheme {scheme!r}: use sqlite:///FILE "
+                             "or postgresql+psycopg://USER@HOST/DB")
+        return value
+
     @field_validator("listen")
     @classmethod
     def _host_port(cls, value: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, desc, func, insert, select
 
+from remediator.store.announce import announce
 from remediator.store.tables import audit
 
 GENESIS = "0" * 64
@@ -84,6 +85,7 @@ def append(connection: Connection, records: Sequence[AuditRecord]) -> None:
         row["hash"] = prev = entry_hash(prev, row)
         rows.append(row)
     connection.execute(insert(audit), rows)
+    announce(connection, rows)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,16 +10,20 @@ remediation happens.
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+log = logging.getLogger(__name__)
+
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_AFTER_COMMIT = "remediator.after_commit"
 _ADVISORY_LOCK_ID = 0x52454D4544  # "REMED"
 HEAD_REVISION = "0001"
 """The newest migration; a test keeps it equal to Alembic's head."""
@@ -40,6 +44,11 @@ class Database:
         else:
             self.writer = create_engine(url, pool_pre_ping=True, pool_size=8)
             self.reader = self.writer
+
+    @property
+    def display_url(self) -> str:
+        """The URL with its password masked, for logs."""
+        return make_url(self.url).render_as_string(hide_password=True)
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision.
@@ -70,16 +79,26 @@ class Database:
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
-        """One serialised write transaction; commit on success, roll back on error."""
+        """One serialised write transaction; commit on success, roll back on error.
+
+        Callbacks registered with `after_commit` run once the commit is durable
+        (log lines about decisions, the audit head checkpoint), never for a
+        transaction that rolled back.
+        """
+        callbacks: list[Callable[[], None]] = []
         try:
             if self._lock is not None:
-                with self._lock, self.writer.begin() as connection:
-                    yield connection
+                with self._lock:
+                    with self.writer.begin() as connection, _collecting(connection, callbacks):
+                        yield connection
+                    _run_callbacks(callbacks)  # still under the lock: in commit order
             else:
                 with self.writer.begin() as connection:
                     connection.execute(text("SELECT pg_advisory_xact_lock(:id)"),
                                        {"id": _ADVISORY_LOCK_ID})
-                    yield connection
+                    with _collecting(connection, callbacks):
+                        yield connection
+                _run_callbacks(callbacks)
         except OperationalError as error:
             raise StoreUnavailable(_short(error)) from error
         except DBAPIError as error:
@@ -99,6 +118,36 @@ class Database:
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
+
+
+def after_commit(connection: Connection, callback: Callable[[], None]) -> None:
+    """Run `callback` once this `writing()` transaction has committed.
+
+    Outside `writing()` (a test's own transaction) it runs at once.
+    """
+    callbacks = connection.info.get(_AFTER_COMMIT)
+    if callbacks is None:
+        callback()
+    else:
+        callbacks.append(callback)
+
+
+@contextmanager
+def _collecting(connection: Connection, callbacks: list[Callable[[], None]]) -> Iterator[None]:
+    # `info` belongs to the pooled DBAPI connection: never leave the list behind.
+    connection.info[_AFTER_COMMIT] = callbacks
+    try:
+        yield
+    finally:
+        connection.info.pop(_AFTER_COMMIT, None)
+
+
+def _run_callbacks(callbacks: list[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # the commit stands; a hook must not turn it into an error
+            log.exception("after-commit hook failed")
 
 
 def _short(error: Exception) -> str:
