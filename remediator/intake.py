@@ -55,12 +55,12 @@ class Intake:
         decisions are exactly those of receiving the deliveries one by one.
         """
         rules = self.rulebook.current
-        now = self.clock()
         every_alert = [alert for delivery in deliveries for alert in delivery.alerts]
         usable = [alert for alert in every_alert if not alert.unusable_time]
         results = []
         all_decisions: list[Decision] = []
         with self.database.writing() as connection:
+            now = self.clock()  # inside the writer lock: audit `ts` grows with `id`
             recorder.remember_alerts(connection, usable, now)
             state = DatabaseState(connection)
             state.prefetch(*lookups(usable, rules))
@@ -79,8 +79,8 @@ class Intake:
     def escalate(self, alert: Alert, rule: Rule, step: int, *, parent_id: str,
                  group_key: str) -> dict[str, Any]:
         """Decide the next ladder step through the same guards as a new alert."""
-        now = self.clock()
         with self.database.writing() as connection:
+            now = self.clock()
             state = DatabaseState(connection)
             decision = decide_step(alert, rule, step, policy=self.policy, state=state, now=now,
                                    parent_id=parent_id)
@@ -90,9 +90,9 @@ class Intake:
 
     def reject(self, *, reason: str, detail: dict[str, Any], now: datetime | None = None) -> None:
         """Record a delivery that failed validation or authentication."""
-        record = AuditRecord(ts=now or self.clock(), outcome=Outcome.REJECTED.value,
-                             reason=reason, detail=detail)
         with self.database.writing() as connection:
+            record = AuditRecord(ts=now or self.clock(), outcome=Outcome.REJECTED.value,
+                                 reason=reason, detail=detail)
             audit.append(connection, [record])
         self.metrics.decisions.labels(rule="", outcome=Outcome.REJECTED.value).inc()
 

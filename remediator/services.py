@@ -23,6 +23,7 @@ from remediator.policy import Policy
 from remediator.rulebook import RuleBook
 from remediator.settings import Settings
 from remediator.store import Database
+from remediator.store.seal import AuditSeal
 from remediator.verify import NoVerifier, PrometheusVerifier, Verifier
 from remediator.worker import Worker
 from remediator.writer import DecisionWriter
@@ -60,7 +61,7 @@ class Services:
         metrics = metrics or Metrics.create()
         # Rules first: bad rules refuse to start before the database is touched.
         rulebook = RuleBook(settings.rules, metrics=metrics, clock=clock)
-        database = database or Database(settings.database_url)
+        database = database or Database(settings.database_url, seal=open_seal(settings))
         database.migrate()
         cluster = "injected actions"
         if actions is None:
@@ -88,6 +89,15 @@ class Services:
                    worker=worker, metrics=metrics, clock=clock, executable=executable,
                    writer=DecisionWriter(intake), alertmanager=alertmanager,
                    catch_up=CatchUp(alertmanager, intake, on_decided=worker.wake))
+
+
+def open_seal(settings: Settings) -> AuditSeal:
+    """The audit key (generated on first start) and head checkpoint from settings."""
+    key_file, head_file = settings.audit_files()
+    if not settings.database_url.startswith("sqlite") and settings.audit_key_file is None:
+        log.warning("no AUDIT_KEY_FILE: the audit key is generated in %s; replicas sharing "
+                    "this database must share one key file", key_file.parent.resolve())
+    return AuditSeal.open(key_file, head_file)
 
 
 def kube_config_present(environ: Mapping[str, str] | None = None) -> bool:

@@ -90,6 +90,12 @@ class Settings(BaseSettings):
                                          description="Alertmanager reconciliation")
     audit_retention: Duration = Field(default=timedelta(days=90),
                                       description="audit kept this long")
+    audit_key_file: Path | None = Field(
+        default=None, description="HMAC key of the audit chain (default: generated in "
+        "STATE_DIR); replicas sharing PostgreSQL must share it")
+    state_dir: Path | None = Field(
+        default=None, description="where the audit key and head checkpoint live (default: "
+        "beside the SQLite file, else the working directory); never in the database")
     log_format: Literal["json", "console"] = Field(default="json", description="log output")
     log_level: str = Field(default="INFO", description="log level")
 
@@ -123,6 +129,16 @@ class Settings(BaseSettings):
     @property
     def port(self) -> int:
         return int(self.listen.rpartition(":")[2])
+
+    def audit_files(self) -> tuple[Path, Path]:
+        """(key file, head checkpoint file) of the audit chain."""
+        base, stem = self.state_dir, "remediator"
+        if self.database_url.startswith("sqlite") and "///" in self.database_url:
+            database = Path(self.database_url.split("///", 1)[1].split("?", 1)[0])
+            if database.name and database.name != ":memory:":
+                base, stem = base or database.parent, database.name
+        base = base or Path()
+        return self.audit_key_file or base / f"{stem}.audit-key", base / f"{stem}.audit-head"
 
     def resolved_webhook_token(self) -> str | None:
         return _token(self.webhook_token, self.webhook_token_file)

@@ -20,12 +20,15 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from remediator.store.seal import AuditSeal, attach
+
 log = logging.getLogger(__name__)
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _AFTER_COMMIT = "remediator.after_commit"
+_SCRATCH = "remediator.scratch"
 _ADVISORY_LOCK_ID = 0x52454D4544  # "REMED"
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0003"
 """The newest migration; a test keeps it equal to Alembic's head."""
 
 
@@ -34,8 +37,11 @@ class StoreUnavailable(Exception):
 
 
 class Database:
-    def __init__(self, url: str, *, busy_timeout_ms: int = 5000) -> None:
+    def __init__(self, url: str, *, busy_timeout_ms: int = 5000,
+                 seal: AuditSeal | None = None) -> None:
         self.url = url
+        self.seal = seal
+        """The audit chain's key and head checkpoint (None: an unkeyed chain, tests)."""
         self.is_sqlite = url.startswith("sqlite")
         self._lock = threading.Lock() if self.is_sqlite else None
         if self.is_sqlite:
@@ -44,6 +50,9 @@ class Database:
         else:
             self.writer = create_engine(url, pool_pre_ping=True, pool_size=8)
             self.reader = self.writer
+        if seal is not None:
+            attach(self.writer, seal)
+            attach(self.reader, seal)
 
     @property
     def display_url(self) -> str:
@@ -115,6 +124,8 @@ class Database:
             raise StoreUnavailable(_short(error)) from error
 
     def dispose(self) -> None:
+        if self.seal is not None:
+            self.seal.close()
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
@@ -132,14 +143,26 @@ def after_commit(connection: Connection, callback: Callable[[], None]) -> None:
         callbacks.append(callback)
 
 
+def transaction_scratch(connection: Connection) -> dict[str, Any]:
+    """A dict that lives as long as this `writing()` transaction (fresh outside one).
+
+    Lets several appends in one transaction share work, e.g. one head
+    checkpoint per commit instead of one per append.
+    """
+    scratch: dict[str, Any] | None = connection.info.get(_SCRATCH)
+    return scratch if scratch is not None else {}
+
+
 @contextmanager
 def _collecting(connection: Connection, callbacks: list[Callable[[], None]]) -> Iterator[None]:
     # `info` belongs to the pooled DBAPI connection: never leave the list behind.
     connection.info[_AFTER_COMMIT] = callbacks
+    connection.info[_SCRATCH] = {}
     try:
         yield
     finally:
         connection.info.pop(_AFTER_COMMIT, None)
+        connection.info.pop(_SCRATCH, None)
 
 
 def _run_callbacks(callbacks: list[Callable[[], None]]) -> None:
