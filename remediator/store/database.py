@@ -28,6 +28,7 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 _AFTER_COMMIT = "remediator.after_commit"
 _SCRATCH = "remediator.scratch"
 _ADVISORY_LOCK_ID = 0x52454D4544  # "REMED"
+_MIGRATION_LOCK_ID = 0x52454D4D49  # "REMMI": apart from the writers' lock
 HEAD_REVISION = "0003"
 """The newest migration; a test keeps it equal to Alembic's head."""
 
@@ -63,7 +64,9 @@ class Database:
         """Bring the schema to the newest Alembic revision.
 
         Alembic is imported only when the schema is behind: at start-up the
-        usual answer is "already current", and the import costs ~0.3 s.
+        usual answer is "already current", and the import costs ~0.3 s. On
+        PostgreSQL, replicas starting together take turns under an advisory
+        lock; the ones that follow find the schema current and do nothing.
         """
         if self.revision() == HEAD_REVISION:
             return
@@ -72,9 +75,25 @@ class Database:
 
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
-        with self.writer.connect() as connection:
+        with self.writer.connect() as connection, self._migration_lock(connection):
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+            connection.commit()
+
+    @contextmanager
+    def _migration_lock(self, connection: Connection) -> Iterator[None]:
+        """A session-level advisory lock on PostgreSQL (SQLite: BEGIN IMMEDIATE suffices)."""
+        if self.is_sqlite:
+            yield
+            return
+        connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+        connection.commit()  # the lock is the session's; Alembic runs its own transaction
+        try:
+            yield
+        finally:
+            connection.rollback()
+            connection.execute(text("SELECT pg_advisory_unlock(:id)"),
+                               {"id": _MIGRATION_LOCK_ID})
             connection.commit()
 
     def revision(self) -> str | None:
