@@ -12,7 +12,9 @@ import contextvars
 import json
 import logging
 import sys
-from collections.abc import Iterator, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -59,6 +61,43 @@ class ContextFilter(logging.Filter):
         return True
 
 
+class RepeatFilter(logging.Filter):
+    """At most `burst` lines per `window` seconds for each repeated message.
+
+    A message that floods (asyncio's "socket.accept() out of system resource"
+    wrote 452,607 lines, 232 MB, in 35 s) is cut to a few lines a minute; the
+    next line let through says how many were suppressed. Keyed by logger,
+    level, the message and its bound context (a remediation id), so distinct
+    events, such as two decisions, never hide each other.
+    """
+
+    def __init__(self, *, burst: int = 5, window: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic, max_keys: int = 10000) -> None:
+        super().__init__()
+        self._burst, self._window, self._clock, self._max_keys = burst, window, clock, max_keys
+        self._seen: dict[tuple[str, int, str, str], list[float]] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = getattr(record, "context", None) or {}
+        key = (record.name, record.levelno, record.getMessage()[:300],
+               str(sorted(context.items())))
+        now = self._clock()
+        with self._lock:
+            started, count, suppressed = self._seen.get(key, (now, 0, 0))
+            if now - started >= self._window:
+                started, count = now, 0
+            if count >= self._burst:
+                self._seen[key] = [started, count, suppressed + 1]
+                return False
+            if len(self._seen) >= self._max_keys and key not in self._seen:
+                self._seen.clear()
+            self._seen[key] = [started, count + 1, 0]
+        if suppressed:
+            record.msg = f"{record.msg} ({int(suppressed)} similar lines suppressed)"
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -89,6 +128,7 @@ def setup(level: str = "INFO", fmt: str = "json") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else ConsoleFormatter())
     handler.addFilter(ContextFilter())
+    handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 import socket
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import uvicorn
 
 from remediator import logs
 from remediator.rules import RuleLoadError
 from remediator.settings import Settings
+from remediator.web.connections import connection_cap, guarded_protocol, raise_descriptor_limit
 
 log = logging.getLogger("remediator")
 
@@ -41,12 +42,28 @@ def serve(settings: Settings) -> None:
     except Exception as error:
         log.debug("start-up failed", exc_info=True)
         _refuse(one_line(error), 2 if isinstance(error, ValueError) else 1)
+    descriptors = raise_descriptor_limit()
+    cap = connection_cap(settings.max_connections, descriptors)
+    log.info("accepting %d connections at most (descriptor limit %d)", cap, descriptors)
+    limits = connection_limits(settings.model_copy(update={"max_connections": cap}))
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=15)
+                            timeout_graceful_shutdown=15, **limits)
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
     if not server.started:
         sys.exit(1)
+
+
+def connection_limits(settings: Settings) -> dict[str, Any]:
+    """uvicorn options bounding each connection's time and their number."""
+    return {
+        "http": guarded_protocol(header_timeout=settings.header_timeout.total_seconds(),
+                                 body_timeout=settings.body_timeout.total_seconds(),
+                                 max_connections=settings.max_connections),
+        "timeout_keep_alive": max(1, round(settings.keepalive_timeout.total_seconds())),
+        "limit_concurrency": settings.max_connections + 1,  # ours answers 503 first
+        "h11_max_incomplete_event_size": 64 * 1024,  # request line and headers
+    }
 
 
 def _listen_or_exit(settings: Settings) -> socket.socket:

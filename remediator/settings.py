@@ -90,6 +90,14 @@ class Settings(BaseSettings):
                                          description="Alertmanager reconciliation")
     audit_retention: Duration = Field(default=timedelta(days=90),
                                       description="audit kept this long")
+    header_timeout: Duration = Field(default=timedelta(seconds=10),
+                                     description="a request's headers must arrive within this")
+    body_timeout: Duration = Field(default=timedelta(seconds=30),
+                                   description="a request's body must arrive within this")
+    keepalive_timeout: Duration = Field(default=timedelta(seconds=5),
+                                        description="idle keep-alive connections close after")
+    max_connections: int = Field(default=1000, ge=1, description="open connections at most "
+                                 "(503 beyond; kept below the descriptor limit)")
     audit_key_file: Path | None = Field(
         default=None, description="HMAC key of the audit chain (default: generated in "
         "STATE_DIR); replicas sharing PostgreSQL must share it")

@@ -7,6 +7,7 @@ that cannot commit is a 503 so Alertmanager retries. Never a 500 from input.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from typing import Any
 
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.requests import ClientDisconnect
 
 from remediator.alertmanager import WebhookPayload
 from remediator.services import Services
@@ -21,6 +23,7 @@ from remediator.store import StoreUnavailable
 from remediator.web.deps import ServicesDep, auth_failure
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 
 class BodyTooLarge(Exception):
@@ -61,6 +64,9 @@ async def _handle(request: Request, services: Services) -> JSONResponse:
                              f"{content_type[:100]!r}", {"client": client})
     try:
         body = await _read_limited(request, services.settings.max_body_bytes)
+    except ClientDisconnect:  # gone mid-body (or cut off by the body deadline): no one to answer
+        log.info("client %s went away before sending the whole body", client)
+        return JSONResponse({"error": "client disconnected"}, status_code=400)
     except BodyTooLarge:
         return await _reject(services, 413, "payload larger than "
                              f"{services.settings.max_body_bytes} bytes", {"client": client})

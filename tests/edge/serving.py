@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,14 +74,15 @@ def _collect(process: subprocess.Popen[str], lines: list[str]) -> None:
 
 @contextlib.contextmanager
 def running(tmp_path: Path, *flags: str, port: int | None = None,
-            **env: str) -> Iterator[Server]:
+            preexec_fn: Callable[[], None] | None = None, **env: str) -> Iterator[Server]:
     """A served instance (--dev, SQLite in tmp_path); stopped with SIGTERM at the end."""
     port = port or free_port()
     argv = serve_argv("--dev", "--listen", f"127.0.0.1:{port}", "--rules", str(RULES),
                       "--database-url", f"sqlite:///{tmp_path / 'r.db'}",
                       "--kubernetes", "off", *flags)
     process = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                               text=True, env=environment(**env), cwd=ROOT)
+                               text=True, env=environment(**env), cwd=ROOT,
+                               preexec_fn=preexec_fn)
     server = Server(process, port)
     reader = threading.Thread(target=_collect, args=(process, server.lines), daemon=True)
     reader.start()
