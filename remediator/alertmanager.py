@@ -1,4 +1,7 @@
-"""Alertmanager's webhook payload (version 4), alert fingerprints, and its API client.
+"""Alertmanager's webhook payload (version 4), its API's alert shape, and fingerprints.
+
+Pure models: the decision core imports them, so the HTTP client that reads
+Alertmanager's API lives apart, in `alertmanager_client.py`.
 
 The models are strict about what Alertmanager promises (types, the version,
 the status vocabulary) and lenient about what it may add later (unknown keys
@@ -8,7 +11,7 @@ are ignored), so a newer Alertmanager keeps working while garbage is refused.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -18,9 +21,6 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
-
-if TYPE_CHECKING:
-    import httpx
 
 # No NUL characters: PostgreSQL text cannot hold them, and no exporter sends them.
 LabelName = Annotated[str, StringConstraints(min_length=1, max_length=1024,
@@ -154,26 +154,3 @@ class ApiAlert(BaseModel):
             generator_url=self.generator_url,
             fingerprint_=self.fingerprint,
         )
-
-
-class AlertmanagerClient:
-    """A small client for the Alertmanager API v2 endpoints we read."""
-
-    def __init__(self, base_url: str, *, client: httpx.AsyncClient | None = None,
-                 timeout: float = 10.0) -> None:
-        import httpx  # only services that reconcile need it at start-up
-
-        self._base_url = base_url.rstrip("/")
-        self._client = client or httpx.AsyncClient(timeout=timeout)
-
-    async def active_alerts(self) -> list[ApiAlert]:
-        """Active, unsilenced, uninhibited alerts: the ones we may act on."""
-        response = await self._client.get(
-            f"{self._base_url}/api/v2/alerts",
-            params={"active": "true", "silenced": "false", "inhibited": "false"},
-        )
-        response.raise_for_status()
-        return [ApiAlert.model_validate(item) for item in response.json()]
-
-    async def aclose(self) -> None:
-        await self._client.aclose()

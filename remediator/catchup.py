@@ -15,7 +15,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from remediator.alertmanager import AlertmanagerClient
+from remediator.alertmanager_client import AlertmanagerClient
 from remediator.intake import Intake
 from remediator.reconcile import reconcile
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from remediator.alertmanager import Alert, AlertmanagerClient
+from remediator.alertmanager import Alert
+from remediator.alertmanager_client import AlertmanagerClient
 from remediator.intake import Intake
 from remediator.store.tables import alerts as alerts_table
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from remediator import operations
-from remediator.alertmanager import AlertmanagerClient
+from remediator.alertmanager_client import AlertmanagerClient
 from remediator.reconcile import reconcile
 from remediator.services import Services
 from remediator.store import audit, jobs, recorder

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from remediator.actions.base import Action, ActionRegistry
-from remediator.alertmanager import AlertmanagerClient
+from remediator.alertmanager_client import AlertmanagerClient
 from remediator.catchup import CatchUp
 from remediator.clock import Clock, utcnow
 from remediator.intake import Intake
