@@ -68,7 +68,7 @@ def create_app(settings: Settings, *, scheduler: bool = True, services: Services
             await built.aclose()
 
     app = FastAPI(title="remediator", version=__version__, lifespan=lifespan,
-                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/openapi.json")
     app.state.webhook_token = webhook_token
     app.state.api_token = settings.resolved_api_token()
     app.include_router(webhook.router)

@@ -43,7 +43,27 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/webhook/alertmanager")
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """The schema with its `$defs` references replaced by the definitions themselves."""
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {key: _inline(value, defs) for key, value in node.items() if key != "$defs"}
+    if isinstance(node, list):
+        return [_inline(item, defs) for item in node]
+    return node
+
+
+def _payload_schema() -> dict[str, Any]:
+    """WebhookPayload as OpenAPI documents it (the handler reads the body itself)."""
+    schema = WebhookPayload.model_json_schema(by_alias=True)
+    body = _inline(schema, schema.get("$defs", {}))
+    return {"requestBody": {"required": True,
+                            "content": {"application/json": {"schema": body}}}}
+
+
+@router.post("/webhook/alertmanager", openapi_extra=_payload_schema())
 async def alertmanager_webhook(request: Request, services: ServicesDep) -> JSONResponse:
     started = time.perf_counter()
     response = await _handle(request, services)
