@@ -104,3 +104,18 @@ def test_the_summary_never_shows_the_database_password(tmp_path: Path) -> None:
     assert "hunter2" not in summary
     assert "postgresql+psycopg://remediator:***@db:5432/r" in summary
     assert "kubernetes https://k8s.example:6443" in summary
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    pytest.param("postgresql://u@db/r", "postgresql+psycopg://u@db/r", id="postgresql"),
+    pytest.param("postgres://u@db/r", "postgresql+psycopg://u@db/r", id="postgres"),
+    pytest.param("sqlite:///x.db", "sqlite:///x.db", id="sqlite"),
+])
+def test_postgresql_urls_use_the_driver_we_ship(url: str, expected: str) -> None:
+    assert load_settings(database_url=url).database_url == expected
+
+
+@pytest.mark.parametrize("url", ["mysql://u@db/x", "remediator.db", "oracle+cx://db"])
+def test_other_database_urls_are_refused_by_the_settings(url: str) -> None:
+    with pytest.raises(ValueError, match="database"):
+        load_settings(database_url=url)
