@@ -28,6 +28,7 @@ from remediator.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from remediator.store import Database
+    from remediator.store.seal import AuditSeal
 
 app = typer.Typer(help="Prometheus-driven remediation with guards and an audit log.",
                   no_args_is_help=True, add_completion=True)
@@ -55,14 +56,37 @@ def _database(settings: Settings) -> Database:
         err.print(f"no database at {url.removeprefix('sqlite:///')} (use --database-url or "
                   "REMEDIATOR_DATABASE_URL)")
         raise typer.Exit(2)
-    return Database(url)
+    return Database(url, seal=_seal(settings))
+
+
+def _seal(settings: Settings) -> AuditSeal | None:
+    """The service's audit key, when its file exists (the CLI never invents one:
+    a second key would split the chain). Without it the chain is unkeyed (legacy)."""
+    from remediator.store.seal import AuditSeal, SealError
+
+    key_file, head_file = settings.audit_files()
+    if not key_file.exists():
+        return None
+    try:
+        return AuditSeal.open(key_file, head_file, create=False)
+    except SealError as error:
+        err.print(str(error))
+        raise typer.Exit(2) from None
 
 
 def _settings(config: Path | None, **overrides: Any) -> Settings:
+    from pydantic import ValidationError
+
     try:
         return load_settings(config, **overrides)
+    except ValidationError as error:  # one line: `name: what is wrong; ...`
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: "
+                             f"{e['msg'].removeprefix('Value error, ')}"
+                             for e in error.errors(include_url=False))
+        typer.echo(f"invalid settings: {problems}", err=True)
+        raise typer.Exit(2) from None
     except (ValueError, FileNotFoundError) as error:
-        err.print(f"[red]invalid settings:[/red] {error}")
+        typer.echo(f"invalid settings: {error}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -207,13 +231,21 @@ def audit_verify(ctx: typer.Context) -> None:
 
     config, database_url = ctx.obj or (None, None)
     settings = _settings(config, database_url=database_url)
-    with _database(settings).reading() as connection:
-        report = audit.verify_chain(connection)
+    database = _database(settings)
+    with database.reading() as connection:
+        report = audit.verify_chain(connection, seal=database.seal)
     if not report.ok:
-        err.print(f"[red]audit chain broken at entry {report.first_bad_id}[/red]: "
-                  f"{report.problem} ({report.checked} entries before it are intact)")
+        where = (f" at entry {report.first_bad_id}" if report.first_bad_id is not None else "")
+        typer.echo(f"audit chain broken{where}: {report.problem} ({report.checked} "
+                   "entries before it are intact)", err=True)
         raise typer.Exit(1)
-    out.print(f"OK: {report.checked} audit entries, hash chain intact")
+    if database.seal is None:
+        out.print(f"OK: {report.checked} audit entries, hash chain intact (no audit key at "
+                  f"{settings.audit_files()[0]}: unkeyed, truncation is not detectable)")
+        return
+    head = (f"head checkpoint at entry {report.head.id} ({report.head.count} entries ever, "
+            f"{report.after_head} newer)" if report.head else "no entries yet")
+    out.print(f"OK: {report.checked} audit entries, keyed hash chain intact, {head}")
 
 
 @breaker_app.command("reset")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from remediator.alertmanager import AlertmanagerClient
+from remediator.alertmanager_client import AlertmanagerClient
 from remediator.intake import Intake
 from remediator.store.service import Store
 

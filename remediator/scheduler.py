@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from remediator import operations
-from remediator.alertmanager import AlertmanagerClient
+from remediator.alertmanager_client import AlertmanagerClient
 from remediator.approvals import expire_approvals
 from remediator.notify import Notifier, channels_of, notify_pending
 from remediator.reconcile import reconcile

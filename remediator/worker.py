@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from remediator import logs
 from remediator.actions.base import (
     ActionError,
     ActionRegistry,
@@ -93,7 +94,10 @@ class Worker:
                 return 0
             claimed = await asyncio.to_thread(self._claim, free)
             for job in claimed:
-                task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
+                task = asyncio.create_task(self._run(job), name=f"job-{job.id}",
+                                           context=logs.task_context(
+                                               remediation_id=job.remediation_id,
+                                               job=f"{job.kind}-{job.id}"))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
             return len(claimed)
@@ -118,6 +122,7 @@ class Worker:
     async def _run(self, job: Job) -> None:
         try:
             remediation = await asyncio.to_thread(self.store.load, job.remediation_id)
+            logs.bind(fingerprint=remediation.alert.fingerprint if remediation else None)
             if remediation is None:
                 await asyncio.to_thread(self.store.finish, job.id)
                 return

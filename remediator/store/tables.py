@@ -63,6 +63,19 @@ audit = Table(
     Index("ix_audit_remediation", "remediation_id"),
 )
 
+audit_anchors = Table(
+    "audit_anchors",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("through_id", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("purged", BigInteger, nullable=False),
+    Column("cutoff", UTCDateTime(), nullable=False),
+    Column("mac", String(64), nullable=False, default=""),
+)
+"""Retention's anchors: the last entry each purge removed, so the oldest entry left
+must link to it (deleting the oldest entries by hand breaks that link)."""
+
 remediations = Table(
     "remediations",
     metadata,

@@ -14,7 +14,8 @@ import httpx
 from sqlalchemy import select
 
 from remediator.actions.base import ActionRequest, ActionResult
-from remediator.alertmanager import Alert, AlertmanagerClient
+from remediator.alertmanager import Alert
+from remediator.alertmanager_client import AlertmanagerClient
 from remediator.reconcile import reconcile
 from remediator.store.tables import alerts as alerts_table
 from tests.support.payloads import crashloop
