@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -56,19 +57,28 @@ def provision_command(
     playbook_dir: PlaybookDirOption = Path("playbooks"),
 ) -> None:
     """Run site.yml against the inventory, with live progress and a recap table."""
+    _run_play("site.yml", "provisioning", inventory=inventory, playbook_dir=playbook_dir,
+              check=check, tags=_split_tags(tags), limit=limit)
+
+
+def _run_play(playbook: str, what: str, *, inventory: Path, playbook_dir: Path,
+              check: bool = False, tags: list[str] | None = None, limit: str | None = None,
+              extravars: Mapping[str, Any] | None = None) -> None:
+    """Run one of the cluster playbooks with live progress and the recap; exit 1 on failure."""
     from remediator.cluster.provision import failure_summary, provision
 
     if not inventory.is_file():
         raise _fail(f"inventory {inventory} not found")
-    if not (playbook_dir / "site.yml").is_file():
-        raise _fail(f"{playbook_dir / 'site.yml'} not found (use --playbook-dir)")
+    if not (playbook_dir / playbook).is_file():
+        raise _fail(f"{playbook_dir / playbook} not found (use --playbook-dir)")
     try:
         result = provision(inventory=inventory, playbook_dir=playbook_dir, console=_console(),
-                           check=check, tags=_split_tags(tags), limit=limit)
+                           playbook=playbook, check=check, tags=tags or (), limit=limit,
+                           extravars=extravars)
     except ValueError as error:
         raise _fail(str(error), 2) from None
     if not result.ok:
-        raise _fail(f"provisioning {result.status}:\n{failure_summary(result)}")
+        raise _fail(f"{what} {result.status}:\n{failure_summary(result)}")
 
 
 @app.command("add-node")
@@ -116,3 +126,28 @@ def remove_node_command(
     address = removed.get("ansible_host", "")
     _console().print(f"removed [bold]{name}[/] {f'({address}) ' if address else ''}"
                      f"from {inventory}", soft_wrap=True)
+
+
+@app.command("upgrade")
+def upgrade_command(
+    version: Annotated[str, typer.Option("--version", help="K3s release, e.g. v1.32.1+k3s1")],
+    inventory: InventoryOption = _DEFAULT_INVENTORY,
+    check: Annotated[bool, typer.Option(
+        "--check", help="only say which nodes would be upgraded")] = False,
+    limit: Annotated[str | None, typer.Option("--limit", help="only these hosts")] = None,
+    playbook_dir: PlaybookDirOption = Path("playbooks"),
+) -> None:
+    """Upgrade K3s one node at a time (upgrade.yml): drain, swap, health gate, uncordon.
+
+    A node that fails its health gate gets its previous binary back and the
+    run stops before the next node.
+    """
+    from remediator.cluster.versions import VersionError, k3s_version
+
+    try:
+        wanted = k3s_version(version)
+    except VersionError as error:
+        raise _fail(str(error), 2) from None
+    _run_play("upgrade.yml", f"upgrade to {wanted}", inventory=inventory,
+              playbook_dir=playbook_dir, check=check, limit=limit,
+              extravars={"k3s_version": wanted})
