@@ -115,10 +115,35 @@ def add_node_command(
 def remove_node_command(
     name: Annotated[str, typer.Argument(help="node name")],
     inventory: InventoryOption = _DEFAULT_INVENTORY,
+    force: Annotated[bool, typer.Option(
+        "--force", help="go on when the drain does not finish or the node is unreachable "
+        "(the Node object is deleted anyway)")] = False,
+    drain_timeout: Annotated[str, typer.Option(
+        "--drain-timeout", help="give the drain this long (kubectl duration: 90s, 5m)")] = "300s",
+    inventory_only: Annotated[bool, typer.Option(
+        "--inventory-only", help="only edit the inventory; the cluster is not touched")] = False,
+    playbook_dir: PlaybookDirOption = Path("playbooks"),
 ) -> None:
-    """Remove a node from the inventory (drain and reset it first: playbooks/reset.yml)."""
+    """Drain the node, uninstall K3s, delete its Node object, then drop it from the inventory.
+
+    The inventory keeps the node if the removal stopped (a drain blocked by a
+    PodDisruptionBudget, an unreachable node): run again with --force.
+    """
     from remediator.cluster import inventory as inv
 
+    try:
+        inv.node_name(name)
+        known = inv.hosts(inv.read_inventory(inventory))
+        if name not in known:
+            raise inv.InventoryError(f"node {name!r} is not in the inventory")
+        timeout = inv.duration(drain_timeout)
+    except inv.InventoryError as error:
+        raise _fail(str(error)) from None
+    if not inventory_only:
+        _run_play("remove_node.yml", f"removal of {name}", inventory=inventory,
+                  playbook_dir=playbook_dir,
+                  extravars={"k3s_remove_node": name, "k3s_remove_force": force,
+                             "k3s_remove_drain_timeout": timeout})
     try:
         removed = inv.remove_node(inventory, name)
     except inv.InventoryError as error:

@@ -398,6 +398,21 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+_DURATION = re.compile(r"[1-9][0-9]{0,5}(s|m|h)")
+
+
+def duration(value: str) -> str:
+    """A kubectl duration such as `90s`, `5m` or `1h`."""
+    if not _DURATION.fullmatch(value):
+        raise InventoryError(f"{value!r} is not a duration like 90s, 5m or 1h")
+    return value
+
+
+def read_inventory(path: Path) -> str:
+    """The inventory file's text (an InventoryError when it cannot be read)."""
+    return _read(path)
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")

@@ -31,9 +31,10 @@ WriteInventory = Callable[..., Path]
 
 @pytest.fixture
 def fleet_inventory(tmp_path: Path, fleet: Fleet) -> WriteInventory:
-    """inventory(servers=[...], agents=[...], **vars): every host local, in the fleet."""
+    """inventory(servers=[...], agents=[...], host_vars={...}, **vars): local hosts of the fleet."""
 
-    def write(servers: list[str], agents: list[str], **group_vars: Any) -> Path:
+    def write(servers: list[str], agents: list[str],
+              host_vars: dict[str, dict[str, Any]] | None = None, **group_vars: Any) -> Path:
         remote_tmp = tmp_path / "remote-tmp"
         remote_tmp.mkdir(exist_ok=True)
         variables = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
@@ -45,7 +46,9 @@ def fleet_inventory(tmp_path: Path, fleet: Fleet) -> WriteInventory:
 
         def hosts(names: list[str]) -> dict[str, Any]:
             return {name: {"k3s_upgrade_bin_dir": str(fleet.bin_dir(name)),
-                           "k3s_prereq_bin_dir": str(fleet.bin_dir(name))} for name in names}
+                           "k3s_prereq_bin_dir": str(fleet.bin_dir(name)),
+                           "k3s_bin_dir": str(fleet.bin_dir(name)),
+                           **(host_vars or {}).get(name, {})} for name in names}
 
         inventory = {"all": {"children": {"k3s_cluster": {
             "vars": variables,

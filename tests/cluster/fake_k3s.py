@@ -31,8 +31,7 @@ case "$1" in
     [ -d "$dir/nodes/$2" ] || { echo "Error from server (NotFound): nodes \"$2\" not found" >&2; exit 1; }
     echo "node/$2 drained" ;;
   uncordon) echo "node/$2 uncordoned" ;;
-  delete) [ -d "$dir/nodes/$3" ] || { echo "nodes \"$3\" not found" >&2; exit 1; }
-    touch "$dir/nodes/$3/deleted"; echo "node \"$3\" deleted" ;;
+  delete) [ -d "$dir/nodes/$3" ] && touch "$dir/nodes/$3/deleted"; echo "node \"$3\" deleted" ;;
   get)
     if [ "$2" = "--raw" ]; then echo ok; exit 0; fi
     node="$3"; version=$(version_of "$node")
@@ -52,6 +51,13 @@ case "$1" in
   *) echo "systemctl $*" >> "$dir/calls.log" ;;
 esac
 exit 0
+"""
+
+
+_UNINSTALL = r"""#!/bin/sh
+# Stand-in for the uninstall script K3s's installer leaves: removes the binaries.
+echo "uninstall {node} $(basename "$0")" >> "${{FAKE_K3S_DIR:?}}/calls.log"
+rm -f "$(dirname "$0")"/k3s*
 """
 
 
@@ -78,6 +84,8 @@ class Fleet:
         bin_dir.mkdir(parents=True)
         _script(bin_dir / f"k3s-{version}", f"#!/bin/sh\necho 'k3s version {version}'\n")
         (bin_dir / "k3s").symlink_to(f"k3s-{version}")
+        for script in ("k3s-uninstall.sh", "k3s-agent-uninstall.sh"):
+            _script(bin_dir / script, _UNINSTALL.format(node=node))
 
     def publish(self, version: str) -> None:
         """Put the release assets of `version` and their checksum files on the mirror."""
@@ -93,6 +101,12 @@ class Fleet:
     def break_version(self, node: str, version: str) -> None:
         with (self.root / "broken").open("a") as handle:
             handle.write(f"{node} {version}\n")
+
+    def deleted(self, node: str) -> bool:
+        return (self.root / "nodes" / node / "deleted").exists()
+
+    def installed(self, node: str) -> bool:
+        return (self.bin_dir(node) / "k3s").is_symlink()
 
     def running(self, node: str) -> str:
         return os.readlink(self.bin_dir(node) / "k3s").removeprefix("k3s-")
