@@ -37,8 +37,15 @@ case "$1" in
     node="$3"; version=$(version_of "$node")
     case "$4" in
       *kubeletVersion*) printf '%s' "$version" ;;
+      *allocatable*) cat "$dir/nodes/$node/gpus" 2>/dev/null ;;
       *Ready*) if grep -qx "$node $version" "$dir/broken" 2>/dev/null; then printf False; else printf True; fi ;;
     esac ;;
+  apply) cat > "$dir/applied.yaml"; echo "pod created" ;;
+  wait) node=$(echo "$3" | sed 's|^pod/gpu-check-||')
+    [ -e "$dir/nodes/$node/gpus" ] && [ ! -e "$dir/nodes/$node/pod-fails" ] && exit 0
+    echo "error: timed out waiting for the condition on pods/gpu-check-$node" >&2; exit 1 ;;
+  logs) node=$(echo "$3" | sed 's|^gpu-check-||')
+    [ -e "$dir/nodes/$node/pod-fails" ] || echo "GPU 0: NVIDIA Fake (UUID: GPU-$node)" ;;
   *) echo "unexpected: $*" >&2; exit 2 ;;
 esac
 """
@@ -101,6 +108,14 @@ class Fleet:
     def break_version(self, node: str, version: str) -> None:
         with (self.root / "broken").open("a") as handle:
             handle.write(f"{node} {version}\n")
+
+    def add_gpu(self, node: str, *, advertised: bool = True) -> Path:
+        """nvidia-smi on `node` sees a GPU; the node advertises it unless told otherwise."""
+        smi = self.root / "nodes" / node / "nvidia-smi"
+        _script(smi, "#!/bin/sh\necho 'GPU 0: NVIDIA Fake (UUID: GPU-0)'\n")
+        if advertised:
+            (self.root / "nodes" / node / "gpus").write_text("1")
+        return smi
 
     def deleted(self, node: str) -> bool:
         return (self.root / "nodes" / node / "deleted").exists()
