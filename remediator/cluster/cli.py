@@ -176,3 +176,18 @@ def upgrade_command(
     _run_play("upgrade.yml", f"upgrade to {wanted}", inventory=inventory,
               playbook_dir=playbook_dir, check=check, limit=limit,
               extravars={"k3s_version": wanted})
+
+
+@app.command("preflight")
+def preflight_command(
+    inventory: InventoryOption = _DEFAULT_INVENTORY,
+    limit: Annotated[str | None, typer.Option("--limit", help="only these hosts")] = None,
+    playbook_dir: PlaybookDirOption = Path("playbooks"),
+) -> None:
+    """Check that the nodes can form a cluster (preflight.yml); changes nothing.
+
+    Every node pings every other over its Tailscale IP and reaches its K3s
+    ports (failures name the pair); disk, memory, kernel modules and time.
+    """
+    _run_play("preflight.yml", "pre-flight", inventory=inventory, playbook_dir=playbook_dir,
+              limit=limit)
