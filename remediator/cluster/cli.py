@@ -191,3 +191,152 @@ def preflight_command(
     """
     _run_play("preflight.yml", "pre-flight", inventory=inventory, playbook_dir=playbook_dir,
               limit=limit)
+
+
+KubeconfigOption = Annotated[Path | None, typer.Option(
+    "--kubeconfig", envvar="KUBECONFIG",
+    help="kubeconfig of the cluster (default ~/.kube/k3s.yaml, which site.yml writes)")]
+GroupOption = Annotated[str, typer.Option("--group", help="inventory group of the variables")]
+
+
+def _inventory_text(inventory: Path) -> str:
+    from remediator.cluster import inventory as inv
+
+    try:
+        return inv.read_inventory(inventory)
+    except inv.InventoryError as error:
+        raise _fail(str(error)) from None
+
+
+def _yes_no(value: bool | None, yes: str = "yes", no: str = "no") -> str:
+    return "-" if value is None else (yes if value else no)
+
+
+@app.command("status")
+def status_command(
+    inventory: InventoryOption = _DEFAULT_INVENTORY,
+    kubeconfig: KubeconfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Nodes, roles, versions, Ready, GPUs and Tailscale IPs: the inventory joined with the API.
+
+    Without a kubeconfig only the inventory is shown.
+    """
+    import json
+
+    from rich.table import Table
+
+    from remediator.cluster import inventory as inv
+    from remediator.cluster import status
+
+    text = _inventory_text(inventory)
+    try:
+        hosts = inv.hosts(text)
+        roles = {name: group for group in ("server", "agent")
+                 for name in inv.group_members(text, group)}
+    except inv.InventoryError as error:
+        raise _fail(str(error)) from None
+    rows = status.inventory_nodes(hosts, roles)
+    config = kubeconfig or Path.home() / ".kube" / "k3s.yaml"
+    cluster = None
+    note = f"no kubeconfig at {config}: inventory only"
+    if config.is_file():
+        try:
+            cluster = status.api_nodes(config)
+            note = f"cluster API via {config}"
+        except status.ApiUnavailable as error:
+            note = f"cluster API not reachable via {config}: {str(error)[:200]}"
+    rows = status.node_rows(rows, cluster)
+    if as_json:
+        typer.echo(json.dumps({"source": note, "nodes": [row.to_json() for row in rows]},
+                              indent=2))
+        return
+    table = Table(title=note, title_justify="left")
+    for column in ("node", "role", "tailscale ip", "version", "ready", "gpu", "notes"):
+        table.add_column(column)
+    for row in rows:
+        notes = []
+        if not row.in_inventory:
+            notes.append("not in the inventory")
+        if row.in_cluster is False:
+            notes.append("not in the cluster")
+        if row.cordoned:
+            notes.append("cordoned")
+        if row.gpu_wanted and row.gpus == 0:
+            notes.append("k3s_gpu set, no nvidia.com/gpu")
+        gpu = (str(row.gpus) if row.gpus else ("wanted" if row.gpu_wanted else "-")
+               ) if row.gpus is not None else ("wanted" if row.gpu_wanted else "-")
+        ready = _yes_no(row.ready, "[green]Ready[/]", "[bold red]NotReady[/]")
+        table.add_row(row.name, row.role, row.address or "-", row.version or "-", ready, gpu,
+                      ", ".join(notes))
+    _console().print(table)
+
+
+@app.command("discover")
+def discover_command(
+    inventory: InventoryOption = _DEFAULT_INVENTORY,
+    limit: Annotated[str | None, typer.Option("--limit", help="only these hosts")] = None,
+    playbook_dir: PlaybookDirOption = Path("playbooks"),
+) -> None:
+    """Gather arch, CPUs, memory and GPUs of the inventory's nodes and propose labels."""
+    import tempfile
+
+    from rich.table import Table
+
+    from remediator.cluster import discover
+
+    with tempfile.TemporaryDirectory(prefix="remediator-discover-") as directory:
+        _run_play("discover.yml", "discovery", inventory=inventory, playbook_dir=playbook_dir,
+                  limit=limit, extravars={"discover_dir": directory})
+        found = discover.read_facts(Path(directory))
+    table = Table(title="discovered", title_justify="left")
+    for column in ("node", "arch", "cpus", "memory", "gpu", "proposed labels"):
+        table.add_column(column)
+    for facts in found:
+        table.add_row(facts.name, facts.architecture or "?", str(facts.vcpus),
+                      f"{facts.memory_mb / 1024:.1f} GiB", discover.gpu_summary(facts),
+                      " ".join(discover.propose_labels(facts)))
+    console = _console()
+    console.print(table)
+    console.print("apply with: remediator cluster config set ... or k3s_node_labels per host; "
+                  "GPU nodes need k3s_gpu: true", soft_wrap=True)
+
+
+config_app = typer.Typer(help="Read and edit the cluster's group variables (comments kept).",
+                         no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("get")
+def config_get_command(
+    key: Annotated[str, typer.Argument(help="variable, dotted for nested keys")],
+    inventory: InventoryOption = _DEFAULT_INVENTORY,
+    group: GroupOption = "k3s_cluster",
+) -> None:
+    """Print a group variable."""
+    from remediator.cluster import groupvars
+
+    try:
+        value = groupvars.get(inventory, group, key)
+    except groupvars.ConfigError as error:
+        raise _fail(str(error)) from None
+    typer.echo(groupvars.render(value))
+
+
+@config_app.command("set")
+def config_set_command(
+    key: Annotated[str, typer.Argument(help="variable, dotted for nested keys")],
+    value: Annotated[str, typer.Argument(help="value, read as YAML (4, true, [a, b], text)")],
+    inventory: InventoryOption = _DEFAULT_INVENTORY,
+    group: GroupOption = "k3s_cluster",
+) -> None:
+    """Set a group variable, keeping the file's comments, order and quoting."""
+    from remediator.cluster import groupvars
+
+    try:
+        parsed = groupvars.parse_value(value)
+        written = groupvars.set_(inventory, group, key, parsed)
+    except groupvars.ConfigError as error:
+        raise _fail(str(error)) from None
+    _console().print(f"{group}: {key} = {groupvars.render(parsed)} ({written})", soft_wrap=True,
+                     markup=False)

@@ -437,3 +437,13 @@ def group_members(text: str, group: str) -> list[str]:
     """Hosts listed directly in `group`."""
     _, data = _load(text)
     return [str(name) for name in (_hosts_of(_find_group(data["all"], group)) or {})]
+
+
+def groups(root: CommentedMap) -> Iterator[tuple[str, CommentedMap]]:
+    """Every group under `all` (included), depth first: (name, group mapping)."""
+    return _groups(root)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace the file at `path` with `text`, keeping its mode."""
+    _write_atomically(path, text)
