@@ -52,15 +52,15 @@ def parse_key(key: str) -> tuple[str, ...]:
 
 def parse_value(text: str) -> Any:
     """A value as YAML reads it (`4` is a number, `true` a boolean, `[a, b]` a list)."""
+    if "{{" in text or "{%" in text:
+        raise ConfigError("templates ({{ }}, {% %}) are not set from the command line; "
+                          "edit the file")
     try:
         value = _yaml().load(text)
     except YAMLError as error:
         raise ConfigError(f"{text!r} is not a YAML value: {error}".splitlines()[0]) from None
     if value is None and text.strip() not in ("null", "~", ""):
         raise ConfigError(f"{text!r} is not a value")
-    if isinstance(value, str) and ("{{" in value or "{%" in value):
-        raise ConfigError("templates ({{ }}, {% %}) are not set from the command line; "
-                          "edit the file")
     return value
 
 

@@ -6,6 +6,7 @@ official client (`api_nodes`), so tests drive it against an emulated API server.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,8 +116,12 @@ def api_nodes(kubeconfig: Path, timeout: float = 15.0) -> list[ApiNode]:
     except (config.ConfigException, OSError, ValueError, TypeError) as error:
         raise ApiUnavailable(f"unusable kubeconfig: {error}") from None
     try:
-        listed = client.CoreV1Api(api).list_node(_request_timeout=timeout)
-        return [api_node(item.to_dict()) for item in listed.items]
+        # The raw JSON, not the client's models: a node list is read, not validated
+        # field by field (a missing nodeInfo field must not hide every node).
+        response = client.CoreV1Api(api).list_node(_request_timeout=timeout,
+                                                   _preload_content=False)
+        listed = json.loads(response.data)
+        return [api_node(item) for item in listed.get("items") or []]
     except (client.ApiException, HTTPError, OSError, ValueError) as error:
         raise ApiUnavailable(str(error).splitlines()[0] if str(error) else repr(error)) from None
     finally:
