@@ -118,8 +118,8 @@ def api_nodes(kubeconfig: Path, timeout: float = 15.0) -> list[ApiNode]:
     try:
         # The raw JSON, not the client's models: a node list is read, not validated
         # field by field (a missing nodeInfo field must not hide every node).
-        response = client.CoreV1Api(api).list_node(_request_timeout=timeout,
-                                                   _preload_content=False)
+        response: Any = client.CoreV1Api(api).list_node(_request_timeout=timeout,
+                                                        _preload_content=False)
         listed = json.loads(response.data)
         return [api_node(item) for item in listed.get("items") or []]
     except (client.ApiException, HTTPError, OSError, ValueError) as error:
