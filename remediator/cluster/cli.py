@@ -208,10 +208,6 @@ def _inventory_text(inventory: Path) -> str:
         raise _fail(str(error)) from None
 
 
-def _yes_no(value: bool | None, yes: str = "yes", no: str = "no") -> str:
-    return "-" if value is None else (yes if value else no)
-
-
 @app.command("status")
 def status_command(
     inventory: InventoryOption = _DEFAULT_INVENTORY,
@@ -223,8 +219,6 @@ def status_command(
     Without a kubeconfig only the inventory is shown.
     """
     import json
-
-    from rich.table import Table
 
     from remediator.cluster import inventory as inv
     from remediator.cluster import status
@@ -251,25 +245,7 @@ def status_command(
         typer.echo(json.dumps({"source": note, "nodes": [row.to_json() for row in rows]},
                               indent=2))
         return
-    table = Table(title=note, title_justify="left")
-    for column in ("node", "role", "tailscale ip", "version", "ready", "gpu", "notes"):
-        table.add_column(column)
-    for row in rows:
-        notes = []
-        if not row.in_inventory:
-            notes.append("not in the inventory")
-        if row.in_cluster is False:
-            notes.append("not in the cluster")
-        if row.cordoned:
-            notes.append("cordoned")
-        if row.gpu_wanted and row.gpus == 0:
-            notes.append("k3s_gpu set, no nvidia.com/gpu")
-        gpu = (str(row.gpus) if row.gpus else ("wanted" if row.gpu_wanted else "-")
-               ) if row.gpus is not None else ("wanted" if row.gpu_wanted else "-")
-        ready = _yes_no(row.ready, "[green]Ready[/]", "[bold red]NotReady[/]")
-        table.add_row(row.name, row.role, row.address or "-", row.version or "-", ready, gpu,
-                      ", ".join(notes))
-    _console().print(table)
+    _console().print(status.status_table(rows, note))
 
 
 @app.command("discover")

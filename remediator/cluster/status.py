@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.table import Table
+
 _ROLE_LABEL = "node-role.kubernetes.io/"
 GPU_RESOURCE = "nvidia.com/gpu"
 
@@ -96,6 +98,42 @@ def node_rows(inventory: Sequence[NodeRow], cluster: Sequence[ApiNode] | None) -
                             in_inventory=False, in_cluster=True, ready=node.ready,
                             version=node.version, gpus=node.gpus, cordoned=node.unschedulable))
     return rows
+
+
+def row_notes(row: NodeRow) -> list[str]:
+    """What needs an operator's attention on this node."""
+    notes = []
+    if not row.in_inventory:
+        notes.append("not in the inventory")
+    if row.in_cluster is False:
+        notes.append("not in the cluster")
+    if row.cordoned:
+        notes.append("cordoned")
+    if row.gpu_wanted and row.gpus == 0:
+        notes.append("k3s_gpu set, no nvidia.com/gpu")
+    return notes
+
+
+def _gpu_cell(row: NodeRow) -> str:
+    if row.gpus:
+        return str(row.gpus)
+    return "wanted" if row.gpu_wanted else "-"
+
+
+def _ready_cell(row: NodeRow) -> str:
+    if row.ready is None:
+        return "-"
+    return "[green]Ready[/]" if row.ready else "[bold red]NotReady[/]"
+
+
+def status_table(rows: Sequence[NodeRow], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("node", "role", "tailscale ip", "version", "ready", "gpu", "notes"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row.name, row.role, row.address or "-", row.version or "-",
+                      _ready_cell(row), _gpu_cell(row), ", ".join(row_notes(row)))
+    return table
 
 
 def _replace(row: NodeRow, **changes: Any) -> NodeRow:
