@@ -252,6 +252,9 @@ def status_command(
 def discover_command(
     inventory: InventoryOption = _DEFAULT_INVENTORY,
     limit: Annotated[str | None, typer.Option("--limit", help="only these hosts")] = None,
+    apply: Annotated[bool, typer.Option(
+        "--apply", help="add the proposed labels to each host's k3s_node_labels "
+        "(keys already set are kept)")] = False,
     playbook_dir: PlaybookDirOption = Path("playbooks"),
 ) -> None:
     """Gather arch, CPUs, memory and GPUs of the inventory's nodes and propose labels."""
@@ -260,6 +263,7 @@ def discover_command(
     from rich.table import Table
 
     from remediator.cluster import discover
+    from remediator.cluster import inventory as inv
 
     with tempfile.TemporaryDirectory(prefix="remediator-discover-") as directory:
         _run_play("discover.yml", "discovery", inventory=inventory, playbook_dir=playbook_dir,
@@ -274,8 +278,16 @@ def discover_command(
                       " ".join(discover.propose_labels(facts)))
     console = _console()
     console.print(table)
-    console.print("apply with: remediator cluster config set ... or k3s_node_labels per host; "
-                  "GPU nodes need k3s_gpu: true", soft_wrap=True)
+    if not apply:
+        console.print("--apply adds them to k3s_node_labels in the inventory (site.yml applies "
+                      "them); GPU nodes also need k3s_gpu: true", soft_wrap=True)
+        return
+    try:
+        for facts in found:
+            inv.add_labels(inventory, facts.name, tuple(discover.propose_labels(facts)))
+    except inv.InventoryError as error:
+        raise _fail(str(error)) from None
+    console.print(f"labels added to {inventory}", soft_wrap=True)
 
 
 config_app = typer.Typer(help="Read and edit the cluster's group variables (comments kept).",

@@ -447,3 +447,49 @@ def groups(root: CommentedMap) -> Iterator[tuple[str, CommentedMap]]:
 def write_atomically(path: Path, text: str) -> None:
     """Replace the file at `path` with `text`, keeping its mode."""
     _write_atomically(path, text)
+
+
+def add_labels_text(text: str, name: str, labels: tuple[str, ...]) -> str:
+    """The inventory `text` with `labels` added to host `name`'s k3s_node_labels.
+
+    A label whose key the host already has is left as the operator wrote it.
+    """
+    for label in labels:
+        node_label(label)
+    yaml, data = _load(text)
+    entry_found = False
+    for _, group in _groups(data["all"]):
+        group_hosts = _hosts_of(group)
+        if group_hosts is None or name not in group_hosts:
+            continue
+        entry_found = True
+        host_vars = group_hosts[name]
+        if host_vars is None:
+            host_vars = group_hosts[name] = CommentedMap()
+        if not isinstance(host_vars, CommentedMap):
+            raise InventoryError(f"the variables of {name!r} are not a mapping")
+        current = host_vars.get("k3s_node_labels")
+        if current is None:
+            current = CommentedSeq()
+        if not isinstance(current, CommentedSeq):
+            raise InventoryError(f"k3s_node_labels of {name!r} is not a list")
+        keys = {str(item).partition("=")[0] for item in current}
+        new = [label for label in labels if label.partition("=")[0] not in keys]
+        if not new:
+            return text
+        token, below = _take_below(host_vars)
+        current.extend(new)
+        host_vars["k3s_node_labels"] = current
+        _give_below(host_vars, token, below)
+        break
+    if not entry_found:
+        raise InventoryError(f"node {name!r} is not in the inventory")
+    return _dump(yaml, data)
+
+
+def add_labels(path: Path, name: str, labels: tuple[str, ...]) -> None:
+    """Add `labels` to node `name` in the inventory file (written atomically)."""
+    text = _read(path)
+    edited = add_labels_text(text, name, labels)
+    if edited != text:
+        _write_atomically(path, edited)

@@ -67,3 +67,25 @@ def test_discover_gathers_the_facts_of_the_inventory_hosts(tmp_path: Path) -> No
         line = next(line for line in table.splitlines() if f" {host} " in line)
         assert platform.machine() in line and f"remediator.io/arch={arch}" in line
         assert "no GPU" in line  # no NVIDIA GPU on the test machines
+
+    applied = runner.invoke(app, ["discover", "--apply", "-i", str(inventory_path),
+                                  "--playbook-dir", str(REPO / "playbooks")])
+    assert applied.exit_code == 0, applied.output
+    labels = inventory.hosts(inventory_path.read_text())["cp-1"]["k3s_node_labels"]
+    assert f"remediator.io/arch={arch}" in labels
+
+
+def test_applied_labels_keep_the_operators_own_and_the_comments() -> None:
+    text = ("all:\n  children:\n    agent:\n      hosts:\n        w-1:\n"
+            "          ansible_host: 10.0.0.1  # the attic box\n          k3s_node_labels:\n"
+            "            - remediator.io/cpu=large\n        # next\n        w-2:\n")
+    edited = inventory.add_labels_text(text, "w-1", ("remediator.io/arch=arm64",
+                                                     "remediator.io/cpu=small"))
+    assert edited == text.replace("- remediator.io/cpu=large\n",
+                                  "- remediator.io/cpu=large\n"
+                                  "            - remediator.io/arch=arm64\n")
+    assert inventory.add_labels_text(edited, "w-1", ("remediator.io/arch=arm64",)) == edited
+    added = inventory.add_labels_text(text, "w-2", ("workload=gpu",))
+    assert yaml.safe_load(added)["all"]["children"]["agent"]["hosts"]["w-2"] == {
+        "k3s_node_labels": ["workload=gpu"]}
+    assert "# next" in added and "# the attic box" in added
