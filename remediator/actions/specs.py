@@ -169,7 +169,11 @@ class AnsiblePlaybook(_Spec):
         params = {"playbook": self.playbook, "limit": host, "extravars": extravars,
                   "tags": list(self.tags), "check": self.check,
                   "check_in_dry_run": self.check_in_dry_run}
-        return ActionRequest(type=self.type, kind="playbook", name=host, params=params,
+        # A play that always runs in check mode changes nothing: its target is
+        # `check/<host>`, so it puts no node into the cooldown of the plays that
+        # do change it (a diagnosis first, then the repair, on the same node).
+        kind = "check" if self.check else "playbook"
+        return ActionRequest(type=self.type, kind=kind, name=host, params=params,
                              timeout=self.timeout.total_seconds())
 
 
