@@ -34,6 +34,8 @@ def rightsizing_command(
     Reads pods and Deployments (KUBECONFIG or the in-cluster ServiceAccount) and
     Prometheus range queries over cAdvisor's metrics. Changes nothing.
     """
+    import urllib3
+
     from remediator.actions.kube_client import KubeConfigError, close_api_client, load_api_client
     from remediator.durations import parse_duration
     from remediator.report.prometheus import PrometheusError, tls_context
@@ -57,6 +59,8 @@ def rightsizing_command(
                              verify=tls_context(prometheus_ca_file))
     except (InvalidTarget, PrometheusError, ValueError) as error:
         _fail(str(error))
+    except urllib3.exceptions.HTTPError as error:
+        _fail(f"cannot reach Kubernetes: {type(error).__name__}")
     except Exception as error:  # the client's ApiException carries headers: status only
         status = getattr(error, "status", None)
         if status is None:

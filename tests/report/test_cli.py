@@ -28,3 +28,19 @@ def test_bad_input_is_an_error_naming_it(args: list[str], message: str, tmp_path
     assert result.exit_code == 2
     assert message in " ".join(result.stderr.split())
     assert "Traceback" not in result.output
+
+
+def test_an_unreachable_cluster_is_one_line(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "kubeconfig"
+    config.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: c, cluster: {server: 'http://127.0.0.1:1'}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: c, context: {cluster: c, user: u}}]\n", encoding="utf-8")
+    monkeypatch.setenv("KUBECONFIG", str(config))
+    result = CliRunner().invoke(app, ["report", "rightsizing", "--namespace", "apps",
+                                      "--prometheus-url", "http://127.0.0.1:1", "--timeout", "2"])
+    assert result.exit_code == 2
+    assert "cannot reach Kubernetes: MaxRetryError" in result.stderr
+    assert "Traceback" not in result.output
