@@ -123,15 +123,15 @@ def recommend(*, workload: str, container: str, resource: Resource, allocation: 
 def _judge(resource: Resource, usage: float, target: float, allocation: Allocation,
            policy: Policy) -> tuple[Verdict, str, float | None, float | None]:
     shown = f"p{round(policy.quantile * 100):g} {format_amount(resource, usage)}"
-    limit = allocation.limit
+    limit = allocation.limit if allocation.limit and allocation.limit > 0 else None
     if limit is not None and usage >= policy.limit_ratio * limit:
         new_limit = suggest(usage / policy.limit_ratio, resource, policy)
         risk = "OOM kill" if resource == "memory" else "throttling"
-        short = allocation.request is None or usage > allocation.request
+        short = not allocation.request or usage > allocation.request
         return ("limit", f"{shown} is {usage / limit:.0%} of the limit: {risk} ahead",
                 target if short else None, new_limit)
     request = allocation.request
-    if request is None:
+    if not request or request <= 0:  # a zero request asks for nothing: unset
         return "unset", f"no request; {shown}", target, None
     if usage > request:
         return "under", f"{shown} is above the request ({usage / request:.0%})", target, None

@@ -44,6 +44,8 @@ def judge(resource: Resource, request: float | None, limit: float | None,
                      id="cpu-no-request"),
         pytest.param("cpu", None, None, [0.0001] * 20, "unset", 0.01, None, "no request",
                      id="cpu-floor"),
+        pytest.param("cpu", 0.0, 0.0, [0.0, 0.0], "unset", 0.01, None, "no request",
+                     id="zero-request-and-limit"),
         pytest.param("memory", 1 * GIB, 1 * GIB, [400 * MIB] * 20, "over", 500 * MIB, None,
                      "39% of the request", id="memory-over-provisioned"),
         pytest.param("memory", 256 * MIB, 1 * GIB, [300 * MIB] * 20, "under", 375 * MIB,
@@ -134,3 +136,26 @@ def test_recommend_all_covers_every_container_and_resource() -> None:
     assert [(r.container, r.resource, r.verdict) for r in found] == [
         ("sidecar", "cpu", "no_data"), ("sidecar", "memory", "no_data"),
         ("web", "cpu", "over"), ("web", "memory", "no_data")]
+
+
+amounts = st.one_of(st.none(), st.floats(min_value=0, max_value=1e12))
+
+
+@given(amounts, amounts, st.lists(st.floats(min_value=0, max_value=1e12), max_size=50),
+       st.sampled_from(["cpu", "memory"]))
+def test_any_allocation_and_usage_get_a_consistent_verdict(
+        asked: float | None, limit: float | None, samples: list[float],
+        resource: Resource) -> None:
+    found = judge(resource, asked, limit, samples)
+    if not samples:
+        assert found.verdict == "no_data"
+        return
+    assert found.usage is not None
+    if found.verdict in ("over", "under", "unset"):
+        assert found.suggested_request is not None
+        assert found.suggested_request >= found.usage
+    if found.verdict == "limit":
+        assert found.suggested_limit is not None
+        assert found.suggested_limit * 0.9 >= found.usage
+    if found.verdict == "ok":
+        assert asked is not None and found.usage <= asked
