@@ -122,17 +122,15 @@ def inventory(pods: Sequence[Mapping[str, Any]],
 def read_cluster(client: ApiClient, namespace: str, *, timeout: float = 10.0) -> Inventory:
     """List the namespace's pods and Deployments through the official client."""
     core, apps = CoreV1Api(client), AppsV1Api(client)
-    pods = core.list_namespaced_pod(namespace, _request_timeout=timeout,
-                                    _preload_content=False)
-    deployments = apps.list_namespaced_deployment(namespace, _request_timeout=timeout,
-                                                  _preload_content=False)
-    return inventory(_items(pods), _items(deployments))
+    pods = core.list_namespaced_pod(namespace, _request_timeout=timeout)
+    deployments = apps.list_namespaced_deployment(namespace, _request_timeout=timeout)
+    return inventory(_items(client, pods), _items(client, deployments))
 
 
-def _items(response: Any) -> list[Mapping[str, Any]]:
-    """The `items` of a raw list response, as plain JSON (field names as in manifests)."""
-    body = json.loads(response.data)
-    items: list[Mapping[str, Any]] = body.get("items") or []
+def _items(client: ApiClient, listed: Any) -> list[Mapping[str, Any]]:
+    """The `items` of a list, as plain JSON (field names as in manifests)."""
+    sanitize: Callable[[Any], Any] = client.sanitize_for_serialization
+    items: list[Mapping[str, Any]] = sanitize(listed).get("items") or []
     return items
 
 

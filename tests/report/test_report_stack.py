@@ -225,3 +225,25 @@ async def test_the_cli_prints_the_report(
         assert "nothing is changed" in text
         assert "6 container resources" in text
     assert {request.method for request in cluster} == {"GET"}
+
+
+async def test_the_cli_names_a_refused_list(cluster: kmock.KubernetesEmulator, tmp_path: Any,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """RBAC without `list deployments`: a one-line error, the status only (no headers)."""
+    from typer.testing import CliRunner
+
+    from remediator.cli import app
+
+    cluster["list", cluster.resource("apps/v1/deployments")] << 403 << {
+        "apiVersion": "v1", "kind": "Status", "status": "Failure", "code": 403,
+        "message": "forbidden by RBAC"}
+    monkeypatch.setenv("KUBECONFIG", kubeconfig(tmp_path / "kubeconfig",
+                                                str(cluster.url).rstrip("/")))
+    result = await asyncio.to_thread(
+        CliRunner().invoke, app, ["report", "rightsizing", "--namespace", NAMESPACE,
+                                  "--prometheus-url", "http://127.0.0.1:1"])
+
+    assert result.exit_code == 2
+    assert ("Kubernetes refused to list pods/deployments in apps-shop: HTTP 403"
+            in " ".join(result.stderr.split()))
+    assert "t0ken" not in result.output and "Traceback" not in result.output
