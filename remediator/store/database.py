@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _ADVISORY_LOCK_ID = 0x52454D4544  # "REMED"
+_MIGRATION_LOCK_ID = 0x52454D4D47  # "REMMG"
 HEAD_REVISION = "0001"
 """The newest migration; a test keeps it equal to Alembic's head."""
 
@@ -55,6 +56,11 @@ class Database:
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
         with self.writer.connect() as connection:
+            if not self.is_sqlite:
+                # Replicas starting together: one migrates while the others wait
+                # here, then find the schema current (Alembic re-reads it).
+                connection.execute(text("SELECT pg_advisory_xact_lock(:id)"),
+                                   {"id": _MIGRATION_LOCK_ID})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
             connection.commit()
