@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+import re
 from typing import Any
 
 import helm_python as helm
@@ -277,3 +279,43 @@ def test_alertmanager_config_routes_to_the_webhook_with_the_token_secret() -> No
 def test_notes_warn_when_rbac_is_cluster_wide() -> None:
     assert "WARNING: rbac.namespaces is empty" in render(VALUE_SETS["cluster-wide"]).notes
     assert "WARNING" not in render().notes
+
+
+def _chart_keys() -> list[tuple[str, bool, bool]]:
+    """(dotted key, documented, is a leaf) for every key of the chart in values.yaml.
+
+    Keys below a documented key are that key's content (labels, selectors, a
+    security context), not keys of the chart, and are left out.
+    """
+    lines = (CHART / "values.yaml").read_text().splitlines()
+    keys: list[tuple[str, bool, bool]] = []
+    stack: list[tuple[int, str, bool]] = []  # indent, key, documented
+    for number, line in enumerate(lines):
+        match = re.match(r"^( *)([A-Za-z_]\w*):(.*)$", line)
+        if not match:
+            continue
+        indent, key, value = len(match[1]), match[2], match[3].strip()
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        documented = number > 0 and lines[number - 1].strip().startswith("#")
+        if not any(doc for _, _, doc in stack):
+            keys.append((".".join([k for _, k, _ in stack] + [key]), documented, bool(value)))
+        stack.append((indent, key, documented))
+    return keys
+
+
+def _schema_node(schema: dict[str, Any], dotted: str) -> dict[str, Any] | None:
+    node: dict[str, Any] | None = schema
+    for part in dotted.split("."):
+        node = (node or {}).get("properties", {}).get(part)
+    return node
+
+
+def test_values_are_documented_key_by_key_and_typed_by_the_schema() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    keys = _chart_keys()
+    assert len(keys) > 80
+    assert [key for key, documented, leaf in keys if leaf and not documented] == []
+    assert [key for key, _, _ in keys if _schema_node(schema, key) is None] == []
+    with helm.Chart.load(str(CHART)) as chart:
+        chart.validate_schema(chart.values)
