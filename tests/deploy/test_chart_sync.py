@@ -51,3 +51,9 @@ def test_one_dashboard_configmap_per_dashboard_for_grafanas_sidecar() -> None:
     by_file = {name: json.loads(text) for c in maps for name, text in c["data"].items()}
     assert len(maps) == len(sources()["dashboards"])
     assert by_file == {p.name: json.loads(p.read_text()) for p in sources()["dashboards"]}
+
+
+def test_dashboards_can_go_to_grafanas_namespace() -> None:
+    maps = [c for c in render({"dashboards": {"namespace": "monitoring"}}).of_kind("ConfigMap")
+            if c["metadata"]["labels"].get("grafana_dashboard") == "1"]
+    assert {c["metadata"]["namespace"] for c in maps} == {"monitoring"}
