@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import itertools
 import json
 import os
 import random
@@ -35,6 +36,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -161,11 +163,26 @@ class Workload:
 def build_payloads(*, batches: int, batch_size: int, duplicates: float, resolved: float,
                    seed: int) -> Workload:
     """All deliveries, built (and serialised) before the clock starts."""
+    kinds: Counter[str] = Counter()
+    payloads = list(iter_payloads(batches=batches, batch_size=batch_size,
+                                  duplicates=duplicates, resolved=resolved, seed=seed,
+                                  kinds=kinds))
+    return Workload(payloads=payloads, alerts=batches * batch_size, kinds=kinds)
+
+
+def iter_payloads(*, batches: int | None, batch_size: int, duplicates: float, resolved: float,
+                  seed: int, kinds: Counter[str] | None = None) -> Iterator[bytes]:
+    """Deliveries one by one (`batches=None`: without end, for a soak).
+
+    Memory stays bounded: only the last 500 firing alerts per namespace are kept
+    to draw re-sends and resolutions from.
+    """
     rng = random.Random(seed)
     now = datetime.now(UTC)
     sent: dict[str, list[dict[str, Any]]] = defaultdict(list)  # namespace -> firing alerts
-    payloads, kinds, serial = [], Counter[str](), 0
-    for index in range(batches):
+    kinds = Counter() if kinds is None else kinds
+    serial = 0
+    for index in itertools.count() if batches is None else range(batches):
         namespace = _pick(rng, NAMESPACES)
         pool = sent[namespace]
         alerts: list[dict[str, Any]] = []
@@ -192,20 +209,24 @@ def build_payloads(*, batches: int, batch_size: int, duplicates: float, resolved
         known = {a["fingerprint"] for a in pool}
         pool.extend(a for a in alerts if a["status"] == "firing" and a["fingerprint"] not in known)
         del pool[:-500]
-        body = {
-            "version": "4",
-            "groupKey": f'{{}}/{{severity=~"info|warning|critical"}}:{{namespace="{namespace}"}}',
-            "truncatedAlerts": 0,
-            "status": "firing" if any(a["status"] == "firing" for a in alerts) else "resolved",
-            "receiver": "remediator",
-            "groupLabels": {"namespace": namespace},
-            "commonLabels": _common([a["labels"] for a in alerts]),
-            "commonAnnotations": _common([a["annotations"] for a in alerts]),
-            "externalURL": ALERTMANAGER,
-            "alerts": alerts,
-        }
-        payloads.append(json.dumps(body, separators=(",", ":")).encode())
-    return Workload(payloads=payloads, alerts=batches * batch_size, kinds=kinds)
+        yield delivery(namespace, alerts)
+
+
+def delivery(namespace: str, alerts: list[dict[str, Any]]) -> bytes:
+    """One Alertmanager webhook v4 body for a group (group_by: [namespace])."""
+    body = {
+        "version": "4",
+        "groupKey": f'{{}}/{{severity=~"info|warning|critical"}}:{{namespace="{namespace}"}}',
+        "truncatedAlerts": 0,
+        "status": "firing" if any(a["status"] == "firing" for a in alerts) else "resolved",
+        "receiver": "remediator",
+        "groupLabels": {"namespace": namespace},
+        "commonLabels": _common([a["labels"] for a in alerts]),
+        "commonAnnotations": _common([a["annotations"] for a in alerts]),
+        "externalURL": ALERTMANAGER,
+        "alerts": alerts,
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 # --------------------------------------------------------------------------- the service

@@ -183,7 +183,7 @@ def remediator_overview() -> Json:
              f"/ sum(rate({verifications}{RATE}))", red_from=None),
         timeseries("Decisions by outcome", "Decisions per minute, by outcome (executed, "
                    "dry_run, duplicate, cooldown, rate_limited, breaker_open, denied, paused, "
-                   "no_match, rejected).", "opm",
+                   "no_match, rejected, awaiting_approval).", "opm",
                    target(per_minute(f"sum by (outcome) (rate({decisions}{RATE}))"),
                           "{{outcome}}"), stack=True),
         timeseries("Decisions by rule and outcome", "Decisions per minute for each rule. "
@@ -240,6 +240,23 @@ def remediator_overview() -> Json:
                    target(per_minute("sum by (result) "
                                      f"(rate(remediator_reconcile_runs_total{RATE}))"),
                           "{{result}}"), width=8),
+        timeseries("Approvals", "Approval requests (`awaiting_approval` decisions) and their "
+                   "answers per minute: approved, declined, expired (nobody answered in time)."
+                   , "opm",
+                   target(per_minute(f'sum(rate({decisions}{{outcome="awaiting_approval"}}'
+                                     f"{RATE}))"), "requested"),
+                   target(per_minute(f"sum by (outcome) (rate(remediator_approvals_total{RATE}))"),
+                          "{{outcome}}"), width=8),
+        timeseries("Operator actions", "Pause, resume, breaker reset, reload, approve and "
+                   "decline per minute (each is an `operator` audit entry naming who).", "opm",
+                   target(per_minute("sum by (action) "
+                                     f"(rate(remediator_operator_actions_total{RATE}))"),
+                          "{{action}}"), width=8),
+        timeseries("Refused requests", "Requests with a missing or wrong token per minute, by "
+                   "endpoint (audited only as one sample per client per minute).", "opm",
+                   target(per_minute("sum by (endpoint) "
+                                     f"(rate(remediator_unauthenticated_requests_total{RATE}))"),
+                          "{{endpoint}}"), width=8),
         timeseries("Breaker and pause", "When the circuit breaker was open and when "
                    "remediation was paused.", "bool_on_off",
                    target("max(remediator_breaker_open)", "breaker open"),

@@ -1,4 +1,7 @@
-"""Alertmanager's webhook payload (version 4), alert fingerprints, and its API client.
+"""Alertmanager's webhook payload (version 4), its API's alert shape, and fingerprints.
+
+Pure models: the decision core imports them, so the HTTP client that reads
+Alertmanager's API lives apart, in `alertmanager_client.py`.
 
 The models are strict about what Alertmanager promises (types, the version,
 the status vocabulary) and lenient about what it may add later (unknown keys
@@ -8,7 +11,7 @@ are ignored), so a newer Alertmanager keeps working while garbage is refused.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -18,9 +21,6 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
-
-if TYPE_CHECKING:
-    import httpx
 
 # No NUL characters: PostgreSQL text cannot hold them, and no exporter sends them.
 LabelName = Annotated[str, StringConstraints(min_length=1, max_length=1024,
@@ -84,6 +84,27 @@ class Alert(BaseModel):
     def firing(self) -> bool:
         return self.status == "firing"
 
+    @property
+    def unusable_time(self) -> str:
+        """Why this alert's times cannot be used, or "" when they can.
+
+        `0001-01-01T00:00:00+05:00` parses, but is a moment before year 1 in
+        UTC: no database column, key or comparison in UTC can hold it. Such an
+        alert is rejected alone (its delivery's other alerts are decided).
+        """
+        for name, value in (("startsAt", self.starts_at), ("endsAt", self.ends_at)):
+            if value is not None and not _fits_utc(value):
+                return f"{name} {value.isoformat()} is outside the range of UTC time"
+        return ""
+
+
+def _fits_utc(value: datetime) -> bool:
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
 
 class WebhookPayload(BaseModel):
     """Alertmanager's webhook body, version 4 (the only version it has sent since 0.x)."""
@@ -133,26 +154,3 @@ class ApiAlert(BaseModel):
             generator_url=self.generator_url,
             fingerprint_=self.fingerprint,
         )
-
-
-class AlertmanagerClient:
-    """A small client for the Alertmanager API v2 endpoints we read."""
-
-    def __init__(self, base_url: str, *, client: httpx.AsyncClient | None = None,
-                 timeout: float = 10.0) -> None:
-        import httpx  # only services that reconcile need it at start-up
-
-        self._base_url = base_url.rstrip("/")
-        self._client = client or httpx.AsyncClient(timeout=timeout)
-
-    async def active_alerts(self) -> list[ApiAlert]:
-        """Active, unsilenced, uninhibited alerts: the ones we may act on."""
-        response = await self._client.get(
-            f"{self._base_url}/api/v2/alerts",
-            params={"active": "true", "silenced": "false", "inhibited": "false"},
-        )
-        response.raise_for_status()
-        return [ApiAlert.model_validate(item) for item in response.json()]
-
-    async def aclose(self) -> None:
-        await self._client.aclose()

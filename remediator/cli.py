@@ -17,9 +17,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from remediator import operations
+from remediator import __version__, operator_log
 from remediator.clock import utcnow
 from remediator.cluster.cli import app as cluster_app
+from remediator.operator_log import Actor
 from remediator.outcomes import Outcome
 from remediator.policy import Policy
 from remediator.rules import RuleLoadError, load_rules, rule_files
@@ -27,9 +28,10 @@ from remediator.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from remediator.store import Database
+    from remediator.store.seal import AuditSeal
 
 app = typer.Typer(help="Prometheus-driven remediation with guards and an audit log.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=True)
 rules_app = typer.Typer(help="Validate and unit-test rule files.", no_args_is_help=True)
 audit_app = typer.Typer(help="Read and verify the audit log.", invoke_without_command=True)
 breaker_app = typer.Typer(help="The global circuit breaker.", no_args_is_help=True)
@@ -54,14 +56,37 @@ def _database(settings: Settings) -> Database:
         err.print(f"no database at {url.removeprefix('sqlite:///')} (use --database-url or "
                   "REMEDIATOR_DATABASE_URL)")
         raise typer.Exit(2)
-    return Database(url)
+    return Database(url, seal=_seal(settings))
+
+
+def _seal(settings: Settings) -> AuditSeal | None:
+    """The service's audit key, when its file exists (the CLI never invents one:
+    a second key would split the chain). Without it the chain is unkeyed (legacy)."""
+    from remediator.store.seal import AuditSeal, SealError
+
+    key_file, head_file = settings.audit_files()
+    if not key_file.exists():
+        return None
+    try:
+        return AuditSeal.open(key_file, head_file, create=False)
+    except SealError as error:
+        err.print(str(error))
+        raise typer.Exit(2) from None
 
 
 def _settings(config: Path | None, **overrides: Any) -> Settings:
+    from pydantic import ValidationError
+
     try:
         return load_settings(config, **overrides)
+    except ValidationError as error:  # one line: `name: what is wrong; ...`
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: "
+                             f"{e['msg'].removeprefix('Value error, ')}"
+                             for e in error.errors(include_url=False))
+        typer.echo(f"invalid settings: {problems}", err=True)
+        raise typer.Exit(2) from None
     except (ValueError, FileNotFoundError) as error:
-        err.print(f"[red]invalid settings:[/red] {error}")
+        typer.echo(f"invalid settings: {error}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -145,6 +170,9 @@ def audit_log(
     as_json: Annotated[bool, typer.Option("--json")] = False,
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
+    until: Annotated[str | None, typer.Option(help="RFC 3339 or relative, e.g. 30m")] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f",
+                                         help="keep printing new entries")] = False,
 ) -> None:
     """The audit log for on-call, newest first (`audit verify` checks its hash chain)."""
     if ctx.invoked_subcommand is not None:
@@ -159,25 +187,41 @@ def audit_log(
         raise typer.Exit(2)
     try:
         since_at = parse_time(since, utcnow())
+        until_at = parse_time(until, utcnow()) if until else None
     except ValueError as error:
         err.print(str(error))
         raise typer.Exit(2) from None
+    if follow and until_at is not None:
+        err.print("--follow shows new entries; it cannot be combined with --until")
+        raise typer.Exit(2)
     settings = _settings(config, database_url=database_url)
     database = _database(settings)
     query = AuditQuery(rule=rule, outcome=outcome, alertname=alertname, namespace=namespace,
-                       since=since_at, limit=limit)
+                       since=since_at, until=until_at, limit=limit)
+    from remediator.console_cli import audit_table
+    from remediator.console_cli import follow as follow_log
+
+    if follow:
+        def emit(batch: list[dict[str, Any]]) -> None:
+            if as_json:
+                for entry in batch:
+                    sys.stdout.write(json.dumps(entry, default=str) + "\n")
+                sys.stdout.flush()
+            elif batch:
+                out.print(audit_table(batch, out.width))
+
+        try:
+            follow_log(database, query, emit)
+        except KeyboardInterrupt:
+            return
+        return
     with database.reading() as connection:
         items, _ = audit.query(connection, query)
     if as_json:
         sys.stdout.write(json.dumps(items, default=str) + "\n")
         return
-    table = Table("time (UTC)", "outcome", "alert", "rule", "target", "reason", "ms",
-                  title=f"audit since {since}")
-    for e in items:
-        ms = f"{e['duration_ms']:.0f}" if e["duration_ms"] is not None else ""
-        table.add_row(e["ts"][:19], e["outcome"], e["alertname"], e["rule"], e["target"],
-                      e["reason"], ms)
-    out.print(table)
+    window = f"audit since {since}" + (f" until {until}" if until else "")
+    out.print(audit_table(items, out.width, title=window))
 
 
 @audit_app.command("verify")
@@ -187,21 +231,32 @@ def audit_verify(ctx: typer.Context) -> None:
 
     config, database_url = ctx.obj or (None, None)
     settings = _settings(config, database_url=database_url)
-    with _database(settings).reading() as connection:
-        report = audit.verify_chain(connection)
+    database = _database(settings)
+    with database.reading() as connection:
+        report = audit.verify_chain(connection, seal=database.seal)
     if not report.ok:
-        err.print(f"[red]audit chain broken at entry {report.first_bad_id}[/red]: "
-                  f"{report.problem} ({report.checked} entries before it are intact)")
+        where = (f" at entry {report.first_bad_id}" if report.first_bad_id is not None else "")
+        typer.echo(f"audit chain broken{where}: {report.problem} ({report.checked} "
+                   "entries before it are intact)", err=True)
         raise typer.Exit(1)
-    out.print(f"OK: {report.checked} audit entries, hash chain intact")
+    if database.seal is None:
+        out.print(f"OK: {report.checked} audit entries, hash chain intact (no audit key at "
+                  f"{settings.audit_files()[0]}: unkeyed, truncation is not detectable)")
+        return
+    head = (f"head checkpoint at entry {report.head.id} ({report.head.count} entries ever, "
+            f"{report.after_head} newer)" if report.head else "no entries yet")
+    out.print(f"OK: {report.checked} audit entries, keyed hash chain intact, {head}")
 
 
 @breaker_app.command("reset")
-def breaker_reset(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
+def breaker_reset(config: ConfigOption = None, database_url: DatabaseOption = None,
+                  reason: Annotated[str, typer.Option(help="shown in the audit log")] = ""
+                  ) -> None:
     """Close the circuit breaker now (every replica sees it)."""
 
     settings = _settings(config, database_url=database_url)
-    operations.reset_breaker(_database(settings), utcnow(), "cli")
+    operator_log.reset_breaker(_database(settings), actor=Actor.cli(), reason=reason,
+                               now=utcnow())
     out.print("circuit breaker reset")
 
 
@@ -211,16 +266,17 @@ def pause(reason: Annotated[str, typer.Option(help="shown in the audit log")] = 
     """Stop all remediation (decisions are still audited, as `paused`)."""
 
     settings = _settings(config, database_url=database_url)
-    operations.set_paused(_database(settings), True, reason, utcnow())
+    operator_log.pause(_database(settings), actor=Actor.cli(), reason=reason, now=utcnow())
     out.print("remediation paused")
 
 
 @app.command()
-def resume(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
+def resume(config: ConfigOption = None, database_url: DatabaseOption = None,
+           reason: Annotated[str, typer.Option(help="shown in the audit log")] = "") -> None:
     """Resume remediation after `pause`."""
 
     settings = _settings(config, database_url=database_url)
-    operations.set_paused(_database(settings), False, "resumed via CLI", utcnow())
+    operator_log.resume(_database(settings), actor=Actor.cli(), reason=reason, now=utcnow())
     out.print("remediation resumed")
 
 
@@ -255,6 +311,28 @@ app.add_typer(cluster_app, name="cluster", help="Provision and edit the K3s clus
 def serve(ctx: typer.Context) -> None:
     """Run the service (webhook, API, worker, scheduler); `serve --help` lists every flag."""
     _serve_command().main(args=ctx.args, prog_name="remediator serve")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"remediator {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_print_version,
+        help="print the version and exit")] = False) -> None:
+    """Prometheus-driven remediation with guards and an audit log."""
+
+
+def _register_console() -> None:
+    from remediator.console_cli import register
+
+    register(app, settings_of=_settings, database_of=_database)
+
+
+_register_console()
 
 
 def main() -> None:

@@ -22,6 +22,19 @@ def idempotency_key(rule: str, fingerprint: str, starts_at: datetime, step: int)
     return f"{rule}|{fingerprint}|{started}|{step}"
 
 
+UNAVAILABLE_SUFFIX = "#unavailable"
+
+
+def unavailable_key(key: str) -> str:
+    """The key of a dry-run forced by a missing capability (no cluster, no inventory).
+
+    Distinct from the real key, so the real action can still happen for the
+    same alert episode once the capability exists; repeats of the forced
+    dry-run are still duplicates of each other.
+    """
+    return key + UNAVAILABLE_SUFFIX
+
+
 @dataclass(frozen=True, kw_only=True)
 class Decision:
     outcome: Outcome
@@ -36,6 +49,10 @@ class Decision:
     """For an escalation step: the remediation whose verification failed."""
     check_run: bool = False
     """A dry-run that still runs its play, in check mode (`check_in_dry_run`)."""
+    unavailable: str = ""
+    """Set when this is a dry-run only because a capability is missing (the
+    reason, e.g. "no Kubernetes connection"). Such a dry-run counts for no
+    guard: not for cooldown, rate limits or the breaker."""
 
     @property
     def rule_name(self) -> str:
@@ -43,7 +60,12 @@ class Decision:
 
     @property
     def creates_remediation(self) -> bool:
-        return self.outcome in (Outcome.EXECUTED, Outcome.DRY_RUN)
+        return self.outcome in (Outcome.EXECUTED, Outcome.DRY_RUN, Outcome.AWAITING_APPROVAL)
+
+    @property
+    def counts(self) -> bool:
+        """Whether this decision counts for cooldown, rate limits and the breaker."""
+        return self.creates_remediation and not self.unavailable
 
     def summary(self) -> dict[str, Any]:
         """The decision as the webhook and `simulate` report it."""

@@ -17,7 +17,7 @@ from remediator import guards
 from remediator.actions.base import ActionRequest
 from remediator.actions.specs import RenderError
 from remediator.alertmanager import Alert
-from remediator.decisions import Decision, idempotency_key
+from remediator.decisions import Decision, idempotency_key, unavailable_key
 from remediator.outcomes import Outcome
 from remediator.policy import Policy
 from remediator.rules import Rule, RuleSet
@@ -53,7 +53,8 @@ def lookups(alerts: Iterable[Alert], rules: RuleSet) -> tuple[set[str], set[str]
         if not alert.firing:
             continue
         for rule in rules.matching(alert.labels):
-            keys.add(idempotency_key(rule.name, alert.fingerprint, alert.starts_at, 0))
+            key = idempotency_key(rule.name, alert.fingerprint, alert.starts_at, 0)
+            keys.update((key, unavailable_key(key)))
             with contextlib.suppress(RenderError):  # denied later; nothing to look up
                 targets.add(rule.action.render(alert.labels, alert.annotations).target)
     return keys, targets
@@ -61,19 +62,32 @@ def lookups(alerts: Iterable[Alert], rules: RuleSet) -> tuple[set[str], set[str]
 
 def decide_step(alert: Alert, rule: Rule, step: int, *, policy: Policy, state: GuardState,
                 now: datetime, parent_id: str | None = None) -> Decision:
-    """The decision for ladder step `step` of `rule` (0 = the rule's action)."""
-    key = idempotency_key(rule.name, alert.fingerprint, alert.starts_at, step)
+    """The decision for ladder step `step` of `rule` (0 = the rule's action).
+
+    Two kinds of dry-run, decided deliberately (see the README):
+    - shadow mode (the rule's or the global `dry_run`) behaves like the real
+      thing: it uses the idempotency key and counts for limits;
+    - a dry-run forced by a missing capability (no cluster, no inventory)
+      uses a key of its own and counts for nothing, so the real action can
+      still happen once the capability exists.
+    """
+    spec = rule.step(step)
+    real_key = idempotency_key(rule.name, alert.fingerprint, alert.starts_at, step)
+    shadow = ("global dry_run" if policy.dry_run else "rule dry_run" if rule.dry_run
+              else None)
+    missing = (policy.missing_capability(spec.type)
+               if spec is not None and shadow is None else None)
+    key = unavailable_key(real_key) if missing else real_key
 
     def verdict(outcome: Outcome, reason: str, request: ActionRequest | None = None,
                 *, trips_breaker: bool = False) -> Decision:
         return Decision(outcome=outcome, alert=alert, rule=rule, step=step, request=request,
                         reason=reason, key=key, trips_breaker=trips_breaker,
-                        parent_id=parent_id)
+                        parent_id=parent_id, unavailable=missing or "")
 
-    spec = rule.step(step)
     if spec is None:
         return verdict(Outcome.EXHAUSTED, f"no escalation step {step}")
-    if state.is_duplicate(key):
+    if state.is_duplicate(key) or (missing and state.is_duplicate(real_key)):
         return verdict(Outcome.DUPLICATE, "already decided for this alert and step")
     if state.paused():
         return verdict(Outcome.PAUSED, "remediation is paused by an operator")
@@ -81,7 +95,8 @@ def decide_step(alert: Alert, rule: Rule, step: int, *, policy: Policy, state: G
         request = spec.render(alert.labels, alert.annotations)
     except RenderError as error:
         return verdict(Outcome.DENIED, str(error))
-    denial = guards.namespace_denial(request.namespace, policy)
+    denial = (guards.namespace_denial(request.namespace, policy)
+              or guards.limit_denial(request, policy.inventory_hosts))
     if denial:
         return verdict(Outcome.DENIED, denial, request)
     if rule.unless_firing:
@@ -96,15 +111,19 @@ def decide_step(alert: Alert, rule: Rule, step: int, *, policy: Policy, state: G
         if blocker is not None:
             name = blocker.get("alertname", "an alert")
             return verdict(Outcome.DENIED, f"unless_firing: {name} is firing", request)
-    unavailable = policy.executable is not None and request.type not in policy.executable
-    dry_run = policy.dry_run or rule.dry_run or unavailable
-    outcome, reason, trips = _limits(request, rule, dry_run, policy=policy, state=state, now=now)
-    if outcome is Outcome.DRY_RUN and unavailable and not (policy.dry_run or rule.dry_run):
-        reason = f"{request.type} is not available here (no cluster configured?): {reason}"
-    check_run = (outcome is Outcome.DRY_RUN and not unavailable
+    dry_run = shadow or missing
+    outcome, reason, trips = _limits(request, rule, dry_run, shadow=shadow is not None,
+                                     policy=policy, state=state, now=now)
+    check_run = (outcome is Outcome.DRY_RUN and not missing
                  and bool(request.params.get("check_in_dry_run")))
     if check_run:
         reason += " in check mode"
+    if (outcome is Outcome.EXECUTED and rule.approval is not None
+            and rule.approval.applies_to(request.namespace)):
+        outcome = Outcome.AWAITING_APPROVAL
+        timeout = int(rule.approval.timeout.total_seconds())
+        within = f"{timeout // 60}m" if timeout % 60 == 0 else f"{timeout}s"
+        reason = f"awaiting approval within {within}: would run {request.type} on {request.target}"
     decision = verdict(outcome, reason, request, trips_breaker=trips)
     return replace(decision, check_run=True) if check_run else decision
 
@@ -120,30 +139,48 @@ def breaker_state(state: GuardState, policy: Policy, now: datetime, *,
         failures=state.failures_since(since))
 
 
-def _limits(request: ActionRequest, rule: Rule, dry_run: bool, *, policy: Policy,
-            state: GuardState, now: datetime) -> tuple[Outcome, str, bool]:
-    """Breaker, cooldown, rule and global rate limits; then act or pretend to."""
-    breaker = breaker_state(state, policy, now, include_dry_run=dry_run)
+def breaker_stops_queued(state: GuardState, policy: Policy,
+                         now: datetime) -> guards.BreakerVerdict:
+    """Whether the breaker stops an action decided earlier and queued since.
+
+    Only an open (tripped, cooling down) breaker or too many failures stop
+    it: the number of actions already counted this one when it was decided,
+    and counting it again would cancel the last action the breaker allowed.
+    """
+    snapshot = state.breaker()
+    since = guards.breaker_window_start(snapshot, policy, now)
+    return guards.breaker_verdict(snapshot, policy=policy, now=now, actions=0,
+                                  failures=state.failures_since(since))
+
+
+def _limits(request: ActionRequest, rule: Rule, dry_run: str | None, *, shadow: bool,
+            policy: Policy, state: GuardState, now: datetime) -> tuple[Outcome, str, bool]:
+    """Breaker, cooldown, rule and global rate limits; then act or pretend to.
+
+    Shadow dry-runs count each other (they rehearse the limits); a dry-run
+    forced by a missing capability sees what the real action would see.
+    """
+    include_dry_run = shadow
+    breaker = breaker_state(state, policy, now, include_dry_run=include_dry_run)
     if breaker.open:
         return Outcome.BREAKER_OPEN, breaker.reason, breaker.trip
-    last = state.last_action_at(request.target, include_dry_run=dry_run)
+    last = state.last_action_at(request.target, include_dry_run=include_dry_run)
     cooldown = rule.limits.cooldown
     if last is not None and guards.cooldown_remaining(last, cooldown, now) is not None:
         return Outcome.COOLDOWN, (f"{request.target} was acted on {_seconds(now - last)} ago;"
                                   f" cooldown {_seconds(cooldown)}"), False
     per = rule.limits.per
-    count = state.actions_since(now - per, rule=rule.name, include_dry_run=dry_run)
+    count = state.actions_since(now - per, rule=rule.name, include_dry_run=include_dry_run)
     if guards.rate_exceeded(count, rule.limits.max):
         return Outcome.RATE_LIMITED, (f"rule limit: {count} actions in {_seconds(per)}"
                                       f" (max {rule.limits.max})"), False
     per = policy.global_rate_per
-    count = state.actions_since(now - per, rule=None, include_dry_run=dry_run)
+    count = state.actions_since(now - per, rule=None, include_dry_run=include_dry_run)
     if guards.rate_exceeded(count, policy.global_rate_max):
         return Outcome.RATE_LIMITED, (f"global limit: {count} actions in {_seconds(per)}"
                                       f" (max {policy.global_rate_max})"), False
     if dry_run:
-        source = "global dry-run" if policy.dry_run else "rule dry_run"
-        return Outcome.DRY_RUN, f"{source}: would run {request.type} on {request.target}", False
+        return Outcome.DRY_RUN, f"{dry_run}: would run {request.type} on {request.target}", False
     return Outcome.EXECUTED, f"{request.type} on {request.target} queued", False
 
 

@@ -7,10 +7,12 @@ tested with a table of plain values.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from remediator.actions.base import ActionRequest
 from remediator.matchers import Matcher, MatchType, match_all
 from remediator.policy import Policy
 from remediator.templating import Template
@@ -24,6 +26,31 @@ def namespace_denial(namespace: str | None, policy: Policy) -> str | None:
         return f"namespace {namespace!r} is on the deny-list"
     if policy.allowed_namespaces and namespace not in policy.allowed_namespaces:
         return f"namespace {namespace!r} is not on the allow-list"
+    return None
+
+
+_NEVER_ONE_HOST = frozenset({"all", "ungrouped", "localhost", "127.0.0.1", "::1"})
+
+
+def limit_denial(request: ActionRequest, inventory_hosts: frozenset[str] | None) -> str | None:
+    """Why a play's `limit`, taken from alert labels, may not be used; None if it may.
+
+    It must name exactly one host of the inventory: `all`, a group, a
+    pattern or `localhost` (unless the inventory lists it) would run the
+    play on more than, or other than, the host the alert is about. Without
+    an inventory (plays are dry-runs then) only the names that are never one
+    inventory host are refused.
+    """
+    if request.type != "ansible.playbook" or not request.params.get("limit_from_labels"):
+        return None
+    limit = str(request.params.get("limit", ""))
+    if inventory_hosts is None:
+        if limit in _NEVER_ONE_HOST:
+            return f"limit {limit!r} from labels is not a single inventory host"
+        return None
+    if limit not in inventory_hosts:
+        return (f"limit {limit!r} from labels is not a host of the inventory "
+                "(a templated limit must name exactly one host)")
     return None
 
 
@@ -45,15 +72,24 @@ def render_matchers(matchers: Iterable[Matcher], labels: Mapping[str, str],
                     annotations: Mapping[str, str]) -> list[Matcher]:
     """Fill `{{ labels.x }}` in matcher values, e.g. `node="{{ labels.node }}"`.
 
+    In a regex matcher (`=~`, `!~`) label values are escaped (`re.escape`):
+    they are data, so `.*` matches only the text `.*` and `(a+)+$` cannot
+    cost seconds inside the writer lock.
     Raises ValueError (the template's error) when a label is missing.
     """
     rendered = []
     for matcher in matchers:
         if "{{" in matcher.value:
-            value = Template(matcher.value).render(labels, annotations)
+            regex = matcher.type in (MatchType.REGEX, MatchType.NOT_REGEX)
+            escape = _regex_escaped if regex else dict
+            value = Template(matcher.value).render(escape(labels), escape(annotations))
             matcher = Matcher.parse(str(Matcher(matcher.name, matcher.type, value)))
         rendered.append(matcher)
     return rendered
+
+
+def _regex_escaped(values: Mapping[str, str]) -> dict[str, str]:
+    return {name: re.escape(value) for name, value in values.items()}
 
 
 def alertnames(matchers: Iterable[Matcher]) -> frozenset[str] | None:

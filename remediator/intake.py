@@ -55,18 +55,21 @@ class Intake:
         decisions are exactly those of receiving the deliveries one by one.
         """
         rules = self.rulebook.current
-        now = self.clock()
         every_alert = [alert for delivery in deliveries for alert in delivery.alerts]
+        usable = [alert for alert in every_alert if not alert.unusable_time]
         results = []
         all_decisions: list[Decision] = []
         with self.database.writing() as connection:
-            recorder.remember_alerts(connection, every_alert, now)
+            now = self.clock()  # inside the writer lock: audit `ts` grows with `id`
+            recorder.remember_alerts(connection, usable, now)
             state = DatabaseState(connection)
-            state.prefetch(*lookups(every_alert, rules))
+            state.prefetch(*lookups(usable, rules))
             for delivery in deliveries:
                 decisions = [decision for alert in delivery.alerts
-                             for decision in decide(alert, rules=rules, policy=self.policy,
-                                                    state=state, now=now)]
+                             for decision in (
+                                 [_unusable(alert)] if alert.unusable_time
+                                 else decide(alert, rules=rules, policy=self.policy,
+                                             state=state, now=now))]
                 results.append(recorder.record(connection, decisions, now=now,
                                                group_key=delivery.group_key))
                 all_decisions.extend(decisions)
@@ -76,8 +79,8 @@ class Intake:
     def escalate(self, alert: Alert, rule: Rule, step: int, *, parent_id: str,
                  group_key: str) -> dict[str, Any]:
         """Decide the next ladder step through the same guards as a new alert."""
-        now = self.clock()
         with self.database.writing() as connection:
+            now = self.clock()
             state = DatabaseState(connection)
             decision = decide_step(alert, rule, step, policy=self.policy, state=state, now=now,
                                    parent_id=parent_id)
@@ -87,9 +90,9 @@ class Intake:
 
     def reject(self, *, reason: str, detail: dict[str, Any], now: datetime | None = None) -> None:
         """Record a delivery that failed validation or authentication."""
-        record = AuditRecord(ts=now or self.clock(), outcome=Outcome.REJECTED.value,
-                             reason=reason, detail=detail)
         with self.database.writing() as connection:
+            record = AuditRecord(ts=now or self.clock(), outcome=Outcome.REJECTED.value,
+                                 reason=reason, detail=detail)
             audit.append(connection, [record])
         self.metrics.decisions.labels(rule="", outcome=Outcome.REJECTED.value).inc()
 
@@ -101,3 +104,9 @@ class Intake:
             self.metrics.decisions.labels(rule=rule, outcome=outcome).inc(n)
         if any(d.trips_breaker for d in decisions):
             self.metrics.breaker_open.set(1)
+
+
+def _unusable(alert: Alert) -> Decision:
+    """An alert that cannot be decided (its time has no UTC value): rejected alone."""
+    return Decision(outcome=Outcome.REJECTED, alert=alert,
+                    reason=f"alert rejected: {alert.unusable_time}")

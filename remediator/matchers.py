@@ -49,7 +49,9 @@ class Matcher:
         pattern = None
         if match_type in (MatchType.REGEX, MatchType.NOT_REGEX):
             try:
-                pattern = re.compile(f"^(?:{value})$", re.DOTALL)
+                # fullmatch, not ^...$: Python's $ also matches before a final
+                # newline, Alertmanager's (Go) anchors do not.
+                pattern = re.compile(f"(?:{value})", re.DOTALL)
             except re.error as error:
                 raise MatcherError(f"invalid regex in matcher {text!r}: {error}") from None
         return cls(found["name"], match_type, value, pattern)
@@ -61,7 +63,7 @@ class Matcher:
         if self.type is MatchType.NOT_EQUAL:
             return actual != self.value
         assert self._pattern is not None
-        hit = self._pattern.match(actual) is not None
+        hit = self._pattern.fullmatch(actual) is not None
         return hit if self.type is MatchType.REGEX else not hit
 
     def __str__(self) -> str:

@@ -35,6 +35,10 @@ class Metrics:
     escalations: Counter
     escalations_exhausted: Counter
     reconcile_runs: Counter
+    unauthenticated_requests: Counter
+    operator_actions: Counter
+    approvals: Counter
+    notifications: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> Metrics:
@@ -92,4 +96,18 @@ class Metrics:
             reconcile_runs=Counter(
                 "remediator_reconcile_runs", "Reconciliations with Alertmanager, by result.",
                 ["result"], registry=reg),
+            unauthenticated_requests=Counter(
+                "remediator_unauthenticated_requests",
+                "Requests refused for a missing or wrong token, by endpoint.",
+                ["endpoint"], registry=reg),
+            operator_actions=Counter(
+                "remediator_operator_actions", "Operator actions (pause, approve...), by action.",
+                ["action"], registry=reg),
+            approvals=Counter(
+                "remediator_approvals",
+                "Answers to approval requests (approved, declined, expired), by rule.",
+                ["rule", "outcome"], registry=reg),
+            notifications=Counter(
+                "remediator_notifications", "Outgoing notifications, by channel and result.",
+                ["channel", "result"], registry=reg),
         )

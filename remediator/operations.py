@@ -31,8 +31,20 @@ def status(database: Database, policy: Policy, now: datetime) -> dict[str, Any]:
         "breaker_open": verdict.open,
         "breaker_reason": verdict.reason,
         "jobs_queued": queued,
-        "dry_run": policy.dry_run,
+        "dry_run": dry_run_status(policy),
     }
+
+
+def dry_run_status(policy: Policy) -> dict[str, Any]:
+    """Which actions are only pretended, and why: shadow mode or a missing capability.
+
+    `global` is the operator's switch; `capabilities_missing` lists what is
+    not connected (e.g. "kubernetes": no cluster, so every Kubernetes action
+    is a dry-run). `all` is true when nothing at all can really run.
+    """
+    missing = policy.capabilities_missing()
+    return {"global": policy.dry_run, "capabilities_missing": missing,
+            "all": policy.dry_run or len(missing) == 2}
 
 
 def reset_breaker(database: Database, now: datetime, who: str) -> None:

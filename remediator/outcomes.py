@@ -33,6 +33,13 @@ class Outcome(StrEnum):
     EXHAUSTED = "exhausted"
     # Alert lifecycle.
     RESOLVED = "resolved"
+    # A human in the loop (rules with `approval`).
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    # Something an operator did (pause, resume, breaker reset, reload, approve...).
+    OPERATOR = "operator"
 
 
 DECISIONS = frozenset(
@@ -47,7 +54,9 @@ DECISIONS = frozenset(
         Outcome.PAUSED,
         Outcome.NO_MATCH,
         Outcome.REJECTED,
+        Outcome.AWAITING_APPROVAL,
     }
 )
 ACTION_RESULTS = frozenset({Outcome.SUCCEEDED, Outcome.FAILED, Outcome.TARGET_GONE})
 VERIFICATIONS = frozenset({Outcome.VERIFIED, Outcome.UNVERIFIED, Outcome.UNKNOWN})
+APPROVALS = frozenset({Outcome.APPROVED, Outcome.DECLINED, Outcome.EXPIRED})

@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from remediator.settings import Settings
-
 
 @dataclass(frozen=True, kw_only=True)
 class Policy:
@@ -26,19 +24,31 @@ class Policy:
     executable: frozenset[str] | None = None
     """Action types that can really run here (None: all). Others become dry-runs,
     e.g. Kubernetes actions when no cluster is configured."""
+    inventory_hosts: frozenset[str] | None = None
+    """The hosts of the Ansible inventory (None: no inventory is configured). A
+    play's `limit` taken from alert labels must name one of them."""
 
-    @classmethod
-    def from_settings(cls, settings: Settings, *,
-                      executable: frozenset[str] | None = None) -> Policy:
-        return cls(
-            dry_run=settings.dry_run,
-            executable=executable,
-            allowed_namespaces=frozenset(settings.allowed_namespaces),
-            denied_namespaces=frozenset(settings.denied_namespaces),
-            global_rate_max=settings.global_rate_max,
-            global_rate_per=settings.global_rate_per,
-            breaker_max_actions=settings.breaker_max_actions,
-            breaker_max_failures=settings.breaker_max_failures,
-            breaker_window=settings.breaker_window,
-            breaker_cooldown=settings.breaker_cooldown,
-        )
+    def missing_capability(self, action_type: str) -> str | None:
+        """Why `action_type` cannot really run here, or None when it can.
+
+        The text starts every reason of a dry-run forced by it, so nobody
+        mistakes it for shadow mode.
+        """
+        if self.executable is None or action_type in self.executable:
+            return None
+        if action_type.startswith("kubernetes."):
+            return "no Kubernetes connection"
+        if action_type.startswith("ansible."):
+            return "no Ansible inventory"
+        return f"no implementation of {action_type}"
+
+    def capabilities_missing(self) -> list[str]:
+        """The capabilities whose actions all run as dry-runs (for `/api/v1/status`)."""
+        if self.executable is None:
+            return []
+        missing = []
+        if not any(t.startswith("kubernetes.") for t in self.executable):
+            missing.append("kubernetes")
+        if "ansible.playbook" not in self.executable:
+            missing.append("ansible")
+        return missing

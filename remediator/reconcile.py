@@ -1,44 +1,41 @@
-"""Catch alerts whose webhook we missed, by asking Alertmanager what is firing.
+"""Catch up with Alertmanager: alerts whose webhook we missed, both ways.
 
-Only alerts not already recorded (by fingerprint and startsAt) take the
-decision path, so a quiet cluster does not fill the audit log with
-`duplicate` every minute; idempotency keys make the rare overlap harmless.
+- Firing alerts not recorded (by fingerprint and startsAt) take the decision
+  path, so a quiet cluster does not fill the audit log with `duplicate`
+  every minute; idempotency keys make the rare overlap harmless.
+- Stored firing alerts that Alertmanager no longer has (a lost resolve) are
+  resolved through the same path: their remediations close, their
+  follow-ups (HPA reverts) run, and `unless_firing` stops being blocked.
+
+Only alerts routed to this service's receiver count (`receiver`), so an
+alert of another team's route is never acted on here.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-
-from remediator.alertmanager import Alert, AlertmanagerClient
+from remediator.alertmanager_client import AlertmanagerClient
 from remediator.intake import Intake
-from remediator.store.tables import alerts as alerts_table
+from remediator.store.service import Store
 
 GROUP_KEY = "reconcile"
 
 
-def unseen(intake: Intake, candidates: Sequence[Alert]) -> list[Alert]:
-    """The firing alerts that the store has no record of in this episode."""
-    if not candidates:
+async def reconcile(client: AlertmanagerClient, intake: Intake, *,
+                    receiver: str | None = None) -> list[dict[str, Any]]:
+    """Feed unseen firing alerts and missed resolves through the normal path."""
+    store = Store(intake.database)
+    asked_at = intake.clock()
+    reported = await client.active_alerts(receiver=receiver, include_muted=True)
+    alerts = [(api.as_alert(asked_at), api.status.state) for api in reported]
+    still_firing = {alert.fingerprint for alert, _ in alerts if alert.firing}
+    # Silenced and inhibited alerts still fire (they keep blocking
+    # `unless_firing`), but nothing acts on them.
+    actionable = [alert for alert, state in alerts if alert.firing and state != "suppressed"]
+    fresh = await asyncio.to_thread(store.reconcile_candidates, actionable)
+    gone = await asyncio.to_thread(store.resolve_missing, still_firing, seen_before=asked_at)
+    if not fresh and not gone:
         return []
-    with intake.database.reading() as connection:
-        rows = connection.execute(
-            select(alerts_table.c.fingerprint, alerts_table.c.starts_at,
-                   alerts_table.c.status)
-            .where(alerts_table.c.fingerprint.in_([a.fingerprint for a in candidates]))).all()
-    known = {(row.fingerprint, row.starts_at) for row in rows if row.status == "firing"}
-    return [a for a in candidates if (a.fingerprint, a.starts_at) not in known]
-
-
-async def reconcile(client: AlertmanagerClient, intake: Intake) -> list[dict[str, Any]]:
-    """Feed unseen active alerts through the normal path; return their decisions."""
-    now = intake.clock()
-    active = [a.as_alert(now) for a in await client.active_alerts()]
-    firing = [a for a in active if a.firing]
-    fresh = await asyncio.to_thread(unseen, intake, firing)
-    if not fresh:
-        return []
-    return await asyncio.to_thread(intake.receive, fresh, group_key=GROUP_KEY)
+    return await asyncio.to_thread(intake.receive, [*fresh, *gone], group_key=GROUP_KEY)

@@ -63,6 +63,18 @@ class Verify(BaseModel):
     `{{ labels.x }}` to scope it to this alert's target."""
 
 
+class Approval(BaseModel):
+    """A human approves before the action runs (`namespaces`: only there; empty: all)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    required: bool = True
+    timeout: Duration = timedelta(minutes=30)
+    namespaces: list[str] = Field(default_factory=list)
+
+    def applies_to(self, namespace: str | None) -> bool:
+        return self.required and (not self.namespaces or (namespace or "") in self.namespaces)
+
+
 class Rule(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -75,6 +87,7 @@ class Rule(BaseModel):
     escalate: list[ActionSpec] = Field(default_factory=list, max_length=10)
     unless_firing: list[MatcherField] = Field(default_factory=list)
     dry_run: bool = False
+    approval: Approval | None = None
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         return match_all(self.matchers, labels)

@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from remediator import operations
-from remediator.alertmanager import AlertmanagerClient
+from remediator.alertmanager_client import AlertmanagerClient
+from remediator.approvals import expire_approvals
+from remediator.notify import Notifier, channels_of, notify_pending
 from remediator.reconcile import reconcile
 from remediator.services import Services
-from remediator.store import audit, jobs, recorder
+from remediator.store import jobs
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +31,18 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     every = {"seconds": max(settings.job_poll_interval.total_seconds(), 0.1)}
     scheduler.add_job(services.worker.tick, "interval", id="poll-jobs", **every)
     scheduler.add_job(_recover, "interval", id="recover-leases", seconds=30, args=[services])
+    scheduler.add_job(_recover, "date", id="recover-previous-run", args=[services, True],
+                      run_date=datetime.now(UTC))  # our own jobs a crash left running
     scheduler.add_job(_refresh_gauges, "interval", id="gauges", seconds=5, args=[services])
     scheduler.add_job(_retention, "interval", id="audit-retention", hours=1, args=[services])
+    scheduler.add_job(expire_approvals, "interval", id="expire-approvals", seconds=30,
+                      args=[services])
+    channels = channels_of(settings.notify_slack_url, settings.notify_webhook_url)
+    if channels:
+        notifier = Notifier(channels, metrics=services.metrics, retries=settings.notify_retries,
+                            external_url=settings.external_url)
+        scheduler.add_job(notify_pending, "interval", id="notify", seconds=5,
+                          args=[services, notifier])
     if services.alertmanager is not None:
         scheduler.add_job(_reconcile, "interval", id="reconcile",
                           seconds=settings.reconcile_interval.total_seconds(),
@@ -39,15 +51,16 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     return scheduler
 
 
-async def _recover(services: Services) -> None:
-    lost = await asyncio.to_thread(services.worker.recover_expired)
+async def _recover(services: Services, at_start: bool = False) -> None:
+    lost = await asyncio.to_thread(services.worker.recover_expired, at_start=at_start)
     if lost:
         log.warning("recovered %d jobs whose worker vanished", lost)
 
 
 async def _reconcile(services: Services, client: AlertmanagerClient) -> None:
     try:
-        decided = await reconcile(client, services.intake)
+        decided = await reconcile(client, services.intake,
+                                  receiver=services.settings.alertmanager_receiver)
     except Exception as error:
         services.metrics.reconcile_runs.labels(result="error").inc()
         log.warning("reconciliation with Alertmanager failed: %s", error)
@@ -74,15 +87,10 @@ async def _refresh_gauges(services: Services) -> None:
 async def _retention(services: Services) -> None:
     cutoff = services.clock() - services.settings.audit_retention
 
-    def purge() -> int:
-        with services.database.writing() as connection:
-            jobs.purge_done_before(connection, cutoff)
-            recorder.forget_resolved_alerts(connection, cutoff)
-            return audit.purge_before(connection, cutoff)
-
-    removed = await asyncio.to_thread(purge)
-    if removed:
-        log.info("audit retention removed %d entries older than %s", removed,
+    removed = await asyncio.to_thread(services.worker.store.purge, cutoff)
+    if any(removed.values()):
+        log.info("retention removed %s older than %s",
+                 ", ".join(f"{n} {what}" for what, n in removed.items()),
                  cutoff.isoformat(timespec="seconds"))
 
 

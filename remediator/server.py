@@ -1,34 +1,104 @@
-"""`remediator serve`: logging, the app, uvicorn."""
+"""`remediator serve`: logging, the socket, the services, the app, uvicorn.
+
+The order is what an operator sees: a port in use, invalid rules, an
+unreachable database or a broken cluster configuration are each ONE line
+and a non-zero exit, before anything is served. The socket is bound first,
+so "Application startup complete" can never precede "address already in use",
+and rules load before the database is touched.
+"""
 
 from __future__ import annotations
 
 import logging
+import socket
 import sys
+from typing import Any, NoReturn
 
 import uvicorn
 
 from remediator import logs
 from remediator.rules import RuleLoadError
 from remediator.settings import Settings
-from remediator.web.app import ConfigurationError, create_app
+from remediator.web.connections import connection_cap, guarded_protocol, raise_descriptor_limit
 
 log = logging.getLogger("remediator")
 
 
 def serve(settings: Settings) -> None:
     logs.setup(settings.log_level, settings.log_format)
+    from remediator.services import Services
+    from remediator.web.app import check_settings, create_app
+
     try:
-        app = create_app(settings)
-    except ConfigurationError as error:
-        log.error("%s", error)
-        sys.exit(2)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,
-                            access_log=False, lifespan="on", timeout_graceful_shutdown=15)
-    server = uvicorn.Server(config)
+        check_settings(settings)
+    except Exception as error:
+        _refuse(one_line(error), 2)
+    sock = _listen_or_exit(settings)
     try:
-        server.run()
+        services = Services.build(settings)
+        app = create_app(settings, services=services)
     except RuleLoadError as error:
-        log.error("refusing to start: invalid rules\n%s", error)
-        sys.exit(2)
+        _refuse(f"invalid rules: {describe_rule_errors(error)}", 2)
+    except Exception as error:
+        log.debug("start-up failed", exc_info=True)
+        _refuse(one_line(error), 2 if isinstance(error, ValueError) else 1)
+    descriptors = raise_descriptor_limit()
+    cap = connection_cap(settings.max_connections, descriptors)
+    log.info("accepting %d connections at most (descriptor limit %d)", cap, descriptors)
+    limits = connection_limits(settings.model_copy(update={"max_connections": cap}))
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
+                            timeout_graceful_shutdown=15, **limits)
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
     if not server.started:
         sys.exit(1)
+
+
+def connection_limits(settings: Settings) -> dict[str, Any]:
+    """uvicorn options bounding each connection's time and their number."""
+    return {
+        "http": guarded_protocol(header_timeout=settings.header_timeout.total_seconds(),
+                                 body_timeout=settings.body_timeout.total_seconds(),
+                                 max_connections=settings.max_connections),
+        "timeout_keep_alive": max(1, round(settings.keepalive_timeout.total_seconds())),
+        "limit_concurrency": settings.max_connections + 1,  # ours answers 503 first
+        "h11_max_incomplete_event_size": 64 * 1024,  # request line and headers
+    }
+
+
+def _listen_or_exit(settings: Settings) -> socket.socket:
+    try:
+        return bind(settings.host, settings.port)
+    except OSError as error:
+        _refuse(f"cannot listen on {settings.listen}: {error.strerror or error}", 1)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening-ready socket for host:port (IPv4 or IPv6), bound now."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def describe_rule_errors(error: RuleLoadError) -> str:
+    first = str(error.errors[0]) if error.errors else "no rules"
+    more = f" (and {len(error.errors) - 1} more: run `remediator rules check`)" \
+        if len(error.errors) > 1 else ""
+    return first + more
+
+
+def one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+def _refuse(message: str, code: int) -> NoReturn:
+    log.error("refusing to start: %s", message)
+    sys.exit(code)

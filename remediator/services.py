@@ -13,14 +13,16 @@ from dataclasses import dataclass
 
 from remediator.actions.base import Action, ActionRegistry
 from remediator.actions.kube_source import find_kube_source
-from remediator.alertmanager import AlertmanagerClient
+from remediator.alertmanager_client import AlertmanagerClient
+from remediator.catchup import CatchUp
 from remediator.clock import Clock, utcnow
 from remediator.intake import Intake
 from remediator.metrics import Metrics
-from remediator.policy import Policy
+from remediator.policy_settings import policy_from_settings, read_inventory_hosts
 from remediator.rulebook import RuleBook
 from remediator.settings import Settings
 from remediator.store import Database
+from remediator.store.seal import AuditSeal
 from remediator.verify import NoVerifier, PrometheusVerifier, Verifier
 from remediator.worker import Worker
 from remediator.writer import DecisionWriter
@@ -40,9 +42,12 @@ class Services:
     executable: frozenset[str]
     writer: DecisionWriter
     alertmanager: AlertmanagerClient | None = None
+    catch_up: CatchUp | None = None
 
     async def aclose(self) -> None:
         """Release connections (Alertmanager client, database pools)."""
+        if self.catch_up is not None:
+            await self.catch_up.stop()
         if self.alertmanager is not None:
             await self.alertmanager.aclose()
         self.database.dispose()
@@ -53,19 +58,23 @@ class Services:
               actions: ActionRegistry | None = None,
               verifier: Verifier | None = None) -> Services:
         metrics = metrics or Metrics.create()
-        database = database or Database(settings.database_url)
-        database.migrate()
+        # Rules first: bad rules refuse to start before the database is touched.
         rulebook = RuleBook(settings.rules, metrics=metrics, clock=clock)
+        database = database or Database(settings.database_url, seal=open_seal(settings))
+        database.migrate()
+        cluster = "injected actions"
         if actions is None:
-            actions = default_actions(settings)
+            actions, cluster = actions_and_cluster(settings)
         executable = frozenset(actions.types())
         if not any(t.startswith("kubernetes.") for t in executable):
             log.warning("no Kubernetes connection: Kubernetes actions run as dry-runs "
                         "(decided and audited, not executed)")
-        policy = Policy.from_settings(settings, executable=executable)
+        policy = policy_from_settings(settings, executable=executable,
+                                      inventory_hosts=read_inventory_hosts(settings))
         if "kube-system" not in settings.denied_namespaces:
             log.warning("kube-system is not in DENIED_NAMESPACES (%s): setting the list "
                         "replaces the default", ",".join(settings.denied_namespaces) or "empty")
+        log.info("%s", startup_summary(settings, rulebook, database, cluster))
         intake = Intake(database=database, rulebook=rulebook, policy=policy, metrics=metrics,
                         clock=clock)
         if verifier is None:
@@ -78,7 +87,17 @@ class Services:
                         if settings.alertmanager_url else None)
         return cls(settings=settings, database=database, rulebook=rulebook, intake=intake,
                    worker=worker, metrics=metrics, clock=clock, executable=executable,
-                   writer=DecisionWriter(intake), alertmanager=alertmanager)
+                   writer=DecisionWriter(intake), alertmanager=alertmanager,
+                   catch_up=CatchUp(alertmanager, intake, on_decided=worker.wake))
+
+
+def open_seal(settings: Settings) -> AuditSeal:
+    """The audit key (generated on first start) and head checkpoint from settings."""
+    key_file, head_file = settings.audit_files()
+    if not settings.database_url.startswith("sqlite") and settings.audit_key_file is None:
+        log.warning("no AUDIT_KEY_FILE: the audit key is generated in %s; replicas sharing "
+                    "this database must share one key file", key_file.parent.resolve())
+    return AuditSeal.open(key_file, head_file)
 
 
 def kube_config_present(environ: Mapping[str, str] | None = None) -> bool:
@@ -97,6 +116,12 @@ def default_actions(settings: Settings) -> ActionRegistry:
     Whatever is not configured is decided and audited as a dry-run, so a
     newcomer can watch the service decide without a cluster.
     """
+    return actions_and_cluster(settings)[0]
+
+
+def actions_and_cluster(settings: Settings) -> tuple[ActionRegistry, str]:
+    """`default_actions`, and the Kubernetes API server they talk to ("none")."""
+    cluster = "none"
     registry: dict[str, Action] = {}
     wanted = settings.kubernetes == "on" or (settings.kubernetes == "auto"
                                              and kube_config_present())
@@ -106,9 +131,21 @@ def default_actions(settings: Settings) -> ActionRegistry:
         client = kubernetes.load_api_client(settings.kubernetes)
         if client is not None:
             registry.update(kubernetes.kubernetes_actions(client))
+            cluster = str(client.configuration.host)
     if settings.ansible_inventory is not None:
         from remediator.actions.ansible import AnsiblePlaybookAction
 
         registry["ansible.playbook"] = AnsiblePlaybookAction(
             settings.playbook_dir, inventory=settings.ansible_inventory)
-    return ActionRegistry(registry)
+    return ActionRegistry(registry), cluster
+
+
+def startup_summary(settings: Settings, rulebook: RuleBook, database: Database,
+                    cluster: str) -> str:
+    """One line saying what the service runs with (no secrets: the password is masked)."""
+    rules = rulebook.current
+    inventory = settings.ansible_inventory or "none (plays are dry-runs)"
+    return (f"loaded {len(rules.rules)} rules from {len(rules.sources)} file(s) "
+            f"[{', '.join(rules.sources) or 'none'}] digest {rules.digest or '-'}; "
+            f"database {database.display_url}; kubernetes {cluster}; "
+            f"ansible inventory {inventory}; dry-run {'on' if settings.dry_run else 'off'}")

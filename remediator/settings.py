@@ -23,6 +23,14 @@ from pydantic_settings import (
 
 from remediator.durations import Duration
 
+EXAMPLE_MAX_ALERTS = 500
+"""`max_alerts` in alerts/alertmanager.example.yml: the most alerts one notification holds."""
+ALERT_BUDGET_BYTES = 8 * 1024
+"""Room for one alert in a notification: about ten times a typical one (~650 bytes)."""
+DEFAULT_MAX_BODY_BYTES = EXAMPLE_MAX_ALERTS * ALERT_BUDGET_BYTES + 64 * 1024
+"""The largest group the example config sends, plus its envelope: a bigger body is
+a 413, which Alertmanager does not retry, so the default must never be the limit."""
+
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("remediator_config_file", default=None)
 
 
@@ -63,7 +71,8 @@ class Settings(BaseSettings):
     playbook_dir: Path = Field(default=Path("playbooks"), description="where ansible plays live")
     ansible_inventory: Path | None = Field(
         default=None, description="inventory for repair plays; unset: plays run as dry-runs")
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="webhook body limit")
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024,
+                                description="webhook body limit (default: max_alerts 500)")
     global_rate_max: int = Field(default=60, ge=1, description="actions allowed per window")
     global_rate_per: Duration = Field(default=timedelta(minutes=10), description="window")
     breaker_max_actions: int = Field(default=100, ge=1, description="actions in window that trip")
@@ -81,11 +90,62 @@ class Settings(BaseSettings):
                                          description="Alertmanager reconciliation")
     audit_retention: Duration = Field(default=timedelta(days=90),
                                       description="audit kept this long")
+    header_timeout: Duration = Field(default=timedelta(seconds=10),
+                                     description="a request's headers must arrive within this")
+    body_timeout: Duration = Field(default=timedelta(seconds=30),
+                                   description="a request's body must arrive within this")
+    keepalive_timeout: Duration = Field(default=timedelta(seconds=5),
+                                        description="idle keep-alive connections close after")
+    max_connections: int = Field(default=1000, ge=1, description="open connections at most "
+                                 "(503 beyond; kept below the descriptor limit)")
+    audit_key_file: Path | None = Field(
+        default=None, description="HMAC key of the audit chain (default: generated in "
+        "STATE_DIR); replicas sharing PostgreSQL must share it")
+    state_dir: Path | None = Field(
+        default=None, description="where the audit key and head checkpoint live (default: "
+        "beside the SQLite file, else the working directory); never in the database")
     log_format: Literal["json", "console"] = Field(default="json", description="log output")
     log_level: str = Field(default="INFO", description="log level")
     database_url_file: Path | None = Field(
         default=None, description="file holding the database URL (a mounted Secret); wins"
         " over database_url")
+    session_key: SecretStr | None = Field(
+        default=None, description="signs console sessions; change it to sign everyone out "
+        "(unset: a random key per process)")
+    session_ttl: Duration = Field(default=timedelta(hours=12),
+                                  description="a console session expires after this")
+    trusted_proxies: CommaList = Field(
+        default=[], description="addresses whose X-Forwarded-User/-Email headers are trusted")
+    proxy_operators: CommaList = Field(
+        default=[], description="proxy users (name or email) who may act; others read")
+    external_url: str | None = Field(
+        default=None, description="the console's public URL, for links in notifications")
+    alertmanager_external_url: str | None = Field(
+        default=None, description="Alertmanager as browsers reach it (silence links)")
+    notify_slack_url: str | None = Field(
+        default=None, description="Slack-compatible incoming webhook for notifications")
+    notify_webhook_url: str | None = Field(
+        default=None, description="generic JSON webhook for notifications")
+    notify_retries: int = Field(default=2, ge=0, le=5,
+                                description="retries of a failed notification")
+    alertmanager_receiver: str | None = Field(
+        default=None, description="reconcile only alerts routed to this Alertmanager receiver "
+        "(the one whose webhook points here); unset: every alert")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: str) -> str:
+        """SQLite or PostgreSQL through psycopg 3; anything else is refused at once."""
+        scheme, sep, rest = value.partition("://")
+        if not sep:
+            raise ValueError("database_url must be sqlite:///FILE or "
+                             "postgresql+psycopg://USER@HOST/DB")
+        if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+            return f"postgresql+psycopg://{rest}"  # the driver we ship, not psycopg2
+        if scheme not in ("sqlite", "sqlite+pysqlite"):
+            raise ValueError(f"unsupported database scheme {scheme!r}: use sqlite:///FILE "
+                             "or postgresql+psycopg://USER@HOST/DB")
+        return value
 
     @field_validator("listen")
     @classmethod
@@ -106,7 +166,7 @@ class Settings(BaseSettings):
                                  f"{error.strerror}") from None
             if not url:
                 raise ValueError(f"database_url_file {self.database_url_file} is empty")
-            self.database_url = url
+            self.database_url = type(self)._database_scheme(url)
         return self
 
     @property
@@ -116,6 +176,16 @@ class Settings(BaseSettings):
     @property
     def port(self) -> int:
         return int(self.listen.rpartition(":")[2])
+
+    def audit_files(self) -> tuple[Path, Path]:
+        """(key file, head checkpoint file) of the audit chain."""
+        base, stem = self.state_dir, "remediator"
+        if self.database_url.startswith("sqlite") and "///" in self.database_url:
+            database = Path(self.database_url.split("///", 1)[1].split("?", 1)[0])
+            if database.name and database.name != ":memory:":
+                base, stem = base or database.parent, database.name
+        base = base or Path()
+        return self.audit_key_file or base / f"{stem}.audit-key", base / f"{stem}.audit-head"
 
     def resolved_webhook_token(self) -> str | None:
         return _token(self.webhook_token, self.webhook_token_file)

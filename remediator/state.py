@@ -9,7 +9,7 @@ actions before it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -38,6 +38,8 @@ class _Action:
     rule: str
     target: str
     dry_run: bool
+    key: str = ""
+    counts: bool = True
 
 
 @dataclass
@@ -50,6 +52,7 @@ class MemoryState:
     keys: set[str] = field(default_factory=set)
     actions: list[_Action] = field(default_factory=list)
     failures: list[datetime] = field(default_factory=list)
+    """When actions failed: the breaker counts failures by the time they happened."""
 
     def is_duplicate(self, key: str) -> bool:
         return key in self.keys
@@ -84,7 +87,23 @@ class MemoryState:
             self.keys.add(decision.key)
             assert decision.request is not None
             self.actions.append(_Action(now, decision.rule_name, decision.request.target,
-                                        decision.outcome is Outcome.DRY_RUN))
+                                        decision.outcome is Outcome.DRY_RUN,
+                                        key=decision.key, counts=decision.counts))
+
+    def fail(self, key: str, at: datetime) -> None:
+        """The action decided under `key` failed at `at` (feeds the breaker)."""
+        self.failures.append(at)
+
+    def cancel(self, key: str) -> None:
+        """The action under `key` was cancelled before it ran (pause, breaker).
+
+        It gives its key back and counts for no guard, as in the database.
+        """
+        self.keys.discard(key)
+        self.actions = [replace(a, counts=False) if a.key == key else a for a in self.actions]
+
+    def reset_breaker(self, at: datetime) -> None:
+        self.breaker_snapshot = replace(self.breaker_snapshot, reset_at=at)
 
     def _actions(self, include_dry_run: bool) -> list[_Action]:
-        return [a for a in self.actions if include_dry_run or not a.dry_run]
+        return [a for a in self.actions if a.counts and (include_dry_run or not a.dry_run)]

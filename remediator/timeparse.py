@@ -20,4 +20,8 @@ def parse_time(text: str, now: datetime) -> datetime:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"invalid time {text!r}: use RFC 3339 or a duration like 1h") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:  # `0001-01-01T00:00:00+05:00` is before year 1 in UTC: no query can use it
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"time {text!r} is outside the range of UTC time") from None

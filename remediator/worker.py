@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from remediator import logs
 from remediator.actions.base import (
     ActionError,
     ActionRegistry,
@@ -26,14 +27,16 @@ from remediator.actions.base import (
     TargetGone,
 )
 from remediator.clock import Clock, utcnow
-from remediator.engine import breaker_state
+from remediator.decisions import Decision
+from remediator.engine import breaker_stops_queued, decide_step
 from remediator.intake import Intake
 from remediator.metrics import Metrics
 from remediator.outcomes import Outcome
-from remediator.store import Database, jobs, recorder, remediations
+from remediator.store import Database, jobs
 from remediator.store.guard_state import DatabaseState
 from remediator.store.jobs import Job
 from remediator.store.remediations import Remediation
+from remediator.store.service import Settled, Store
 from remediator.verify import Verifier
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,7 @@ log = logging.getLogger(__name__)
 _VERIFY_ATTEMPTS = 3
 _CLAIM_LEASE = timedelta(minutes=5)
 _LEASE_MARGIN = timedelta(minutes=5)  # must exceed the worker's timeout_grace
+_PAUSED_RECHECK = timedelta(minutes=1)
 
 
 class Worker:
@@ -61,7 +65,9 @@ class Worker:
         self.timeout_grace = timeout_grace
         """Actions enforce their own timeout (and say whether a retry is safe); the
         worker cancels only one that overruns it by this much."""
-        self.owner = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+        self.store = Store(database)
+        self.owner_prefix = f"{socket.gethostname()}-"
+        self.owner = f"{self.owner_prefix}{uuid.uuid4().hex[:8]}"
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ticking: asyncio.Task[int] | None = None
         self._claiming = asyncio.Lock()
@@ -88,7 +94,10 @@ class Worker:
                 return 0
             claimed = await asyncio.to_thread(self._claim, free)
             for job in claimed:
-                task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
+                task = asyncio.create_task(self._run(job), name=f"job-{job.id}",
+                                           context=logs.task_context(
+                                               remediation_id=job.remediation_id,
+                                               job=f"{job.kind}-{job.id}"))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
             return len(claimed)
@@ -107,15 +116,15 @@ class Worker:
             task.cancel()
 
     def _claim(self, limit: int) -> list[Job]:
-        with self.database.writing() as connection:
-            return jobs.claim(connection, owner=self.owner, now=self.clock(), limit=limit,
-                              lease=_CLAIM_LEASE)
+        return self.store.claim(owner=self.owner, now=self.clock(), limit=limit,
+                                lease=_CLAIM_LEASE)
 
     async def _run(self, job: Job) -> None:
         try:
-            remediation = await asyncio.to_thread(self._load, job.remediation_id)
+            remediation = await asyncio.to_thread(self.store.load, job.remediation_id)
+            logs.bind(fingerprint=remediation.alert.fingerprint if remediation else None)
             if remediation is None:
-                await asyncio.to_thread(self._finish, job)
+                await asyncio.to_thread(self.store.finish, job.id)
                 return
             if job.kind == jobs.ACTION:
                 await self._run_action(job, remediation)
@@ -127,19 +136,10 @@ class Worker:
             log.exception("job %s (%s) crashed; it stays leased and is recovered later",
                           job.id, job.kind)
 
-    def _load(self, remediation_id: str) -> Remediation | None:
-        with self.database.reading() as connection:
-            return remediations.get(connection, remediation_id)
-
     def _extend_lease(self, job: Job, timeout: float) -> None:
         """A play may run longer than the claim's lease; never let it look abandoned."""
         until = self.clock() + timedelta(seconds=timeout) + _LEASE_MARGIN
-        with self.database.writing() as connection:
-            jobs.extend_lease(connection, job.id, until)
-
-    def _finish(self, job: Job) -> None:
-        with self.database.writing() as connection:
-            jobs.finish(connection, job.id)
+        self.store.extend_lease(job.id, until)
 
     async def _execute(self, request: ActionRequest) -> tuple[ActionResult | ActionError, float]:
         """Run one action with its timeout; return (result or error, seconds)."""
@@ -168,9 +168,9 @@ class Worker:
 
     async def _run_action(self, job: Job, remediation: Remediation) -> None:
         if remediation.resolved_at is not None:
-            await asyncio.to_thread(self._record, job, remediation, Outcome.RESOLVED,
+            await asyncio.to_thread(self.store.record, job, remediation, Outcome.RESOLVED,
                                     "alert resolved before the action ran; nothing done",
-                                    state=Outcome.RESOLVED.value)
+                                    now=self.clock(), state=Outcome.RESOLVED.value)
             return
         if await asyncio.to_thread(self._cancel_if_blocked, job, remediation):
             return
@@ -182,80 +182,43 @@ class Worker:
         await asyncio.to_thread(self._settle, job, remediation, result, elapsed)
 
     def _cancel_if_blocked(self, job: Job, remediation: Remediation) -> bool:
-        """Pause and an open breaker stop queued work too, not only new decisions.
-
-        The cancelled remediation gives its idempotency key back, so the alert's
-        next notification after a resume is decided afresh instead of being a
-        `duplicate` of something that never ran.
-        """
+        """Pause and an open breaker stop queued work too, not only new decisions."""
         now = self.clock()
-        with self.database.writing() as connection:
-            state = DatabaseState(connection)
+
+        def blocked(state: DatabaseState) -> tuple[Outcome, str] | None:
             if state.paused():
-                outcome, reason = Outcome.PAUSED, "paused before the queued action ran"
-            else:
-                breaker = breaker_state(state, self.intake.policy, now)
-                if not breaker.open:
-                    return False
-                outcome, reason = Outcome.BREAKER_OPEN, f"not run: {breaker.reason}"
-            jobs.finish(connection, job.id)
-            remediations.release_key(connection, remediation.id)
-            recorder.record_outcome(connection, remediation, outcome=outcome, reason=reason,
-                                    now=now, state=outcome.value)
-        return True
+                return Outcome.PAUSED, "paused before the queued action ran"
+            breaker = breaker_stops_queued(state, self.intake.policy, now)
+            return (Outcome.BREAKER_OPEN, f"not run: {breaker.reason}") if breaker.open else None
+
+        return self.store.cancel_if_blocked(job, remediation, now=now, blocked=blocked)
 
     def _settle(self, job: Job, remediation: Remediation, result: ActionResult | ActionError,
                 elapsed: float) -> None:
         now = self.clock()
         duration_ms = round(elapsed * 1000, 3)
-        action = remediation.request.type
+        if isinstance(result, ActionError) and not isinstance(result, TargetGone) and (
+                result.transient and job.attempts <= self.retries):
+            delay = result.retry_after or self.backoff.total_seconds() * 2 ** (job.attempts - 1)
+            self.store.retry_action(
+                job, remediation, run_at=now + timedelta(seconds=delay), now=now,
+                reason=(f"attempt {job.attempts}/{self.retries + 1} failed: "
+                        f"{result.message}; retrying in {delay:g}s"),
+                duration_ms=duration_ms, detail=dict(result.detail))
+            return
         if isinstance(result, TargetGone):
-            outcome, state = Outcome.TARGET_GONE, Outcome.TARGET_GONE.value
+            outcome = Outcome.TARGET_GONE
         elif isinstance(result, ActionError):
-            if result.transient and job.attempts <= self.retries:
-                delay = result.retry_after or self.backoff.total_seconds() * 2 ** (job.attempts - 1)
-                with self.database.writing() as connection:
-                    jobs.retry_at(connection, job.id, now + timedelta(seconds=delay))
-                    recorder.record_outcome(
-                        connection, remediation, outcome=Outcome.FAILED, now=now,
-                        reason=(f"attempt {job.attempts}/{self.retries + 1} failed: "
-                                f"{result.message}; retrying in {delay:g}s"),
-                        duration_ms=duration_ms, detail={"retrying": True, **result.detail})
-                return
-            outcome, state = Outcome.FAILED, Outcome.FAILED.value
+            outcome = Outcome.FAILED
         else:
-            outcome, state = Outcome.SUCCEEDED, Outcome.SUCCEEDED.value
-        with self.database.writing() as connection:
-            jobs.finish(connection, job.id)
-            if isinstance(result, ActionResult):
-                remediations.set_state(connection, remediation.id, state, now,
-                                       followups=result.followups)
-                current = remediations.get(connection, remediation.id)
-                if current is not None and current.resolved_at is not None:
-                    # Resolved while the action ran: its follow-ups are due now.
-                    jobs.enqueue_many(connection, [
-                        {"kind": jobs.FOLLOWUP, "remediation_id": remediation.id,
-                         "run_at": now, "payload": {"request": f.to_json()}}
-                        for f in result.followups])
-                after = job.payload.get("verify_after")
-                if after is not None:
-                    jobs.enqueue(connection, kind=jobs.VERIFY, remediation_id=remediation.id,
-                                 run_at=now + timedelta(seconds=float(after)),
-                                 payload={"expr": job.payload.get("verify_expr")})
-            recorder.record_outcome(connection, remediation, outcome=outcome, now=now,
-                                    reason=result.message or outcome.value,
-                                    duration_ms=duration_ms, detail=dict(result.detail),
-                                    state=state)
-        self.metrics.action_results.labels(action=action, outcome=outcome.value).inc()
-
-    def _record(self, job: Job, remediation: Remediation, outcome: Outcome, reason: str,
-                *, state: str | None = None, detail: dict[str, Any] | None = None,
-                action: str | None = None, duration_ms: float | None = None) -> None:
-        with self.database.writing() as connection:
-            jobs.finish(connection, job.id)
-            recorder.record_outcome(connection, remediation, outcome=outcome, reason=reason,
-                                    now=self.clock(), state=state, detail=detail,
-                                    action=action, duration_ms=duration_ms)
+            outcome = Outcome.SUCCEEDED
+        followups = result.followups if isinstance(result, ActionResult) else ()
+        self.store.settle_action(job, remediation, Settled(
+            outcome=outcome, reason=result.message or outcome.value, duration_ms=duration_ms,
+            detail=dict(result.detail), followups=followups,
+            ran=isinstance(result, ActionResult)), now=now)
+        self.metrics.action_results.labels(action=remediation.request.type,
+                                           outcome=outcome.value).inc()
 
     async def _run_verify(self, job: Job, remediation: Remediation) -> None:
         if remediation.resolved_at is not None:
@@ -264,40 +227,50 @@ class Worker:
             outcome, reason = await self.verifier.check(remediation.alert.labels,
                                                         job.payload.get("expr"))
         if outcome is Outcome.UNKNOWN and job.attempts < _VERIFY_ATTEMPTS:
-            with self.database.writing() as connection:
-                jobs.retry_at(connection, job.id, self.clock() + self.backoff * job.attempts)
+            await asyncio.to_thread(self.store.retry, job.id,
+                                    self.clock() + self.backoff * job.attempts)
             return
         self.metrics.verifications.labels(rule=remediation.rule, outcome=outcome.value).inc()
-        await asyncio.to_thread(self._record, job, remediation, outcome, reason,
-                                state=outcome.value)
-        if outcome is Outcome.UNVERIFIED:
-            await asyncio.to_thread(self._escalate, remediation)
+        await asyncio.to_thread(self._record_verification, job, remediation, outcome, reason)
 
-    def _escalate(self, remediation: Remediation) -> None:
+    def _record_verification(self, job: Job, remediation: Remediation, outcome: Outcome,
+                             reason: str) -> None:
+        """Unverified: the next ladder step is decided in the same transaction."""
+        now = self.clock()
         rule = self.intake.rulebook.current.by_name(remediation.rule)
         next_step = remediation.step + 1
-        if rule is not None and rule.step(next_step) is not None:
-            self.metrics.escalations.labels(rule=rule.name).inc()
-            taken = self.intake.escalate(remediation.alert, rule, next_step,
-                                         parent_id=remediation.id,
-                                         group_key=remediation.group_key)
-            if taken["outcome"] in (Outcome.EXECUTED.value, Outcome.DRY_RUN.value):
-                return
-            reason = (f"escalation step {next_step} not taken ({taken['outcome']}: "
-                      f"{taken['reason']}); still firing, a human is needed (see the runbook)")
-        elif rule is None:
-            reason = f"rule {remediation.rule!r} is no longer loaded; cannot escalate"
-        else:
-            reason = ("escalation ladder exhausted: still firing after "
-                      f"{next_step} step(s); a human is needed (see the runbook)")
-        with self.database.writing() as connection:
-            recorder.record_outcome(connection, remediation, outcome=Outcome.EXHAUSTED,
-                                    reason=reason, now=self.clock(),
-                                    state=Outcome.EXHAUSTED.value)
-        self.metrics.escalations_exhausted.labels(rule=remediation.rule).inc()
+        has_next = rule is not None and rule.step(next_step) is not None
+
+        def escalate(state: DatabaseState) -> Decision | None:
+            if rule is None or not has_next:
+                return None
+            return decide_step(remediation.alert, rule, next_step, policy=self.intake.policy,
+                               state=state, now=now, parent_id=remediation.id)
+
+        def exhausted(decision: Decision | None) -> str:
+            if decision is not None:
+                return (f"escalation step {next_step} not taken ({decision.outcome.value}: "
+                        f"{decision.reason}); still firing, a human is needed (see the runbook)")
+            if rule is None:
+                return f"rule {remediation.rule!r} is no longer loaded; cannot escalate"
+            return ("escalation ladder exhausted: still firing after "
+                    f"{next_step} step(s); a human is needed (see the runbook)")
+
+        decision, _ = self.store.record_verification(job, remediation, outcome, reason, now=now,
+                                                     escalate=escalate, exhausted=exhausted)
+        if outcome is not Outcome.UNVERIFIED:
+            return
+        if decision is not None:
+            self.metrics.escalations.labels(rule=remediation.rule).inc()
+            self.metrics.decisions.labels(rule=decision.rule_name,
+                                          outcome=decision.outcome.value).inc()
+        if decision is None or not decision.creates_remediation:
+            self.metrics.escalations_exhausted.labels(rule=remediation.rule).inc()
 
     async def _run_followup(self, job: Job, remediation: Remediation) -> None:
         request = ActionRequest.from_json(job.payload["request"])
+        if await asyncio.to_thread(self._defer_if_paused, job, remediation, request):
+            return
         result, elapsed = await self._execute(request)
         if isinstance(result, TargetGone):
             outcome = Outcome.TARGET_GONE
@@ -307,26 +280,31 @@ class Worker:
             outcome = Outcome.SUCCEEDED
         message = result.message or outcome.value
         self.metrics.action_results.labels(action=request.type, outcome=outcome.value).inc()
-        await asyncio.to_thread(self._record, job, remediation, outcome,
-                                f"follow-up {request.type}: {message}",
-                                detail=dict(result.detail),
-                                action=request.type, duration_ms=round(elapsed * 1000, 3))
+        await asyncio.to_thread(self.store.record, job, remediation, outcome,
+                                f"follow-up {request.type}: {message}", now=self.clock(),
+                                detail=dict(result.detail), action=request.type,
+                                duration_ms=round(elapsed * 1000, 3))
 
-    def recover_expired(self) -> int:
-        """Jobs whose worker vanished: verifications re-run, actions are failed, not re-run."""
+    def _defer_if_paused(self, job: Job, remediation: Remediation,
+                         request: ActionRequest) -> bool:
+        """Pause holds follow-ups too: they wait (not dropped) and run after resume.
+
+        Noted in the audit log once, on the first attempt, not at every poll.
+        """
         now = self.clock()
-        with self.database.writing() as connection:
-            lost = jobs.expired(connection, now)
-            for job in lost:
-                if job.kind == jobs.VERIFY:
-                    jobs.retry_at(connection, job.id, now)
-                    continue
-                jobs.finish(connection, job.id)
-                remediation = remediations.get(connection, job.remediation_id)
-                if remediation is not None:
-                    recorder.record_outcome(
-                        connection, remediation, outcome=Outcome.FAILED, now=now,
-                        state=Outcome.FAILED.value,
-                        reason=("interrupted: the worker stopped while the action ran; not "
-                                "run again (it may have happened) - check the target"))
-        return len(lost)
+        if not self.store.paused():
+            return False
+        self.store.defer(job, remediation, run_at=now + _PAUSED_RECHECK, now=now,
+                         outcome=Outcome.PAUSED, audit=job.attempts == 1,
+                         reason=f"follow-up {request.type} waits: remediation is paused")
+        return True
+
+    def recover_expired(self, *, at_start: bool = False) -> int:
+        """Jobs whose worker vanished: verifications re-run, actions are failed, not re-run.
+
+        At start, the jobs this host's previous run left running are known
+        lost at once (`owner_prefix`), instead of after their lease.
+        """
+        prefix = self.owner_prefix if at_start else None
+        return self.store.recover_expired(self.clock(), owner_prefix=prefix,
+                                          current_owner=self.owner)

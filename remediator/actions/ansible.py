@@ -3,7 +3,7 @@
 The request was rendered and validated by `specs.AnsiblePlaybook`; this
 module checks it again (it may come back from the job table) and never lets
 it choose anything outside the playbook directory. Alert data reaches the
-play only as extra variables, passed as unsafe data: see `playbook_runner`.
+play only as extra variables, passed as unsafe data: see `remediator.ansible.runner`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Any
 
 from remediator import validation
 from remediator.actions.base import ActionError, ActionRequest, ActionResult, TargetGone
-from remediator.playbook_runner import (
+from remediator.ansible.inventory import InventoryUnreadable, inventory_hosts
+from remediator.ansible.runner import (
     EventCallback,
     PlaybookRequest,
     PlaybookResult,
@@ -67,6 +68,7 @@ class AnsiblePlaybookAction:
         self._slots = asyncio.Semaphore(max_concurrent)
         self._tail_lines = tail_lines
         self._on_event = on_event
+        self._hosts: frozenset[str] | None = None
 
     async def run(self, request: ActionRequest) -> ActionResult:
         playbook_request = self._playbook_request(request)
@@ -89,11 +91,27 @@ class AnsiblePlaybookAction:
             extravars = _extravars(params.get("extravars") or {})
         except validation.InvalidTarget as error:
             raise ActionError(str(error)) from None
+        if params.get("limit_from_labels"):
+            self._check_one_host(limit)
         return PlaybookRequest(
             project_dir=self._playbook_dir, playbook=playbook, inventory=self._inventory,
             limit=None if limit == "all" else limit, extravars=extravars, tags=tags,
             check=bool(params.get("check", False)), timeout=request.timeout,
             roles_path=self._roles_path, envvars=self._envvars, secrets=self._secrets)
+
+    def _check_one_host(self, limit: str) -> None:
+        """Again at run time (the request may come back from the job table): a
+        limit from labels must be one host of the inventory the play runs on."""
+        if self._inventory is None:
+            return
+        if self._hosts is None:
+            try:
+                self._hosts = inventory_hosts(self._inventory)
+            except InventoryUnreadable as error:
+                raise ActionError(str(error)) from None
+        if limit not in self._hosts:
+            raise ActionError(f"limit {limit!r} from labels is not a host of the inventory; "
+                              "not run")
 
     def _playbook(self, value: Any) -> str:
         if not isinstance(value, str) or not value:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -232,14 +233,36 @@ def _rbac_hint(operation: Operation) -> str:
             f"'{operation.namespace}' to the remediator's ServiceAccount")
 
 
-def _retry_after(error: ApiException) -> float | None:
+MAX_RETRY_AFTER = 60.0
+"""Seconds: the longest wait an API server's Retry-After may ask of us. A larger
+(or absurd) value would park the job well past the point the action matters."""
+RETRY_AFTER_JITTER = 0.2
+"""Up to this fraction is added to Retry-After, so the retries of a storm of
+throttled actions do not all come back in the same second."""
+
+
+def _retry_after(error: ApiException, *,
+                 jitter: Callable[[], float] = random.random) -> float | None:
     headers: Any = error.headers
     value = headers.get("Retry-After") if headers is not None else None
     try:
         seconds = float(value) if value is not None else None
     except ValueError:
         return None
-    return seconds if seconds is not None and seconds >= 0 else None
+    return bounded_retry_after(seconds, jitter=jitter)
+
+
+def bounded_retry_after(seconds: float | None, *,
+                        jitter: Callable[[], float] = random.random) -> float | None:
+    """Retry-After capped at MAX_RETRY_AFTER, plus up to RETRY_AFTER_JITTER of it.
+
+    Never earlier than asked (within the cap); None for nothing usable
+    (negative, NaN), so the worker's own backoff applies.
+    """
+    if seconds is None or not seconds >= 0:  # also NaN
+        return None
+    capped = min(seconds, MAX_RETRY_AFTER)
+    return round(capped * (1 + RETRY_AFTER_JITTER * jitter()), 3)
 
 
 def _status_message(error: ApiException) -> str:

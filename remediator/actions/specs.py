@@ -166,11 +166,15 @@ class AnsiblePlaybook(_Spec):
             host = _checked(validation.host, _render(self.limit, labels, annotations))
         extravars = {key: _render(value, labels, annotations)
                      for key, value in self.extravars.items()}
+        # A limit from alert labels must be exactly one inventory host; the
+        # engine checks it against the inventory (see guards.limit_denial).
+        from_labels = self.limit is not None and "{{" in str(self.limit)
         params = {"playbook": self.playbook, "limit": host, "extravars": extravars,
                   "tags": list(self.tags), "check": self.check,
-                  "check_in_dry_run": self.check_in_dry_run}
-        return ActionRequest(type=self.type, kind="playbook", name=host, params=params,
-                             timeout=self.timeout.total_seconds())
+                  "check_in_dry_run": self.check_in_dry_run, "limit_from_labels": from_labels}
+        # The target names the play too: two plays on one host keep their own cooldowns.
+        return ActionRequest(type=self.type, kind=f"playbook:{self.playbook}", name=host,
+                             params=params, timeout=self.timeout.total_seconds())
 
 
 ActionSpec = Annotated[

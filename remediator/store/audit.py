@@ -2,23 +2,30 @@
 
 Each entry's hash covers its content and the previous entry's hash, so an
 edited or deleted row in the middle breaks the chain and `audit verify` says
-where. Retention deletes from the oldest end, which keeps the rest checkable.
+where. With the service's key (`seal.py`) the hashes are HMACs and a signed
+head checkpoint and retention anchor close the two ends: see README
+"The audit chain" for what that proves and what it does not.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, desc, func, insert, select
+from sqlalchemy import Connection, Row, desc, func, insert, select
 
+from remediator.store import chain_check
+from remediator.store.announce import announce
+from remediator.store.chain import GENESIS, entry_hash
+from remediator.store.chain_check import ChainReport
+from remediator.store.head import track_head
+from remediator.store.seal import AuditSeal, seal_for
 from remediator.store.tables import audit
 
-GENESIS = "0" * 64
+__all__ = ["GENESIS", "AuditQuery", "AuditRecord", "ChainReport", "append", "count",
+           "entry_hash", "purge_before", "query", "verify_chain"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,36 +61,34 @@ class AuditRecord:
         }
 
 
-_HASHED = ("ts", "outcome", "remediation_id", "rule", "step", "alertname", "fingerprint",
-           "namespace", "action", "target", "reason", "duration_ms", "runbook_url",
-           "group_key", "labels", "detail")
-
-
-def entry_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
-    content = {name: row[name] for name in _HASHED}
-    content["ts"] = row["ts"].isoformat(timespec="microseconds")
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"),
-                           ensure_ascii=False, default=str)
-    return hashlib.sha256(prev_hash.encode() + canonical.encode()).hexdigest()
-
-
 def append(connection: Connection, records: Sequence[AuditRecord]) -> None:
     """Append entries in order, chained to the newest existing entry.
 
     Must run inside `Database.writing()`: writers are serialised, so the
-    newest hash read here is still the newest when the rows land.
+    newest entry read here is still the newest when the rows land. An entry
+    is never older than the one before it (`ts` is monotonic in `id`, which
+    retention relies on): a timestamp taken before the lock is moved up.
     """
     if not records:
         return
-    prev = connection.execute(
-        select(audit.c.hash).order_by(desc(audit.c.id)).limit(1)).scalar() or GENESIS
+    seal = seal_for(connection)
+    newest = connection.execute(select(audit.c.id, audit.c.hash, audit.c.ts)
+                                .order_by(desc(audit.c.id)).limit(1)).first()
+    prev = newest.hash if newest is not None else GENESIS
+    floor = newest.ts if newest is not None else None
     rows = []
     for record in records:
         row = record.row()
+        if floor is not None and row["ts"] < floor:
+            row["ts"] = floor
+        floor = row["ts"]
         row["prev_hash"] = prev
-        row["hash"] = prev = entry_hash(prev, row)
+        row["hash"] = prev = entry_hash(prev, row, seal)
         rows.append(row)
     connection.execute(insert(audit), rows)
+    if seal is not None:
+        track_head(connection, seal, newest, len(rows), prev)
+    announce(connection, rows)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,40 +138,26 @@ def as_dict(row: Row[Any]) -> dict[str, Any]:
     return data
 
 
-@dataclass(frozen=True)
-class ChainReport:
-    checked: int
-    first_bad_id: int | None
-    problem: str = ""
+def verify_chain(connection: Connection, *, seal: AuditSeal | None = None,
+                 batch: int = 5000) -> ChainReport:
+    """Check every hash and link from the retention anchor to the head checkpoint.
 
-    @property
-    def ok(self) -> bool:
-        return self.first_bad_id is None
-
-
-def verify_chain(connection: Connection, *, batch: int = 5000) -> ChainReport:
-    """Recompute every hash and link, oldest first; report the first broken entry."""
-    checked, last_id, prev = 0, 0, None
-    while True:
-        rows = connection.execute(
-            select(audit).where(audit.c.id > last_id).order_by(audit.c.id).limit(batch)).all()
-        if not rows:
-            return ChainReport(checked, None)
-        for row in rows:
-            data = dict(row._mapping)
-            if prev is not None and data["prev_hash"] != prev:
-                return ChainReport(checked, data["id"], "link to the previous entry is broken"
-                                   " (an entry was deleted or reordered)")
-            if entry_hash(data["prev_hash"], data) != data["hash"]:
-                return ChainReport(checked, data["id"], "content does not match its hash"
-                                   " (the entry was modified)")
-            prev, last_id, checked = data["hash"], data["id"], checked + 1
+    With a seal (the key): entries must carry HMACs (plain SHA-256 is accepted
+    only before the first keyed entry, for logs written before keys existed),
+    the oldest entry must link to the signed anchor (or genesis), and the
+    signed checkpoint's entry must exist with its hash and count.
+    """
+    seal = seal or seal_for(connection)
+    return chain_check.verify(connection, seal=seal, batch=batch)
 
 
 def purge_before(connection: Connection, cutoff: datetime) -> int:
-    """Retention: drop entries older than `cutoff` (the chain stays verifiable)."""
-    result = connection.execute(delete(audit).where(audit.c.ts < cutoff))
-    return int(result.rowcount or 0)
+    """Retention: drop the oldest entries, those before `cutoff`, leaving an anchor.
+
+    Deletes a prefix (by id) and never the newest entry, so the chain left is
+    whole: its oldest entry links to the anchor recorded here.
+    """
+    return chain_check.purge_prefix(connection, cutoff, seal=seal_for(connection))
 
 
 def count(connection: Connection) -> int:

@@ -10,19 +10,26 @@ remediation happens.
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from remediator.store.seal import AuditSeal, attach
+
+log = logging.getLogger(__name__)
+
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_AFTER_COMMIT = "remediator.after_commit"
+_SCRATCH = "remediator.scratch"
 _ADVISORY_LOCK_ID = 0x52454D4544  # "REMED"
-_MIGRATION_LOCK_ID = 0x52454D4D47  # "REMMG"
-HEAD_REVISION = "0001"
+_MIGRATION_LOCK_ID = 0x52454D4D49  # "REMMI": apart from the writers' lock
+HEAD_REVISION = "0004"
 """The newest migration; a test keeps it equal to Alembic's head."""
 
 
@@ -31,8 +38,11 @@ class StoreUnavailable(Exception):
 
 
 class Database:
-    def __init__(self, url: str, *, busy_timeout_ms: int = 5000) -> None:
+    def __init__(self, url: str, *, busy_timeout_ms: int = 5000,
+                 seal: AuditSeal | None = None) -> None:
         self.url = url
+        self.seal = seal
+        """The audit chain's key and head checkpoint (None: an unkeyed chain, tests)."""
         self.is_sqlite = url.startswith("sqlite")
         self._lock = threading.Lock() if self.is_sqlite else None
         if self.is_sqlite:
@@ -41,12 +51,22 @@ class Database:
         else:
             self.writer = create_engine(url, pool_pre_ping=True, pool_size=8)
             self.reader = self.writer
+        if seal is not None:
+            attach(self.writer, seal)
+            attach(self.reader, seal)
+
+    @property
+    def display_url(self) -> str:
+        """The URL with its password masked, for logs."""
+        return make_url(self.url).render_as_string(hide_password=True)
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision.
 
         Alembic is imported only when the schema is behind: at start-up the
-        usual answer is "already current", and the import costs ~0.3 s.
+        usual answer is "already current", and the import costs ~0.3 s. On
+        PostgreSQL, replicas starting together take turns under an advisory
+        lock; the ones that follow find the schema current and do nothing.
         """
         if self.revision() == HEAD_REVISION:
             return
@@ -55,14 +75,25 @@ class Database:
 
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
-        with self.writer.connect() as connection:
-            if not self.is_sqlite:
-                # Replicas starting together: one migrates while the others wait
-                # here, then find the schema current (Alembic re-reads it).
-                connection.execute(text("SELECT pg_advisory_xact_lock(:id)"),
-                                   {"id": _MIGRATION_LOCK_ID})
+        with self.writer.connect() as connection, self._migration_lock(connection):
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+            connection.commit()
+
+    @contextmanager
+    def _migration_lock(self, connection: Connection) -> Iterator[None]:
+        """A session-level advisory lock on PostgreSQL (SQLite: BEGIN IMMEDIATE suffices)."""
+        if self.is_sqlite:
+            yield
+            return
+        connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+        connection.commit()  # the lock is the session's; Alembic runs its own transaction
+        try:
+            yield
+        finally:
+            connection.rollback()
+            connection.execute(text("SELECT pg_advisory_unlock(:id)"),
+                               {"id": _MIGRATION_LOCK_ID})
             connection.commit()
 
     def revision(self) -> str | None:
@@ -76,16 +107,26 @@ class Database:
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
-        """One serialised write transaction; commit on success, roll back on error."""
+        """One serialised write transaction; commit on success, roll back on error.
+
+        Callbacks registered with `after_commit` run once the commit is durable
+        (log lines about decisions, the audit head checkpoint), never for a
+        transaction that rolled back.
+        """
+        callbacks: list[Callable[[], None]] = []
         try:
             if self._lock is not None:
-                with self._lock, self.writer.begin() as connection:
-                    yield connection
+                with self._lock:
+                    with self.writer.begin() as connection, _collecting(connection, callbacks):
+                        yield connection
+                    _run_callbacks(callbacks)  # still under the lock: in commit order
             else:
                 with self.writer.begin() as connection:
                     connection.execute(text("SELECT pg_advisory_xact_lock(:id)"),
                                        {"id": _ADVISORY_LOCK_ID})
-                    yield connection
+                    with _collecting(connection, callbacks):
+                        yield connection
+                _run_callbacks(callbacks)
         except OperationalError as error:
             raise StoreUnavailable(_short(error)) from error
         except DBAPIError as error:
@@ -102,9 +143,53 @@ class Database:
             raise StoreUnavailable(_short(error)) from error
 
     def dispose(self) -> None:
+        if self.seal is not None:
+            self.seal.close()
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
+
+
+def after_commit(connection: Connection, callback: Callable[[], None]) -> None:
+    """Run `callback` once this `writing()` transaction has committed.
+
+    Outside `writing()` (a test's own transaction) it runs at once.
+    """
+    callbacks = connection.info.get(_AFTER_COMMIT)
+    if callbacks is None:
+        callback()
+    else:
+        callbacks.append(callback)
+
+
+def transaction_scratch(connection: Connection) -> dict[str, Any]:
+    """A dict that lives as long as this `writing()` transaction (fresh outside one).
+
+    Lets several appends in one transaction share work, e.g. one head
+    checkpoint per commit instead of one per append.
+    """
+    scratch: dict[str, Any] | None = connection.info.get(_SCRATCH)
+    return scratch if scratch is not None else {}
+
+
+@contextmanager
+def _collecting(connection: Connection, callbacks: list[Callable[[], None]]) -> Iterator[None]:
+    # `info` belongs to the pooled DBAPI connection: never leave the list behind.
+    connection.info[_AFTER_COMMIT] = callbacks
+    connection.info[_SCRATCH] = {}
+    try:
+        yield
+    finally:
+        connection.info.pop(_AFTER_COMMIT, None)
+        connection.info.pop(_SCRATCH, None)
+
+
+def _run_callbacks(callbacks: list[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # the commit stands; a hook must not turn it into an error
+            log.exception("after-commit hook failed")
 
 
 def _short(error: Exception) -> str:

@@ -15,12 +15,12 @@ from sqlalchemy import Connection, func, select
 
 from remediator.decisions import Decision
 from remediator.guards import BreakerSnapshot
-from remediator.outcomes import Outcome
 from remediator.state import MemoryState
 from remediator.store import controls
 from remediator.store.tables import alerts, remediations
 
-_FAILED = (Outcome.FAILED.value,)
+_COUNTS = remediations.c.counts.is_(True)
+"""Cancelled actions and dry-runs forced by a missing capability count for nothing."""
 
 
 class DatabaseState:
@@ -56,7 +56,7 @@ class DatabaseState:
             rows = self._connection.execute(
                 select(remediations.c.target, remediations.c.dry_run,
                        func.max(remediations.c.created_at))
-                .where(remediations.c.target.in_(chunk))
+                .where(remediations.c.target.in_(chunk), _COUNTS)
                 .group_by(remediations.c.target, remediations.c.dry_run)).all()
             for target, dry_run, latest in rows:
                 self._latest[(target, bool(dry_run))] = latest
@@ -87,7 +87,7 @@ class DatabaseState:
             stored = max((t for t in candidates if t is not None), default=None)
         else:
             stmt = select(func.max(remediations.c.created_at)).where(
-                remediations.c.target == target)
+                remediations.c.target == target, _COUNTS)
             if not include_dry_run:
                 stmt = stmt.where(remediations.c.dry_run.is_(False))
             stored = self._connection.execute(stmt).scalar()
@@ -99,7 +99,7 @@ class DatabaseState:
         cache_key = (since, rule, include_dry_run)
         if cache_key not in self._counts:
             stmt = select(func.count()).select_from(remediations).where(
-                remediations.c.created_at >= since)
+                remediations.c.created_at >= since, _COUNTS)
             if rule is not None:
                 stmt = stmt.where(remediations.c.rule == rule)
             if not include_dry_run:
@@ -110,10 +110,11 @@ class DatabaseState:
 
     def failures_since(self, since: datetime) -> int:
         if since not in self._failures:
+            # By when the failure happened: updated_at moves when the alert resolves.
             stmt = select(func.count()).select_from(remediations).where(
-                remediations.c.state.in_(_FAILED), remediations.c.updated_at >= since)
+                remediations.c.failed_at >= since)
             self._failures[since] = int(self._connection.execute(stmt).scalar_one())
-        return self._failures[since]
+        return self._failures[since] + self._batch.failures_since(since)
 
     def firing_alerts(self, alertnames: frozenset[str] | None) -> Iterable[Mapping[str, str]]:
         if alertnames not in self._firing:

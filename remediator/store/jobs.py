@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from remediator.store.tables import jobs
 
@@ -83,10 +83,21 @@ def retry_at(connection: Connection, job_id: int, run_at: datetime) -> None:
         state=QUEUED, run_at=run_at, lease_owner=None, lease_expires=None))
 
 
-def expired(connection: Connection, now: datetime) -> list[Job]:
-    """Jobs still `running` after their lease: their worker is gone."""
-    rows = connection.execute(select(jobs).where(
-        jobs.c.state == RUNNING, jobs.c.lease_expires < now)).all()
+def expired(connection: Connection, now: datetime, *, owner_prefix: str | None = None,
+            current_owner: str | None = None) -> list[Job]:
+    """Jobs still `running` after their lease: their worker is gone.
+
+    With `owner_prefix`, also the running jobs leased by a previous run of
+    this instance (same prefix): at start they are known lost at once,
+    without waiting for the lease to expire.
+    """
+    lost = jobs.c.lease_expires < now
+    if owner_prefix is not None:
+        previous_run = jobs.c.lease_owner.startswith(owner_prefix, autoescape=True)
+        if current_owner is not None:
+            previous_run = and_(previous_run, jobs.c.lease_owner != current_owner)
+        lost = or_(lost, previous_run)
+    rows = connection.execute(select(jobs).where(jobs.c.state == RUNNING, lost)).all()
     return [Job(id=row.id, kind=row.kind, remediation_id=row.remediation_id,
                 attempts=row.attempts, payload=row.payload) for row in rows]
 

@@ -6,17 +6,20 @@ of a delivery's decisions are durable, or none is and Alertmanager retries.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from remediator import followups
+from remediator.actions.base import ActionRequest
 from remediator.alertmanager import Alert
 from remediator.decisions import Decision
 from remediator.outcomes import Outcome
+from remediator.promql import render_promql
 from remediator.store import audit, controls, jobs, remediations
 from remediator.store.audit import AuditRecord
 from remediator.store.tables import alerts
@@ -55,6 +58,8 @@ def record(connection: Connection, decisions: Sequence[Decision], *, now: dateti
     new_jobs: list[dict[str, Any]] = []
     summaries = []
     for decision in decisions:
+        if decision.outcome is Outcome.PAUSED:
+            decision = _quote_pause(connection, decision)
         summary = decision.summary()
         if decision.outcome is Outcome.RESOLVED:
             closed = remediations.close_open(connection, decision.alert.fingerprint, now)
@@ -63,9 +68,8 @@ def record(connection: Connection, decisions: Sequence[Decision], *, now: dateti
             for remediation in closed:
                 audit_rows.append(_audit(decision, now, group_key, remediation.id,
                                          rule=remediation.rule, step=remediation.step))
-                new_jobs.extend({"kind": jobs.FOLLOWUP, "remediation_id": remediation.id,
-                                 "run_at": now, "payload": {"request": f.to_json()}}
-                                for f in remediation.followups)
+            new_jobs.extend(followup_jobs(
+                [(r.id, r.followups) for r in closed], now=now))
             if not closed:
                 audit_rows.append(_audit(decision, now, group_key, None))
         elif decision.creates_remediation:
@@ -74,7 +78,9 @@ def record(connection: Connection, decisions: Sequence[Decision], *, now: dateti
             new_remediations.append(remediations.row_for(
                 decision, remediation_id=remediation_id, root_id=root_id, now=now,
                 group_key=group_key))
-            if decision.outcome is Outcome.EXECUTED:
+            if decision.outcome is Outcome.AWAITING_APPROVAL:
+                pass  # no job until a human approves (see remediator.approvals)
+            elif decision.outcome is Outcome.EXECUTED:
                 new_jobs.append({"kind": jobs.ACTION, "remediation_id": remediation_id,
                                  "run_at": now,
                                  "payload": _verify_payload(decision)})
@@ -95,6 +101,25 @@ def record(connection: Connection, decisions: Sequence[Decision], *, now: dateti
     return summaries
 
 
+def _quote_pause(connection: Connection, decision: Decision) -> Decision:
+    """A `paused` decision quotes the operator's reason for the pause."""
+    flag = controls.read(connection).get(controls.PAUSED)
+    if not flag or not flag[0] or not flag[2]:
+        return decision
+    return replace(decision, reason=f'{decision.reason}: "{flag[2]}"')
+
+
+def verify_payload(decision: Decision) -> dict[str, Any]:
+    """The action job's payload (its verification), for jobs queued after approval."""
+    return _verify_payload(decision)
+def followup_jobs(steps: Sequence[tuple[str, Sequence[ActionRequest]]], *,
+                  now: datetime) -> list[dict[str, Any]]:
+    """Job rows for the follow-ups of resolved remediations (given oldest first)."""
+    return [{"kind": jobs.FOLLOWUP, "remediation_id": remediation_id, "run_at": now,
+             "payload": {"request": request.to_json()}}
+            for remediation_id, request in followups.merged(steps)]
+
+
 def _verify_payload(decision: Decision) -> dict[str, Any]:
     """The rule's verification, fixed at decision time (a reload cannot change it)."""
     verify = decision.rule.verify if decision.rule is not None else None
@@ -107,16 +132,16 @@ def _verify_payload(decision: Decision) -> dict[str, Any]:
 def promql_expr(template: Template | None, alert: Alert) -> str | None:
     """The rule's verify expression for this alert, label values escaped for PromQL.
 
-    Values are escaped as the inside of a double-quoted PromQL string, so a
-    label cannot end the string and change the query. A template that cannot
-    render (a missing label) falls back to checking the alert itself.
+    Each value is escaped for the context it lands in (a string, a regex
+    matcher's string, a raw string, a bare number: see `promql`), so a label
+    cannot end the string or widen a regex and change the query. A template
+    that cannot render safely (a missing label, a value that fits nowhere)
+    falls back to checking the alert itself.
     """
     if template is None:
         return None
-    def escape(values: Mapping[str, str]) -> dict[str, str]:
-        return {name: json.dumps(value)[1:-1] for name, value in values.items()}
     try:
-        return template.render(escape(alert.labels), escape(alert.annotations))
+        return render_promql(template, alert.labels, alert.annotations)
     except TemplateError:
         return None
 

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from remediator.actions.base import ActionRequest
 from remediator.alertmanager import Alert
 from remediator.decisions import Decision
 from remediator.outcomes import Outcome
-from remediator.store.tables import remediations
+from remediator.store.tables import jobs, remediations
 
 
 def new_id() -> str:
@@ -40,12 +40,19 @@ def row_for(decision: Decision, *, remediation_id: str, root_id: str, now: datet
         "target": request.target,
         "namespace": request.namespace or "",
         "dry_run": decision.outcome is Outcome.DRY_RUN,
-        "state": Outcome.DRY_RUN.value if decision.outcome is Outcome.DRY_RUN else "pending",
+        "counts": decision.counts,
+        "state": (decision.outcome.value if decision.outcome in (
+            Outcome.DRY_RUN, Outcome.AWAITING_APPROVAL) else "pending"),
         "request": request.to_json(),
         "labels": dict(alert.labels),
         "annotations": dict(alert.annotations),
         "group_key": group_key,
         "followups": [],
+        "generator_url": alert.generator_url,
+        "approval_expires": (now + decision.rule.approval.timeout
+                             if decision.outcome is Outcome.AWAITING_APPROVAL
+                             and decision.rule is not None and decision.rule.approval
+                             else None),
         "created_at": now,
         "updated_at": now,
     }
@@ -104,7 +111,7 @@ def ladder(connection: Connection, root_id: str) -> list[dict[str, Any]]:
 
 def _jsonable(row: Row[Any]) -> dict[str, Any]:
     data = dict(row._mapping)
-    for name in ("starts_at", "created_at", "updated_at", "resolved_at"):
+    for name in ("starts_at", "created_at", "updated_at", "resolved_at", "approval_expires"):
         if data[name] is not None:
             data[name] = data[name].isoformat()
     return data
@@ -113,6 +120,8 @@ def _jsonable(row: Row[Any]) -> dict[str, Any]:
 def set_state(connection: Connection, remediation_id: str, state: str, now: datetime,
               *, followups: Sequence[ActionRequest] | None = None) -> None:
     values: dict[str, Any] = {"state": state, "updated_at": now}
+    if state == Outcome.FAILED.value:
+        values["failed_at"] = now  # the breaker counts failures by this time
     if followups is not None:
         values["followups"] = [f.to_json() for f in followups]
     connection.execute(update(remediations).where(remediations.c.id == remediation_id)
@@ -120,17 +129,45 @@ def set_state(connection: Connection, remediation_id: str, state: str, now: date
 
 
 def release_key(connection: Connection, remediation_id: str) -> None:
-    """Free the idempotency key of a remediation that was cancelled before it ran."""
+    """Cancelled before it ran: free the idempotency key, and count for no guard.
+
+    Nothing happened, so the alert's next notification is decided afresh and
+    no cooldown, rate limit or breaker sees an action.
+    """
     connection.execute(update(remediations).where(remediations.c.id == remediation_id)
-                       .values(key=remediations.c.key + "#cancelled:" + remediation_id))
+                       .values(key=remediations.c.key + "#cancelled:" + remediation_id,
+                               counts=False))
+
+
+def uncount(connection: Connection, remediation_id: str) -> None:
+    """Never ran (declined): keep the key, so the episode is not asked about again,
+    but count for no cooldown, rate limit or breaker."""
+    connection.execute(update(remediations).where(remediations.c.id == remediation_id)
+                       .values(counts=False))
 
 
 def close_open(connection: Connection, fingerprint: str, now: datetime) -> list[Remediation]:
-    """Mark the alert's open remediations resolved; return them (for follow-ups)."""
+    """Mark the alert's open remediations resolved; return them, oldest first
+    (for follow-ups, which are merged in that order)."""
     rows = connection.execute(select(remediations).where(
-        remediations.c.fingerprint == fingerprint, remediations.c.resolved_at.is_(None))).all()
+        remediations.c.fingerprint == fingerprint, remediations.c.resolved_at.is_(None))
+        .order_by(remediations.c.created_at, remediations.c.step)).all()
     if rows:
         connection.execute(update(remediations).where(
             remediations.c.id.in_([row.id for row in rows])).values(resolved_at=now,
                                                                      updated_at=now))
     return [Remediation.from_row(row) for row in rows]
+
+
+def purge_closed_before(connection: Connection, cutoff: datetime) -> int:
+    """Retention: remediations resolved before `cutoff`.
+
+    Open ones stay whatever their age (their alert still fires, their jobs
+    and follow-ups still need them); so does anything a queued or running
+    job still refers to.
+    """
+    busy = select(jobs.c.remediation_id).where(jobs.c.state != "done")
+    result = connection.execute(delete(remediations).where(
+        remediations.c.resolved_at.is_not(None), remediations.c.resolved_at < cutoff,
+        remediations.c.id.not_in(busy)))
+    return int(result.rowcount or 0)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    true,
 )
 
 from remediator.store.types import UTCDateTime
@@ -62,6 +63,19 @@ audit = Table(
     Index("ix_audit_remediation", "remediation_id"),
 )
 
+audit_anchors = Table(
+    "audit_anchors",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("through_id", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("purged", BigInteger, nullable=False),
+    Column("cutoff", UTCDateTime(), nullable=False),
+    Column("mac", String(64), nullable=False, default=""),
+)
+"""Retention's anchors: the last entry each purge removed, so the oldest entry left
+must link to it (deleting the oldest entries by hand breaks that link)."""
+
 remediations = Table(
     "remediations",
     metadata,
@@ -86,11 +100,22 @@ remediations = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("resolved_at", UTCDateTime()),
+    Column("generator_url", Text, nullable=False, default="", server_default=""),
+    Column("approval_expires", UTCDateTime()),
+    Column("counts", Boolean, nullable=False, default=True, server_default=true()),
+    # False for actions that never ran (cancelled by pause or the breaker) and
+    # for dry-runs forced by a missing capability: they count for no guard.
+    Column("failed_at", UTCDateTime()),
+    # When the action failed: the breaker counts failures by this, not by
+    # updated_at (which resolving an alert bumps).
     Index("ix_remediations_target_created", "target", "created_at"),
     Index("ix_remediations_rule_created", "rule", "created_at"),
     Index("ix_remediations_created", "created_at"),
     Index("ix_remediations_fingerprint", "fingerprint"),
     Index("ix_remediations_state_updated", "state", "updated_at"),
+    Index("ix_remediations_approval_expires", "approval_expires"),
+    Index("ix_remediations_root_step", "root_id", "step"),
+    Index("ix_remediations_failed_at", "failed_at"),
 )
 
 jobs = Table(

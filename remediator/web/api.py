@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from remediator import operations
+from remediator import operations, operator_log, readmodel
 from remediator.outcomes import Outcome
+from remediator.readmodel import RemediationRow, RemediationView
 from remediator.services import Services
-from remediator.store import audit, remediations
+from remediator.store import audit
 from remediator.store.audit import AuditQuery
 from remediator.timeparse import parse_time
-from remediator.web.deps import Operator, Reader, ServicesDep
+from remediator.web import console
+from remediator.web.console import AnswerBody, AnswerView, RemediationPage, actor_of
+from remediator.web.deps import OperatorDep, Reader, ServicesDep
 
 router = APIRouter(prefix="/api/v1")
 
@@ -59,22 +62,58 @@ def _cursor(value: str | None) -> int | None:
     return int(value)
 
 
-@router.get("/remediations/{remediation_id}", dependencies=[Reader])
-async def get_remediation(remediation_id: str, services: ServicesDep) -> dict[str, Any]:
-    """One remediation, every step of its ladder, and every audit entry of each."""
-    def run() -> dict[str, Any] | None:
-        with services.database.reading() as connection:
-            row = remediations.get_row(connection, remediation_id)
-            if row is None:
-                return None
-            steps = remediations.ladder(connection, row["root_id"])
-            history = audit.entries_for(connection, [step["id"] for step in steps])
-            return {**row, "steps": steps, "history": history}
+@router.get("/remediations", dependencies=[Reader])
+async def list_remediations(
+    services: ServicesDep,
+    rule: str | None = None,
+    namespace: str | None = None,
+    alertname: str | None = None,
+    state: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> RemediationPage:
+    """Remediations (ladders) newest first with their current state; `cursor` for older."""
+    try:
+        q = console.list_query(services.clock(), rule=rule, namespace=namespace,
+                               alertname=alertname, state=state, since=since, until=until,
+                               limit=limit, cursor=cursor)
+    except ValueError as error:
+        raise HTTPException(400, str(error)) from None
 
-    found = await run_in_threadpool(run)
-    if found is None:
-        raise HTTPException(404, f"no remediation {remediation_id!r}")
-    return found
+    def run() -> tuple[list[RemediationRow], str | None]:
+        with services.database.reading() as connection:
+            items, after = readmodel.list_remediations(connection, q)
+        return items, console.encode_cursor(after)
+
+    items, next_cursor = await run_in_threadpool(run)
+    return RemediationPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/remediations/{remediation_id}", dependencies=[Reader])
+async def get_remediation(remediation_id: str, services: ServicesDep) -> RemediationView:
+    """One remediation (by id or unique prefix): alert, action, state, ladder, timeline."""
+    return await run_in_threadpool(console.load_view, services, remediation_id)
+
+
+@router.post("/remediations/{remediation_id}/approve")
+async def approve(remediation_id: str, request: Request, services: ServicesDep,
+                  principal: OperatorDep, body: AnswerBody | None = None) -> AnswerView:
+    """Approve a remediation awaiting approval; every guard is checked again first."""
+    answer = await run_in_threadpool(console.answer, services, remediation_id, "approve",
+                                     actor_of(principal, request), body.reason if body else "")
+    if answer.queued:
+        services.worker.wake()
+    return answer
+
+
+@router.post("/remediations/{remediation_id}/decline")
+async def decline(remediation_id: str, request: Request, services: ServicesDep,
+                  principal: OperatorDep, body: AnswerBody | None = None) -> AnswerView:
+    """Decline a remediation awaiting approval: nothing runs."""
+    return await run_in_threadpool(console.answer, services, remediation_id, "decline",
+                                   actor_of(principal, request), body.reason if body else "")
 
 
 @router.get("/rules", dependencies=[Reader])
@@ -93,24 +132,33 @@ async def get_status(services: ServicesDep) -> dict[str, Any]:
     return await run_in_threadpool(_status, services)
 
 
-@router.post("/breaker/reset", dependencies=[Operator])
-async def reset_breaker(services: ServicesDep) -> dict[str, Any]:
-    await run_in_threadpool(operations.reset_breaker, services.database, services.clock(),
-                            "api")
+@router.post("/breaker/reset")
+async def reset_breaker(services: ServicesDep, request: Request, principal: OperatorDep,
+                        reason: str = "") -> dict[str, Any]:
+    services.metrics.operator_actions.labels(action="breaker_reset").inc()
+    await run_in_threadpool(operator_log.reset_breaker, services.database,
+                            actor=actor_of(principal, request), reason=reason,
+                            now=services.clock())
     return await run_in_threadpool(_status, services)
 
 
-@router.post("/pause", dependencies=[Operator])
-async def pause(services: ServicesDep, reason: str = "") -> dict[str, Any]:
-    await run_in_threadpool(operations.set_paused, services.database, True,
-                            reason or "paused via API", services.clock())
+@router.post("/pause")
+async def pause(services: ServicesDep, request: Request, principal: OperatorDep,
+                reason: str = "") -> dict[str, Any]:
+    services.metrics.operator_actions.labels(action="pause").inc()
+    await run_in_threadpool(operator_log.pause, services.database,
+                            actor=actor_of(principal, request),
+                            reason=reason or "paused via API", now=services.clock())
     return await run_in_threadpool(_status, services)
 
 
-@router.post("/resume", dependencies=[Operator])
-async def resume(services: ServicesDep) -> dict[str, Any]:
-    await run_in_threadpool(operations.set_paused, services.database, False,
-                            "resumed via API", services.clock())
+@router.post("/resume")
+async def resume(services: ServicesDep, request: Request, principal: OperatorDep,
+                 reason: str = "") -> dict[str, Any]:
+    services.metrics.operator_actions.labels(action="resume").inc()
+    await run_in_threadpool(operator_log.resume, services.database,
+                            actor=actor_of(principal, request), reason=reason,
+                            now=services.clock())
     return await run_in_threadpool(_status, services)
 
 

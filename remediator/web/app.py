@@ -20,7 +20,7 @@ from remediator.scheduler import build_scheduler
 from remediator.services import Services
 from remediator.settings import Settings
 from remediator.store import StoreUnavailable
-from remediator.web import api, ops, page, webhook
+from remediator.web import api, login, ops, page, webhook
 
 log = logging.getLogger(__name__)
 
@@ -29,22 +29,33 @@ class ConfigurationError(Exception):
     """Settings that cannot run safely (e.g. no webhook token outside --dev)."""
 
 
-def create_app(settings: Settings, *, scheduler: bool = True, **inject: Any) -> FastAPI:
-    """The app; `inject` goes to `Services.build` (database, metrics, clock, actions...)."""
+def check_settings(settings: Settings) -> str | None:
+    """The webhook token; raise ConfigurationError when the service must not run."""
     webhook_token = settings.resolved_webhook_token()
     if webhook_token is None and not settings.dev:
         raise ConfigurationError("no webhook token: set REMEDIATOR_WEBHOOK_TOKEN or "
                                  "REMEDIATOR_WEBHOOK_TOKEN_FILE, or run with --dev")
+    return webhook_token
+
+
+def create_app(settings: Settings, *, scheduler: bool = True, services: Services | None = None,
+               **inject: Any) -> FastAPI:
+    """The app; `inject` goes to `Services.build` (database, metrics, clock, actions...).
+
+    `serve` builds `services` before uvicorn starts, so start-up errors (rules,
+    database, cluster) are one line of ours rather than a lifespan traceback.
+    """
+    webhook_token = check_settings(settings)
     if webhook_token is None:
         log.warning("DEV MODE: no webhook token configured; anyone who can reach %s can "
                     "trigger remediations", settings.listen)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = Services.build(settings, **inject)
-        app.state.services = services
-        services.writer.start()
-        jobs = build_scheduler(services) if scheduler else None
+        built = services if services is not None else Services.build(settings, **inject)
+        app.state.services = built
+        built.writer.start()
+        jobs = build_scheduler(built) if scheduler else None
         if jobs is not None:
             jobs.start()
         try:
@@ -52,18 +63,19 @@ def create_app(settings: Settings, *, scheduler: bool = True, **inject: Any) -> 
         finally:
             if jobs is not None:
                 jobs.shutdown(wait=False)
-            await services.writer.stop()
-            await services.worker.stop()
-            await services.aclose()
+            await built.writer.stop()
+            await built.worker.stop()
+            await built.aclose()
 
     app = FastAPI(title="remediator", version=__version__, lifespan=lifespan,
-                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/openapi.json")
     app.state.webhook_token = webhook_token
     app.state.api_token = settings.resolved_api_token()
     app.include_router(webhook.router)
     app.include_router(api.router)
     app.include_router(ops.router)
     app.include_router(page.router)
+    app.include_router(login.router)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(RequestValidationError, _bad_request)
     return app

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from remediator import operator_log
+from remediator.operator_log import Actor
 from remediator.rules import RuleLoadError
 from remediator.store import StoreUnavailable
-from remediator.web.deps import Operator, ServicesDep
+from remediator.web.deps import OperatorDep, ServicesDep, client_address
 
 router = APIRouter()
 
@@ -41,13 +44,23 @@ async def ready(services: ServicesDep) -> PlainTextResponse:
     return PlainTextResponse("remediator is ready\n")
 
 
-@router.post("/-/reload", dependencies=[Operator])
-async def reload(services: ServicesDep) -> JSONResponse:
-    """Reload rules; bad rules are reported and the rules in force stay."""
+@router.post("/-/reload")
+async def reload(services: ServicesDep, request: Request,
+                 principal: OperatorDep) -> JSONResponse:
+    """Reload rules; bad rules are reported and the rules in force stay. Audited."""
+    before = services.rulebook.current.digest
+    actor = Actor(name=principal.actor, via=principal.via, client=client_address(request))
+    services.metrics.operator_actions.labels(action="reload").inc()
     try:
         rules = await run_in_threadpool(services.rulebook.reload)
     except RuleLoadError as error:
-        body: dict[str, Any] = {"status": "error", "kept": services.rulebook.current.digest,
-                                "errors": [str(e) for e in error.errors]}
+        errors = [str(e) for e in error.errors]
+        await run_in_threadpool(partial(operator_log.reloaded, services.database, actor=actor,
+                                        before=before, after=before, errors=errors,
+                                        now=services.clock()))
+        body: dict[str, Any] = {"status": "error", "kept": before, "errors": errors}
         return JSONResponse(body, status_code=400)
-    return JSONResponse({"status": "ok", "rules": len(rules.rules), "digest": rules.digest})
+    await run_in_threadpool(partial(operator_log.reloaded, services.database, actor=actor,
+                                    before=before, after=rules.digest, now=services.clock()))
+    return JSONResponse({"status": "ok", "rules": len(rules.rules), "digest": rules.digest,
+                         "previous_digest": before})

@@ -7,6 +7,7 @@ that cannot commit is a 503 so Alertmanager retries. Never a 500 from input.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from typing import Any
 
@@ -14,13 +15,16 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.requests import ClientDisconnect
 
 from remediator.alertmanager import WebhookPayload
 from remediator.services import Services
 from remediator.store import StoreUnavailable
 from remediator.web.deps import ServicesDep, auth_failure
+from remediator.web.refusals import refuse
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 
 class BodyTooLarge(Exception):
@@ -40,7 +44,27 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/webhook/alertmanager")
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """The schema with its `$defs` references replaced by the definitions themselves."""
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {key: _inline(value, defs) for key, value in node.items() if key != "$defs"}
+    if isinstance(node, list):
+        return [_inline(item, defs) for item in node]
+    return node
+
+
+def _payload_schema() -> dict[str, Any]:
+    """WebhookPayload as OpenAPI documents it (the handler reads the body itself)."""
+    schema = WebhookPayload.model_json_schema(by_alias=True)
+    body = _inline(schema, schema.get("$defs", {}))
+    return {"requestBody": {"required": True,
+                            "content": {"application/json": {"schema": body}}}}
+
+
+@router.post("/webhook/alertmanager", openapi_extra=_payload_schema())
 async def alertmanager_webhook(request: Request, services: ServicesDep) -> JSONResponse:
     started = time.perf_counter()
     response = await _handle(request, services)
@@ -53,10 +77,16 @@ async def _handle(request: Request, services: Services) -> JSONResponse:
     client = request.client.host if request.client else ""
     failure = auth_failure(request, services, read_only=False)
     if failure:
-        return await _reject(services, 401, failure, {"client": client},
-                             headers={"WWW-Authenticate": "Bearer"})
+        return await refuse(request, services, failure)
+    content_type = request.headers.get("content-type", "")
+    if not _is_json(content_type):
+        return await _reject(services, 415, "Content-Type must be application/json, not "
+                             f"{content_type[:100]!r}", {"client": client})
     try:
         body = await _read_limited(request, services.settings.max_body_bytes)
+    except ClientDisconnect:  # gone mid-body (or cut off by the body deadline): no one to answer
+        log.info("client %s went away before sending the whole body", client)
+        return JSONResponse({"error": "client disconnected"}, status_code=400)
     except BodyTooLarge:
         return await _reject(services, 413, "payload larger than "
                              f"{services.settings.max_body_bytes} bytes", {"client": client})
@@ -72,7 +102,16 @@ async def _handle(request: Request, services: Services) -> JSONResponse:
         return JSONResponse({"error": f"store unavailable: {error}"}, status_code=503,
                             headers={"Retry-After": "5"})
     services.worker.wake()
-    return JSONResponse({"received": len(payload.alerts), "decisions": decisions})
+    answer: dict[str, Any] = {"received": len(payload.alerts), "decisions": decisions}
+    if payload.truncated_alerts and services.catch_up is not None:
+        answer["truncated"] = payload.truncated_alerts
+        answer["reconciling"] = services.catch_up.request(payload.truncated_alerts)
+    return JSONResponse(answer)
+
+
+def _is_json(content_type: str) -> bool:
+    """`application/json`, with parameters (`; charset=utf-8`) or not."""
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
 def _describe(error: ValidationError) -> tuple[str, list[dict[str, Any]]]:

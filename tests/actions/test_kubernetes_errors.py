@@ -20,7 +20,15 @@ import pytest
 from kubernetes.client import ApiClient, Configuration
 
 from remediator.actions.base import Action, ActionError, ActionRequest, TargetGone
-from remediator.actions.kube_client import Deadline, Operation, api_client, call
+from remediator.actions.kube_client import (
+    MAX_RETRY_AFTER,
+    RETRY_AFTER_JITTER,
+    Deadline,
+    Operation,
+    api_client,
+    bounded_retry_after,
+    call,
+)
 from remediator.actions.kubernetes import close_api_client, kubernetes_actions
 
 from .conftest import NAMESPACE, PODS, TOKEN, WORKLOADS, Cluster, hpa, pod, workload
@@ -81,7 +89,10 @@ async def test_status_codes_map_to_the_retry_policy(
 
     assert type(raised.value) is error_class
     assert raised.value.transient is transient
-    assert raised.value.retry_after == retry_after
+    if retry_after is None:
+        assert raised.value.retry_after is None
+    else:  # what the server asked, plus up to 20% jitter
+        assert retry_after <= (raised.value.retry_after or 0) <= retry_after * 1.2
     assert raised.value.detail == {"status": code}
     assert raised.value.message.startswith("get deployments/scale apps-a/web: ")
     assert TOKEN not in str(raised.value)
@@ -200,3 +211,33 @@ async def test_no_call_starts_after_the_deadline() -> None:
         await call(operation, Deadline(0.0), never)
 
     assert raised.value.transient
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    pytest.param("7", 7.0, id="as-asked"),
+    pytest.param("86400", MAX_RETRY_AFTER, id="capped"),
+    pytest.param("inf", MAX_RETRY_AFTER, id="infinite-capped"),
+    pytest.param("nan", None, id="nan-ignored"),
+    pytest.param("-5", None, id="negative-ignored"),
+])
+async def test_retry_after_is_capped_and_jittered(
+        kmock: kmock.KubernetesEmulator, actions: dict[str, Action], header: str,
+        expected: float | None) -> None:
+    """A throttling API server cannot park a job for a day, and throttled retries
+    spread out instead of returning in the same second."""
+    reaction = kmock["get", kmock.resource(WORKLOADS["deployment"])] << 429 << status(
+        429, "slow down")
+    reaction << kmock.headers({"Retry-After": header})
+    with pytest.raises(ActionError) as raised:
+        await actions["kubernetes.scale"].run(SCALE)
+    got = raised.value.retry_after
+    if expected is None:
+        assert got is None
+    else:
+        assert got is not None and expected <= got <= expected * (1 + RETRY_AFTER_JITTER)
+
+
+def test_jitter_only_adds() -> None:
+    assert bounded_retry_after(10, jitter=lambda: 0.0) == 10
+    assert bounded_retry_after(10, jitter=lambda: 1.0) == 12
+    assert bounded_retry_after(1e9, jitter=lambda: 0.5) == MAX_RETRY_AFTER * 1.1

@@ -125,7 +125,7 @@ async def test_rule_to_play_end_to_end_with_a_hostile_label(tmp_path: Path,
     labels = {"alertname": "NodeFilesystemAlmostFull", "node": "worker-1",
               "mountpoint": "/'; reboot; '"}
     request = rule.action.render(labels, {})
-    assert request.target == "playbook/worker-1"
+    assert request.target == "playbook:repair/free_disk.yml/worker-1"
     hosts = inventory("worker-1", repair_disk_temp_paths=[], repair_disk_vacuum_journal=False,
                       repair_disk_prune_images=False)
     action = AnsiblePlaybookAction(PLAYBOOKS, inventory=hosts)
@@ -140,3 +140,16 @@ def test_roles_path_defaults_to_the_sibling_roles_directory() -> None:
     assert action._roles_path == (REPO / "roles",)
     assert AnsiblePlaybookAction(PROJECT)._roles_path == ()
 
+
+
+@pytest.mark.parametrize("limit", ["all", "workers", "localhost", "worker-9"])
+async def test_a_limit_from_labels_is_checked_against_the_inventory_again_at_run_time(
+        inventory: Inventory, limit: str) -> None:
+    """A request from the job table cannot widen the play beyond one inventory host."""
+    hosts = inventory("worker-1", groups={"workers": ["worker-1"]})
+    action = AnsiblePlaybookAction(PROJECT, inventory=hosts)
+    request = playbook_request("ok.yml", limit=limit)
+    request = ActionRequest(type=request.type, kind=request.kind, name=request.name,
+                            params={**request.params, "limit_from_labels": True})
+    with pytest.raises(ActionError, match="not a host of the inventory"):
+        await action.run(request)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from remediator.playbook_runner import PlaybookRequest, PlaybookResult, run_playbook
+from remediator.ansible.runner import PlaybookRequest, PlaybookResult, run_playbook
 from tests.ansible.conftest import PLAYBOOKS, ROLES, FakeNode
 
 pytestmark = pytest.mark.ansible

@@ -54,15 +54,29 @@ def test_executed() -> None:
 
 
 def test_dry_run_global_and_per_rule() -> None:
-    assert outcome(crash(), policy=Policy(dry_run=True))[0] is Outcome.DRY_RUN
+    got, reason = outcome(crash(), policy=Policy(dry_run=True))
+    assert (got, reason.split(":")[0]) == (Outcome.DRY_RUN, "global dry_run")
     dry_rules = RuleSet.of([RULE.model_copy(update={"dry_run": True})])
-    assert outcome(crash(), rules=dry_rules)[0] is Outcome.DRY_RUN
+    got, reason = outcome(crash(), rules=dry_rules)
+    assert (got, reason.split(":")[0]) == (Outcome.DRY_RUN, "rule dry_run")
 
 
-def test_unavailable_action_types_become_dry_runs() -> None:
-    got, reason = outcome(crash(), policy=Policy(executable=frozenset({"ansible.playbook"})))
+@pytest.mark.parametrize(("executable", "why"), [
+    pytest.param(frozenset({"ansible.playbook"}), "no Kubernetes connection", id="kubernetes"),
+    pytest.param(frozenset({"kubernetes.rollout_restart"}), "no Kubernetes connection",
+                 id="other-kubernetes-type"),
+])
+def test_unavailable_action_types_become_dry_runs_that_say_why(executable: frozenset[str],
+                                                                why: str) -> None:
+    got, reason = outcome(crash(), policy=Policy(executable=executable))
     assert got is Outcome.DRY_RUN
-    assert "not available" in reason
+    assert reason.startswith(f"{why}: would run kubernetes.delete_pod")
+    assert "rule dry_run" not in reason
+
+
+def test_shadow_mode_wins_over_a_missing_capability() -> None:
+    policy = Policy(dry_run=True, executable=frozenset())
+    assert outcome(crash(), policy=policy)[1].startswith("global dry_run:")
 
 
 def test_duplicate_for_repeats_of_the_same_alert() -> None:

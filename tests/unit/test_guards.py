@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from remediator import guards
-from remediator.guards import BreakerSnapshot
+from remediator.guards import BreakerSnapshot, render_matchers
 from remediator.matchers import Matcher
 from remediator.policy import Policy
 
@@ -95,3 +98,34 @@ def test_breaker_window_start(snapshot: BreakerSnapshot, start: datetime) -> Non
 def test_blocking_alert(firing: list[dict[str, str]], blocked: bool) -> None:
     result = guards.blocking_alert([Matcher.parse('alertname="KubeNodeNotReady"')], firing)
     assert (result is not None) is blocked
+
+
+# -- issue 7, item 5: templated regex matchers treat label values as data ----
+
+_VALUES = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"),
+                  max_size=30)
+
+
+@pytest.mark.parametrize("operator", ["=~", "!~"])
+@given(value=_VALUES, other=_VALUES)
+def test_a_templated_regex_matcher_matches_the_value_literally(operator: str, value: str,
+                                                                other: str) -> None:
+    [matcher] = render_matchers([Matcher.parse(f'node{operator}"{{{{ labels.node }}}}"')],
+                                {"node": value}, {})
+    hit = matcher.matches({"node": other})
+    assert hit is ((other == value) if operator == "=~" else (other != value))
+
+
+def test_dot_star_from_a_label_does_not_match_everything() -> None:
+    [matcher] = render_matchers([Matcher.parse('node=~"{{ labels.node }}"')],
+                                {"node": ".*"}, {})
+    assert not matcher.matches({"node": "worker-1"})
+    assert matcher.matches({"node": ".*"})
+
+
+def test_a_catastrophic_pattern_from_a_label_is_only_text() -> None:
+    [matcher] = render_matchers([Matcher.parse('node=~"x{{ labels.node }}"')],
+                                {"node": "(a+)+$"}, {})
+    started = time.perf_counter()
+    assert not matcher.matches({"node": "x" + "a" * 22 + "!"})
+    assert time.perf_counter() - started < 0.1

@@ -76,3 +76,10 @@ def _go_escape(text: str) -> str:
     import json
 
     return json.dumps(text)[1:-1]
+
+
+def test_regex_anchors_do_not_accept_a_trailing_newline() -> None:
+    """As in Alertmanager (Go): `^(?:x)$` does not match "x\\n"."""
+    assert not Matcher.parse('node=~"worker-1"').matches({"node": "worker-1\n"})
+    assert not Matcher.parse('node=~""').matches({"node": "\n"})
+    assert Matcher.parse('node!~"worker-1"').matches({"node": "worker-1\n"})

@@ -1,11 +1,12 @@
 """The outcome vocabulary is public contract: API, metrics, page and CLI share it."""
 
-from remediator.outcomes import ACTION_RESULTS, DECISIONS, VERIFICATIONS, Outcome
+from remediator.outcomes import ACTION_RESULTS, APPROVALS, DECISIONS, VERIFICATIONS, Outcome
 
 CONTRACT = [
     "executed", "dry_run", "duplicate", "cooldown", "rate_limited", "breaker_open", "denied",
     "paused", "no_match", "rejected", "succeeded", "failed", "target_gone", "verified",
     "unverified", "unknown", "exhausted", "resolved",
+    "awaiting_approval", "approved", "declined", "expired", "operator",
 ]
 
 
@@ -14,6 +15,7 @@ def test_vocabulary_is_exactly_the_contract() -> None:
 
 
 def test_groups_partition_the_vocabulary() -> None:
-    grouped = DECISIONS | ACTION_RESULTS | VERIFICATIONS | {Outcome.EXHAUSTED, Outcome.RESOLVED}
+    grouped = (DECISIONS | ACTION_RESULTS | VERIFICATIONS | APPROVALS
+               | {Outcome.EXHAUSTED, Outcome.RESOLVED, Outcome.OPERATOR})
     assert grouped == set(Outcome)
     assert not (DECISIONS & ACTION_RESULTS) and not (ACTION_RESULTS & VERIFICATIONS)

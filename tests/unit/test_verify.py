@@ -12,6 +12,7 @@ from remediator.alertmanager import Alert
 from remediator.store.recorder import promql_expr
 from remediator.templating import Template
 from remediator.verify import alerts_query, same_alert
+from tests.unit.promql_strings import lex_string
 
 ALERT = {"alertname": "HpaMaxedOut", "namespace": "apps-a", "horizontalpodautoscaler": "web",
          "severity": "warning", "cluster": "prod-eu"}  # `cluster`: an external label
@@ -43,10 +44,8 @@ def test_label_values_cannot_escape_a_promql_string(value: str) -> None:
     expr = promql_expr(Template('up{pod="{{ labels.pod }}"}'), alert)
     assert expr is not None
     inner = expr.removeprefix('up{pod="').removesuffix('"}')
-    # Unescaped, the inside of the string is exactly the label value.
-    import json
-
-    assert json.loads(f'"{inner}"') == value
+    # Unescaped as PromQL does, the inside of the string is exactly the label value.
+    assert lex_string(f'"{inner}"', 0) == (value, len(inner) + 2)
 
 
 def test_missing_label_falls_back_to_the_alert_check() -> None:

@@ -39,8 +39,10 @@ def test_remediation_shows_its_whole_history(client: TestClient) -> None:
     body = client.get(f"/api/v1/remediations/{rid}", headers=auth(READ_TOKEN)).json()
     assert body["state"] == "succeeded"
     assert [step["id"] for step in body["steps"]] == [rid]
-    assert [e["outcome"] for e in body["history"]] == ["executed", "succeeded"]
-    assert body["history"][1]["duration_ms"] is not None
+    assert [e["outcome"] for e in body["timeline"]] == ["executed", "succeeded"]
+    assert body["timeline"][1]["duration_ms"] is not None
+    assert "key" not in body
+    assert "followups" not in body
 
 
 def test_unknown_remediation_is_404(client: TestClient) -> None:
@@ -65,9 +67,13 @@ def test_bad_audit_queries_are_400(client: TestClient, params: dict[str, str],
 def test_read_token_reads_but_cannot_control(client: TestClient) -> None:
     assert client.get("/api/v1/audit", headers=auth(READ_TOKEN)).status_code == 200
     assert client.get("/api/v1/audit").status_code == 401
-    assert client.post("/api/v1/pause", headers=auth(READ_TOKEN)).status_code == 401
-    assert client.post("/-/reload", headers=auth(READ_TOKEN)).status_code == 401
-    assert client.get("/", headers=auth("wrong")).status_code == 401
+    for path in ("/api/v1/pause", "/-/reload", "/api/v1/breaker/reset"):
+        refused = client.post(path, headers=auth(READ_TOKEN))
+        assert refused.status_code == 403, path
+        assert refused.json()["detail"] == "this token may only read"
+    page = client.get("/", headers=auth("wrong"), follow_redirects=False)
+    assert page.status_code == 303
+    assert page.headers["location"] == "/login?next=%2F"
 
 
 def test_pause_and_resume(client: TestClient) -> None:
@@ -134,7 +140,7 @@ def test_page_lists_entries_and_escapes_untrusted_values(client: TestClient) -> 
     hostile = crashloop(pod="<script>alert(1)</script>")
     hostile["annotations"]["runbook_url"] = "javascript:alert(1)"
     deliver(client, crashloop(), hostile)
-    html = client.get("/", headers=auth(READ_TOKEN)).text
+    html = client.get("/audit", headers=auth(READ_TOKEN)).text
     assert "pod/apps-a/web-1" in html
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;" in html

@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from remediator.actions.base import ActionRegistry
 from remediator.clock import FakeClock
-from remediator.settings import load_settings
+from remediator.settings import (
+    ALERT_BUDGET_BYTES,
+    DEFAULT_MAX_BODY_BYTES,
+    EXAMPLE_MAX_ALERTS,
+    load_settings,
+)
 from remediator.store import Database
 from remediator.web.app import create_app
 from tests.support.payloads import alert, crashloop, payload
 from tests.web.conftest import RecordingAction, auth, drain
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "alerts"
 
 
 def post(client: TestClient, body: Any, headers: dict[str, str] | None = None) -> Any:
@@ -62,17 +71,19 @@ def test_resolved_alert_records_resolved_and_never_acts(client: TestClient,
     assert recorder.requests == []
 
 
-@pytest.mark.parametrize(("headers", "reason"), [
-    pytest.param({}, "missing bearer token", id="no-token"),
-    pytest.param(auth("wrong"), "invalid bearer token", id="wrong-token"),
-    pytest.param(auth("read-only-token"), "invalid bearer token", id="read-token-cannot-act"),
-    pytest.param({"Authorization": "Basic czNjcmV0"}, "missing bearer token", id="basic-auth"),
+@pytest.mark.parametrize(("headers", "status", "reason"), [
+    pytest.param({}, 401, "missing bearer token", id="no-token"),
+    pytest.param(auth("wrong"), 401, "invalid bearer token", id="wrong-token"),
+    pytest.param(auth("read-only-token"), 403, "this token may only read",
+                 id="read-token-cannot-act"),
+    pytest.param({"Authorization": "Basic czNjcmV0"}, 401, "missing bearer token",
+                 id="basic-auth"),
 ])
 def test_unauthorised_deliveries_are_rejected_and_audited(
         client: TestClient, recorder: RecordingAction, headers: dict[str, str],
-        reason: str) -> None:
+        status: int, reason: str) -> None:
     response = client.post("/webhook/alertmanager", json=payload(crashloop()), headers=headers)
-    assert response.status_code == 401
+    assert response.status_code == status
     assert response.json()["error"] == reason
     drain(client)
     assert recorder.requests == []
@@ -112,8 +123,9 @@ def test_bad_payloads_are_4xx_with_a_reason_and_audited(
 
 
 def test_oversized_body_is_413(client: TestClient) -> None:
-    big = payload(*[crashloop(pod=f"p{i}") for i in range(4000)])
-    response = post(client, big)
+    padded = json.dumps(payload(crashloop())) + " " * DEFAULT_MAX_BODY_BYTES
+    response = client.post("/webhook/alertmanager", content=padded,
+                           headers={"Content-Type": "application/json", **auth()})
     assert response.status_code == 413
     assert audit(client, outcome="rejected")[0]["reason"].startswith("payload larger than")
 
@@ -158,3 +170,51 @@ def test_mixed_batch_gets_one_decision_per_alert_and_rule(client: TestClient) ->
                    crashloop(pod="c", namespace="kube-system"))
     outcomes = [d["outcome"] for d in post(client, body).json()["decisions"]]
     assert outcomes == ["executed", "denied", "no_match", "no_match"]
+
+
+@pytest.mark.parametrize("content_type", [
+    pytest.param("text/plain", id="text"),
+    pytest.param("application/x-www-form-urlencoded", id="form"),
+    pytest.param("image/png", id="png"),
+    pytest.param(None, id="missing"),
+])
+def test_a_body_that_is_not_declared_json_is_415_and_audited(
+        client: TestClient, recorder: RecordingAction, content_type: str | None) -> None:
+    headers = auth() if content_type is None else {**auth(), "Content-Type": content_type}
+    response = client.post("/webhook/alertmanager", content=json.dumps(payload(crashloop())),
+                           headers=headers)
+    assert response.status_code == 415
+    assert response.json()["error"].startswith("Content-Type must be application/json")
+    drain(client)
+    assert recorder.requests == []
+    [rejected] = audit(client, outcome="rejected")
+    assert rejected["detail"]["status"] == 415
+
+
+def test_json_with_a_charset_is_accepted(client: TestClient) -> None:
+    response = client.post("/webhook/alertmanager", content=json.dumps(payload(crashloop())),
+                           headers={**auth(), "Content-Type": "Application/JSON; charset=utf-8"})
+    assert response.status_code == 200
+
+
+def _bulky_alert(i: int) -> dict[str, Any]:
+    """An alert that serialises to just under the per-alert budget."""
+    bulky = alert("LargeGroupMember", instance=f"node-{i}:9100")
+    bulky["annotations"]["description"] = ""
+    room = ALERT_BUDGET_BYTES - len(json.dumps(bulky)) - 8
+    bulky["annotations"]["description"] = "x" * room
+    return bulky
+
+
+def test_the_largest_group_the_example_config_sends_fits_the_default_limit(
+        client: TestClient) -> None:
+    config = yaml.safe_load((EXAMPLES / "alertmanager.example.yml").read_text())
+    [receiver] = [r for r in config["receivers"] if r["name"] == "remediator"]
+    max_alerts = receiver["webhook_configs"][0]["max_alerts"]
+    assert max_alerts == EXAMPLE_MAX_ALERTS  # the default is sized from it
+    body = json.dumps(payload(*[_bulky_alert(i) for i in range(max_alerts)]))
+    assert len(body) > 3 * 1024 * 1024  # the old 1 MiB limit held ~1,600 typical alerts
+    response = client.post("/webhook/alertmanager", content=body,
+                           headers={"Content-Type": "application/json", **auth()})
+    assert response.status_code == 200
+    assert response.json()["received"] == max_alerts

@@ -28,6 +28,10 @@ rules:
     verify: {after: 5m}
     escalate:
       - {type: kubernetes.rollout_restart, namespace: "{{ labels.namespace }}", name: "{{ labels.deployment }}"}
+  - name: restart-pod-slowly
+    matchers: ['alertname="PodCrashLoopingSlowly"']
+    action: {type: kubernetes.delete_pod, namespace: "{{ labels.namespace }}", name: "{{ labels.pod }}", timeout: 1s}
+    limits: {cooldown: 10m, max: 1, per: 1h}
   - name: free-disk-rehearsal
     matchers: ['alertname="NodeFilesystemAlmostFull"']
     action: {type: ansible.playbook, playbook: repair/free_disk.yml, limit: "{{ labels.node }}", check_in_dry_run: true}

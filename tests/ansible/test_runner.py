@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from remediator.playbook_runner import (
+from remediator.ansible.runner import (
     PlaybookEvent,
     PlaybookRequest,
     Redactor,

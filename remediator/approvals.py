@@ -1,0 +1,218 @@
+"""A human in the loop: approve, decline, or let an approval request expire.
+
+A rule with `approval: {required: true, timeout: 30m}` records its decision
+as `awaiting_approval` and queues nothing. An approval decides the step
+again, at that moment, through every guard (pause, namespaces,
+`unless_firing`, breaker, cooldown, rate limits) with the request itself
+left out of the counts; only then is the action queued. Anything else is
+recorded with its outcome and the request's idempotency key is given back.
+A request nobody answers within its timeout is `expired` (and its key given
+back, so the alert's next notification asks again). A declined request keeps
+its key: the same alert episode is not asked about again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, func, select
+
+from remediator.decisions import Decision
+from remediator.engine import decide_step
+from remediator.guards import BreakerSnapshot
+from remediator.operator_log import Actor, clean_reason
+from remediator.operator_log import record as record_operator
+from remediator.outcomes import Outcome
+from remediator.policy import Policy
+from remediator.rules import RuleSet
+from remediator.store import Database, jobs, recorder, remediations
+from remediator.store.guard_state import DatabaseState
+from remediator.store.remediations import Remediation
+from remediator.store.tables import remediations as table
+
+if TYPE_CHECKING:
+    from remediator.services import Services
+
+log = logging.getLogger(__name__)
+
+AWAITING = Outcome.AWAITING_APPROVAL.value
+_NOT_ACTIONS = (AWAITING, Outcome.DECLINED.value, Outcome.EXPIRED.value)
+
+
+class ApprovalError(Exception):
+    """The request cannot be answered: unknown (404) or no longer awaiting (409)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True, kw_only=True)
+class Answer:
+    remediation_id: str
+    outcome: Outcome
+    """approved (and queued), declined, or the guard that refused the approval."""
+    reason: str
+    queued: bool = False
+
+
+class RecheckState:
+    """Guard state for re-deciding an approved step: the request itself does not count.
+
+    Nor do other requests still awaiting an answer, or declined and expired
+    ones: none of them acted.
+    """
+
+    def __init__(self, connection: Connection, remediation_id: str) -> None:
+        self._connection = connection
+        self._id = remediation_id
+        self._inner = DatabaseState(connection)
+
+    def _acted(self, include_dry_run: bool) -> list[object]:
+        conditions: list[object] = [table.c.id != self._id, table.c.counts.is_(True),
+                                    table.c.state.not_in(_NOT_ACTIONS)]
+        if not include_dry_run:
+            conditions.append(table.c.dry_run.is_(False))
+        return conditions
+
+    def is_duplicate(self, key: str) -> bool:
+        return False
+
+    def paused(self) -> bool:
+        return self._inner.paused()
+
+    def breaker(self) -> BreakerSnapshot:
+        return self._inner.breaker()
+
+    def last_action_at(self, target: str, *, include_dry_run: bool) -> datetime | None:
+        stmt = select(func.max(table.c.created_at)).where(
+            table.c.target == target, *self._acted(include_dry_run))  # type: ignore[arg-type]
+        found: datetime | None = self._connection.execute(stmt).scalar()
+        return found
+
+    def actions_since(self, since: datetime, *, rule: str | None,
+                      include_dry_run: bool) -> int:
+        stmt = select(func.count()).select_from(table).where(
+            table.c.created_at >= since, *self._acted(include_dry_run))  # type: ignore[arg-type]
+        if rule is not None:
+            stmt = stmt.where(table.c.rule == rule)
+        return int(self._connection.execute(stmt).scalar_one())
+
+    def failures_since(self, since: datetime) -> int:
+        return self._inner.failures_since(since)
+
+    def firing_alerts(self, alertnames: frozenset[str] | None) -> Iterable[Mapping[str, str]]:
+        return self._inner.firing_alerts(alertnames)
+
+    def record(self, decision: Decision, now: datetime) -> None:
+        return None
+
+
+def _awaiting(connection: Connection, remediation_id: str, now: datetime) -> Remediation:
+    current = remediations.get(connection, remediation_id)
+    if current is None:
+        raise ApprovalError(f"no remediation {remediation_id!r}", 404)
+    if current.state != AWAITING:
+        raise ApprovalError(f"remediation {remediation_id[:8]} is {current.state}, "
+                            "not awaiting approval", 409)
+    expires = connection.execute(select(table.c.approval_expires).where(
+        table.c.id == remediation_id)).scalar()
+    if expires is not None and expires <= now:
+        _expire(connection, current, now)
+        raise ApprovalError(f"the approval request for {remediation_id[:8]} expired at "
+                            f"{expires.isoformat(timespec='seconds')}", 409)
+    return current
+
+
+def approve(database: Database, *, remediation_id: str, actor: Actor, reason: str,
+            now: datetime, rules: RuleSet, policy: Policy) -> Answer:
+    """Approve, re-check every guard now, and queue the action only if they all pass."""
+    reason = clean_reason(reason)
+    with database.writing() as connection:
+        current = _awaiting(connection, remediation_id, now)
+        _log(connection, current, "approve", actor, reason, now)
+        who = f"approved by {actor.name}" + (f": {reason}" if reason else "")
+        rule = rules.by_name(current.rule)
+        if current.resolved_at is not None:
+            return _refused(connection, current, now, Outcome.RESOLVED,
+                            f"{who}; not run: the alert resolved meanwhile")
+        if rule is None:
+            return _refused(connection, current, now, Outcome.DENIED,
+                            f"{who}; not run: rule {current.rule!r} is no longer loaded")
+        step = decide_step(current.alert, rule.model_copy(update={"approval": None}),
+                           current.step, policy=policy,
+                           state=RecheckState(connection, current.id), now=now)
+        if step.outcome is not Outcome.EXECUTED:
+            return _refused(connection, current, now, step.outcome,
+                            f"{who}; not run: {step.outcome.value}: {step.reason}")
+        jobs.enqueue(connection, kind=jobs.ACTION, remediation_id=current.id, run_at=now,
+                     payload=recorder.verify_payload(step))
+        text = f"{who}; guards re-checked, {step.reason}"
+        recorder.record_outcome(connection, current, outcome=Outcome.APPROVED, reason=text,
+                                now=now, state="pending", detail=actor.detail())
+    return Answer(remediation_id=current.id, outcome=Outcome.APPROVED, reason=text,
+                  queued=True)
+
+
+def decline(database: Database, *, remediation_id: str, actor: Actor, reason: str,
+            now: datetime) -> Answer:
+    """Decline: nothing runs, and this alert episode is not asked about again."""
+    reason = clean_reason(reason)
+    with database.writing() as connection:
+        current = _awaiting(connection, remediation_id, now)
+        _log(connection, current, "decline", actor, reason, now)
+        remediations.uncount(connection, current.id)
+        text = f"declined by {actor.name}" + (f": {reason}" if reason else "")
+        recorder.record_outcome(connection, current, outcome=Outcome.DECLINED, reason=text,
+                                now=now, state=Outcome.DECLINED.value, detail=actor.detail())
+    return Answer(remediation_id=current.id, outcome=Outcome.DECLINED, reason=text)
+
+
+def expire_due(database: Database, now: datetime) -> list[Remediation]:
+    """Mark every request past its timeout `expired`; return them."""
+    with database.writing() as connection:
+        ids = list(connection.execute(select(table.c.id).where(
+            table.c.state == AWAITING, table.c.approval_expires <= now)).scalars())
+        expired = [r for r in (remediations.get(connection, i) for i in ids) if r is not None]
+        for current in expired:
+            _expire(connection, current, now)
+    return expired
+
+
+def _expire(connection: Connection, current: Remediation, now: datetime) -> None:
+    remediations.release_key(connection, current.id)
+    recorder.record_outcome(connection, current, outcome=Outcome.EXPIRED, now=now,
+                            state=Outcome.EXPIRED.value,
+                            reason="nobody approved or declined in time; nothing done")
+
+
+def _refused(connection: Connection, current: Remediation, now: datetime, outcome: Outcome,
+             reason: str) -> Answer:
+    remediations.release_key(connection, current.id)
+    recorder.record_outcome(connection, current, outcome=outcome, reason=reason, now=now,
+                            state=outcome.value)
+    return Answer(remediation_id=current.id, outcome=outcome, reason=reason)
+
+
+def _log(connection: Connection, current: Remediation, action: str, actor: Actor, reason: str,
+         now: datetime) -> None:
+    record_operator(connection, action=action, actor=actor, reason=reason, now=now,
+                    remediation_id=current.id, rule=current.rule, step=current.step,
+                    alertname=current.alert.alertname, fingerprint=current.alert.fingerprint,
+                    namespace=current.request.namespace or "", target=current.request.target,
+                    labels=current.alert.labels)
+
+
+async def expire_approvals(services: Services) -> None:
+    """Scheduler job: expire unanswered requests (and count them)."""
+    expired = await asyncio.to_thread(expire_due, services.database, services.clock())
+    for current in expired:
+        services.metrics.approvals.labels(rule=current.rule,
+                                          outcome=Outcome.EXPIRED.value).inc()
+    if expired:
+        log.info("%d approval request(s) expired unanswered", len(expired))

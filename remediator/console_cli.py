@@ -1,0 +1,242 @@
+"""The on-call commands: `status`, `show ID`, `approve|decline ID --reason`, and the
+audit log rendered for a terminal (80 columns and up) or followed as it grows.
+
+They read and write the service's database directly, like `pause`, so they
+work against a running service and every replica sees the result; actions
+approved here are run by the service's worker at its next poll.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from remediator.clock import utcnow
+from remediator.operator_log import Actor
+from remediator.settings import Settings
+
+if TYPE_CHECKING:
+    from remediator.policy import Policy
+    from remediator.store import Database
+    from remediator.store.audit import AuditQuery
+
+config_opt = Annotated[Path | None, typer.Option("--config", help="YAML settings file")]
+db_opt = Annotated[str | None, typer.Option(
+    "--database-url", help="defaults to REMEDIATOR_DATABASE_URL or sqlite:///remediator.db")]
+reason_opt = Annotated[str, typer.Option("--reason", help="recorded in the audit log")]
+
+out = Console()
+err = Console(stderr=True)
+
+_STYLE = {"executed": "green", "succeeded": "green", "verified": "green", "approved": "green",
+          "failed": "red", "unverified": "red", "exhausted": "red", "breaker_open": "red",
+          "rejected": "red", "declined": "red", "awaiting_approval": "yellow",
+          "expired": "yellow", "paused": "yellow", "operator": "magenta"}
+
+
+def policy_of(settings: Settings) -> Policy:
+    """The service's policy as far as the CLI can tell, including what can run here."""
+    from remediator.policy_settings import policy_from_settings, read_inventory_hosts
+    from remediator.services import kube_config_present
+
+    kinds = {"kubernetes.delete_pod", "kubernetes.rollout_restart", "kubernetes.scale",
+             "kubernetes.hpa_patch", "ansible.playbook"}
+    if settings.kubernetes == "off" or (settings.kubernetes == "auto"
+                                         and not kube_config_present()):
+        kinds = {k for k in kinds if not k.startswith("kubernetes.")}
+    if settings.ansible_inventory is None:
+        kinds.discard("ansible.playbook")
+    return policy_from_settings(settings, executable=frozenset(kinds),
+                                inventory_hosts=read_inventory_hosts(settings))
+
+
+def audit_table(items: Iterable[dict[str, Any]], width: int, title: str = "") -> Table:
+    """Entries as a table that fits `width`: below 120 columns, four wrapped columns."""
+    wide = width >= 120
+    table = Table(title=title or None, expand=False, show_lines=not wide, pad_edge=False)
+    table.add_column("time (UTC)", no_wrap=True)
+    table.add_column("outcome", no_wrap=True)
+    if wide:
+        for name in ("alert", "rule", "target"):
+            table.add_column(name)
+        table.add_column("reason", ratio=1)
+        table.add_column("ms", justify="right")
+    else:
+        table.add_column("alert / target", max_width=26, overflow="fold")
+        table.add_column("reason", ratio=1, overflow="fold")
+    for e in items:
+        ts = e["ts"][:19].replace("T", " ") if wide else e["ts"][5:19].replace("T", " ")
+        outcome = Text(e["outcome"], style=_STYLE.get(e["outcome"], ""))
+        reason = e["reason"] + (f" ({e['detail']['actor']})"
+                                if e.get("detail", {}).get("actor") else "")
+        if wide:
+            ms = f"{e['duration_ms']:.0f}" if e["duration_ms"] is not None else ""
+            table.add_row(ts, outcome, e["alertname"], e["rule"], e["target"], reason, ms)
+        else:
+            what = "\n".join(x for x in (e["alertname"] or e["action"], e["target"]) if x)
+            table.add_row(ts, outcome, what, reason)
+    return table
+
+
+def follow(database: Database, query: AuditQuery, emit: Callable[[list[dict[str, Any]]], None],
+           *, sleep: Callable[[float], None] = time.sleep, interval: float = 2.0,
+           polls: int | None = None) -> None:
+    """Print new entries as they are appended (oldest first), until interrupted."""
+    from remediator.store import audit
+
+    with database.reading() as connection:
+        items, _ = audit.query(connection, query)
+    emit(list(reversed(items)))
+    last = max((int(e["id"]) for e in items), default=0)
+    done = 0
+    while polls is None or done < polls:
+        sleep(interval)
+        done += 1
+        with database.reading() as connection:
+            fresh = [e for e in audit.query(connection, replace(query, since=None,
+                                                                limit=1000))[0]
+                     if int(e["id"]) > last]
+        if fresh:
+            last = max(int(e["id"]) for e in fresh)
+            emit(list(reversed(fresh)))
+
+
+def register(app: typer.Typer, *, settings_of: Callable[..., Settings],
+             database_of: Callable[[Settings], Database]) -> None:
+    """Add the on-call commands to `app` (cli.py's option helpers passed in)."""
+    @app.command()
+    def status(as_json: Annotated[bool, typer.Option("--json")] = False,
+               config: config_opt = None, database_url: db_opt = None) -> None:
+        """Paused? Breaker open? Queue depth? Waiting approvals? (as /api/v1/status)."""
+        from sqlalchemy import func, select
+
+        from remediator import operations
+        from remediator.store.tables import remediations
+
+        settings = settings_of(config, database_url=database_url)
+        database = database_of(settings)
+        now = utcnow()
+        found = operations.status(database, policy_of(settings), now)
+        with database.reading() as connection:
+            found["awaiting_approval"] = int(connection.execute(
+                select(func.count()).select_from(remediations).where(
+                    remediations.c.state == "awaiting_approval")).scalar_one())
+        if as_json:
+            sys.stdout.write(json.dumps(found, default=str) + "\n")
+            return
+        paused = (f"[red]PAUSED[/red]: {found['paused_reason']}" if found["paused"]
+                  else "[green]active[/green]")
+        breaker = (f"[red]OPEN[/red]: {found['breaker_reason']}" if found["breaker_open"]
+                   else "[green]closed[/green]")
+        out.print(f"remediation   {paused}")
+        out.print(f"breaker       {breaker}")
+        out.print(f"dry-run       {'yes' if found['dry_run'] else 'no'}")
+        queued = ", ".join(f"{k} {v}" for k, v in sorted(found["jobs_queued"].items()))
+        out.print(f"jobs queued   {queued or 'none'}")
+        out.print(f"approvals     {found['awaiting_approval']} waiting")
+
+    @app.command()
+    def show(remediation_id: Annotated[str, typer.Argument(metavar="ID",
+                                                           help="id or unique prefix")],
+             as_json: Annotated[bool, typer.Option("--json")] = False,
+             config: config_opt = None, database_url: db_opt = None) -> None:
+        """One remediation: alert, action, state, escalation steps and its timeline."""
+        from remediator import readmodel
+
+        settings = settings_of(config, database_url=database_url)
+        with database_of(settings).reading() as connection:
+            try:
+                view = readmodel.remediation_view(
+                    connection, readmodel.resolve_id(connection, remediation_id),
+                    alertmanager_url=(settings.alertmanager_external_url
+                                      or settings.alertmanager_url))
+            except readmodel.LookupError_ as error:
+                err.print(str(error))
+                raise typer.Exit(1) from None
+        if as_json:
+            sys.stdout.write(view.model_dump_json() + "\n")
+            return
+        out.print(f"[bold]{view.alert.alertname}[/bold] -> {view.action.type} "
+                  f"{view.action.target}")
+        out.print(f"id {view.id}  rule {view.rule}  state [bold]{view.state}[/bold]"
+                  + (f"  resolved {view.resolved_at[:19]}" if view.resolved_at else "")
+                  + (f"  repeats {view.repeats}" if view.repeats else ""))
+        for label, url in (("runbook", view.alert.runbook_url),
+                           ("prometheus", view.alert.generator_url),
+                           ("silence", view.alert.silence_url)):
+            if url:
+                out.print(f"{label:<11}{url}", soft_wrap=True)
+        if len(view.steps) > 1:
+            out.print("steps: " + " -> ".join(f"{s.step}:{s.action.type} ({s.state})"
+                                             for s in view.steps))
+        entries = [e.model_dump() for e in view.timeline]
+        for e in entries:
+            e.setdefault("alertname", "")
+            e.setdefault("rule", view.rule)
+        out.print(audit_table(entries, out.width, title="timeline"))
+        if view.evidence or view.hints:
+            try:
+                from importlib import import_module
+
+                text = import_module("remediator.evidence.render").render_text(
+                    {"evidence": view.evidence, "hints": view.hints})
+            except (ImportError, AttributeError):
+                text = json.dumps({"evidence": view.evidence, "hints": view.hints}, indent=2)
+            out.print(text, soft_wrap=True, markup=False, highlight=False)
+
+    def _answer(verb: str, remediation_id: str, reason: str, config: Path | None,
+                database_url: str | None) -> None:
+        from remediator import approvals, readmodel
+        from remediator.rules import RuleLoadError, load_rules
+
+        settings = settings_of(config, database_url=database_url)
+        database = database_of(settings)
+        with database.reading() as connection:
+            try:
+                full = readmodel.resolve_id(connection, remediation_id)
+            except readmodel.LookupError_ as error:
+                err.print(str(error))
+                raise typer.Exit(1) from None
+        try:
+            if verb == "approve":
+                try:
+                    rules = load_rules(settings.rules)
+                except RuleLoadError as error:
+                    err.print(f"cannot load the rules to re-check the guards: {error}")
+                    raise typer.Exit(1) from None
+                answer = approvals.approve(database, remediation_id=full, actor=Actor.cli(),
+                                           reason=reason, now=utcnow(), rules=rules,
+                                           policy=policy_of(settings))
+            else:
+                answer = approvals.decline(database, remediation_id=full, actor=Actor.cli(),
+                                           reason=reason, now=utcnow())
+        except approvals.ApprovalError as error:
+            err.print(str(error))
+            raise typer.Exit(1) from None
+        out.print(f"{answer.outcome.value}: {answer.reason}", soft_wrap=True)
+        if verb == "approve" and not answer.queued:
+            raise typer.Exit(1)
+
+    @app.command()
+    def approve(remediation_id: Annotated[str, typer.Argument(metavar="ID")],
+                reason: reason_opt, config: config_opt = None,
+                database_url: db_opt = None) -> None:
+        """Approve a remediation awaiting approval (every guard is checked again first)."""
+        _answer("approve", remediation_id, reason, config, database_url)
+
+    @app.command()
+    def decline(remediation_id: Annotated[str, typer.Argument(metavar="ID")],
+                reason: reason_opt, config: config_opt = None,
+                database_url: db_opt = None) -> None:
+        """Decline a remediation awaiting approval: nothing runs."""
+        _answer("decline", remediation_id, reason, config, database_url)

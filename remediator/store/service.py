@@ -1,0 +1,263 @@
+"""The store facade: named operations that each own one transaction.
+
+The worker, the scheduler and reconciliation say what happened ("the
+action settled", "the verification came back unverified") and this module
+writes it all in one `Database.writing()` transaction: job state,
+remediation state and audit entries never disagree after a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from remediator.actions.base import ActionRequest
+from remediator.alertmanager import Alert
+from remediator.decisions import Decision
+from remediator.outcomes import Outcome
+from remediator.store import jobs, recorder, remediations
+from remediator.store.audit import purge_before
+from remediator.store.database import Database
+from remediator.store.guard_state import DatabaseState
+from remediator.store.jobs import Job
+from remediator.store.remediations import Remediation
+from remediator.store.tables import alerts as alerts_table
+
+Escalation = Callable[[DatabaseState], Decision | None]
+"""Decides the next ladder step against the state of the same transaction
+(None: there is no next step to try)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settled:
+    """How an action ended, as the worker saw it."""
+
+    outcome: Outcome
+    reason: str
+    duration_ms: float | None = None
+    detail: dict[str, Any] | None = None
+    followups: tuple[ActionRequest, ...] = ()
+    ran: bool = True
+    """False for TargetGone/errors: no follow-ups were produced."""
+
+
+class Store:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    # -- jobs -------------------------------------------------------------
+
+    def claim(self, *, owner: str, now: datetime, limit: int, lease: timedelta) -> list[Job]:
+        with self.database.writing() as connection:
+            return jobs.claim(connection, owner=owner, now=now, limit=limit, lease=lease)
+
+    def load(self, remediation_id: str) -> Remediation | None:
+        with self.database.reading() as connection:
+            return remediations.get(connection, remediation_id)
+
+    def extend_lease(self, job_id: int, until: datetime) -> None:
+        with self.database.writing() as connection:
+            jobs.extend_lease(connection, job_id, until)
+
+    def finish(self, job_id: int) -> None:
+        with self.database.writing() as connection:
+            jobs.finish(connection, job_id)
+
+    def retry(self, job_id: int, run_at: datetime) -> None:
+        with self.database.writing() as connection:
+            jobs.retry_at(connection, job_id, run_at)
+
+    def defer(self, job: Job, remediation: Remediation, *, run_at: datetime, now: datetime,
+              outcome: Outcome, reason: str, audit: bool) -> None:
+        """Put a job back for later (a follow-up while paused), noting it once."""
+        with self.database.writing() as connection:
+            jobs.retry_at(connection, job.id, run_at)
+            if audit:
+                recorder.record_outcome(connection, remediation, outcome=outcome,
+                                        reason=reason, now=now)
+
+    def paused(self) -> bool:
+        with self.database.reading() as connection:
+            return DatabaseState(connection).paused()
+
+    # -- actions ----------------------------------------------------------
+
+    def cancel_if_blocked(self, job: Job, remediation: Remediation, *, now: datetime,
+                          blocked: Callable[[DatabaseState], tuple[Outcome, str] | None],
+                          ) -> bool:
+        """Cancel a queued action that pause or the breaker now forbids.
+
+        The cancelled remediation gives its idempotency key back and counts
+        for no guard (`remediations.release_key`): nothing ran, so after a
+        resume the alert is decided afresh, not `duplicate` or `cooldown`.
+        """
+        with self.database.writing() as connection:
+            verdict = blocked(DatabaseState(connection))
+            if verdict is None:
+                return False
+            outcome, reason = verdict
+            jobs.finish(connection, job.id)
+            remediations.release_key(connection, remediation.id)
+            recorder.record_outcome(connection, remediation, outcome=outcome, reason=reason,
+                                    now=now, state=outcome.value)
+        return True
+
+    def retry_action(self, job: Job, remediation: Remediation, *, run_at: datetime,
+                     now: datetime, reason: str, duration_ms: float,
+                     detail: dict[str, Any]) -> None:
+        """A transient failure: note it and queue the same job again."""
+        with self.database.writing() as connection:
+            jobs.retry_at(connection, job.id, run_at)
+            recorder.record_outcome(connection, remediation, outcome=Outcome.FAILED, now=now,
+                                    reason=reason, duration_ms=duration_ms,
+                                    detail={"retrying": True, **detail})
+
+    def settle_action(self, job: Job, remediation: Remediation, settled: Settled, *,
+                      now: datetime) -> None:
+        """The action's result, its follow-ups and its verification job, together."""
+        with self.database.writing() as connection:
+            jobs.finish(connection, job.id)
+            if settled.ran:
+                remediations.set_state(connection, remediation.id, settled.outcome.value, now,
+                                       followups=settled.followups)
+                current = remediations.get(connection, remediation.id)
+                if current is not None and current.resolved_at is not None:
+                    # Resolved while the action ran: its follow-ups are due now.
+                    jobs.enqueue_many(connection, recorder.followup_jobs(
+                        [(remediation.id, settled.followups)], now=now))
+                after = job.payload.get("verify_after")
+                if after is not None:
+                    jobs.enqueue(connection, kind=jobs.VERIFY, remediation_id=remediation.id,
+                                 run_at=now + timedelta(seconds=float(after)),
+                                 payload={"expr": job.payload.get("verify_expr")})
+            recorder.record_outcome(connection, remediation, outcome=settled.outcome, now=now,
+                                    reason=settled.reason, duration_ms=settled.duration_ms,
+                                    detail=settled.detail, state=settled.outcome.value)
+
+    def record(self, job: Job, remediation: Remediation, outcome: Outcome, reason: str, *,
+               now: datetime, state: str | None = None, detail: dict[str, Any] | None = None,
+               action: str | None = None, duration_ms: float | None = None) -> None:
+        """Finish a job with one audited outcome (a follow-up's, a resolved action's)."""
+        with self.database.writing() as connection:
+            jobs.finish(connection, job.id)
+            recorder.record_outcome(connection, remediation, outcome=outcome, reason=reason,
+                                    now=now, state=state, detail=detail, action=action,
+                                    duration_ms=duration_ms)
+
+    # -- verification and escalation --------------------------------------
+
+    def record_verification(self, job: Job, remediation: Remediation, outcome: Outcome,
+                            reason: str, *, now: datetime,
+                            escalate: Escalation | None = None,
+                            exhausted: Callable[[Decision | None], str] | None = None,
+                            ) -> tuple[Decision | None, dict[str, Any] | None]:
+        """The verification's outcome and, when unverified, the next ladder step.
+
+        One transaction: a crash cannot leave `unverified` committed without
+        the escalation decided (which silently ended the ladder). Returns the
+        escalation decision and its summary (None when there was none).
+        """
+        with self.database.writing() as connection:
+            jobs.finish(connection, job.id)
+            recorder.record_outcome(connection, remediation, outcome=outcome, reason=reason,
+                                    now=now, state=outcome.value)
+            if outcome is not Outcome.UNVERIFIED or escalate is None:
+                return None, None
+            decision = escalate(DatabaseState(connection))
+            summary = None
+            if decision is not None:
+                summary = recorder.record(connection, [decision], now=now,
+                                          group_key=remediation.group_key)[0]
+                if decision.creates_remediation:
+                    return decision, summary
+            if exhausted is not None:
+                recorder.record_outcome(connection, remediation, outcome=Outcome.EXHAUSTED,
+                                        reason=exhausted(decision), now=now,
+                                        state=Outcome.EXHAUSTED.value)
+            return decision, summary
+
+    # -- recovery ----------------------------------------------------------
+
+    def recover_expired(self, now: datetime, *, owner_prefix: str | None = None,
+                        current_owner: str | None = None) -> int:
+        """Jobs whose worker vanished (lease expired, or owned by our previous run).
+
+        Verifications run again. An action is recorded as failed, not run
+        again (it may have happened). A follow-up is recorded as failed on
+        its own: its parent's action succeeded, so the parent stays as it
+        was and the breaker does not count a failure that is not one.
+        """
+        with self.database.writing() as connection:
+            lost = jobs.expired(connection, now, owner_prefix=owner_prefix,
+                                current_owner=current_owner)
+            for job in lost:
+                if job.kind == jobs.VERIFY:
+                    jobs.retry_at(connection, job.id, now)
+                    continue
+                jobs.finish(connection, job.id)
+                remediation = remediations.get(connection, job.remediation_id)
+                if remediation is None:
+                    continue
+                if job.kind == jobs.FOLLOWUP:
+                    request = ActionRequest.from_json(job.payload["request"])
+                    recorder.record_outcome(
+                        connection, remediation, outcome=Outcome.FAILED, now=now,
+                        action=request.type,
+                        reason=(f"follow-up {request.type} interrupted: the worker stopped "
+                                "while it ran; not run again - check the target"))
+                    continue
+                recorder.record_outcome(
+                    connection, remediation, outcome=Outcome.FAILED, now=now,
+                    state=Outcome.FAILED.value,
+                    reason=("interrupted: the worker stopped while the action ran; not "
+                            "run again (it may have happened) - check the target"))
+        return len(lost)
+
+    # -- reconciliation ------------------------------------------------------
+
+    def reconcile_candidates(self, candidates: Sequence[Alert]) -> list[Alert]:
+        """The firing alerts that the store has no record of in this episode."""
+        if not candidates:
+            return []
+        with self.database.reading() as connection:
+            rows = connection.execute(
+                select(alerts_table.c.fingerprint, alerts_table.c.starts_at,
+                       alerts_table.c.status)
+                .where(alerts_table.c.fingerprint.in_([a.fingerprint for a in candidates]))
+            ).all()
+        known = {(row.fingerprint, row.starts_at) for row in rows if row.status == "firing"}
+        return [a for a in candidates if (a.fingerprint, a.starts_at) not in known]
+
+    def resolve_missing(self, reported: set[str], *, seen_before: datetime) -> list[Alert]:
+        """Stored firing alerts that Alertmanager no longer reports, as resolved alerts.
+
+        `reported` holds every fingerprint Alertmanager still has firing for
+        this receiver, silenced and inhibited ones included. Only alerts
+        last seen before `seen_before` (when Alertmanager was asked) are
+        candidates: one delivered since may not have been in the answer.
+        Fed through the normal path, the resolved alerts close their
+        remediations, run their follow-ups and stop blocking `unless_firing`.
+        """
+        with self.database.reading() as connection:
+            rows = connection.execute(select(alerts_table).where(
+                alerts_table.c.status == "firing",
+                alerts_table.c.updated_at < seen_before)).all()
+        return [Alert(status="resolved", labels=row.labels, starts_at=row.starts_at,
+                      ends_at=seen_before, fingerprint_=row.fingerprint)
+                for row in rows if row.fingerprint not in reported]
+
+    # -- retention -----------------------------------------------------------
+
+    def purge(self, cutoff: datetime) -> dict[str, int]:
+        """Retention: finished jobs, resolved alerts, closed remediations, old audit."""
+        with self.database.writing() as connection:
+            return {
+                "jobs": jobs.purge_done_before(connection, cutoff),
+                "alerts": recorder.forget_resolved_alerts(connection, cutoff),
+                "remediations": remediations.purge_closed_before(connection, cutoff),
+                "audit": purge_before(connection, cutoff),
+            }

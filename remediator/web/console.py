@@ -1,0 +1,125 @@
+"""What the API and the page share: queries from parameters, views, answers to approvals.
+
+Both run these in a worker thread; errors come out as HTTPException with a
+one-line reason (400 for bad parameters, 404 unknown, 409 no longer awaiting).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+
+from fastapi import HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from remediator import approvals, readmodel
+from remediator.operator_log import Actor
+from remediator.readmodel import ListQuery, RemediationRow, RemediationView
+from remediator.services import Services
+from remediator.timeparse import parse_time
+from remediator.web.deps import client_address
+from remediator.web.session import Principal
+
+
+class AnswerBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(default="", max_length=500)
+
+
+class AnswerView(BaseModel):
+    remediation_id: str
+    outcome: str
+    """`approved` (the action is queued), `declined`, or the guard that refused it."""
+    reason: str
+    queued: bool
+
+
+class RemediationPage(BaseModel):
+    items: list[RemediationRow]
+    next_cursor: str | None
+
+
+def actor_of(principal: Principal, request: Request) -> Actor:
+    return Actor(name=principal.actor, via=principal.via, client=client_address(request))
+
+
+def encode_cursor(after: tuple[datetime, str] | None) -> str | None:
+    if after is None:
+        return None
+    raw = f"{after[0].isoformat()}|{after[1]}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(value: str | None) -> tuple[datetime, str] | None:
+    if not value:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        at, _, rid = raw.partition("|")
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None or not rid or len(rid) > 36:
+            raise ValueError(rid)
+        return when.astimezone(UTC), rid
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
+        raise ValueError(f"invalid cursor {value[:40]!r}") from None
+
+
+def list_query(now: datetime, *, rule: str | None, namespace: str | None,
+               alertname: str | None, state: str | None, since: str | None,
+               until: str | None, limit: int, cursor: str | None) -> ListQuery:
+    """A ListQuery from request parameters; ValueError naming the bad one."""
+    return ListQuery(rule=rule or None, namespace=namespace or None,
+                     alertname=alertname or None, state=state or None,
+                     since=when(since, now), until=when(until, now),
+                     limit=limit, before=decode_cursor(cursor))
+
+
+def when(text: str | None, now: datetime) -> datetime | None:
+    """`since`/`until` as UTC; ValueError for text no store can compare (calendar edges)."""
+    if not text:
+        return None
+    value = parse_time(text, now)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"time {text[:40]!r} is outside the calendar") from None
+
+
+def load_view(services: Services, remediation_id: str) -> RemediationView:
+    settings = services.settings
+    with services.database.reading() as connection:
+        try:
+            full = readmodel.resolve_id(connection, remediation_id)
+        except readmodel.LookupError_ as error:
+            raise HTTPException(error.status, str(error)) from None
+        return readmodel.remediation_view(
+            connection, full,
+            alertmanager_url=settings.alertmanager_external_url or settings.alertmanager_url)
+
+
+def answer(services: Services, remediation_id: str, verb: str, actor: Actor,
+           reason: str) -> AnswerView:
+    """Approve or decline (blocking; run in a thread)."""
+    now = services.clock()
+    with services.database.reading() as connection:
+        try:
+            full = readmodel.resolve_id(connection, remediation_id)
+        except readmodel.LookupError_ as error:
+            raise HTTPException(error.status, str(error)) from None
+    try:
+        if verb == "approve":
+            result = approvals.approve(services.database, remediation_id=full, actor=actor,
+                                       reason=reason, now=now,
+                                       rules=services.rulebook.current,
+                                       policy=services.intake.policy)
+        else:
+            result = approvals.decline(services.database, remediation_id=full, actor=actor,
+                                       reason=reason, now=now)
+    except approvals.ApprovalError as error:
+        raise HTTPException(error.status, str(error)) from None
+    services.metrics.operator_actions.labels(action=verb).inc()
+    view = load_view(services, full)
+    services.metrics.approvals.labels(rule=view.rule, outcome=result.outcome.value).inc()
+    return AnswerView(remediation_id=result.remediation_id, outcome=result.outcome.value,
+                      reason=result.reason, queued=result.queued)

@@ -1,0 +1,1 @@
+"""The benchmark tooling (bench/): it runs and reports honestly; figures are not asserted."""

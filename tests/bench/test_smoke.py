@@ -1,0 +1,84 @@
+"""The benchmark itself runs: a few hundred alerts, real service, JSON out, compare.
+
+Runs `python -m bench` as an operator does (a subprocess spawning the real
+service on a temporary SQLite file). Asserts that it runs, writes valid JSON
+of the documented shape, refuses a run with errors, and that compare.py diffs
+two results. The figures are not asserted: this machine is not a quiet one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SMALL = ["--batches", "6", "--warmup", "2", "--startup-fill", "4", "--no-kubernetes-startup"]
+
+
+def bench(*argv: str | Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REMEDIATOR_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(
+        os.pathsep)
+    return subprocess.run([sys.executable, *map(str, argv)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def figures(result: dict[str, Any], scenario: str) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = result["scenarios"][scenario]["figures"]
+    return found
+
+
+@pytest.mark.slow
+def test_storm_and_startup_write_results_that_compare_diffs(tmp_path: Path) -> None:
+    first, second = tmp_path / "old.json", tmp_path / "new.json"
+
+    done = bench("-m", "bench", "storm", "startup", *SMALL, "--json", first)
+    assert done.returncode == 0, done.stdout + done.stderr
+    again = bench("-m", "bench", "storm", "--repeat", "2", *SMALL, "--json", second)
+    assert again.returncode == 0, again.stdout + again.stderr
+
+    old, new = json.loads(first.read_text()), json.loads(second.read_text())
+    assert old["schema"] == "remediator-bench/1"
+    assert {"cores", "cpu_model", "python", "sqlite", "code"} <= old["machine"].keys()
+    assert {"revision", "dirty"} <= old["machine"]["code"].keys()
+    assert "cores" in done.stdout and "SQLite" in done.stdout
+    storm = figures(old, "storm")
+    assert {"alerts_per_s", "p50_ms", "p99_ms", "startup_new_db_s", "startup_existing_db_s",
+            "peak_rss_mb", "rss_after_storm_mb"} <= storm.keys()
+    assert {"startup_new_db_s", "startup_existing_db_s", "cli_help_s",
+            "cli_audit_s"} <= figures(old, "startup").keys()
+    repeated = figures(new, "storm")["alerts_per_s"]
+    assert len(repeated["values"]) == 2
+    assert repeated["min"] <= repeated["median"] <= repeated["max"]
+    store = old["scenarios"]["storm"]["runs"][0]["detail"]["store"]
+    assert store["decision_rows"] == store["expected"] > 0  # the audit check ran
+
+    compared = bench("bench/compare.py", first, second, timeout=30)
+    assert compared.returncode == 0, compared.stderr
+    assert "alerts_per_s" in compared.stdout
+    assert "only in old" in compared.stdout  # startup ran in the first result only
+
+
+def test_a_run_with_errors_is_refused_and_not_written(tmp_path: Path) -> None:
+    out = tmp_path / "refused.json"
+    # A body limit below one delivery: every delivery is answered 413.
+    done = bench("-m", "bench", "storm", "--batches", "2", "--warmup", "0",
+                 "--service-env", "REMEDIATOR_MAX_BODY_BYTES=1024", "--json", out)
+    assert done.returncode == 1
+    assert "REFUSED" in done.stderr
+    assert "413" in done.stderr
+    assert not out.exists()
+
+
+def test_compare_rejects_a_file_that_is_not_a_result(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.json"
+    bogus.write_text("{}")
+    done = bench("bench/compare.py", bogus, bogus, timeout=30)
+    assert done.returncode == 2
+    assert "not a result" in done.stderr

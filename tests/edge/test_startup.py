@@ -1,0 +1,121 @@
+"""`remediator serve` start-up: one clear line for each way it cannot start, and a summary."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+
+from remediator.metrics import Metrics
+from remediator.rulebook import RuleBook
+from remediator.services import startup_summary
+from remediator.settings import load_settings
+from remediator.store import Database
+from tests.edge.serving import RULES, run_once, running
+from tests.support.payloads import crashloop, payload
+from tests.support.promstack import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def _log_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("rules", [
+    pytest.param("broken", id="invalid-rules"),
+    pytest.param("missing", id="missing-rules"),
+])
+def test_bad_rules_are_one_line_and_the_database_is_never_touched(
+        tmp_path: Path, rules: str) -> None:
+    path = tmp_path / "rules.yml"
+    if rules == "broken":
+        path.write_text("rules:\n  - name: x\n    matchers: []\n    action: {type: nope}\n")
+    database = tmp_path / "r.db"
+    result = run_once("--dev", "--rules", str(path), "--database-url", f"sqlite:///{database}",
+                      "--listen", f"127.0.0.1:{free_port()}", "--kubernetes", "off")
+    assert result.returncode == 2
+    [line] = _log_lines(result.stderr)
+    assert "Traceback" not in result.stderr
+    message = json.loads(line)["msg"]
+    assert message.startswith("refusing to start: invalid rules: ")
+    assert str(path) in message
+    assert not database.exists()
+
+
+def test_an_unknown_database_scheme_is_one_line(tmp_path: Path) -> None:
+    result = run_once("--dev", "--rules", str(RULES), "--database-url", "mysql://u:p@db/x")
+    assert result.returncode == 2
+    assert _log_lines(result.stderr) == [
+        "invalid settings: database_url: unsupported database scheme 'mysql': use "
+        "sqlite:///FILE or postgresql+psycopg://USER@HOST/DB"]
+
+
+def test_a_port_in_use_is_one_line_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        database = tmp_path / "r.db"
+        result = run_once("--dev", "--rules", str(RULES), "--listen", f"127.0.0.1:{port}",
+                          "--database-url", f"sqlite:///{database}", "--kubernetes", "off")
+    assert result.returncode == 1
+    assert "Application startup complete" not in result.stderr
+    [line] = _log_lines(result.stderr)
+    assert json.loads(line)["msg"] == (f"refusing to start: cannot listen on 127.0.0.1:{port}: "
+                                       "Address already in use")
+    assert not database.exists()
+
+
+def test_start_says_what_it_loaded_and_logs_each_acting_decision(tmp_path: Path) -> None:
+    with running(tmp_path) as server:
+        summary = server.wait_for("loaded ")
+        assert "rules from 2 file(s)" in summary
+        assert "digest " in summary
+        assert f"database sqlite:///{tmp_path / 'r.db'}" in summary
+        assert "kubernetes none" in summary
+        assert "ansible inventory none" in summary
+        assert "dry-run off" in summary
+        response = httpx.post(f"{server.url}/webhook/alertmanager", json=payload(crashloop()),
+                              timeout=10)
+        assert response.status_code == 200
+        remediation_id = response.json()["decisions"][0]["remediation_id"]
+        server.wait_for(remediation_id)
+    records = server.records()
+    messages = [r["msg"] for r in records]
+    assert messages.index(next(m for m in messages if str(m).startswith("loaded "))) < \
+        messages.index("Application startup complete.")
+    [decision] = [r for r in records if r.get("remediation_id") == remediation_id
+                  and str(r["msg"]).startswith("dry_run")]
+    assert decision["level"] == "info"
+    assert decision["fingerprint"] == crashloop()["fingerprint"]
+    assert "pod/apps-a/web-1" in str(decision["msg"])
+
+
+def test_the_summary_never_shows_the_database_password(tmp_path: Path) -> None:
+    settings = load_settings(rules=[str(RULES)], dev=True,
+                             database_url="postgresql://remediator:hunter2@db:5432/r")
+    database = Database(settings.database_url)
+    summary = startup_summary(settings, RuleBook(settings.rules, metrics=Metrics.create()),
+                              database, "https://k8s.example:6443")
+    assert "hunter2" not in summary
+    assert "postgresql+psycopg://remediator:***@db:5432/r" in summary
+    assert "kubernetes https://k8s.example:6443" in summary
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    pytest.param("postgresql://u@db/r", "postgresql+psycopg://u@db/r", id="postgresql"),
+    pytest.param("postgres://u@db/r", "postgresql+psycopg://u@db/r", id="postgres"),
+    pytest.param("sqlite:///x.db", "sqlite:///x.db", id="sqlite"),
+])
+def test_postgresql_urls_use_the_driver_we_ship(url: str, expected: str) -> None:
+    assert load_settings(database_url=url).database_url == expected
+
+
+@pytest.mark.parametrize("url", ["mysql://u@db/x", "remediator.db", "oracle+cx://db"])
+def test_other_database_urls_are_refused_by_the_settings(url: str) -> None:
+    with pytest.raises(ValueError, match="database"):
+        load_settings(database_url=url)

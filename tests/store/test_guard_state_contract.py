@@ -1,0 +1,328 @@
+"""One `GuardState` contract, three implementations: MemoryState, SQLite, PostgreSQL.
+
+In the APScheduler manner: every test runs against every backend through a
+small harness that says what happened (decided, failed, cancelled, resolved,
+breaker reset). Bug 1 of issue 7 was a divergence between two of them (the
+database counted failures by `updated_at`, which resolving bumps).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+from sqlalchemy import select
+
+from remediator.alertmanager import Alert
+from remediator.decisions import Decision
+from remediator.engine import decide
+from remediator.outcomes import Outcome
+from remediator.policy import Policy
+from remediator.rules import Rule, RuleSet
+from remediator.state import MemoryState
+from remediator.store import Database, recorder, remediations
+from remediator.store.guard_state import DatabaseState
+from remediator.store.tables import remediations as remediations_table
+from tests.support.postgres import create_database
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+RULE = Rule.model_validate({
+    "name": "restart-pod",
+    "matchers": ['alertname="KubePodCrashLooping"'],
+    "action": {"type": "kubernetes.delete_pod", "namespace": "{{ labels.namespace }}",
+               "name": "{{ labels.pod }}"},
+    "limits": {"cooldown": "10m", "max": 3, "per": "1h"},
+    "unless_firing": ['alertname="KubeNodeNotReady"', 'node=~"{{ labels.node }}"'],
+})
+RULES = RuleSet.of([RULE])
+_counter = itertools.count()
+
+
+def crash(pod: str = "web-1", *, starts: datetime = T0, status: str = "firing",
+          node: str = "worker-1") -> Alert:
+    return Alert(status=status, starts_at=starts,  # type: ignore[arg-type]
+                 labels={"alertname": "KubePodCrashLooping", "namespace": "apps-a",
+                         "pod": pod, "node": node})
+
+
+class Backend(Protocol):
+    """What happened, told to one GuardState implementation."""
+
+    def decide(self, alert: Alert, now: datetime, policy: Policy) -> Decision: ...
+    def fail(self, decision: Decision, at: datetime) -> None: ...
+    def cancel(self, decision: Decision, at: datetime) -> None: ...
+    def resolve(self, alert: Alert, at: datetime) -> None: ...
+    def reset_breaker(self, at: datetime) -> None: ...
+    def pause(self, paused: bool, at: datetime) -> None: ...
+    def node_down(self, node: str, status: str, at: datetime) -> None: ...
+
+
+def node_alert(node: str, status: str = "firing") -> Alert:
+    return Alert(status=status, starts_at=T0,  # type: ignore[arg-type]
+                 labels={"alertname": "KubeNodeNotReady", "node": node})
+
+
+class MemoryBackend:
+    def __init__(self) -> None:
+        self.state = MemoryState()
+
+    def decide(self, alert: Alert, now: datetime, policy: Policy) -> Decision:
+        return decide(alert, rules=RULES, policy=policy, state=self.state, now=now)[0]
+
+    def fail(self, decision: Decision, at: datetime) -> None:
+        assert decision.key is not None
+        self.state.fail(decision.key, at)
+
+    def cancel(self, decision: Decision, at: datetime) -> None:
+        assert decision.key is not None
+        self.state.cancel(decision.key)
+
+    def resolve(self, alert: Alert, at: datetime) -> None:
+        """Nothing a guard reads changes in memory when an alert resolves."""
+
+    def reset_breaker(self, at: datetime) -> None:
+        self.state.reset_breaker(at)
+
+    def pause(self, paused: bool, at: datetime) -> None:
+        self.state.is_paused = paused
+
+    def node_down(self, node: str, status: str, at: datetime) -> None:
+        labels = dict(node_alert(node).labels)
+        self.state.firing = [f for f in self.state.firing if f != labels]
+        if status == "firing":
+            self.state.firing.append(labels)
+
+
+class DatabaseBackend:
+    """Each event in its own transaction, as the intake and the worker write them."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.ids: dict[str | None, str] = {}
+
+    def decide(self, alert: Alert, now: datetime, policy: Policy) -> Decision:
+        with self.database.writing() as connection:
+            recorder.remember_alerts(connection, [alert], now)
+            decision = decide(alert, rules=RULES, policy=policy,
+                              state=DatabaseState(connection), now=now)[0]
+            summary = recorder.record(connection, [decision], now=now, group_key="g")[0]
+        if "remediation_id" in summary:
+            self.ids[decision.key] = summary["remediation_id"]
+        return decision
+
+    def _remediation(self, decision: Decision) -> remediations.Remediation:
+        with self.database.reading() as connection:
+            found = remediations.get(connection, self.ids[decision.key])
+        assert found is not None
+        return found
+
+    def fail(self, decision: Decision, at: datetime) -> None:
+        remediation = self._remediation(decision)
+        with self.database.writing() as connection:
+            recorder.record_outcome(connection, remediation, outcome=Outcome.FAILED,
+                                    reason="boom", now=at, state=Outcome.FAILED.value)
+
+    def cancel(self, decision: Decision, at: datetime) -> None:
+        remediation = self._remediation(decision)
+        with self.database.writing() as connection:
+            remediations.release_key(connection, remediation.id)
+            recorder.record_outcome(connection, remediation, outcome=Outcome.PAUSED,
+                                    reason="paused", now=at, state=Outcome.PAUSED.value)
+
+    def resolve(self, alert: Alert, at: datetime) -> None:
+        resolved = crash(alert.labels["pod"], starts=alert.starts_at, status="resolved")
+        with self.database.writing() as connection:
+            recorder.remember_alerts(connection, [resolved], at)
+            decisions = decide(resolved, rules=RULES, policy=Policy(),
+                               state=DatabaseState(connection), now=at)
+            recorder.record(connection, decisions, now=at, group_key="g")
+
+    def reset_breaker(self, at: datetime) -> None:
+        from remediator.operations import reset_breaker
+        reset_breaker(self.database, at, "test")
+
+    def pause(self, paused: bool, at: datetime) -> None:
+        from remediator.operations import set_paused
+        set_paused(self.database, paused, "test", at)
+
+    def node_down(self, node: str, status: str, at: datetime) -> None:
+        with self.database.writing() as connection:
+            recorder.remember_alerts(connection, [node_alert(node, status)], at)
+
+
+@pytest.fixture(params=["memory", "sqlite",
+                        pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "memory":
+        yield MemoryBackend()
+        return
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'guards.db'}"
+    else:
+        url = create_database(request.getfixturevalue("postgres_admin_url"),
+                              f"guards_{next(_counter)}")
+    database = Database(url)
+    database.migrate()
+    yield DatabaseBackend(database)
+    database.dispose()
+
+
+def outcomes(backend: Backend, alerts: list[Alert], now: datetime,
+             policy: Policy | None = None) -> list[Outcome]:
+    return [backend.decide(alert, now, policy or Policy()).outcome for alert in alerts]
+
+
+# -- duplicate, cooldown, rate ---------------------------------------------
+
+def test_duplicate(backend: Backend) -> None:
+    assert outcomes(backend, [crash(), crash()], T0) == [Outcome.EXECUTED, Outcome.DUPLICATE]
+
+
+def test_cooldown_per_target(backend: Backend) -> None:
+    backend.decide(crash(), T0, Policy())
+    later = crash(starts=T0 + timedelta(minutes=5))
+    assert backend.decide(later, T0 + timedelta(minutes=5), Policy()).outcome is Outcome.COOLDOWN
+    again = crash(starts=T0 + timedelta(minutes=11))
+    assert backend.decide(again, T0 + timedelta(minutes=11), Policy()).outcome is (
+        Outcome.EXECUTED)
+
+
+def test_rule_rate_limit(backend: Backend) -> None:
+    pods = [crash(f"web-{i}") for i in range(4)]
+    assert outcomes(backend, pods, T0) == [Outcome.EXECUTED] * 3 + [Outcome.RATE_LIMITED]
+
+
+# -- breaker counting --------------------------------------------------------
+
+def test_breaker_trips_on_actions(backend: Backend) -> None:
+    policy = Policy(breaker_max_actions=2)
+    got = outcomes(backend, [crash("a"), crash("b"), crash("c")], T0, policy)
+    assert got == [Outcome.EXECUTED, Outcome.EXECUTED, Outcome.BREAKER_OPEN]
+
+
+def test_breaker_counts_failures_when_they_happened(backend: Backend) -> None:
+    """Issue 7, bug 1: reset, then resolves, must not re-open the breaker."""
+    policy = Policy(breaker_max_failures=2)
+    first, second = crash("a"), crash("b")
+    for alert in (first, second):
+        decision = backend.decide(alert, T0, policy)
+        backend.fail(decision, T0 + timedelta(minutes=1))
+    assert backend.decide(crash("c"), T0 + timedelta(minutes=2), policy).outcome is (
+        Outcome.BREAKER_OPEN)
+    backend.reset_breaker(T0 + timedelta(minutes=3))
+    backend.resolve(first, T0 + timedelta(minutes=4))
+    backend.resolve(second, T0 + timedelta(minutes=4))
+    assert backend.decide(crash("d"), T0 + timedelta(minutes=5), policy).outcome is (
+        Outcome.EXECUTED)
+
+
+def test_failures_outside_the_window_do_not_count(backend: Backend) -> None:
+    policy = Policy(breaker_max_failures=1, breaker_window=timedelta(minutes=30))
+    backend.fail(backend.decide(crash("a"), T0, policy), T0)
+    late = T0 + timedelta(minutes=31)
+    assert backend.decide(crash("b"), late, policy).outcome is Outcome.EXECUTED
+
+
+# -- cancelled actions -------------------------------------------------------
+
+def test_cancelled_action_counts_for_nothing(backend: Backend) -> None:
+    """Issue 7, bug 2: cancelled by pause, it gave its key back and must not
+    count for cooldown, rate limit or breaker either."""
+    policy = Policy(breaker_max_actions=2)
+    cancelled = backend.decide(crash(), T0, policy)
+    backend.cancel(cancelled, T0 + timedelta(seconds=10))
+    now = T0 + timedelta(seconds=60)
+    assert backend.decide(crash(), now, policy).outcome is Outcome.EXECUTED  # no cooldown
+    assert backend.decide(crash("b"), now, policy).outcome is Outcome.EXECUTED  # no breaker
+
+
+def test_cancelled_actions_do_not_use_the_rate_limit(backend: Backend) -> None:
+    for i in range(3):
+        backend.cancel(backend.decide(crash(f"web-{i}"), T0, Policy()), T0)
+    pods = [crash(f"x-{i}") for i in range(3)]
+    assert outcomes(backend, pods, T0) == [Outcome.EXECUTED] * 3
+
+
+# -- dry-runs: shadow mode versus a missing capability ------------------------
+
+NO_CLUSTER = Policy(executable=frozenset({"ansible.playbook"}))
+
+
+def test_capability_dry_run_keeps_the_key_for_the_real_action(backend: Backend) -> None:
+    """Issue 7, bug 3: with no cluster, the episode was `duplicate` forever after."""
+    forced = backend.decide(crash(), T0, NO_CLUSTER)
+    assert (forced.outcome, forced.reason.split(":")[0]) == (
+        Outcome.DRY_RUN, "no Kubernetes connection")
+    assert backend.decide(crash(), T0, NO_CLUSTER).outcome is Outcome.DUPLICATE
+    assert backend.decide(crash(), T0 + timedelta(minutes=1), Policy()).outcome is (
+        Outcome.EXECUTED)
+
+
+def test_capability_dry_runs_count_for_no_limit(backend: Backend) -> None:
+    tests = [crash(f"test-{i}") for i in range(5)]
+    assert outcomes(backend, tests, T0, NO_CLUSTER) == [Outcome.DRY_RUN] * 5
+    real = [crash(f"web-{i}") for i in range(3)]
+    assert outcomes(backend, real, T0) == [Outcome.EXECUTED] * 3
+
+
+def test_shadow_mode_behaves_like_the_real_thing(backend: Backend) -> None:
+    shadow = Policy(dry_run=True)
+    first = backend.decide(crash(), T0, shadow)
+    assert (first.outcome, first.reason.split(":")[0]) == (Outcome.DRY_RUN, "global dry_run")
+    assert backend.decide(crash(), T0, shadow).outcome is Outcome.DUPLICATE
+    pods = [crash(f"x-{i}") for i in range(3)]
+    assert outcomes(backend, pods, T0, shadow) == [Outcome.DRY_RUN] * 2 + [
+        Outcome.RATE_LIMITED]
+
+
+def test_cooldown_after_a_capability_dry_run_does_not_apply(backend: Backend) -> None:
+    backend.decide(crash(), T0, NO_CLUSTER)
+    fresh = crash(starts=T0 + timedelta(minutes=1))
+    assert backend.decide(fresh, T0 + timedelta(minutes=1), Policy()).outcome is (
+        Outcome.EXECUTED)
+
+
+# -- pause and unless_firing --------------------------------------------------
+
+def test_paused(backend: Backend) -> None:
+    backend.pause(True, T0)
+    assert backend.decide(crash(), T0, Policy()).outcome is Outcome.PAUSED
+    backend.pause(False, T0)
+    assert backend.decide(crash(), T0, Policy()).outcome is Outcome.EXECUTED
+
+
+def test_unless_firing_blocks_until_the_blocker_resolves(backend: Backend) -> None:
+    backend.node_down("worker-1", "firing", T0)
+    backend.node_down("worker-2", "firing", T0)
+    blocked = backend.decide(crash(), T0, Policy())
+    assert (blocked.outcome, blocked.reason) == (
+        Outcome.DENIED, "unless_firing: KubeNodeNotReady is firing")
+    backend.node_down("worker-1", "resolved", T0 + timedelta(minutes=1))
+    assert backend.decide(crash(), T0 + timedelta(minutes=1), Policy()).outcome is (
+        Outcome.EXECUTED)
+
+
+def test_unless_firing_reads_a_label_value_as_text(backend: Backend) -> None:
+    backend.node_down("worker-1", "firing", T0)
+    assert backend.decide(crash(node=".*"), T0, Policy()).outcome is Outcome.EXECUTED
+
+
+def test_database_keeps_what_the_guards_need(database: Database) -> None:
+    """The columns behind the contract: failure time and whether a row counts."""
+    backend = DatabaseBackend(database)
+    decision = backend.decide(crash(), T0, Policy())
+    backend.fail(decision, T0 + timedelta(minutes=1))
+    backend.resolve(crash(), T0 + timedelta(minutes=9))
+    backend.decide(crash("b"), T0, NO_CLUSTER)
+    with database.reading() as connection:
+        rows = connection.execute(select(
+            remediations_table.c.target, remediations_table.c.failed_at,
+            remediations_table.c.counts).order_by(remediations_table.c.target)).all()
+    assert [tuple(row) for row in rows] == [
+        ("pod/apps-a/b", None, False),
+        ("pod/apps-a/web-1", T0 + timedelta(minutes=1), True)]
