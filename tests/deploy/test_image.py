@@ -143,6 +143,7 @@ def test_the_service_runs_as_non_root_and_decides_an_alert(container: str) -> No
     # No cluster inside the image: the decision is recorded as a dry-run.
     assert "dry_run" in outcomes, audit
     assert WEBHOOK_TOKEN not in output
+    assert "remediator.db; kubernetes none;" in output  # the start-up line: no cluster here
     assert _written_by_the_service(container) <= {"tmp", "var/lib/remediator"}
 
 
