@@ -351,9 +351,65 @@ def cluster_health() -> Json:
                      "the signals behind each one.", panels)
 
 
+# Anomaly signal (alerts/anomaly.yml) -> the suffix of its current value.
+_SIGNAL_SUFFIX = {
+    "namespace_service:http_error_ratio": "rate5m",
+    "namespace_service:http_request_duration_seconds": "p99_5m",
+    "namespace:kube_pod_container_restarts": "rate15m",
+}
+
+
+def _anomaly_panels(title: str, what: str, signal: str, by: str, legend: str,
+                    unit: str) -> list[Json]:
+    """The z-scores of one anomaly signal, and the signal against its baselines."""
+    z = [target(f"topk(10, {signal}:zscore_{window})", f"{legend} {window}")
+         for window in ("1h", "1d", "1w_seasonal")]
+    return [
+        timeseries(f"{title} z-scores", f"How many standard deviations {what} sits above "
+                   "its mean of the last hour, the last day and the same hour a week ago, "
+                   "top 10. The alert needs 1h or 1d above 3 and 1w_seasonal above 3 too.",
+                   "none", *z, threshold=3),
+        timeseries(f"{title} against its baselines", f"{what.capitalize()} now, its mean "
+                   "over the last day and over the same hour a week ago (the seasonal "
+                   "baseline), top 10.", unit,
+                   target(f"topk(10, {signal}:{_SIGNAL_SUFFIX[signal]})", f"{legend} now"),
+                   target(f"{signal}:avg_1d and on ({by}) topk(10, "
+                          f"{signal}:{_SIGNAL_SUFFIX[signal]})", f"{legend} 1d mean"),
+                   target(f"{signal}:avg_1w_seasonal and on ({by}) topk(10, "
+                          f"{signal}:{_SIGNAL_SUFFIX[signal]})", f"{legend} a week ago")),
+    ]
+
+
+
+def anomalies() -> Json:
+    service = "{{namespace}}/{{service}}"
+    panels = [
+        stat("Anomalies firing", "Anomaly alerts firing (alerts/anomaly.yml).", "short",
+             'count(ALERTS{alertname=~".+Anomaly", alertstate="firing"}) or vector(0)',
+             width=4),
+        table("Anomaly alerts", "Every anomaly alert firing or pending, with its target. "
+              "The runbook is runbooks/<alertname>.md.",
+              'ALERTS{alertname=~".+Anomaly"}', width=20),
+        *_anomaly_panels("Error ratio", "the 5xx ratio of a service",
+                         "namespace_service:http_error_ratio", "namespace, service", service,
+                         "percentunit"),
+        *_anomaly_panels("p99 latency", "the p99 latency of a service",
+                         "namespace_service:http_request_duration_seconds", "namespace, service",
+                         service, "s"),
+        *_anomaly_panels("Restarts", "the restarts per hour of a namespace",
+                         "namespace:kube_pod_container_restarts", "namespace", "{{namespace}}",
+                         "short"),
+    ]
+    return dashboard("remediator-anomalies", "Remediator / Anomalies",
+                     "Error ratio, p99 latency and restarts against their own past: the "
+                     "z-scores and baselines behind the anomaly alerts (alerts/anomaly.yml).",
+                     panels)
+
+
 DASHBOARDS = {
     "remediator-overview.json": remediator_overview,
     "cluster-health.json": cluster_health,
+    "anomalies.json": anomalies,
 }
 
 

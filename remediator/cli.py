@@ -23,6 +23,7 @@ from remediator.cluster.cli import app as cluster_app
 from remediator.operator_log import Actor
 from remediator.outcomes import Outcome
 from remediator.policy import Policy
+from remediator.report.cli import app as report_app
 from remediator.rules import RuleLoadError, load_rules, rule_files
 from remediator.settings import Settings, load_settings
 
@@ -304,6 +305,7 @@ def _serve_command() -> click.Command:
 
 
 app.add_typer(cluster_app, name="cluster", help="Provision and edit the K3s cluster (Ansible).")
+app.add_typer(report_app, name="report")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,

@@ -155,8 +155,27 @@ def _outcome(request: PlaybookRequest, result: PlaybookResult) -> ActionResult:
     hosts = ", ".join(sorted(result.recap)) or "no hosts"
     mode = " (check mode)" if request.check else ""
     return ActionResult(
-        message=f"{request.playbook} succeeded on {hosts}{mode}: {changed} changed",
+        message=f"{request.playbook} succeeded on {hosts}{mode}: {changed} changed"
+                + _findings(result),
         detail=detail)
+
+
+def _findings(result: PlaybookResult) -> str:
+    """`; findings: worker-1: disk / ...` when a diagnosis play published its report.
+
+    The whole report stays in `detail.stats.diagnosis`; the message names what
+    looks wrong, so the audit list reads without opening the entry.
+    """
+    diagnosis = result.stats.get("diagnosis")
+    if not isinstance(diagnosis, Mapping):
+        return ""
+    parts = []
+    for host, report in sorted(diagnosis.items()):
+        found = report.get("findings") if isinstance(report, Mapping) else None
+        if isinstance(found, list):
+            parts.append(f"{host}: {', '.join(map(str, found)) or 'nothing wrong found'}")
+    summary = "; ".join(parts)
+    return f"; findings: {summary[:500]}" if parts else ""
 
 
 def _no_host_matched(result: PlaybookResult) -> bool:

@@ -398,6 +398,21 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+_DURATION = re.compile(r"[1-9][0-9]{0,5}(s|m|h)")
+
+
+def duration(value: str) -> str:
+    """A kubectl duration such as `90s`, `5m` or `1h`."""
+    if not _DURATION.fullmatch(value):
+        raise InventoryError(f"{value!r} is not a duration like 90s, 5m or 1h")
+    return value
+
+
+def read_inventory(path: Path) -> str:
+    """The inventory file's text (an InventoryError when it cannot be read)."""
+    return _read(path)
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -422,3 +437,59 @@ def group_members(text: str, group: str) -> list[str]:
     """Hosts listed directly in `group`."""
     _, data = _load(text)
     return [str(name) for name in (_hosts_of(_find_group(data["all"], group)) or {})]
+
+
+def groups(root: CommentedMap) -> Iterator[tuple[str, CommentedMap]]:
+    """Every group under `all` (included), depth first: (name, group mapping)."""
+    return _groups(root)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace the file at `path` with `text`, keeping its mode."""
+    _write_atomically(path, text)
+
+
+def add_labels_text(text: str, name: str, labels: tuple[str, ...]) -> str:
+    """The inventory `text` with `labels` added to host `name`'s k3s_node_labels.
+
+    A label whose key the host already has is left as the operator wrote it.
+    """
+    for label in labels:
+        node_label(label)
+    yaml, data = _load(text)
+    entry_found = False
+    for _, group in _groups(data["all"]):
+        group_hosts = _hosts_of(group)
+        if group_hosts is None or name not in group_hosts:
+            continue
+        entry_found = True
+        host_vars = group_hosts[name]
+        if host_vars is None:
+            host_vars = group_hosts[name] = CommentedMap()
+        if not isinstance(host_vars, CommentedMap):
+            raise InventoryError(f"the variables of {name!r} are not a mapping")
+        current = host_vars.get("k3s_node_labels")
+        if current is None:
+            current = CommentedSeq()
+        if not isinstance(current, CommentedSeq):
+            raise InventoryError(f"k3s_node_labels of {name!r} is not a list")
+        keys = {str(item).partition("=")[0] for item in current}
+        new = [label for label in labels if label.partition("=")[0] not in keys]
+        if not new:
+            return text
+        token, below = _take_below(host_vars)
+        current.extend(new)
+        host_vars["k3s_node_labels"] = current
+        _give_below(host_vars, token, below)
+        break
+    if not entry_found:
+        raise InventoryError(f"node {name!r} is not in the inventory")
+    return _dump(yaml, data)
+
+
+def add_labels(path: Path, name: str, labels: tuple[str, ...]) -> None:
+    """Add `labels` to node `name` in the inventory file (written atomically)."""
+    text = _read(path)
+    edited = add_labels_text(text, name, labels)
+    if edited != text:
+        _write_atomically(path, edited)

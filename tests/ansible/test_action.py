@@ -118,13 +118,15 @@ async def test_check_param_runs_in_check_mode(tmp_path: Path, inventory: Invento
 @pytest.mark.ansible
 async def test_rule_to_play_end_to_end_with_a_hostile_label(tmp_path: Path,
                                                             inventory: Inventory) -> None:
-    """free-node-disk from rules/node-repairs.yml: the mountpoint label reaches the play
+    """free-node-disk's repair from rules/node-repairs.yml: the mountpoint label reaches the play
     as data, and the play refuses it (it is not a path); nothing is run with it."""
     rule = load_rules([REPO / "rules" / "node-repairs.yml"]).by_name("free-node-disk")
     assert rule is not None
     labels = {"alertname": "NodeFilesystemAlmostFull", "node": "worker-1",
               "mountpoint": "/'; reboot; '"}
-    request = rule.action.render(labels, {})
+    repair = rule.step(1)  # rung 0 is the read-only diagnosis
+    assert repair is not None
+    request = repair.render(labels, {})
     assert request.target == "playbook:repair/free_disk.yml/worker-1"
     hosts = inventory("worker-1", repair_disk_temp_paths=[], repair_disk_vacuum_journal=False,
                       repair_disk_prune_images=False)

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.ansible, pytest.mark.slow]
 
 def test_the_roles_that_can_converge_here_have_a_scenario() -> None:
     assert {role.name for role in SCENARIOS} == {"k3s_prereq", "k3s_server", "k3s_agent",
-                                                  "k3s_gpu"}
+                                                  "k3s_gpu", "k3s_upgrade", "k3s_preflight"}
 
 
 @pytest.mark.parametrize("role", SCENARIOS, ids=lambda p: p.name)

@@ -57,7 +57,8 @@ def test_add_node_then_remove_node(inventory_file: Path) -> None:
                                  "k3s_node_labels": ["workload=gpu", "tier=batch"],
                                  "k3s_node_taints": ["nvidia.com/gpu=present:NoSchedule"]}
 
-    removed = runner.invoke(app, ["remove-node", "worker-7", "--inventory", str(inventory_file)])
+    removed = runner.invoke(app, ["remove-node", "worker-7", "--inventory-only",
+                                  "--inventory", str(inventory_file)])
     assert removed.exit_code == 0, removed.output
     assert "removed worker-7 (100.64.0.77)" in removed.output
     assert inventory_file.read_text() == EXAMPLE

@@ -272,3 +272,44 @@ def test_file_mode_is_kept(tmp_path: Path) -> None:
 def test_example_inventory_round_trips_unchanged() -> None:
     yaml_rt, data = inv._load(EXAMPLE)
     assert inv._dump(yaml_rt, data) == EXAMPLE
+
+
+def all_host_entries(text: str) -> list[str]:
+    """Every host entry of every group (a host listed twice shows twice)."""
+    data = yaml.safe_load(text)
+    found: list[str] = []
+
+    def walk(group: dict[str, Any]) -> None:
+        found.extend((group.get("hosts") or {}).keys())
+        for child in (group.get("children") or {}).values():
+            walk(child or {})
+
+    walk(data["all"])
+    return found
+
+
+operations = st.lists(st.one_of(
+    st.tuples(st.just("add"), nodes()),
+    st.tuples(st.just("remove"), names)), max_size=12)
+
+
+@settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(text=inventories(), steps=operations)
+def test_any_sequence_of_edits_keeps_hosts_and_ips_unique(text: str,
+                                                          steps: list[tuple[str, Any]]) -> None:
+    """Edits that would duplicate a host or an IP are refused; the others apply."""
+    for kind, argument in steps:
+        try:
+            text = (inv.add_node_text(text, argument) if kind == "add"
+                    else inv.remove_node_text(text, argument))
+        except inv.InventoryError:
+            continue
+        entries = all_host_entries(text)
+        assert len(entries) == len(set(entries)), "a host is listed twice"
+        addresses = [ipaddress.ip_address(str(v["ansible_host"]))
+                     for v in inv.hosts(text).values() if v.get("ansible_host")]
+        assert len(addresses) == len(set(addresses)), "two hosts share an IP"
+        if kind == "add":
+            assert inv.hosts(text)[argument.name]["ansible_host"] == argument.ip
+        else:
+            assert argument not in inv.hosts(text)

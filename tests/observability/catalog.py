@@ -12,7 +12,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 ALERTS_DIR = ROOT / "alerts"
 RULE_FILES = tuple(ALERTS_DIR / name for name in ("workloads.yml", "cluster.yml",
-                                                  "remediator.yml"))
+                                                  "remediator.yml", "anomaly.yml"))
 ALERT_TESTS = tuple(sorted((ALERTS_DIR / "tests").glob("*.yml")))
 ALERTMANAGER_EXAMPLE = ALERTS_DIR / "alertmanager.example.yml"
 RUNBOOKS_DIR = ROOT / "runbooks"
@@ -29,6 +29,7 @@ ALERT_NAMES = frozenset({
     "NodeFilesystemAlmostFull", "K3sServiceDown", "ContainerRuntimeDown", "TargetDown",
     "RemediatorDown", "RemediatorActionsFailing", "RemediatorBreakerOpen",
     "RemediatorEscalationExhausted", "RemediatorRemediationLoop", "RemediatorRulesReloadFailed",
+    "ErrorRatioAnomaly", "LatencyP99Anomaly", "RestartRateAnomaly",
 })
 REMEDIATIONS = {
     "KubePodCrashLooping": "restart-crashlooping-pod",
@@ -38,11 +39,13 @@ REMEDIATIONS = {
     "K3sServiceDown": "restart-k3s-service",
     "NodeFilesystemAlmostFull": "free-node-disk",
     "ContainerRuntimeDown": "restart-container-runtime",
+    "LatencyP99Anomaly": "scale-out-on-latency-anomaly",
 }
 
 DASHBOARD_UIDS = {
     "remediator-overview.json": "remediator-overview",
     "cluster-health.json": "remediator-cluster-health",
+    "anomalies.json": "remediator-anomalies",
 }
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 
