@@ -148,7 +148,8 @@ def test_an_existing_secret_replaces_the_generated_one() -> None:
 
 def test_rules_default_to_the_repository_examples() -> None:
     data = _rules_configmap(render())
-    assert set(data) == {"workloads.yml", "node-repairs.yml"}
+    assert set(data) == {p.name for p in (CHART / "files" / "rules").glob("*.yml")}
+    assert {"workloads.yml", "node-repairs.yml"} <= set(data)
     assert env(render())["REMEDIATOR_RULES"] == "/etc/remediator/rules"
 
 
