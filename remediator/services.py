@@ -8,12 +8,11 @@ CLI all receive this one object instead of reaching for globals.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from remediator.actions.base import Action, ActionRegistry
+from remediator.actions.kube_source import find_kube_source
 from remediator.alertmanager_client import AlertmanagerClient
 from remediator.catchup import CatchUp
 from remediator.clock import Clock, utcnow
@@ -105,14 +104,10 @@ def kube_config_present(environ: Mapping[str, str] | None = None) -> bool:
     """Whether the client would find a configuration (checked without importing it).
 
     Importing the Kubernetes client costs about a second and 30 MB; a service
-    without a cluster should not pay that at every start.
+    without a cluster should not pay that at every start. The client adapter
+    asks the same `find_kube_source`, so both agree on `KUBECONFIG=~/kc`.
     """
-    env = os.environ if environ is None else environ
-    if env.get("KUBERNETES_SERVICE_HOST"):
-        return True
-    paths = (env["KUBECONFIG"].split(os.pathsep) if env.get("KUBECONFIG")
-             else [str(Path.home() / ".kube" / "config")])
-    return any(path and Path(path).is_file() for path in paths)
+    return find_kube_source(environ) is not None
 
 
 def default_actions(settings: Settings) -> ActionRegistry:

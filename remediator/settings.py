@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -106,6 +106,9 @@ class Settings(BaseSettings):
         "beside the SQLite file, else the working directory); never in the database")
     log_format: Literal["json", "console"] = Field(default="json", description="log output")
     log_level: str = Field(default="INFO", description="log level")
+    database_url_file: Path | None = Field(
+        default=None, description="file holding the database URL (a mounted Secret); wins"
+        " over database_url")
     session_key: SecretStr | None = Field(
         default=None, description="signs console sessions; change it to sign everyone out "
         "(unset: a random key per process)")
@@ -151,6 +154,20 @@ class Settings(BaseSettings):
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("listen must be host:port, e.g. 127.0.0.1:9095")
         return value
+
+    @model_validator(mode="after")
+    def _database_url_from_file(self) -> Settings:
+        """A PostgreSQL URL carries a password: the chart mounts it as a file, not an env var."""
+        if self.database_url_file is not None:
+            try:
+                url = self.database_url_file.read_text(encoding="utf-8").strip()
+            except OSError as error:
+                raise ValueError(f"cannot read database_url_file {self.database_url_file}: "
+                                 f"{error.strerror}") from None
+            if not url:
+                raise ValueError(f"database_url_file {self.database_url_file} is empty")
+            self.database_url = type(self)._database_scheme(url)
+        return self
 
     @property
     def host(self) -> str:

@@ -20,21 +20,22 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import urllib3
 from kubernetes import config as _kube_config
 from kubernetes.client import ApiClient, Configuration
 from kubernetes.client.exceptions import ApiException
+from kubernetes.config import incluster_config as _incluster_config
 
 from remediator.actions.base import ActionError, TargetGone
+from remediator.actions.kube_source import InCluster, KubeConfigFiles, find_kube_source
 
 T = TypeVar("T")
 
 # The loaders are untyped; give them the signatures we rely on.
 _load_kube_config: Callable[..., None] = _kube_config.load_kube_config
-_load_incluster_config: Callable[..., None] = _kube_config.load_incluster_config
+_InClusterConfigLoader: Callable[..., Any] = _incluster_config.InClusterConfigLoader
 _ConfigException: type[Exception] = _kube_config.ConfigException
 
 _TRANSIENT_STATUSES = frozenset({409, 429})
@@ -68,7 +69,8 @@ def load_api_client(mode: str, *, environ: Mapping[str, str] | None = None) -> A
 
     "auto" prefers KUBECONFIG (or ~/.kube/config) when present, then the
     in-cluster ServiceAccount when KUBERNETES_SERVICE_HOST is set, else runs
-    without Kubernetes (None). "on" is "auto" that must find a configuration.
+    without Kubernetes (None): `kube_source.find_kube_source` decides. "on"
+    is "auto" that must find a configuration.
     A configuration that is present but broken is an error in both modes:
     silently running without actions would hide it until 3 a.m.
     """
@@ -86,31 +88,33 @@ def load_api_client(mode: str, *, environ: Mapping[str, str] | None = None) -> A
 
 
 def _load_configuration(env: Mapping[str, str]) -> Configuration | None:
+    source = find_kube_source(env)
+    if source is None:
+        return None
     configuration = Configuration()
-    kubeconfig = _kubeconfig_files(env)
     try:
-        if kubeconfig:
-            _load_kube_config(config_file=kubeconfig, client_configuration=configuration)
-        elif env.get("KUBERNETES_SERVICE_HOST"):
-            _load_incluster_config(client_configuration=configuration)
+        if isinstance(source, KubeConfigFiles):
+            _load_kube_config(config_file=source.paths, client_configuration=configuration)
         else:
-            return None
+            _load_in_cluster(source, env, configuration)
     except (_ConfigException, OSError, ValueError) as error:
-        source = kubeconfig or "in-cluster ServiceAccount"
         raise KubeConfigError(f"cannot load Kubernetes configuration from {source}: "
                               f"{type(error).__name__}: {error}") from None
     return configuration
 
 
-def _kubeconfig_files(env: Mapping[str, str]) -> str | None:
-    """KUBECONFIG (a path list, as kubectl reads it) or ~/.kube/config, if any exists."""
-    listed = env.get("KUBECONFIG", "")
-    if listed:
-        paths = [Path(p).expanduser() for p in listed.split(os.pathsep) if p]
-        return listed if any(p.is_file() for p in paths) else None
-    home = env.get("HOME")
-    default = Path(home, ".kube", "config") if home else Path("~/.kube/config").expanduser()
-    return str(default) if default.is_file() else None
+def _load_in_cluster(source: InCluster, env: Mapping[str, str],
+                     configuration: Configuration) -> None:
+    """The pod's ServiceAccount, read from `source.serviceaccount_dir`.
+
+    The loader re-reads the token file every minute (`try_refresh_token`):
+    the kubelet rotates projected tokens, and a token read once at start-up
+    expires after an hour.
+    """
+    loader = _InClusterConfigLoader(token_filename=str(source.token_file),
+                                    cert_filename=str(source.ca_file),
+                                    try_refresh_token=True, environ=env)
+    loader.load_and_set(configuration)
 
 
 class Deadline:
