@@ -33,6 +33,8 @@ class Outcome(StrEnum):
     EXHAUSTED = "exhausted"
     # Alert lifecycle.
     RESOLVED = "resolved"
+    # A rule's `when` / `only_if` / `unless` did not hold just before acting.
+    PRECONDITION_FAILED = "precondition_failed"
 
 
 DECISIONS = frozenset(
