@@ -313,7 +313,9 @@ class RolloutUndoAction:
              "spec": {"template": (deployment.get("spec") or {}).get("template") or {}}},
             {"metadata": {"annotations": revisions.undo_annotations(deployment, source)},
              "spec": {"template": revisions.undo_template(previous)}})
-        body = with_resource_version(meta.get("resourceVersion"), patch)
+        # The resourceVersion is the optimistic lock (the patch has its own metadata).
+        body = {**patch, "metadata": {**patch["metadata"],
+                                      "resourceVersion": meta.get("resourceVersion")}}
         operation = Operation(verb="patch", resource="deployments", namespace=namespace,
                               name=name)
         await call(operation, deadline, lambda timeout: self._apps.patch_namespaced_deployment(
