@@ -60,7 +60,7 @@ def test_range_query_returns_points(prometheus: promstack.Prometheus,
 
 @pytest.mark.e2e
 def test_a_bad_query_is_an_error_with_prometheus_message(client: PrometheusClient) -> None:
-    with pytest.raises(PrometheusError, match="HTTP 400: .*parse error"):
+    with pytest.raises(PrometheusError, match=r"HTTP 400: .*parse error"):
         client.query("sum(")
 
 
@@ -70,7 +70,7 @@ def test_tls_is_verified_against_the_configured_ca(tls_server: TlsServer) -> Non
     trusted.close()
 
     default = PrometheusClient(PrometheusConfig(url=tls_server.url))
-    with pytest.raises(PrometheusError, match="ConnectError.*CERTIFICATE_VERIFY_FAILED"):
+    with pytest.raises(PrometheusError, match=r"ConnectError.*CERTIFICATE_VERIFY_FAILED"):
         default.query("up")
     default.close()
 
