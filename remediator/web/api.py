@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 
 from remediator import operations
+from remediator.evidence.render import evidence_view
 from remediator.outcomes import Outcome
 from remediator.services import Services
 from remediator.store import audit, remediations
@@ -69,7 +70,8 @@ async def get_remediation(remediation_id: str, services: ServicesDep) -> dict[st
                 return None
             steps = remediations.ladder(connection, row["root_id"])
             history = audit.entries_for(connection, [step["id"] for step in steps])
-            return {**row, "steps": steps, "history": history}
+            return {**row, "steps": steps, "history": history,
+                    **evidence_view(connection, remediation_id)}
 
     found = await run_in_threadpool(run)
     if found is None:

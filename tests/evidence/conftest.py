@@ -70,7 +70,7 @@ def crashlooping_pod(name: str = "web-b2-x1", *, replicaset: str = "web-b2",
                        "conditions": [{"type": "Ready", "status": "False",
                                        "reason": "ContainersNotReady"}],
                        "containerStatuses": [{
-                           "name": "web", "image": "web:2", "ready": False, "restartCount": 5,
+                           "name": "web", "image": "web:2", "imageID": "", "ready": False, "restartCount": 5,
                            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
                            "lastState": {"terminated": {"reason": reason,
                                                         "exitCode": exit_code,

@@ -5,7 +5,7 @@ from remediator.outcomes import ACTION_RESULTS, DECISIONS, VERIFICATIONS, Outcom
 CONTRACT = [
     "executed", "dry_run", "duplicate", "cooldown", "rate_limited", "breaker_open", "denied",
     "paused", "no_match", "rejected", "succeeded", "failed", "target_gone", "verified",
-    "unverified", "unknown", "exhausted", "resolved",
+    "unverified", "unknown", "exhausted", "resolved", "precondition_failed",
 ]
 
 
@@ -14,6 +14,7 @@ def test_vocabulary_is_exactly_the_contract() -> None:
 
 
 def test_groups_partition_the_vocabulary() -> None:
-    grouped = DECISIONS | ACTION_RESULTS | VERIFICATIONS | {Outcome.EXHAUSTED, Outcome.RESOLVED}
+    grouped = DECISIONS | ACTION_RESULTS | VERIFICATIONS | {Outcome.EXHAUSTED, Outcome.RESOLVED,
+                                                                    Outcome.PRECONDITION_FAILED}
     assert grouped == set(Outcome)
     assert not (DECISIONS & ACTION_RESULTS) and not (ACTION_RESULTS & VERIFICATIONS)
