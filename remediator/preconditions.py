@@ -64,21 +64,20 @@ async def _check(name: str, template: Template, on_error: str, alert: Alert,
                  prometheus: Querier | None, *, want_series: bool,
                  notes: list[dict[str, Any]]) -> Verdict | None:
     query = promql_expr(template, alert)
-    if query is None:
-        return Verdict(f"{name}.expr cannot be rendered for this alert (a label it uses is "
-                       "missing)", {"precondition": f"{name}.expr", "expr": str(template)})
     try:
+        if query is None:
+            raise PrometheusError("cannot render it for this alert (a label it uses is missing)")
         if prometheus is None:
             raise PrometheusError("no Prometheus configured (REMEDIATOR_PROMETHEUS_URL)")
         samples = await prometheus.query(query)
     except PrometheusError as error:
-        note = {"precondition": f"{name}.expr", "query": query, "error": str(error),
-                "on_error": on_error}
+        # Not evaluated: the rule's `on_error` decides (fail-closed by default).
+        note = {"precondition": f"{name}.expr", "query": query or str(template),
+                "error": str(error), "on_error": on_error}
         if on_error == "act":
             notes.append(note)
             return None
-        return Verdict(f"{name}.expr: Prometheus did not answer ({error}); on_error: skip",
-                       note)
+        return Verdict(f"{name}.expr not evaluated: {error}; on_error: skip", note)
     facts = {"precondition": f"{name}.expr", "query": query, "series": len(samples),
              "result": _series(samples)}
     if bool(samples) != want_series:
