@@ -340,11 +340,17 @@ class RolloutUndoAction:
 
 
 def _json(response: Any) -> dict[str, Any]:
-    """A raw client response parsed as a JSON object (no model validation)."""
+    """A raw client response parsed as a JSON object (no model validation).
+
+    Called in the request's thread: it reads the body and gives the
+    connection back to the pool (a raw response otherwise keeps it).
+    """
     try:
         data = json.loads(response.data)
     except ValueError:
         raise ActionError("the API server sent invalid JSON", transient=True) from None
+    finally:
+        response.release_conn()
     if not isinstance(data, dict):
         raise ActionError("the API server sent an unexpected answer", transient=True)
     return data

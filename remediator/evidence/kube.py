@@ -50,21 +50,26 @@ class KubeReader:
             raise EvidenceError(f"{operation}: out of time")
         loop = asyncio.get_running_loop()
         try:
-            result = await loop.run_in_executor(self._executor, request, remaining)
+            data, content_type = await loop.run_in_executor(
+                self._executor, lambda: _fetch(request, remaining))
         except ApiException as error:
             raise EvidenceError(api_error(operation, error).message) from None
         except urllib3.exceptions.HTTPError as error:
             raise EvidenceError(transport_error(operation, error, remaining).message) from None
-        return _parse(result)
-
-
-def _parse(response: Any) -> Any:
-    data: bytes = response.data if hasattr(response, "data") else bytes(response)
-    content_type = str(getattr(response, "headers", {}).get("Content-Type", ""))
-    text = data.decode("utf-8", errors="replace")
-    if "json" in content_type:
+        text = data.decode("utf-8", errors="replace")
+        if "json" not in content_type:
+            return text
         try:
             return json.loads(text)
         except ValueError:
-            raise EvidenceError("the API server sent invalid JSON") from None
-    return text
+            raise EvidenceError(f"{operation}: the API server sent invalid JSON") from None
+
+
+def _fetch(request: Callable[[float], Any], timeout: float) -> tuple[bytes, str]:
+    """Call, read the whole body and give the connection back to the pool (in the thread)."""
+    response = request(timeout)
+    try:
+        data: bytes = response.data
+        return data, str(response.headers.get("Content-Type", ""))
+    finally:
+        response.release_conn()
