@@ -26,7 +26,7 @@ from remediator.actions.base import (
 )
 from remediator.clock import Clock, utcnow
 from remediator.diagnosis import Context, FiringAlert, Hint, diagnose
-from remediator.evidence.snapshot import SNAPSHOT_ACTION, Limits, snapshot_request
+from remediator.evidence.limits import SNAPSHOT_ACTION, Limits, snapshot_request
 from remediator.outcomes import Outcome
 from remediator.preconditions import Querier, Verdict, expr_verdict, hint_verdict
 from remediator.rules import Rule

@@ -27,7 +27,8 @@ from remediator.actions.kube_client import (
     load_api_client,
     with_resource_version,
 )
-from remediator.evidence.snapshot import SNAPSHOT_ACTION, SnapshotAction
+from remediator.evidence.limits import SNAPSHOT_ACTION
+from remediator.evidence.snapshot import SnapshotAction
 
 __all__ = [
     "DeletePodAction", "HpaPatchAction", "HpaRevertAction", "KubeConfigError",

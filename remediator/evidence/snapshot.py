@@ -13,7 +13,6 @@ import asyncio
 import json
 import weakref
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,36 +24,13 @@ from remediator.actions.kube_client import Operation
 from remediator.evidence import summary
 from remediator.evidence.budget import Gathering
 from remediator.evidence.kube import KubeReader
+from remediator.evidence.limits import Limits
 from remediator.evidence.redact import redact
 
 VERSION = 1
-SNAPSHOT_ACTION = "kubernetes.snapshot"
 _WORKLOADS = {"deployment": "deployments", "statefulset": "statefulsets",
               "daemonset": "daemonsets"}
 _KINDS = {"deployment": "Deployment", "statefulset": "StatefulSet", "daemonset": "DaemonSet"}
-
-
-@dataclass(frozen=True, kw_only=True)
-class Limits:
-    budget: float = 2.0
-    max_bytes: int = 64 * 1024
-    log_lines: int = 50
-
-    def params(self) -> dict[str, Any]:
-        return {"budget": self.budget, "max_bytes": self.max_bytes,
-                "log_lines": self.log_lines}
-
-    @classmethod
-    def from_params(cls, params: Any) -> Limits:
-        return cls(budget=float(params.get("budget", 2.0)),
-                   max_bytes=int(params.get("max_bytes", 64 * 1024)),
-                   log_lines=int(params.get("log_lines", 50)))
-
-
-def snapshot_request(target: ActionRequest, limits: Limits) -> ActionRequest:
-    """The request for a snapshot of `target` (same kind, namespace and name)."""
-    return ActionRequest(type=SNAPSHOT_ACTION, kind=target.kind, namespace=target.namespace,
-                         name=target.name, params=limits.params(), timeout=limits.budget)
 
 
 class SnapshotAction:

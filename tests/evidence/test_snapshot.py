@@ -12,7 +12,8 @@ import pytest
 from kubernetes.client import ApiClient
 
 from remediator.actions.base import ActionRequest
-from remediator.evidence.snapshot import Limits, SnapshotAction, cap, size_of, snapshot_request
+from remediator.evidence.limits import Limits, snapshot_request
+from remediator.evidence.snapshot import SnapshotAction, cap, size_of
 
 from .conftest import LOG, NAMESPACE, NOW, Seeded, declare_logs, event, replicaset
 
