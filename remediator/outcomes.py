@@ -40,6 +40,8 @@ class Outcome(StrEnum):
     EXPIRED = "expired"
     # Something an operator did (pause, resume, breaker reset, reload, approve...).
     OPERATOR = "operator"
+    # A rule's `when` / `only_if` / `unless` did not hold just before acting.
+    PRECONDITION_FAILED = "precondition_failed"
 
 
 DECISIONS = frozenset(

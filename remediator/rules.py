@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -22,6 +22,7 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     ValidationError,
+    model_validator,
 )
 
 from remediator.actions.specs import ActionSpec, TemplateStr
@@ -75,6 +76,43 @@ class Approval(BaseModel):
         return self.required and (not self.namespaces or (namespace or "") in self.namespaces)
 
 
+HintName = Literal["recent_rollout", "oom_killed", "node_not_ready", "co_firing",
+                   "dependency_down", "image_pull"]
+OnError = Literal["skip", "act"]
+
+
+class When(BaseModel):
+    """Act only when every listed diagnosis hint applies (checked just before acting)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    hints: list[HintName] = Field(min_length=1)
+
+
+class OnlyIf(BaseModel):
+    """Act only if `expr` returns at least one series when the action is about to run."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    expr: TemplateStr
+    """PromQL; `{{ labels.x }}` values are escaped for PromQL strings."""
+    on_error: OnError = "skip"
+    """Prometheus unreachable: `skip` the action (fail closed) or `act` anyway."""
+
+
+class Unless(BaseModel):
+    """Do not act if `expr` returns a series, or if any listed hint applies."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    expr: TemplateStr | None = None
+    hints: list[HintName] = Field(default_factory=list)
+    on_error: OnError = "skip"
+
+    @model_validator(mode="after")
+    def _something(self) -> Unless:
+        if self.expr is None and not self.hints:
+            raise ValueError("unless needs `expr` or `hints`")
+        return self
+
+
 class Rule(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -88,6 +126,9 @@ class Rule(BaseModel):
     unless_firing: list[MatcherField] = Field(default_factory=list)
     dry_run: bool = False
     approval: Approval | None = None
+    when: When | None = None
+    only_if: OnlyIf | None = None
+    unless: Unless | None = None
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         return match_all(self.matchers, labels)

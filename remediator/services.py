@@ -19,6 +19,8 @@ from remediator.clock import Clock, utcnow
 from remediator.intake import Intake
 from remediator.metrics import Metrics
 from remediator.policy_settings import policy_from_settings, read_inventory_hosts
+from remediator.preflight import Preflight, PreflightConfig
+from remediator.prometheus import PrometheusConfig, PrometheusExecutor
 from remediator.rulebook import RuleBook
 from remediator.settings import Settings
 from remediator.store import Database
@@ -43,6 +45,7 @@ class Services:
     writer: DecisionWriter
     alertmanager: AlertmanagerClient | None = None
     catch_up: CatchUp | None = None
+    prometheus: PrometheusExecutor | None = None
 
     async def aclose(self) -> None:
         """Release connections (Alertmanager client, database pools)."""
@@ -50,6 +53,8 @@ class Services:
             await self.catch_up.stop()
         if self.alertmanager is not None:
             await self.alertmanager.aclose()
+        if self.prometheus is not None:
+            self.prometheus.close()
         self.database.dispose()
 
     @classmethod
@@ -77,18 +82,26 @@ class Services:
         log.info("%s", startup_summary(settings, rulebook, database, cluster))
         intake = Intake(database=database, rulebook=rulebook, policy=policy, metrics=metrics,
                         clock=clock)
+        prometheus_config = PrometheusConfig.from_settings(settings)
+        prometheus = (PrometheusExecutor.connect(prometheus_config) if prometheus_config
+                      else None)
         if verifier is None:
-            verifier = (PrometheusVerifier(settings.prometheus_url) if settings.prometheus_url
-                        else NoVerifier())
+            verifier = (PrometheusVerifier(prometheus.client.config, executor=prometheus)
+                        if prometheus is not None else NoVerifier())
+        preflight = Preflight(database=database, actions=actions, prometheus=prometheus,
+                              rules=lambda name: rulebook.current.by_name(name), clock=clock,
+                              config=PreflightConfig.from_settings(settings))
         worker = Worker(database=database, intake=intake, actions=actions, verifier=verifier,
                         metrics=metrics, clock=clock, concurrency=settings.workers,
-                        retries=settings.action_retries, backoff=settings.retry_backoff)
+                        retries=settings.action_retries, backoff=settings.retry_backoff,
+                        preflight=preflight)
         alertmanager = (AlertmanagerClient(settings.alertmanager_url)
                         if settings.alertmanager_url else None)
         return cls(settings=settings, database=database, rulebook=rulebook, intake=intake,
                    worker=worker, metrics=metrics, clock=clock, executable=executable,
                    writer=DecisionWriter(intake), alertmanager=alertmanager,
-                   catch_up=CatchUp(alertmanager, intake, on_decided=worker.wake))
+                   catch_up=CatchUp(alertmanager, intake, on_decided=worker.wake),
+                   prometheus=prometheus)
 
 
 def open_seal(settings: Settings) -> AuditSeal:

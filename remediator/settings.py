@@ -132,6 +132,29 @@ class Settings(BaseSettings):
         default=None, description="reconcile only alerts routed to this Alertmanager receiver "
         "(the one whose webhook points here); unset: every alert")
 
+    prometheus_ca_file: Path | None = Field(
+        default=None, description="CA bundle to verify Prometheus's TLS certificate")
+    prometheus_tls_insecure: bool = Field(
+        default=False, description="skip TLS verification of Prometheus (lab use only)")
+    prometheus_token_file: Path | None = Field(
+        default=None, description="file holding a bearer token for Prometheus")
+    prometheus_connect_timeout: float = Field(default=3.0, gt=0, le=60,
+                                              description="seconds to connect to Prometheus")
+    prometheus_read_timeout: float = Field(default=10.0, gt=0, le=300,
+                                           description="seconds to wait for Prometheus's answer")
+    evidence_budget: float = Field(default=2.0, gt=0, le=30,
+                                   description="seconds to gather evidence before an action")
+    evidence_max_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024,
+                                    description="size cap of one evidence snapshot")
+    evidence_log_lines: int = Field(default=50, ge=0, le=1000,
+                                    description="previous container log lines kept")
+    hint_rollout_window: Duration = Field(
+        default=timedelta(minutes=30),
+        description="recent_rollout: a revision this long before the alert counts")
+    hint_dependency_label: str = Field(
+        default="depends_on", description="dependency_down: label naming the services "
+        "an alert's service depends on (comma-separated)")
+
     @field_validator("database_url")
     @classmethod
     def _database_scheme(cls, value: str) -> str:

@@ -1,4 +1,4 @@
-"""Did the remediation work? Ask Prometheus, through prometheus-api-client.
+"""Did the remediation work? Ask Prometheus (through `remediator.prometheus`).
 
 `verified`: the alert is no longer firing (or the rule's `expr` returns no
 series). `unverified`: it still fires. `unknown`: Prometheus could not answer;
@@ -7,13 +7,12 @@ the caller retries before settling on `unknown`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Mapping
-from functools import cached_property
-from typing import Any, Protocol
+from typing import Protocol
 
 from remediator.outcomes import Outcome
+from remediator.prometheus import PrometheusConfig, PrometheusError, PrometheusExecutor
 
 # Labels of the ALERTS series that are not the alert's own labels.
 _SERIES_ONLY = frozenset({"alertstate", "__name__"})
@@ -40,29 +39,27 @@ def same_alert(series: Mapping[str, str], labels: Mapping[str, str]) -> bool:
 
 
 class PrometheusVerifier:
-    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
-        self._url = url
-        self._timeout = timeout
+    """Asks Prometheus on an executor of its own, with connect/read timeouts and TLS checks."""
 
-    @cached_property
-    def _client(self) -> Any:
-        # Imported on first use: it pulls in requests, ~60 ms of every start-up.
-        from prometheus_api_client import PrometheusConnect
-
-        return PrometheusConnect(url=self._url, disable_ssl=True)
+    def __init__(self, url: str | PrometheusConfig, *,
+                 executor: PrometheusExecutor | None = None) -> None:
+        config = url if isinstance(url, PrometheusConfig) else PrometheusConfig(url=url)
+        self.prometheus = executor or PrometheusExecutor.connect(config)
 
     async def check(self, labels: Mapping[str, str], expr: str | None) -> tuple[Outcome, str]:
         query = expr or alerts_query(labels)
         try:
-            result = await asyncio.wait_for(
-                asyncio.to_thread(self._client.custom_query, query=query), self._timeout)
-        except Exception as error:
+            result = await self.prometheus.query(query)
+        except PrometheusError as error:
             return Outcome.UNKNOWN, f"Prometheus did not answer {query!r}: {_short(error)}"
         if expr is None:
-            result = [r for r in result if same_alert(r.get("metric", {}), labels)]
+            result = [r for r in result if same_alert(r.labels, labels)]
         if result:
             return Outcome.UNVERIFIED, f"still true: {query} returned {len(result)} series"
         return Outcome.VERIFIED, f"no longer true: {query}"
+
+    def close(self) -> None:
+        self.prometheus.close()
 
 
 class NoVerifier:
@@ -74,4 +71,4 @@ class NoVerifier:
 
 def _short(error: Exception) -> str:
     text = str(error).splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
+    return (text[0] if text else type(error).__name__)[:300]

@@ -32,6 +32,7 @@ from remediator.engine import breaker_stops_queued, decide_step
 from remediator.intake import Intake
 from remediator.metrics import Metrics
 from remediator.outcomes import Outcome
+from remediator.preflight import Preflight, Prepared
 from remediator.store import Database, jobs
 from remediator.store.guard_state import DatabaseState
 from remediator.store.jobs import Job
@@ -52,7 +53,7 @@ class Worker:
                  verifier: Verifier, metrics: Metrics, clock: Clock = utcnow,
                  concurrency: int = 4, retries: int = 3,
                  backoff: timedelta = timedelta(seconds=2),
-                 timeout_grace: float = 30.0) -> None:
+                 timeout_grace: float = 30.0, preflight: Preflight | None = None) -> None:
         self.database = database
         self.intake = intake
         self.actions = actions
@@ -65,6 +66,8 @@ class Worker:
         self.timeout_grace = timeout_grace
         """Actions enforce their own timeout (and say whether a retry is safe); the
         worker cancels only one that overruns it by this much."""
+        self.preflight = preflight
+        """Evidence, hints and rule preconditions just before acting (optional)."""
         self.store = Store(database)
         self.owner_prefix = f"{socket.gethostname()}-"
         self.owner = f"{self.owner_prefix}{uuid.uuid4().hex[:8]}"
@@ -178,8 +181,19 @@ class Worker:
         if job.payload.get("check"):  # a dry-run allowed to run its play in check mode
             request = replace(request, params={**request.params, "check": True})
         await asyncio.to_thread(self._extend_lease, job, request.timeout)
+        prepared = await self._prepare(job, remediation, request)
+        if prepared.blocked:
+            return
         result, elapsed = await self._execute(request)
+        result = await prepared.settle(result)
         await asyncio.to_thread(self._settle, job, remediation, result, elapsed)
+
+    async def _prepare(self, job: Job, remediation: Remediation,
+                       request: ActionRequest) -> Prepared:
+        """Evidence, hints and preconditions (remediator.preflight); blocked is recorded."""
+        if self.preflight is None:
+            return Prepared()
+        return await self.preflight.prepare(job.id, remediation, request)
 
     def _cancel_if_blocked(self, job: Job, remediation: Remediation) -> bool:
         """Pause and an open breaker stop queued work too, not only new decisions."""

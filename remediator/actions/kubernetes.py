@@ -9,12 +9,14 @@ budget of `request.timeout`. Read-modify-write actions send the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes.client import ApiClient, AppsV1Api, AutoscalingV2Api, CoreV1Api, V1Scale
 
+from remediator.actions import revisions
 from remediator.actions.base import Action, ActionError, ActionRequest, ActionResult
 from remediator.actions.kube_client import (
     Deadline,
@@ -25,10 +27,12 @@ from remediator.actions.kube_client import (
     load_api_client,
     with_resource_version,
 )
+from remediator.evidence.limits import SNAPSHOT_ACTION
+from remediator.evidence.snapshot import SnapshotAction
 
 __all__ = [
     "DeletePodAction", "HpaPatchAction", "HpaRevertAction", "KubeConfigError",
-    "RolloutRestartAction", "ScaleAction", "close_api_client", "hpa_bounds",
+    "RolloutRestartAction", "RolloutUndoAction", "ScaleAction", "close_api_client", "hpa_bounds",
     "kubernetes_actions", "load_api_client", "scale_target",
 ]
 
@@ -264,6 +268,95 @@ class HpaRevertAction(_HpaAction):
                             detail={**detail, "reverted": True})
 
 
+class RolloutUndoAction:
+    """`kubernetes.rollout_undo`: roll a Deployment back to its previous revision.
+
+    As `kubectl rollout undo` does: the previous ReplicaSet's pod template
+    (without its pod-template-hash label) replaces the Deployment's, and the
+    ReplicaSet's annotations come along. It is a JSON merge patch that nulls
+    what the old template lacks (so it replaces, not merges), carrying the
+    resourceVersion it read: a concurrent change is a 409, never lost. It
+    refuses when there is no previous revision, and when the current one is
+    older than `max_age` (then the rollout is not what just broke).
+    """
+
+    def __init__(self, api_client: ApiClient, *, clock: Clock = _utcnow) -> None:
+        self._apps = AppsV1Api(api_client)
+        self._clock = clock
+
+    async def run(self, request: ActionRequest) -> ActionResult:
+        if request.kind != "deployment":
+            raise ActionError(f"cannot roll back a {request.kind!r}")
+        namespace, name, deadline = _namespace(request), request.name, Deadline(request.timeout)
+        max_age = float(request.params.get("max_age", 3600))
+        deployment, replicasets = await self._read(namespace, name, deadline)
+        history = revisions.history(deployment, replicasets)
+        current, previous = revisions.current_and_previous(deployment, history)
+        what = f"deployment {namespace}/{name}"
+        detail: dict[str, Any] = {
+            "from_revision": current.number if current else revisions.revision_of(deployment),
+            "revisions": [r.number for r in history]}
+        if current is None or previous is None:
+            raise ActionError(f"refused: {what} has no previous revision to roll back to "
+                              f"(revisions: {detail['revisions'] or 'none'})", detail=detail)
+        age = (self._clock() - current.created_at).total_seconds() if current.created_at else None
+        detail.update(to_revision=previous.number, to_replicaset=previous.replicaset,
+                      from_replicaset=current.replicaset, current_age_seconds=age)
+        if age is None or age >= max_age:
+            shown = "unknown" if age is None else f"{age:.0f}s"
+            raise ActionError(f"refused: {what} revision {current.number} is {shown} old, "
+                              f"not younger than max_age {max_age:g}s", detail=detail)
+        source = next(rs for rs in replicasets
+                      if (rs.get("metadata") or {}).get("name") == previous.replicaset)
+        meta = deployment.get("metadata") or {}
+        patch = revisions.replacing(
+            {"metadata": {"annotations": meta.get("annotations") or {}},
+             "spec": {"template": (deployment.get("spec") or {}).get("template") or {}}},
+            {"metadata": {"annotations": revisions.undo_annotations(deployment, source)},
+             "spec": {"template": revisions.undo_template(previous)}})
+        # The resourceVersion is the optimistic lock (the patch has its own metadata).
+        body = {**patch, "metadata": {**patch["metadata"],
+                                      "resourceVersion": meta.get("resourceVersion")}}
+        operation = Operation(verb="patch", resource="deployments", namespace=namespace,
+                              name=name)
+        await call(operation, deadline, lambda timeout: self._apps.patch_namespaced_deployment(
+            name, namespace, body, _request_timeout=timeout,
+            _content_type="application/merge-patch+json"))
+        return ActionResult(message=f"rolled back {what} from revision {current.number} to "
+                                    f"revision {previous.number} ({previous.replicaset})",
+                            detail=detail)
+
+    async def _read(self, namespace: str, name: str,
+                    deadline: Deadline) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The Deployment and the namespace's ReplicaSets, as the API server's JSON."""
+        reading = Operation(verb="get", resource="deployments", namespace=namespace, name=name)
+        deployment = await call(reading, deadline, lambda timeout: _json(
+            self._apps.read_namespaced_deployment(name, namespace, _request_timeout=timeout,
+                                                  _preload_content=False)))
+        listing = Operation(verb="list", resource="replicasets", namespace=namespace, name="")
+        listed = await call(listing, deadline, lambda timeout: _json(
+            self._apps.list_namespaced_replica_set(namespace, _request_timeout=timeout,
+                                                   _preload_content=False)))
+        return deployment, list(listed.get("items") or [])
+
+
+def _json(response: Any) -> dict[str, Any]:
+    """A raw client response parsed as a JSON object (no model validation).
+
+    Called in the request's thread: it reads the body and gives the
+    connection back to the pool (a raw response otherwise keeps it).
+    """
+    try:
+        data = json.loads(response.data)
+    except ValueError:
+        raise ActionError("the API server sent invalid JSON", transient=True) from None
+    finally:
+        response.release_conn()
+    if not isinstance(data, dict):
+        raise ActionError("the API server sent an unexpected answer", transient=True)
+    return data
+
+
 def kubernetes_actions(api_client: ApiClient, *, clock: Clock = _utcnow) -> dict[str, Action]:
     """Every Kubernetes action type, all sharing one client (and its connection pool)."""
     return {
@@ -272,4 +365,6 @@ def kubernetes_actions(api_client: ApiClient, *, clock: Clock = _utcnow) -> dict
         "kubernetes.scale": ScaleAction(api_client),
         "kubernetes.hpa_patch": HpaPatchAction(api_client),
         "kubernetes.hpa_revert": HpaRevertAction(api_client),
+        "kubernetes.rollout_undo": RolloutUndoAction(api_client, clock=clock),
+        SNAPSHOT_ACTION: SnapshotAction(api_client),
     }

@@ -135,6 +135,24 @@ class HpaPatch(_NamespacedSpec):
                              params=params, timeout=self.timeout.total_seconds())
 
 
+class RolloutUndo(_NamespacedSpec):
+    """`kubectl rollout undo`: put the previous ReplicaSet's pod template back.
+
+    Only while the current revision is younger than `max_age`: an old
+    revision is not what broke things just now.
+    """
+
+    type: Literal["kubernetes.rollout_undo"]
+    kind: Literal["deployment"] = "deployment"
+    max_age: Duration = timedelta(hours=1)
+
+    def render(self, labels: Mapping[str, str], annotations: Mapping[str, str]) -> ActionRequest:
+        namespace, name = self._target(labels, annotations)
+        return ActionRequest(type=self.type, kind=self.kind, namespace=namespace, name=name,
+                             params={"max_age": self.max_age.total_seconds()},
+                             timeout=self.timeout.total_seconds())
+
+
 class AnsiblePlaybook(_Spec):
     """Run a repair playbook through ansible-runner; labels reach it only as extravars."""
 
@@ -178,6 +196,6 @@ class AnsiblePlaybook(_Spec):
 
 
 ActionSpec = Annotated[
-    DeletePod | RolloutRestart | Scale | HpaPatch | AnsiblePlaybook,
+    DeletePod | RolloutRestart | Scale | HpaPatch | AnsiblePlaybook | RolloutUndo,
     Field(discriminator="type"),
 ]

@@ -155,3 +155,17 @@ controls = Table(
     Column("at", UTCDateTime()),
     Column("reason", Text, nullable=False, default=""),
 )
+
+# Evidence gathered just before an action (phase "before") and when it failed
+# ("failure"), with the diagnosis hints drawn from it (migration 0005).
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("remediation_id", String(36), nullable=False),
+    Column("phase", String(16), nullable=False),
+    Column("gathered_at", UTCDateTime(), nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("hints", JSON, nullable=False),
+    Index("ix_evidence_remediation", "remediation_id"),
+)

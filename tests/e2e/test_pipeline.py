@@ -174,12 +174,16 @@ async def test_verifier_asks_prometheus_about_this_alert_not_its_siblings(
             for name in ("e2e-fixed", "e2e-busy")]
         assert "runbook_base_url" in fixed
         verifier = PrometheusVerifier(stack.prometheus.url)
-        assert (await verifier.check(fixed, None))[0] is Outcome.UNVERIFIED
-        hpa_saturated(stack, "e2e-fixed", current=3, maximum=4)  # only this one recovers
-        await asyncio.to_thread(promstack.wait_until, lambda: not stack.prometheus.query(
-            'ALERTS{horizontalpodautoscaler="e2e-fixed"}'), timeout=30, what="e2e-fixed gone")
-        assert (await verifier.check(fixed, None))[0] is Outcome.VERIFIED
-        assert (await verifier.check(busy, None))[0] is Outcome.UNVERIFIED
+        try:
+            assert (await verifier.check(fixed, None))[0] is Outcome.UNVERIFIED
+            hpa_saturated(stack, "e2e-fixed", current=3, maximum=4)  # only this one recovers
+            await asyncio.to_thread(promstack.wait_until, lambda: not stack.prometheus.query(
+                'ALERTS{horizontalpodautoscaler="e2e-fixed"}'), timeout=30,
+                what="e2e-fixed gone")
+            assert (await verifier.check(fixed, None))[0] is Outcome.VERIFIED
+            assert (await verifier.check(busy, None))[0] is Outcome.UNVERIFIED
+        finally:
+            verifier.close()  # its connection pool and executor
     finally:
         for name in ("e2e-fixed", "e2e-busy"):
             for metric in ("status_current_replicas", "spec_max_replicas", "spec_min_replicas"):

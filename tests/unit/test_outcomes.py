@@ -6,7 +6,7 @@ CONTRACT = [
     "executed", "dry_run", "duplicate", "cooldown", "rate_limited", "breaker_open", "denied",
     "paused", "no_match", "rejected", "succeeded", "failed", "target_gone", "verified",
     "unverified", "unknown", "exhausted", "resolved",
-    "awaiting_approval", "approved", "declined", "expired", "operator",
+    "awaiting_approval", "approved", "declined", "expired", "operator", "precondition_failed",
 ]
 
 
@@ -16,6 +16,7 @@ def test_vocabulary_is_exactly_the_contract() -> None:
 
 def test_groups_partition_the_vocabulary() -> None:
     grouped = (DECISIONS | ACTION_RESULTS | VERIFICATIONS | APPROVALS
-               | {Outcome.EXHAUSTED, Outcome.RESOLVED, Outcome.OPERATOR})
+               | {Outcome.EXHAUSTED, Outcome.RESOLVED, Outcome.OPERATOR,
+                  Outcome.PRECONDITION_FAILED})
     assert grouped == set(Outcome)
     assert not (DECISIONS & ACTION_RESULTS) and not (ACTION_RESULTS & VERIFICATIONS)
