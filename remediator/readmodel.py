@@ -9,7 +9,6 @@ six characters (the page shows eight).
 
 from __future__ import annotations
 
-import importlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, and_, desc, func, or_, select
 
+from remediator.evidence import render
 from remediator.store import audit
 from remediator.store.tables import audit as audit_table
 from remediator.store.tables import remediations as table
@@ -99,10 +99,10 @@ class RemediationView(_Frozen):
     timeline: list[TimelineEntry]
     repeats: int
     """Alertmanager repeats of this alert folded into this remediation (`duplicate`)."""
-    evidence: list[Any] | None
-    """Snapshots (pod state, logs, events...) gathered before and after acting; None when
-    this build gathers none."""
-    hints: list[Any] | None
+    evidence: list[Any]
+    """Snapshots (pod state, logs, events...) gathered before and after acting; empty when
+    none was (no cluster connected, or a playbook action)."""
+    hints: list[Any]
     """Diagnosis hints drawn from the evidence before acting."""
 
 
@@ -229,17 +229,12 @@ def list_remediations(connection: Connection,
 
 
 def load_evidence(connection: Connection, remediation_ids: list[str]) -> tuple[
-        list[Any] | None, list[Any] | None]:
+        list[Any], list[Any]]:
     """Evidence snapshots gathered around the ladder's actions, and diagnosis hints.
 
-    Read through the evidence package's `evidence_view` when it is installed
-    (imported by name, so this module works without it); None and None
-    otherwise, and the page shows a placeholder.
+    Empty lists when nothing was gathered (no cluster, or a playbook action);
+    the page then shows a placeholder.
     """
-    try:
-        render = importlib.import_module("remediator.evidence.render")
-    except ImportError:
-        return None, None
     evidence: list[Any] = []
     hints: list[Any] = []
     for remediation_id in remediation_ids:
