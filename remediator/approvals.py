@@ -3,8 +3,9 @@
 A rule with `approval: {required: true, timeout: 30m}` records its decision
 as `awaiting_approval` and queues nothing. An approval decides the step
 again, at that moment, through every guard (pause, namespaces,
-`unless_firing`, breaker, cooldown, rate limits) with the request itself
-left out of the counts; only then is the action queued. Anything else is
+`unless_firing`, breaker, cooldown, rate limits, and whether the target still
+exists) with the request itself left out of the counts; only then is the
+action queued. Anything else is
 recorded with its outcome and the request's idempotency key is given back.
 A request nobody answers within its timeout is `expired` (and its key given
 back, so the alert's next notification asks again). A declined request keeps
@@ -130,8 +131,14 @@ def _awaiting(connection: Connection, remediation_id: str, now: datetime) -> Rem
 
 
 def approve(database: Database, *, remediation_id: str, actor: Actor, reason: str,
-            now: datetime, rules: RuleSet, policy: Policy) -> Answer:
-    """Approve, re-check every guard now, and queue the action only if they all pass."""
+            now: datetime, rules: RuleSet, policy: Policy,
+            target_exists: bool | None = None) -> Answer:
+    """Approve, re-check every guard now, and queue the action only if they all pass.
+
+    `target_exists` is what the caller learnt from the cluster just before
+    (`actions.target_check`): False refuses with `target_gone`; None (no
+    cluster, or the read failed) leaves it to the worker's own 404 handling.
+    """
     reason = clean_reason(reason)
     with database.writing() as connection:
         current = _awaiting(connection, remediation_id, now)
@@ -141,6 +148,9 @@ def approve(database: Database, *, remediation_id: str, actor: Actor, reason: st
         if current.resolved_at is not None:
             return _refused(connection, current, now, Outcome.RESOLVED,
                             f"{who}; not run: the alert resolved meanwhile")
+        if target_exists is False and not current.dry_run:
+            return _refused(connection, current, now, Outcome.TARGET_GONE,
+                            f"{who}; not run: {current.request.target} no longer exists")
         if rule is None:
             return _refused(connection, current, now, Outcome.DENIED,
                             f"{who}; not run: rule {current.rule!r} is no longer loaded")

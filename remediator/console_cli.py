@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from remediator.policy import Policy
     from remediator.store import Database
     from remediator.store.audit import AuditQuery
+    from remediator.store.remediations import Remediation
 
 config_opt = Annotated[Path | None, typer.Option("--config", help="YAML settings file")]
 db_opt = Annotated[str | None, typer.Option(
@@ -185,19 +186,28 @@ def register(app: typer.Typer, *, settings_of: Callable[..., Settings],
             e.setdefault("rule", view.rule)
         out.print(audit_table(entries, out.width, title="timeline"))
         if view.evidence or view.hints:
-            try:
-                from importlib import import_module
+            from remediator.evidence.render import render_text
 
-                text = import_module("remediator.evidence.render").render_text(
-                    {"evidence": view.evidence, "hints": view.hints})
-            except (ImportError, AttributeError):
-                text = json.dumps({"evidence": view.evidence, "hints": view.hints}, indent=2)
+            text = render_text({"evidence": view.evidence, "hints": view.hints})
             out.print(text, soft_wrap=True, markup=False, highlight=False)
+
+    def _target_exists(settings: Settings, current: Remediation | None) -> bool | None:
+        """Ask the cluster, as the service would, whether the target is still there."""
+        import asyncio
+
+        from remediator.actions.target_check import target_exists
+        from remediator.services import default_actions
+
+        if current is None or current.dry_run or not current.request.type.startswith(
+                "kubernetes."):
+            return None
+        return asyncio.run(target_exists(default_actions(settings), current.request))
 
     def _answer(verb: str, remediation_id: str, reason: str, config: Path | None,
                 database_url: str | None) -> None:
         from remediator import approvals, readmodel
         from remediator.rules import RuleLoadError, load_rules
+        from remediator.store import remediations
 
         settings = settings_of(config, database_url=database_url)
         database = database_of(settings)
@@ -207,6 +217,7 @@ def register(app: typer.Typer, *, settings_of: Callable[..., Settings],
             except readmodel.LookupError_ as error:
                 err.print(str(error))
                 raise typer.Exit(1) from None
+            current = remediations.get(connection, full)
         try:
             if verb == "approve":
                 try:
@@ -214,9 +225,10 @@ def register(app: typer.Typer, *, settings_of: Callable[..., Settings],
                 except RuleLoadError as error:
                     err.print(f"cannot load the rules to re-check the guards: {error}")
                     raise typer.Exit(1) from None
+                exists = _target_exists(settings, current)
                 answer = approvals.approve(database, remediation_id=full, actor=Actor.cli(),
                                            reason=reason, now=utcnow(), rules=rules,
-                                           policy=policy_of(settings))
+                                           policy=policy_of(settings), target_exists=exists)
             else:
                 answer = approvals.decline(database, remediation_id=full, actor=Actor.cli(),
                                            reason=reason, now=utcnow())

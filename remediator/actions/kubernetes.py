@@ -27,6 +27,8 @@ from remediator.actions.kube_client import (
     load_api_client,
     with_resource_version,
 )
+from remediator.actions.kube_exists import ExistsAction
+from remediator.actions.target_check import EXISTS_ACTION
 from remediator.evidence.limits import SNAPSHOT_ACTION
 from remediator.evidence.snapshot import SnapshotAction
 
@@ -367,4 +369,5 @@ def kubernetes_actions(api_client: ApiClient, *, clock: Clock = _utcnow) -> dict
         "kubernetes.hpa_revert": HpaRevertAction(api_client),
         "kubernetes.rollout_undo": RolloutUndoAction(api_client, clock=clock),
         SNAPSHOT_ACTION: SnapshotAction(api_client),
+        EXISTS_ACTION: ExistsAction(api_client),
     }

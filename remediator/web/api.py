@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -101,8 +102,10 @@ async def get_remediation(remediation_id: str, services: ServicesDep) -> Remedia
 async def approve(remediation_id: str, request: Request, services: ServicesDep,
                   principal: OperatorDep, body: AnswerBody | None = None) -> AnswerView:
     """Approve a remediation awaiting approval; every guard is checked again first."""
-    answer = await run_in_threadpool(console.answer, services, remediation_id, "approve",
-                                     actor_of(principal, request), body.reason if body else "")
+    exists = await console.target_exists(services, remediation_id)
+    answer = await run_in_threadpool(partial(console.answer, target_exists=exists), services,
+                                     remediation_id, "approve", actor_of(principal, request),
+                                     body.reason if body else "")
     if answer.queued:
         services.worker.wake()
     return answer

@@ -12,11 +12,15 @@ from datetime import UTC, datetime
 
 from fastapi import HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from remediator import approvals, readmodel
+from remediator.actions import target_check
 from remediator.operator_log import Actor
 from remediator.readmodel import ListQuery, RemediationRow, RemediationView
 from remediator.services import Services
+from remediator.store import remediations
+from remediator.store.remediations import Remediation
 from remediator.timeparse import parse_time
 from remediator.web.deps import client_address
 from remediator.web.session import Principal
@@ -98,8 +102,24 @@ def load_view(services: Services, remediation_id: str) -> RemediationView:
             alertmanager_url=settings.alertmanager_external_url or settings.alertmanager_url)
 
 
+async def target_exists(services: Services, remediation_id: str) -> bool | None:
+    """Ask the cluster whether the awaiting action's target is still there (approve only)."""
+    def load() -> Remediation | None:
+        with services.database.reading() as connection:
+            try:
+                full = readmodel.resolve_id(connection, remediation_id)
+            except readmodel.LookupError_:
+                return None  # answer() reports the 404 with its reason
+            return remediations.get(connection, full)
+
+    current = await run_in_threadpool(load)
+    if current is None or current.dry_run:
+        return None
+    return await target_check.target_exists(services.worker.actions, current.request)
+
+
 def answer(services: Services, remediation_id: str, verb: str, actor: Actor,
-           reason: str) -> AnswerView:
+           reason: str, *, target_exists: bool | None = None) -> AnswerView:
     """Approve or decline (blocking; run in a thread)."""
     now = services.clock()
     with services.database.reading() as connection:
@@ -112,7 +132,8 @@ def answer(services: Services, remediation_id: str, verb: str, actor: Actor,
             result = approvals.approve(services.database, remediation_id=full, actor=actor,
                                        reason=reason, now=now,
                                        rules=services.rulebook.current,
-                                       policy=services.intake.policy)
+                                       policy=services.intake.policy,
+                                       target_exists=target_exists)
         else:
             result = approvals.decline(services.database, remediation_id=full, actor=actor,
                                        reason=reason, now=now)

@@ -13,6 +13,7 @@ A browser without a session is sent to `/login`.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -181,7 +182,10 @@ async def answer_form(remediation_id: str, verb: str, request: Request, services
     if refused is not None:
         return refused
     try:
-        result = await run_in_threadpool(console.answer, services, remediation_id, verb,
+        exists = (await console.target_exists(services, remediation_id)
+                  if verb == "approve" else None)
+        result = await run_in_threadpool(partial(console.answer, target_exists=exists),
+                                         services, remediation_id, verb,
                                          actor_of(viewer, request), reason)
     except HTTPException as error:
         return render("error.html", error.status_code, viewer=viewer,
