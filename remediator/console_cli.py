@@ -195,13 +195,22 @@ def register(app: typer.Typer, *, settings_of: Callable[..., Settings],
         """Ask the cluster, as the service would, whether the target is still there."""
         import asyncio
 
+        from remediator.actions.kube_client import KubeConfigError
         from remediator.actions.target_check import target_exists
         from remediator.services import default_actions
 
         if current is None or current.dry_run or not current.request.type.startswith(
                 "kubernetes."):
             return None
-        return asyncio.run(target_exists(default_actions(settings), current.request))
+        try:
+            actions = default_actions(settings)
+        except KubeConfigError as error:
+            # Approving from a laptop without cluster access is still an answer:
+            # the worker reads the target again when it acts.
+            err.print(f"the target could not be checked here ({error}); "
+                      "the worker checks it when it acts")
+            return None
+        return asyncio.run(target_exists(actions, current.request))
 
     def _answer(verb: str, remediation_id: str, reason: str, config: Path | None,
                 database_url: str | None) -> None:

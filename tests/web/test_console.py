@@ -244,7 +244,7 @@ def test_short_id_and_documented_shape(client: TestClient) -> None:
     assert body["alert"]["runbook_url"].endswith("KubePodCrashLooping.md")
     assert body["action"] == {"type": "kubernetes.delete_pod", "target": "pod/apps-a/web-1",
                               "namespace": "apps-a", "dry_run": False}
-    assert body["evidence"] is None and body["hints"] is None
+    assert body["evidence"] == [] and body["hints"] == []
     assert set(body) == {"id", "short_id", "rule", "state", "resolved_at", "created_at",
                          "updated_at", "approval_expires", "alert", "action", "steps",
                          "timeline", "repeats", "evidence", "hints"}
