@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import signal
 from pathlib import Path
@@ -21,6 +22,26 @@ from typing import Any
 import kmock
 
 PODS = "v1/pods"
+KEPT_REQUESTS = 64
+
+
+class RecentRequests(collections.deque[Any]):
+    """The emulator's request log, bounded, with the total count kept.
+
+    kmock records every request for test assertions and, to route each new
+    one, scans what it recorded: the cost per request grows with the requests
+    served, so a few hundred actions made the emulator, not the service, the
+    bottleneck (a real API server does not slow down with its history). The
+    benchmark asserts on nothing but the count.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(maxlen=KEPT_REQUESTS)
+        self.total = 0
+
+    def append(self, request: Any) -> None:
+        self.total += 1
+        super().append(request)
 
 
 def pod(namespace: str, name: str) -> dict[str, Any]:
@@ -41,6 +62,8 @@ async def serve(pods: int, namespace: str, state_file: Path, *, stall: bool = Fa
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with kmock.KubernetesEmulator() as emulator, kmock.Server(emulator) as server:
+        requests = RecentRequests()
+        emulator._requests = requests  # type: ignore[assignment]  # see RecentRequests
         for index in range(pods):
             name = pod_name(index)
             emulator.objects[PODS, namespace, name] = pod(namespace, name)
@@ -52,7 +75,7 @@ async def serve(pods: int, namespace: str, state_file: Path, *, stall: bool = Fa
         deleted = sum(1 for index in range(pods)
                       if emulator.objects[PODS, namespace, pod_name(index)].deleted)
         write_state(state_file, {"port": server.port, "deleted": deleted,
-                                 "requests": len(list(emulator))})
+                                 "requests": requests.total})
 
 
 def write_state(path: Path, state: dict[str, int]) -> None:

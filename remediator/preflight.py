@@ -25,7 +25,7 @@ from remediator.actions.base import (
     TargetGone,
 )
 from remediator.clock import Clock, utcnow
-from remediator.diagnosis import Context, FiringAlert, Hint, diagnose
+from remediator.diagnosis import Context, FiringAlert, Hint, Related, diagnose
 from remediator.evidence.limits import SNAPSHOT_ACTION, Limits, snapshot_request
 from remediator.outcomes import Outcome
 from remediator.preconditions import Querier, Verdict, expr_verdict, hint_verdict
@@ -99,8 +99,9 @@ class Preflight:
                       request: ActionRequest) -> Prepared:
         rule = self.rules(remediation.rule)
         document = await self.snapshot(request)
-        firing = await asyncio.to_thread(self._firing)
-        hints = diagnose(self._context(remediation, document, firing))
+        context = self._context(remediation, document, [])
+        firing, capped = await asyncio.to_thread(self._firing, context.related())
+        hints = diagnose(replace(context, firing=firing, firing_capped=capped))
         notes: list[dict[str, Any]] = []
         verdict = None
         if rule is not None:
@@ -140,11 +141,15 @@ class Preflight:
                        rollout_window=self.config.rollout_window,
                        dependency_label=self.config.dependency_label)
 
-    def _firing(self) -> list[FiringAlert]:
+    def _firing(self, related: Related) -> tuple[list[FiringAlert], bool]:
+        if not related:
+            return [], False
         with self.database.reading() as connection:
-            rows = evidence_store.firing_alerts(connection)
+            rows, capped = evidence_store.firing_alerts(connection, node=related.node,
+                                                        namespace=related.namespace,
+                                                        services=related.services)
         return [FiringAlert(r["alertname"], r["labels"], r["fingerprint"], r["starts_at"])
-                for r in rows]
+                for r in rows], capped
 
     def _save(self, remediation_id: str, phase: str, document: Mapping[str, Any],
               hints: list[Hint]) -> None:

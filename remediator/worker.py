@@ -72,17 +72,41 @@ class Worker:
         self.owner_prefix = f"{socket.gethostname()}-"
         self.owner = f"{self.owner_prefix}{uuid.uuid4().hex[:8]}"
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._ticking: asyncio.Task[int] | None = None
+        self._ticking: asyncio.Task[None] | None = None
+        self._wake_again = False
+        self._stopping = False
         self._claiming = asyncio.Lock()
 
     def wake(self) -> None:
         """Claim due jobs now instead of at the next poll (called on the event loop).
 
-        The webhook calls this after committing an `executed` decision, so an
-        action starts within milliseconds; the scheduler's poll is the safety net.
+        The webhook calls this after committing an `executed` decision, and a
+        finished job calls it to refill its slot, so the queue drains at the
+        speed of the actions, not at `concurrency` per poll interval; the
+        scheduler's poll is the safety net. A wake-up that arrives while a
+        claim is under way is not lost: that claim runs once more after it.
         """
+        if self._stopping:
+            return
         if self._ticking is None or self._ticking.done():
-            self._ticking = asyncio.create_task(self.tick())
+            self._ticking = asyncio.create_task(self._tick_while_woken())
+        else:
+            self._wake_again = True
+
+    async def _tick_while_woken(self) -> None:
+        while True:
+            self._wake_again = False
+            try:
+                await self.tick()
+            except Exception:  # the poll retries; a wake-up must not end in an unseen error
+                log.exception("claiming jobs failed; the next poll retries")
+                return
+            if not self._wake_again or self._stopping:
+                return
+
+    def _job_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        self.wake()
 
     async def tick(self) -> int:
         """Claim as many due jobs as there are free slots and start them.
@@ -93,7 +117,7 @@ class Worker:
         """
         async with self._claiming:
             free = self.concurrency - len(self._tasks)
-            if free <= 0:
+            if free <= 0 or self._stopping:
                 return 0
             claimed = await asyncio.to_thread(self._claim, free)
             for job in claimed:
@@ -102,17 +126,29 @@ class Worker:
                                                remediation_id=job.remediation_id,
                                                job=f"{job.kind}-{job.id}"))
                 self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                task.add_done_callback(self._job_done)
             return len(claimed)
 
     async def drain(self) -> None:
         """Run until no job is due or running (tests, shutdown)."""
-        while await self.tick() or self._tasks:
+        while await self.tick() or self._tasks or self._woken():
             if self._tasks:
                 await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+            elif self._ticking is not None:
+                await self._ticking
+
+    def _woken(self) -> bool:
+        """A refill claim started by a finished job is still running."""
+        return self._ticking is not None and not self._ticking.done()
 
     async def stop(self, grace: float = 10.0) -> None:
-        """Let running jobs finish for `grace` seconds; leases cover the rest."""
+        """Let running jobs finish for `grace` seconds; leases cover the rest.
+
+        No new job is claimed from here on, not even to refill a finished slot.
+        """
+        self._stopping = True
+        if self._ticking is not None:  # a claim under way finishes; its jobs get the grace
+            await asyncio.wait({self._ticking}, timeout=grace)
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=grace)
         for task in set(self._tasks):
@@ -138,11 +174,6 @@ class Worker:
         except Exception:
             log.exception("job %s (%s) crashed; it stays leased and is recovered later",
                           job.id, job.kind)
-
-    def _extend_lease(self, job: Job, timeout: float) -> None:
-        """A play may run longer than the claim's lease; never let it look abandoned."""
-        until = self.clock() + timedelta(seconds=timeout) + _LEASE_MARGIN
-        self.store.extend_lease(job.id, until)
 
     async def _execute(self, request: ActionRequest) -> tuple[ActionResult | ActionError, float]:
         """Run one action with its timeout; return (result or error, seconds)."""
@@ -175,12 +206,11 @@ class Worker:
                                     "alert resolved before the action ran; nothing done",
                                     now=self.clock(), state=Outcome.RESOLVED.value)
             return
-        if await asyncio.to_thread(self._cancel_if_blocked, job, remediation):
-            return
         request = remediation.request
         if job.payload.get("check"):  # a dry-run allowed to run its play in check mode
             request = replace(request, params={**request.params, "check": True})
-        await asyncio.to_thread(self._extend_lease, job, request.timeout)
+        if await asyncio.to_thread(self._start_or_cancel, job, remediation, request.timeout):
+            return
         prepared = await self._prepare(job, remediation, request)
         if prepared.blocked:
             return
@@ -195,9 +225,15 @@ class Worker:
             return Prepared()
         return await self.preflight.prepare(job.id, remediation, request)
 
-    def _cancel_if_blocked(self, job: Job, remediation: Remediation) -> bool:
-        """Pause and an open breaker stop queued work too, not only new decisions."""
+    def _start_or_cancel(self, job: Job, remediation: Remediation, timeout: float) -> bool:
+        """Pause and an open breaker stop queued work too, not only new decisions.
+
+        Otherwise the job's lease is stretched to the action's timeout in the
+        same transaction (a play may run longer than the claim's lease; it must
+        never look abandoned). True when the job was cancelled.
+        """
         now = self.clock()
+        lease_until = now + timedelta(seconds=timeout) + _LEASE_MARGIN
 
         def blocked(state: DatabaseState) -> tuple[Outcome, str] | None:
             if state.paused():
@@ -205,7 +241,8 @@ class Worker:
             breaker = breaker_stops_queued(state, self.intake.policy, now)
             return (Outcome.BREAKER_OPEN, f"not run: {breaker.reason}") if breaker.open else None
 
-        return self.store.cancel_if_blocked(job, remediation, now=now, blocked=blocked)
+        return self.store.cancel_if_blocked(job, remediation, now=now, blocked=blocked,
+                                            lease_until=lease_until)
 
     def _settle(self, job: Job, remediation: Remediation, result: ActionResult | ActionError,
                 elapsed: float) -> None:

@@ -5,6 +5,13 @@ a likely cause, with a one-line explanation and the facts it used, or says
 nothing. Rules may require or exclude hints (`when` / `unless`).
 """
 
-from remediator.diagnosis.hints import HINT_NAMES, Context, FiringAlert, Hint, diagnose
+from remediator.diagnosis.hints import (
+    HINT_NAMES,
+    Context,
+    FiringAlert,
+    Hint,
+    Related,
+    diagnose,
+)
 
-__all__ = ["HINT_NAMES", "Context", "FiringAlert", "Hint", "diagnose"]
+__all__ = ["HINT_NAMES", "Context", "FiringAlert", "Hint", "Related", "diagnose"]

@@ -34,6 +34,24 @@ class FiringAlert:
         return f"{self.alertname}{{{scope}}}" if scope else self.alertname
 
 
+@dataclass(frozen=True)
+class Related:
+    """The labels a firing alert must share with this one for a hint to look at it.
+
+    `co_firing` and `node_not_ready` look at alerts on the same node or in the
+    same namespace, `dependency_down` at alerts of the services this one depends
+    on; nothing else. Reading only these keeps the worker's pre-flight cheap in
+    a storm, when thousands of alerts are firing.
+    """
+
+    node: str | None = None
+    namespace: str | None = None
+    services: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.node or self.namespace or self.services)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Context:
     """What the hints may look at."""
@@ -43,6 +61,8 @@ class Context:
     fingerprint: str = ""
     evidence: Mapping[str, Any] = field(default_factory=dict)
     firing: Sequence[FiringAlert] = ()
+    firing_capped: bool = False
+    """`firing` holds only the first of very many related alerts (a storm)."""
     rollout_window: timedelta = timedelta(minutes=30)
     dependency_label: str = "depends_on"
 
@@ -50,6 +70,16 @@ class Context:
         """The pod's node, from the evidence, else from the alert's `node` label."""
         pod = self.evidence.get("pod") or {}
         return pod.get("node") or self.labels.get("node") or None
+
+    def dependencies(self) -> list[str]:
+        """The services this one depends on, from the configurable label (comma list)."""
+        return [s.strip() for s in self.labels.get(self.dependency_label, "").split(",")
+                if s.strip()]
+
+    def related(self) -> Related:
+        """Which firing alerts any hint could use: the store reads only those."""
+        return Related(node=self.node(), namespace=self.labels.get("namespace") or None,
+                       services=tuple(self.dependencies()))
 
     def others(self) -> list[FiringAlert]:
         """Firing alerts other than this one."""
@@ -144,16 +174,18 @@ def co_firing(ctx: Context) -> Hint | None:
     names = sorted({a.describe() for a in same})
     scope = " or ".join(filter(None, [f"node {node}" if node else "",
                                       f"namespace {namespace}" if namespace else ""]))
+    count = f"at least {len(names)}" if ctx.firing_capped else str(len(names))
+    facts = {"alerts": names[:_MAX_NAMED], "count": len(names), "node": node,
+             "namespace": namespace}
+    if ctx.firing_capped:
+        facts["count_is_a_lower_bound"] = True
     return Hint("co_firing",
-                f"{len(names)} other alert(s) firing on {scope}: {', '.join(names[:3])}"
-                + (" ..." if len(names) > 3 else ""),
-                {"alerts": names[:_MAX_NAMED], "count": len(names), "node": node,
-                 "namespace": namespace})
+                f"{count} other alert(s) firing on {scope}: {', '.join(names[:3])}"
+                + (" ..." if len(names) > 3 else ""), facts)
 
 
 def dependency_down(ctx: Context) -> Hint | None:
-    wanted = [s.strip() for s in ctx.labels.get(ctx.dependency_label, "").split(",")
-              if s.strip()]
+    wanted = ctx.dependencies()
     if not wanted:
         return None
     down = sorted({a.describe() for a in ctx.others() if a.labels.get("service") in wanted})

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, and_, func, insert, or_, select
 
 from remediator.store.tables import alerts
 from remediator.store.tables import evidence as evidence_table
@@ -35,9 +35,46 @@ def for_remediation(connection: Connection, remediation_id: str) -> list[dict[st
              "document": row.document, "hints": row.hints} for row in rows]
 
 
-def firing_alerts(connection: Connection) -> list[dict[str, Any]]:
-    """Alerts stored as firing: fingerprint, alertname, labels and when they started."""
-    rows = connection.execute(select(alerts.c.fingerprint, alerts.c.alertname, alerts.c.labels,
-                                     alerts.c.starts_at).where(alerts.c.status == "firing"))
-    return [{"fingerprint": r.fingerprint, "alertname": r.alertname, "labels": r.labels,
-             "starts_at": r.starts_at} for r in rows]
+RELATED_LIMIT = 200
+"""Firing alerts read per relation (node alerts, same node or namespace, depended-on
+services). A cluster-wide storm fires thousands in one namespace; `co_firing` then
+says "at least" this many instead of every action decoding all of them."""
+
+
+def firing_alerts(connection: Connection, *, node: str | None = None,
+                  namespace: str | None = None, services: Sequence[str] = (),
+                  limit: int = RELATED_LIMIT) -> tuple[list[dict[str, Any]], bool]:
+    """Alerts stored as firing that a hint could use, and whether any relation was capped.
+
+    Fingerprint, alertname, labels and when they started, oldest first. The
+    relations are the hints' own (`remediator.diagnosis.Related`): node alerts
+    on this node (`node_not_ready`, read apart so a crowded namespace cannot
+    crowd them out), alerts on the same node or in the same namespace
+    (`co_firing`), alerts of the services this one depends on
+    (`dependency_down`). The filter runs in the database (JSON label lookups
+    on SQLite and PostgreSQL alike), each relation at most `limit` rows; with
+    nothing to relate to, nothing is read.
+    """
+    node_is = alerts.c.labels["node"].as_string() == node
+    relations = []
+    if node:
+        relations.append(and_(node_is, func.lower(alerts.c.alertname).contains("node")))
+    scope = [node_is] if node else []
+    if namespace:
+        scope.append(alerts.c.labels["namespace"].as_string() == namespace)
+    if scope:
+        relations.append(or_(*scope))
+    if services:
+        relations.append(alerts.c.labels["service"].as_string().in_(list(services)))
+    found: dict[str, dict[str, Any]] = {}
+    capped = False
+    for relation in relations:
+        rows = connection.execute(
+            select(alerts.c.fingerprint, alerts.c.alertname, alerts.c.labels, alerts.c.starts_at)
+            .where(alerts.c.status == "firing", relation)
+            .order_by(alerts.c.starts_at, alerts.c.fingerprint).limit(limit)).all()
+        capped = capped or len(rows) >= limit
+        for r in rows:
+            found[r.fingerprint] = {"fingerprint": r.fingerprint, "alertname": r.alertname,
+                                    "labels": r.labels, "starts_at": r.starts_at}
+    return sorted(found.values(), key=lambda a: (a["starts_at"], a["fingerprint"])), capped

@@ -59,10 +59,6 @@ class Store:
         with self.database.reading() as connection:
             return remediations.get(connection, remediation_id)
 
-    def extend_lease(self, job_id: int, until: datetime) -> None:
-        with self.database.writing() as connection:
-            jobs.extend_lease(connection, job_id, until)
-
     def finish(self, job_id: int) -> None:
         with self.database.writing() as connection:
             jobs.finish(connection, job_id)
@@ -88,16 +84,20 @@ class Store:
 
     def cancel_if_blocked(self, job: Job, remediation: Remediation, *, now: datetime,
                           blocked: Callable[[DatabaseState], tuple[Outcome, str] | None],
-                          ) -> bool:
+                          lease_until: datetime | None = None) -> bool:
         """Cancel a queued action that pause or the breaker now forbids.
 
         The cancelled remediation gives its idempotency key back and counts
         for no guard (`remediations.release_key`): nothing ran, so after a
         resume the alert is decided afresh, not `duplicate` or `cooldown`.
+        An action that may run has its lease extended to `lease_until` in the
+        same transaction: one commit (one fsync) per action fewer.
         """
         with self.database.writing() as connection:
             verdict = blocked(DatabaseState(connection))
             if verdict is None:
+                if lease_until is not None:
+                    jobs.extend_lease(connection, job.id, lease_until)
                 return False
             outcome, reason = verdict
             jobs.finish(connection, job.id)
