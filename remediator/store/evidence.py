@@ -35,7 +35,7 @@ def for_remediation(connection: Connection, remediation_id: str) -> list[dict[st
              "document": row.document, "hints": row.hints} for row in rows]
 
 
-RELATED_LIMIT = 200
+RELATED_LIMIT = 50
 """Firing alerts read per relation (node alerts, same node or namespace, depended-on
 services). A cluster-wide storm fires thousands in one namespace; `co_firing` then
 says "at least" this many instead of every action decoding all of them."""
