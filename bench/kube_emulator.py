@@ -22,7 +22,7 @@ from typing import Any
 import kmock
 
 PODS = "v1/pods"
-KEPT_REQUESTS = 32
+KEPT_REQUESTS = 16
 
 
 class RecentRequests(collections.deque[Any]):
@@ -34,7 +34,7 @@ class RecentRequests(collections.deque[Any]):
     bottleneck (a real API server does not slow down with its history). The
     benchmark asserts on nothing but the count. The request being routed is
     the newest, so the log needs to hold only the requests in flight at once
-    (the official client's pool holds 10 connections; 32 leaves a margin: a
+    (the official client's pool holds 10 connections; 16 leaves a margin: a
     request evicted while routed would be answered 404 and fail the run).
     """
 
