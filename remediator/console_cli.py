@@ -22,11 +22,10 @@ from rich.table import Table
 from rich.text import Text
 
 from remediator.clock import utcnow
-from remediator.operator_log import Actor
-from remediator.settings import Settings
 
 if TYPE_CHECKING:
     from remediator.policy import Policy
+    from remediator.settings import Settings
     from remediator.store import Database
     from remediator.store.audit import AuditQuery
     from remediator.store.remediations import Remediation
@@ -215,6 +214,7 @@ def register(app: typer.Typer, *, settings_of: Callable[..., Settings],
     def _answer(verb: str, remediation_id: str, reason: str, config: Path | None,
                 database_url: str | None) -> None:
         from remediator import approvals, readmodel
+        from remediator.operator_log import Actor
         from remediator.rules import RuleLoadError, load_rules
         from remediator.store import remediations
 
