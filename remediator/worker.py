@@ -73,6 +73,7 @@ class Worker:
         self.owner = f"{self.owner_prefix}{uuid.uuid4().hex[:8]}"
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ticking: asyncio.Task[int] | None = None
+        self._loading: asyncio.Task[None] | None = None
         self._claiming = asyncio.Lock()
 
     def wake(self) -> None:
@@ -92,6 +93,9 @@ class Worker:
         `concurrency`.
         """
         async with self._claiming:
+            if not self.actions.loaded():  # the Kubernetes client loads after start-up
+                self._tick_when_loaded()
+                return 0
             free = self.concurrency - len(self._tasks)
             if free <= 0:
                 return 0
@@ -105,8 +109,22 @@ class Worker:
                 task.add_done_callback(self._tasks.discard)
             return len(claimed)
 
+    def _tick_when_loaded(self) -> None:
+        """Claim nothing before every action can run, then tick at once.
+
+        A claimed job would otherwise spend its time budget and its lease
+        waiting for an import; an action never runs differently because of it.
+        """
+        if self._loading is None:
+            self._loading = asyncio.create_task(self._after_load())
+
+    async def _after_load(self) -> None:
+        if await self.actions.ready():  # False: serve is stopping on the error
+            self.wake()
+
     async def drain(self) -> None:
         """Run until no job is due or running (tests, shutdown)."""
+        await self.actions.ready()
         while await self.tick() or self._tasks:
             if self._tasks:
                 await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)

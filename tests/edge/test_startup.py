@@ -120,3 +120,45 @@ def test_postgresql_urls_use_the_driver_we_ship(url: str, expected: str) -> None
 def test_other_database_urls_are_refused_by_the_settings(url: str) -> None:
     with pytest.raises(ValueError, match="database"):
         load_settings(database_url=url)
+
+
+def _kubeconfig(path: Path, cluster: dict[str, str], current: str | None = "c") -> Path:
+    config: dict[str, object] = {
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "k", "cluster": cluster}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}]}
+    if current is not None:
+        config["current-context"] = current
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_a_broken_kubeconfig_is_one_line_before_anything_is_served(tmp_path: Path) -> None:
+    kubeconfig = _kubeconfig(tmp_path / "kubeconfig", {"server": "https://k8s.example:6443"},
+                             current=None)
+    result = run_once("--dev", "--rules", str(RULES), "--listen", f"127.0.0.1:{free_port()}",
+                      "--database-url", f"sqlite:///{tmp_path / 'r.db'}", "--kubernetes", "auto",
+                      KUBECONFIG=str(kubeconfig))
+    assert result.returncode == 1
+    assert "Application startup complete" not in result.stderr
+    [line] = [json.loads(line)["msg"] for line in _log_lines(result.stderr)
+              if json.loads(line)["level"] == "error"]
+    assert line == (f"refusing to start: cannot load Kubernetes configuration from {kubeconfig}: "
+                    "no current-context is set")
+
+
+def test_a_kubeconfig_the_client_refuses_later_stops_the_service(tmp_path: Path) -> None:
+    """Only the client can tell (here: certificate data that is not base64): the service
+    stops with the same one line, before its worker claimed anything."""
+    kubeconfig = _kubeconfig(tmp_path / "kubeconfig", {
+        "server": "https://k8s.example:6443", "certificate-authority-data": "not base64!"})
+    result = run_once("--dev", "--rules", str(RULES), "--listen", f"127.0.0.1:{free_port()}",
+                      "--database-url", f"sqlite:///{tmp_path / 'r.db'}", "--kubernetes", "on",
+                      KUBECONFIG=str(kubeconfig))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [line] = [json.loads(line)["msg"] for line in _log_lines(result.stderr)
+              if json.loads(line)["level"] == "error"]
+    assert line.startswith(f"refusing to start: cannot load Kubernetes configuration from "
+                           f"{kubeconfig}: Error: Invalid base64-encoded string")
