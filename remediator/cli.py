@@ -14,20 +14,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from remediator import __version__, operator_log
+from remediator import __version__
 from remediator.clock import utcnow
 from remediator.cluster.cli import app as cluster_app
-from remediator.operator_log import Actor
-from remediator.outcomes import Outcome
-from remediator.policy import Policy
 from remediator.report.cli import app as report_app
-from remediator.rules import RuleLoadError, load_rules, rule_files
-from remediator.settings import Settings, load_settings
+from remediator.terminal import LazyConsole
 
+# Each command imports what it uses: `remediator --help` or `audit` should not
+# pay for SQLAlchemy, pydantic, Jinja or the web stack it never touches
+# (tests/cli/test_cli_imports.py holds that line).
 if TYPE_CHECKING:
+    from remediator.settings import Settings
     from remediator.store import Database
     from remediator.store.seal import AuditSeal
 
@@ -40,8 +38,8 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(audit_app, name="audit")
 app.add_typer(breaker_app, name="breaker")
 
-out = Console()
-err = Console(stderr=True)
+out = LazyConsole()
+err = LazyConsole(stderr=True)
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML settings file")]
 DatabaseOption = Annotated[str | None, typer.Option(
@@ -78,6 +76,8 @@ def _seal(settings: Settings) -> AuditSeal | None:
 def _settings(config: Path | None, **overrides: Any) -> Settings:
     from pydantic import ValidationError
 
+    from remediator.settings import load_settings
+
     try:
         return load_settings(config, **overrides)
     except ValidationError as error:  # one line: `name: what is wrong; ...`
@@ -94,6 +94,8 @@ def _settings(config: Path | None, **overrides: Any) -> Settings:
 @rules_app.command("check")
 def rules_check(paths: Annotated[list[Path], typer.Argument(help="files or directories")]) -> None:
     """Validate rule files; every error names file, line and field."""
+    from remediator.rules import RuleLoadError, load_rules, rule_files
+
     try:
         loaded = load_rules(paths)
     except RuleLoadError as error:
@@ -130,6 +132,8 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show the decisions these alerts would get; nothing is executed or stored."""
+    from remediator.policy import Policy
+    from remediator.rules import RuleLoadError, load_rules
     from remediator.simulate import read_alerts
     from remediator.simulate import simulate as run
 
@@ -148,6 +152,8 @@ def simulate(
     if as_json:
         out.print_json(json.dumps(decisions))
         return
+    from rich.table import Table
+
     table = Table("alert", "rule", "outcome", "target", "reason")
     for d in decisions:
         table.add_row(d["alertname"], d["rule"] or "", d["outcome"], d["target"] or "",
@@ -179,6 +185,7 @@ def audit_log(
     if ctx.invoked_subcommand is not None:
         ctx.obj = (config, database_url)
         return
+    from remediator.outcomes import Outcome
     from remediator.store import audit
     from remediator.store.audit import AuditQuery
     from remediator.timeparse import parse_time
@@ -254,6 +261,8 @@ def breaker_reset(config: ConfigOption = None, database_url: DatabaseOption = No
                   reason: Annotated[str, typer.Option(help="shown in the audit log")] = ""
                   ) -> None:
     """Close the circuit breaker now (every replica sees it)."""
+    from remediator import operator_log
+    from remediator.operator_log import Actor
 
     settings = _settings(config, database_url=database_url)
     operator_log.reset_breaker(_database(settings), actor=Actor.cli(), reason=reason,
@@ -265,6 +274,8 @@ def breaker_reset(config: ConfigOption = None, database_url: DatabaseOption = No
 def pause(reason: Annotated[str, typer.Option(help="shown in the audit log")] = "paused via CLI",
           config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
     """Stop all remediation (decisions are still audited, as `paused`)."""
+    from remediator import operator_log
+    from remediator.operator_log import Actor
 
     settings = _settings(config, database_url=database_url)
     operator_log.pause(_database(settings), actor=Actor.cli(), reason=reason, now=utcnow())
@@ -275,6 +286,8 @@ def pause(reason: Annotated[str, typer.Option(help="shown in the audit log")] = 
 def resume(config: ConfigOption = None, database_url: DatabaseOption = None,
            reason: Annotated[str, typer.Option(help="shown in the audit log")] = "") -> None:
     """Resume remediation after `pause`."""
+    from remediator import operator_log
+    from remediator.operator_log import Actor
 
     settings = _settings(config, database_url=database_url)
     operator_log.resume(_database(settings), actor=Actor.cli(), reason=reason, now=utcnow())
@@ -283,6 +296,8 @@ def resume(config: ConfigOption = None, database_url: DatabaseOption = None,
 
 def _serve_command() -> click.Command:
     """`serve` with one option per setting, generated from `Settings`."""
+    from remediator.settings import Settings
+
     params: list[click.Parameter] = [
         click.Option(["--config"], type=click.Path(dir_okay=False, path_type=Path),
                      help="YAML settings file")]
@@ -338,10 +353,32 @@ _register_console()
 
 
 def main() -> None:
-    from remediator.store import StoreUnavailable
-
     try:
+        if sys.argv[1:2] == ["serve"]:
+            _serve()
+            return
         app(prog_name="remediator")
-    except StoreUnavailable as error:
+    except Exception as error:
+        if not _store_unavailable(error):
+            raise
         err.print(f"the database is unavailable: {error}")
         sys.exit(1)
+
+
+def _serve() -> None:
+    """What the `serve` command does, without typer's dispatch (a pydantic adapter per
+    parameter: ~10 % of a start, issue 11); `typer.Exit` from `_settings` as typer would."""
+    try:
+        _serve_command().main(args=sys.argv[2:], prog_name="remediator serve")
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+
+
+def _store_unavailable(error: Exception) -> bool:
+    """Whether `error` is the store's `StoreUnavailable`, without importing the store.
+
+    A command that never imported `remediator.store` (`--help`, `rules check`)
+    cannot have raised it, and should not pay for SQLAlchemy to find that out.
+    """
+    store = sys.modules.get("remediator.store")
+    return store is not None and isinstance(error, store.StoreUnavailable)

@@ -17,16 +17,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from remediator.clock import utcnow
-from remediator.operator_log import Actor
-from remediator.settings import Settings
+from remediator.terminal import LazyConsole
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from remediator.policy import Policy
+    from remediator.settings import Settings
     from remediator.store import Database
     from remediator.store.audit import AuditQuery
     from remediator.store.remediations import Remediation
@@ -36,8 +35,8 @@ db_opt = Annotated[str | None, typer.Option(
     "--database-url", help="defaults to REMEDIATOR_DATABASE_URL or sqlite:///remediator.db")]
 reason_opt = Annotated[str, typer.Option("--reason", help="recorded in the audit log")]
 
-out = Console()
-err = Console(stderr=True)
+out = LazyConsole()
+err = LazyConsole(stderr=True)
 
 _STYLE = {"executed": "green", "succeeded": "green", "verified": "green", "approved": "green",
           "failed": "red", "unverified": "red", "exhausted": "red", "breaker_open": "red",
@@ -63,6 +62,9 @@ def policy_of(settings: Settings) -> Policy:
 
 def audit_table(items: Iterable[dict[str, Any]], width: int, title: str = "") -> Table:
     """Entries as a table that fits `width`: below 120 columns, four wrapped columns."""
+    from rich.table import Table
+    from rich.text import Text
+
     wide = width >= 120
     table = Table(title=title or None, expand=False, show_lines=not wide, pad_edge=False)
     table.add_column("time (UTC)", no_wrap=True)
@@ -215,6 +217,7 @@ def register(app: typer.Typer, *, settings_of: Callable[..., Settings],
     def _answer(verb: str, remediation_id: str, reason: str, config: Path | None,
                 database_url: str | None) -> None:
         from remediator import approvals, readmodel
+        from remediator.operator_log import Actor
         from remediator.rules import RuleLoadError, load_rules
         from remediator.store import remediations
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy import Connection, desc, select
 
 from remediator.outcomes import Outcome
@@ -27,7 +26,9 @@ from remediator.store import Database, controls
 from remediator.store.audit import as_dict
 from remediator.store.tables import audit
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # httpx: imported by a Notifier, which only configured channels build
+    import httpx
+
     from remediator.metrics import Metrics
     from remediator.services import Services
 
@@ -96,6 +97,8 @@ class Notifier:
                  client: httpx.AsyncClient | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  breaker_quiet: timedelta = timedelta(minutes=30)) -> None:
+        import httpx
+
         self.channels = list(channels)
         self.metrics = metrics
         self.external_url = external_url
@@ -118,6 +121,8 @@ class Notifier:
                 await self._post(channel, body)
 
     async def _post(self, channel: Channel, body: dict[str, Any]) -> None:
+        import httpx
+
         problem = ""
         for attempt in range(self.retries + 1):
             if attempt:

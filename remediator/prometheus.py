@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
+if TYPE_CHECKING:  # httpx is imported by the client: a service without Prometheus skips it
+    import httpx
 
 T = TypeVar("T")
 
@@ -94,6 +95,8 @@ class PrometheusClient:
 
     def __init__(self, config: PrometheusConfig, *,
                  transport: httpx.BaseTransport | None = None) -> None:
+        import httpx
+
         self.config = config
         timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
         self._http = httpx.Client(base_url=config.url.rstrip("/"), timeout=timeout,
@@ -132,6 +135,8 @@ class PrometheusClient:
                 for item in data["result"]]
 
     def _get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+        import httpx
+
         try:
             response = self._http.get(path, params=params)
         except httpx.TimeoutException as error:

@@ -49,9 +49,27 @@ def serve(settings: Settings) -> None:
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
                             timeout_graceful_shutdown=15, **limits)
     server = uvicorn.Server(config)
+    refused: list[str] = []
+    if services.kubernetes is not None:
+        services.kubernetes.on_failure = lambda error: _stop(server, refused, error)
     server.run(sockets=[sock])
+    if refused:
+        sys.exit(1)
     if not server.started:
         sys.exit(1)
+
+
+def _stop(server: uvicorn.Server, refused: list[str], error: BaseException) -> None:
+    """The Kubernetes client failed to load after the configuration was read: stop.
+
+    Called from the loading thread, before the worker has claimed anything:
+    the same one line as a configuration refused at start-up, then a clean
+    shutdown and exit status 1; queued actions wait for the next start.
+    """
+    log.debug("loading the Kubernetes client failed", exc_info=error)
+    refused.append(one_line(error))
+    log.error("refusing to start: %s", refused[0])
+    server.should_exit = True
 
 
 def connection_limits(settings: Settings) -> dict[str, Any]:

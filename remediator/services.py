@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from remediator.actions.base import Action, ActionRegistry
+from remediator.actions.deferred import DeferredActions
+from remediator.actions.kube_deferred import deferred_kubernetes
 from remediator.actions.kube_source import find_kube_source
 from remediator.alertmanager_client import AlertmanagerClient
 from remediator.catchup import CatchUp
@@ -46,6 +48,13 @@ class Services:
     alertmanager: AlertmanagerClient | None = None
     catch_up: CatchUp | None = None
     prometheus: PrometheusExecutor | None = None
+    kubernetes: DeferredActions | None = None
+    """The Kubernetes actions while their client loads in the background (see `start`)."""
+
+    def start(self) -> None:
+        """Begin what may run once the service serves: loading the Kubernetes client."""
+        if self.kubernetes is not None:
+            self.kubernetes.start()
 
     async def aclose(self) -> None:
         """Release connections (Alertmanager client, database pools)."""
@@ -67,9 +76,9 @@ class Services:
         rulebook = RuleBook(settings.rules, metrics=metrics, clock=clock)
         database = database or Database(settings.database_url, seal=open_seal(settings))
         database.migrate()
-        cluster = "injected actions"
+        cluster, deferred = "injected actions", None
         if actions is None:
-            actions, cluster = actions_and_cluster(settings)
+            actions, cluster, deferred = service_actions(settings)
         executable = frozenset(actions.types())
         if not any(t.startswith("kubernetes.") for t in executable):
             log.warning("no Kubernetes connection: Kubernetes actions run as dry-runs "
@@ -101,7 +110,7 @@ class Services:
                    worker=worker, metrics=metrics, clock=clock, executable=executable,
                    writer=DecisionWriter(intake), alertmanager=alertmanager,
                    catch_up=CatchUp(alertmanager, intake, on_decided=worker.wake),
-                   prometheus=prometheus)
+                   prometheus=prometheus, kubernetes=deferred)
 
 
 def open_seal(settings: Settings) -> AuditSeal:
@@ -135,7 +144,7 @@ def default_actions(settings: Settings) -> ActionRegistry:
 def actions_and_cluster(settings: Settings) -> tuple[ActionRegistry, str]:
     """`default_actions`, and the Kubernetes API server they talk to ("none")."""
     cluster = "none"
-    registry: dict[str, Action] = {}
+    registry = ActionRegistry(_playbooks(settings))
     wanted = settings.kubernetes == "on" or (settings.kubernetes == "auto"
                                              and kube_config_present())
     if wanted:
@@ -143,14 +152,33 @@ def actions_and_cluster(settings: Settings) -> tuple[ActionRegistry, str]:
 
         client = kubernetes.load_api_client(settings.kubernetes)
         if client is not None:
-            registry.update(kubernetes.kubernetes_actions(client))
+            for type_, action in kubernetes.kubernetes_actions(client).items():
+                registry.register(type_, action)
             cluster = str(client.configuration.host)
-    if settings.ansible_inventory is not None:
-        from remediator.actions.ansible import AnsiblePlaybookAction
+    return registry, cluster
 
-        registry["ansible.playbook"] = AnsiblePlaybookAction(
-            settings.playbook_dir, inventory=settings.ansible_inventory)
-    return ActionRegistry(registry), cluster
+
+def service_actions(settings: Settings) -> tuple[ActionRegistry, str, DeferredActions | None]:
+    """`actions_and_cluster` for `serve`: the Kubernetes client loads in the background.
+
+    Its configuration is checked now (a broken one is a start-up error) and
+    its action types are registered now, so decisions do not depend on
+    whether the import has finished; `Services.start` begins it.
+    """
+    registry = ActionRegistry(_playbooks(settings))
+    deferred, cluster = deferred_kubernetes(settings.kubernetes)
+    if deferred is not None:
+        registry.register_deferred(deferred)
+    return registry, cluster, deferred
+
+
+def _playbooks(settings: Settings) -> dict[str, Action]:
+    if settings.ansible_inventory is None:
+        return {}
+    from remediator.actions.ansible import AnsiblePlaybookAction
+
+    return {"ansible.playbook": AnsiblePlaybookAction(settings.playbook_dir,
+                                                      inventory=settings.ansible_inventory)}
 
 
 def startup_summary(settings: Settings, rulebook: RuleBook, database: Database,

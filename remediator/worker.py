@@ -75,6 +75,7 @@ class Worker:
         self._ticking: asyncio.Task[None] | None = None
         self._wake_again = False
         self._stopping = False
+        self._loading: asyncio.Task[None] | None = None
         self._claiming = asyncio.Lock()
 
     def wake(self) -> None:
@@ -116,6 +117,9 @@ class Worker:
         `concurrency`.
         """
         async with self._claiming:
+            if not self.actions.loaded():  # the Kubernetes client loads after start-up
+                self._tick_when_loaded()
+                return 0
             free = self.concurrency - len(self._tasks)
             if free <= 0 or self._stopping:
                 return 0
@@ -129,8 +133,22 @@ class Worker:
                 task.add_done_callback(self._job_done)
             return len(claimed)
 
+    def _tick_when_loaded(self) -> None:
+        """Claim nothing before every action can run, then tick at once.
+
+        A claimed job would otherwise spend its time budget and its lease
+        waiting for an import; an action never runs differently because of it.
+        """
+        if self._loading is None:
+            self._loading = asyncio.create_task(self._after_load())
+
+    async def _after_load(self) -> None:
+        if await self.actions.ready():  # False: serve is stopping on the error
+            self.wake()
+
     async def drain(self) -> None:
         """Run until no job is due or running (tests, shutdown)."""
+        await self.actions.ready()
         while await self.tick() or self._tasks or self._woken():
             if self._tasks:
                 await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
@@ -147,6 +165,8 @@ class Worker:
         No new job is claimed from here on, not even to refill a finished slot.
         """
         self._stopping = True
+        if self._loading is not None and not self._loading.done():
+            self._loading.cancel()
         if self._ticking is not None:  # a claim under way finishes; its jobs get the grace
             await asyncio.wait({self._ticking}, timeout=grace)
         if self._tasks:

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from remediator.actions.deferred import DeferredActions
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,9 +94,28 @@ class ActionRegistry:
 
     def __init__(self, actions: Mapping[str, Action] | None = None) -> None:
         self._actions: dict[str, Action] = dict(actions or {})
+        self._deferred: list[DeferredActions] = []
 
     def register(self, type_: str, action: Action) -> None:
         self._actions[type_] = action
+
+    def register_deferred(self, group: DeferredActions) -> None:
+        """Register a group's types now; their implementations arrive when it is built."""
+        self._actions.update(group.proxies())
+        self._deferred.append(group)
+
+    def loaded(self) -> bool:
+        """Whether every deferred group is built (True when there is none)."""
+        return all(group.loaded for group in self._deferred)
+
+    async def ready(self) -> bool:
+        """Wait until every deferred group is built; False if one could not be."""
+        for group in self._deferred:
+            try:
+                await group.wait()
+            except Exception:  # reported by the group (serve stops on it)
+                return False
+        return True
 
     def get(self, type_: str) -> Action | None:
         return self._actions.get(type_)

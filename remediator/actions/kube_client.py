@@ -29,7 +29,15 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config import incluster_config as _incluster_config
 
 from remediator.actions.base import ActionError, TargetGone
-from remediator.actions.kube_source import InCluster, KubeConfigFiles, find_kube_source
+from remediator.actions.kube_source import (
+    NO_CONFIGURATION,
+    InCluster,
+    KubeConfigFiles,
+    find_kube_source,
+)
+from remediator.actions.kube_source import (
+    KubeConfigError as KubeConfigError,  # re-exported: callers catch it from here
+)
 
 T = TypeVar("T")
 
@@ -39,10 +47,6 @@ _InClusterConfigLoader: Callable[..., Any] = _incluster_config.InClusterConfigLo
 _ConfigException: type[Exception] = _kube_config.ConfigException
 
 _TRANSIENT_STATUSES = frozenset({409, 429})
-
-
-class KubeConfigError(RuntimeError):
-    """No usable Kubernetes configuration where one was required."""
 
 
 def api_client(configuration: Configuration) -> ApiClient:
@@ -81,9 +85,7 @@ def load_api_client(mode: str, *, environ: Mapping[str, str] | None = None) -> A
     env = os.environ if environ is None else environ
     configuration = _load_configuration(env)
     if configuration is None and mode == "on":
-        raise KubeConfigError(
-            "no Kubernetes configuration found: set KUBECONFIG, create ~/.kube/config, "
-            "or run in a pod with a ServiceAccount (KUBERNETES_SERVICE_HOST)")
+        raise KubeConfigError(NO_CONFIGURATION)
     return None if configuration is None else api_client(configuration)
 
 

@@ -53,6 +53,18 @@ class InCluster:
 KubeSource = KubeConfigFiles | InCluster
 
 
+class KubeConfigError(RuntimeError):
+    """No usable Kubernetes configuration where one was required.
+
+    Defined here, not in the client adapter, so that start-up can raise and
+    catch it without importing the client.
+    """
+
+
+NO_CONFIGURATION = ("no Kubernetes configuration found: set KUBECONFIG, create ~/.kube/config, "
+                    "or run in a pod with a ServiceAccount (KUBERNETES_SERVICE_HOST)")
+
+
 def find_kube_source(environ: Mapping[str, str] | None = None) -> KubeSource | None:
     """KUBECONFIG (or ~/.kube/config) if a file exists, else the in-cluster account, else None.
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 # The inventory (ruamel.yaml) and provisioning (ansible-runner) modules are
 # imported by the commands that use them: every `remediator` invocation,
 # `serve` included, builds this app, and should not pay for them.
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(
     help="Provision the K3s cluster with Ansible and edit its inventory.",
@@ -35,10 +37,14 @@ _DEFAULT_INVENTORY = Path("playbooks/inventory/hosts.yml")
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
+    from rich.console import Console
+
     Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}", soft_wrap=True)
     return typer.Exit(code)
 

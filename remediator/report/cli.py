@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
+
+from remediator.terminal import LazyConsole
 
 app = typer.Typer(help="Read-only reports: recommendations, never changes.",
                   no_args_is_help=True)
-err = Console(stderr=True)
+err = LazyConsole(stderr=True)
 
 
 @app.command("rightsizing")
@@ -72,6 +73,8 @@ def rightsizing_command(
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2))
         return
+    from rich.console import Console
+
     out = Console()
     out.print(table(report))
     out.print(summary(report))

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from remediator.guards import BreakerSnapshot
+from remediator.store import upsert
 from remediator.store.tables import controls
 
 PAUSED = "paused"
@@ -27,8 +27,7 @@ def read(connection: Connection) -> dict[str, tuple[bool, datetime | None, str]]
 
 def set_control(connection: Connection, name: str, *, flag: bool, at: datetime,
                 reason: str = "") -> None:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(controls).values(name=name, flag=flag, at=at, reason=reason)
+    stmt = upsert.insert(connection, controls).values(name=name, flag=flag, at=at, reason=reason)
     stmt = stmt.on_conflict_do_update(index_elements=["name"],
                                       set_={"flag": flag, "at": at, "reason": reason})
     connection.execute(stmt)

@@ -70,6 +70,30 @@ class Database:
         """
         if self.revision() == HEAD_REVISION:
             return
+        if self.is_sqlite and self._create_from_snapshot():
+            return
+        self.migrate_with_alembic()
+
+    def _create_from_snapshot(self) -> bool:
+        """An empty SQLite file gets the head schema without Alembic (`store.snapshot`).
+
+        False (Alembic runs) when the snapshot is stale or the file is not empty.
+        The writer's BEGIN IMMEDIATE serialises processes starting together.
+        """
+        from remediator.store import snapshot
+
+        script = snapshot.statements(HEAD_REVISION)
+        if script is None:
+            return False
+        with self.writer.begin() as connection:
+            if not snapshot.is_empty(connection):
+                return False
+            for statement in script:
+                connection.exec_driver_sql(statement)
+        return True
+
+    def migrate_with_alembic(self) -> None:
+        """Run Alembic's upgrade to head (any backend, any starting revision)."""
         from alembic import command
         from alembic.config import Config
 

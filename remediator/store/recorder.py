@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from remediator import followups
 from remediator.actions.base import ActionRequest
@@ -20,7 +19,7 @@ from remediator.alertmanager import Alert
 from remediator.decisions import Decision
 from remediator.outcomes import Outcome
 from remediator.promql import render_promql
-from remediator.store import audit, controls, jobs, remediations
+from remediator.store import audit, controls, jobs, remediations, upsert
 from remediator.store.audit import AuditRecord
 from remediator.store.tables import alerts
 from remediator.store.tables import remediations as remediations_table
@@ -31,8 +30,7 @@ def remember_alerts(connection: Connection, batch: Sequence[Alert], now: datetim
     """Upsert alerts as last seen (for `unless_firing` and reconciliation)."""
     if not batch:
         return
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(alerts)
+    stmt = upsert.insert(connection, alerts)
     stmt = stmt.on_conflict_do_update(index_elements=["fingerprint"], set_={
         "status": stmt.excluded.status, "labels": stmt.excluded.labels,
         "starts_at": stmt.excluded.starts_at, "updated_at": stmt.excluded.updated_at})

@@ -58,6 +58,7 @@ def create_app(settings: Settings, *, scheduler: bool = True, services: Services
         jobs = build_scheduler(built) if scheduler else None
         if jobs is not None:
             jobs.start()
+        built.start()  # the Kubernetes client loads while we serve; the worker waits for it
         try:
             yield
         finally:

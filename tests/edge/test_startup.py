@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -14,7 +16,7 @@ from remediator.rulebook import RuleBook
 from remediator.services import startup_summary
 from remediator.settings import load_settings
 from remediator.store import Database
-from tests.edge.serving import RULES, run_once, running
+from tests.edge.serving import RULES, environment, run_once, running
 from tests.support.payloads import crashloop, payload
 from tests.support.promstack import free_port
 
@@ -120,3 +122,75 @@ def test_postgresql_urls_use_the_driver_we_ship(url: str, expected: str) -> None
 def test_other_database_urls_are_refused_by_the_settings(url: str) -> None:
     with pytest.raises(ValueError, match="database"):
         load_settings(database_url=url)
+
+
+def _kubeconfig(path: Path, cluster: dict[str, str], current: str | None = "c") -> Path:
+    config: dict[str, object] = {
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "k", "cluster": cluster}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}]}
+    if current is not None:
+        config["current-context"] = current
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_a_broken_kubeconfig_is_one_line_before_anything_is_served(tmp_path: Path) -> None:
+    kubeconfig = _kubeconfig(tmp_path / "kubeconfig", {"server": "https://k8s.example:6443"},
+                             current=None)
+    result = run_once("--dev", "--rules", str(RULES), "--listen", f"127.0.0.1:{free_port()}",
+                      "--database-url", f"sqlite:///{tmp_path / 'r.db'}", "--kubernetes", "auto",
+                      KUBECONFIG=str(kubeconfig))
+    assert result.returncode == 1
+    assert "Application startup complete" not in result.stderr
+    [line] = [json.loads(line)["msg"] for line in _log_lines(result.stderr)
+              if json.loads(line)["level"] == "error"]
+    assert line == (f"refusing to start: cannot load Kubernetes configuration from {kubeconfig}: "
+                    "no current-context is set")
+
+
+def test_a_kubeconfig_the_client_refuses_later_stops_the_service(tmp_path: Path) -> None:
+    """Only the client can tell (here: certificate data that is not base64): the service
+    stops with the same one line, before its worker claimed anything."""
+    kubeconfig = _kubeconfig(tmp_path / "kubeconfig", {
+        "server": "https://k8s.example:6443", "certificate-authority-data": "not base64!"})
+    result = run_once("--dev", "--rules", str(RULES), "--listen", f"127.0.0.1:{free_port()}",
+                      "--database-url", f"sqlite:///{tmp_path / 'r.db'}", "--kubernetes", "on",
+                      KUBECONFIG=str(kubeconfig))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [line] = [json.loads(line)["msg"] for line in _log_lines(result.stderr)
+              if json.loads(line)["level"] == "error"]
+    assert line.startswith(f"refusing to start: cannot load Kubernetes configuration from "
+                           f"{kubeconfig}: Error: Invalid base64-encoded string")
+
+
+STARTUP_HARNESS = """
+import json, sys
+from remediator.services import Services
+from remediator.settings import load_settings
+from remediator.web.app import create_app
+import remediator.server
+
+settings = load_settings(rules=[sys.argv[1]], dev=True, kubernetes="on",
+                         database_url=f"sqlite:///{sys.argv[2]}")
+services = Services.build(settings)
+create_app(settings, services=services)
+print(json.dumps({"kubernetes": sorted(services.kubernetes.types),
+                  "modules": sorted(sys.modules)}))
+"""
+
+
+def test_start_up_leaves_the_heavy_imports_for_later(tmp_path: Path) -> None:
+    """Up to serving, on a new database with a kubeconfig: no Kubernetes client, no
+    Alembic, no HTTP client or terminal library (each costs a share of the 1 s budget)."""
+    kubeconfig = _kubeconfig(tmp_path / "kubeconfig", {"server": "http://127.0.0.1:1"})
+    done = subprocess.run([sys.executable, "-c", STARTUP_HARNESS, str(RULES),
+                           str(tmp_path / "r.db")], capture_output=True, text=True, timeout=60,
+                          env=environment(KUBECONFIG=str(kubeconfig)), cwd=tmp_path, check=True)
+    started = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "kubernetes.delete_pod" in started["kubernetes"]
+    loaded = {name.split(".")[0] for name in started["modules"]}
+    assert not loaded & {"kubernetes", "alembic", "mako", "httpx", "rich", "typer"}
+    assert "sqlalchemy.dialects.postgresql" not in started["modules"]
