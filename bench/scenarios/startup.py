@@ -11,7 +11,6 @@ and `remediator audit --since 1h` against that database.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from bench.load import Target, audit_check, drive, storm_deliveries
 from bench.scenarios import Run
 from bench.scenarios.actions import write_kubeconfig
 from bench.scenarios.storm import rules_for
-from bench.service import free_port, remediator_command, spawn
+from bench.service import child_env, free_port, remediator_command, spawn
 
 
 def run(opts: argparse.Namespace, workdir: Path) -> Run:
@@ -81,4 +80,4 @@ def timed_command(argv: list[str], cwd: Path) -> tuple[float, str | None]:
 
 
 def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("REMEDIATOR_")}
+    return child_env()
