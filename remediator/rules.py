@@ -258,37 +258,39 @@ def parse_rule_file(text: str, filename: str) -> tuple[list[Rule], list[RuleErro
     that maps fields to lines is only built when there is an error to locate.
     """
     try:
-        data = yaml.load(text, Loader=_FAST_LOADER)  # noqa: S506 (a safe loader)
-    except yaml.YAMLError:
-        data = None  # parsed again below, for the pure-Python parser's message
-    else:
-        if data is None:
-            return [], []
-        try:
-            parsed = RuleFile.model_validate(data)
-        except ValidationError as error:
-            lines = _line_index(yaml.compose(text, Loader=yaml.SafeLoader))
-            return [], [_locate(filename, lines, item) for item in error.errors()]
-        seen: set[str] = set()
-        duplicates: list[int] = []
-        for index, rule in enumerate(parsed.rules):
-            if rule.name in seen:
-                duplicates.append(index)
-            seen.add(rule.name)
-        if not duplicates:
-            return list(parsed.rules), []
-        lines = _line_index(yaml.compose(text, Loader=yaml.SafeLoader))
-        return [], [RuleError(filename, lines.get(("rules", index, "name")),
-                              f"rules[{index}].name",
-                              f"duplicate rule name {parsed.rules[index].name!r}")
-                    for index in duplicates]
-    try:
-        yaml.safe_load(text)
+        data = _load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         return [], [RuleError(filename, line, "", f"invalid YAML: {error}")]
-    return [], [RuleError(filename, None, "", "invalid YAML")]  # libyaml alone refused it
+    if data is None:
+        return [], []
+    try:
+        parsed = RuleFile.model_validate(data)
+    except ValidationError as error:
+        lines = _line_index(yaml.compose(text, Loader=yaml.SafeLoader))
+        return [], [_locate(filename, lines, item) for item in error.errors()]
+    seen: set[str] = set()
+    duplicates: list[int] = []
+    for index, rule in enumerate(parsed.rules):
+        if rule.name in seen:
+            duplicates.append(index)
+        seen.add(rule.name)
+    if not duplicates:
+        return list(parsed.rules), []
+    lines = _line_index(yaml.compose(text, Loader=yaml.SafeLoader))
+    return [], [RuleError(filename, lines.get(("rules", index, "name")), f"rules[{index}].name",
+                          f"duplicate rule name {parsed.rules[index].name!r}")
+                for index in duplicates]
+
+
+def _load(text: str) -> Any:
+    """The document, parsed by libyaml; on an error, by the pure-Python parser,
+    whose messages (and line marks) the error report has always used."""
+    try:
+        return yaml.load(text, Loader=_FAST_LOADER)  # noqa: S506 (a safe loader)
+    except yaml.YAMLError:
+        return yaml.safe_load(text)
 
 
 def _line_index(node: yaml.Node | None) -> dict[tuple[str | int, ...], int]:
