@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -28,6 +28,7 @@ from pydantic import (
 from remediator.actions.specs import ActionSpec, TemplateStr
 from remediator.durations import Duration
 from remediator.matchers import Matcher, MatcherError, match_all
+from remediator.rule_index import RuleIndex
 
 
 def _to_matcher(value: Any) -> Matcher:
@@ -42,6 +43,9 @@ def _to_matcher(value: Any) -> Matcher:
 
 
 MatcherField = Annotated[Matcher, PlainValidator(_to_matcher), PlainSerializer(str)]
+_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser with PyYAML's safe constructor: the same data, ~10x faster."""
+
 RuleName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$", max_length=128)]
 
 
@@ -171,17 +175,31 @@ class RuleLoadError(Exception):
 
 @dataclass(frozen=True)
 class RuleSet:
-    """The rules in force, where they came from, and a digest to tell versions apart."""
+    """The rules in force, where they came from, and a digest to tell versions apart.
+
+    Matching is indexed by alertname (see `RuleIndex`), built once here, so an
+    alert costs the rules that can answer its alertname, not every rule.
+    """
 
     rules: tuple[Rule, ...]
     sources: tuple[str, ...]
     digest: str
+    _index: RuleIndex[Rule] = field(init=False, repr=False, compare=False)
+    _names: Mapping[str, Rule] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names: dict[str, Rule] = {}
+        for rule in self.rules:
+            names.setdefault(rule.name, rule)
+        object.__setattr__(self, "_index", RuleIndex(self.rules))
+        object.__setattr__(self, "_names", names)
 
     def by_name(self, name: str) -> Rule | None:
-        return next((rule for rule in self.rules if rule.name == name), None)
+        return self._names.get(name)
 
     def matching(self, labels: Mapping[str, str]) -> list[Rule]:
-        return [rule for rule in self.rules if rule.matches(labels)]
+        """The rules that match, in file order (the order decisions are made in)."""
+        return [rule for rule in self._index.candidates(labels) if rule.matches(labels)]
 
     @classmethod
     def of(cls, rules: Iterable[Rule]) -> RuleSet:
@@ -233,27 +251,46 @@ def load_rules(paths: Iterable[str | Path]) -> RuleSet:
 
 
 def parse_rule_file(text: str, filename: str) -> tuple[list[Rule], list[RuleError]]:
-    """Parse one file's text; errors carry the line of the offending field."""
+    """Parse one file's text; errors carry the line of the offending field.
+
+    The text is parsed once, with libyaml when PyYAML has it (the pure-Python
+    parser costs ~5 ms a rule: 2.5 s at start-up for 500 rules). The node tree
+    that maps fields to lines is only built when there is an error to locate.
+    """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = _load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         return [], [RuleError(filename, line, "", f"invalid YAML: {error}")]
     if data is None:
         return [], []
-    lines = _line_index(node)
     try:
         parsed = RuleFile.model_validate(data)
     except ValidationError as error:
+        lines = _line_index(yaml.compose(text, Loader=yaml.SafeLoader))
         return [], [_locate(filename, lines, item) for item in error.errors()]
-    duplicates = [
-        RuleError(filename, lines.get(("rules", index, "name")), f"rules[{index}].name",
-                  f"duplicate rule name {rule.name!r}")
-        for index, rule in enumerate(parsed.rules)
-        if any(other.name == rule.name for other in parsed.rules[:index])]
-    return (list(parsed.rules), []) if not duplicates else ([], duplicates)
+    seen: set[str] = set()
+    duplicates: list[int] = []
+    for index, rule in enumerate(parsed.rules):
+        if rule.name in seen:
+            duplicates.append(index)
+        seen.add(rule.name)
+    if not duplicates:
+        return list(parsed.rules), []
+    lines = _line_index(yaml.compose(text, Loader=yaml.SafeLoader))
+    return [], [RuleError(filename, lines.get(("rules", index, "name")), f"rules[{index}].name",
+                          f"duplicate rule name {parsed.rules[index].name!r}")
+                for index in duplicates]
+
+
+def _load(text: str) -> Any:
+    """The document, parsed by libyaml; on an error, by the pure-Python parser,
+    whose messages (and line marks) the error report has always used."""
+    try:
+        return yaml.load(text, Loader=_FAST_LOADER)  # noqa: S506 (a safe loader)
+    except yaml.YAMLError:
+        return yaml.safe_load(text)
 
 
 def _line_index(node: yaml.Node | None) -> dict[tuple[str | int, ...], int]:

@@ -8,6 +8,7 @@ string: acting on `namespace=""` is never what the rule author meant.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -68,6 +69,13 @@ def _is_defined(value: Any) -> bool:
 _ENV = _make_environment()
 
 
+@functools.lru_cache(maxsize=4096)
+def _compile(source: str) -> jinja2.Template:
+    """Compile once per distinct source: rules repeat the same few templates
+    (`{{ labels.namespace }}` in every rule), and compiling costs ~0.2 ms each."""
+    return _ENV.from_string(source)
+
+
 # `{{ labels.pod }}` alone is by far the most common template: look it up
 # directly instead of running Jinja (same result, same error for a missing label).
 _SIMPLE = re.compile(r"\{\{\s*(labels|annotations)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -85,7 +93,7 @@ class Template:
         simple = _SIMPLE.fullmatch(self.source)
         object.__setattr__(self, "_simple", (simple[1], simple[2]) if simple else None)
         try:
-            object.__setattr__(self, "_compiled", _ENV.from_string(self.source))
+            object.__setattr__(self, "_compiled", _compile(self.source))
         except jinja2.TemplateSyntaxError as error:
             raise TemplateError(f"template {self.source!r}: {error.message}") from None
 

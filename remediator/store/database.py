@@ -29,7 +29,7 @@ _AFTER_COMMIT = "remediator.after_commit"
 _SCRATCH = "remediator.scratch"
 _ADVISORY_LOCK_ID = 0x52454D4544  # "REMED"
 _MIGRATION_LOCK_ID = 0x52454D4D49  # "REMMI": apart from the writers' lock
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 """The newest migration; a test keeps it equal to Alembic's head."""
 
 
@@ -106,8 +106,17 @@ class Database:
 
     @contextmanager
     def _migration_lock(self, connection: Connection) -> Iterator[None]:
-        """A session-level advisory lock on PostgreSQL (SQLite: BEGIN IMMEDIATE suffices)."""
+        """A session-level advisory lock on PostgreSQL; on SQLite, one BEGIN IMMEDIATE
+        transaction around the whole upgrade.
+
+        Alembic commits after each migration on SQLite (no transactional DDL)
+        unless it is handed a transaction already begun: then another process
+        could read the revision between two of those commits and run a
+        migration that was already done ("duplicate column"). Begun here,
+        reading the revision and every migration happen under one write lock.
+        """
         if self.is_sqlite:
+            connection.begin()  # BEGIN IMMEDIATE (see _sqlite_engine); migrate commits
             yield
             return
         connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})

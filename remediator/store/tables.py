@@ -55,11 +55,15 @@ audit = Table(
     Column("detail", JSON, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
-    Index("ix_audit_ts", "ts"),
-    Index("ix_audit_rule_ts", "rule", "ts"),
-    Index("ix_audit_alertname_ts", "alertname", "ts"),
-    Index("ix_audit_namespace_ts", "namespace", "ts"),
-    Index("ix_audit_outcome_ts", "outcome", "ts"),
+    # The API's filters, each in page order (`ts, id`; see audit.statement). On
+    # SQLite every index ends with the rowid, `id`, so migration 0001's
+    # (column, ts) indexes are these; 0006 rebuilds them with `id` on PostgreSQL.
+    Index("ix_audit_ts", "ts", "id"),
+    Index("ix_audit_rule_ts", "rule", "ts", "id"),
+    Index("ix_audit_alertname_ts", "alertname", "ts", "id"),
+    Index("ix_audit_namespace_ts", "namespace", "ts", "id"),
+    Index("ix_audit_outcome_ts", "outcome", "ts", "id"),
+    Index("ix_audit_namespace_alertname_ts", "namespace", "alertname", "ts", "id"),
     Index("ix_audit_remediation", "remediation_id"),
 )
 

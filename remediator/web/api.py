@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
 from remediator import operations, operator_log, readmodel
 from remediator.outcomes import Outcome
@@ -22,7 +23,7 @@ from remediator.web.deps import OperatorDep, Reader, ServicesDep
 router = APIRouter(prefix="/api/v1")
 
 
-@router.get("/audit", dependencies=[Reader])
+@router.get("/audit", dependencies=[Reader], response_model=dict[str, Any])
 async def list_audit(
     services: ServicesDep,
     rule: str | None = None,
@@ -33,7 +34,7 @@ async def list_audit(
     until: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Audit entries, newest first; pass `next_cursor` back as `cursor` for older ones."""
     if outcome is not None and outcome not in Outcome.__members__.values():
         raise HTTPException(400, f"unknown outcome {outcome!r}; one of: "
@@ -47,12 +48,16 @@ async def list_audit(
     except ValueError as error:
         raise HTTPException(400, str(error)) from None
 
-    def run() -> tuple[list[dict[str, Any]], int | None]:
+    def run() -> JSONResponse:
         with services.database.reading() as connection:
-            return audit.query(connection, q)
+            items, next_cursor = audit.query(connection, q)
+        # Entries are JSON values already: FastAPI's encoder would walk every one
+        # again (40 ms for a 500-entry page, three times the query). Encoded here,
+        # off the event loop.
+        return JSONResponse({"items": items,
+                             "next_cursor": str(next_cursor) if next_cursor else None})
 
-    items, next_cursor = await run_in_threadpool(run)
-    return {"items": items, "next_cursor": str(next_cursor) if next_cursor else None}
+    return await run_in_threadpool(run)
 
 
 def _cursor(value: str | None) -> int | None:
