@@ -44,7 +44,8 @@ says "at least" this many instead of every action decoding all of them."""
 def firing_alerts(connection: Connection, *, node: str | None = None,
                   namespace: str | None = None, services: Sequence[str] = (),
                   limit: int = RELATED_LIMIT) -> tuple[list[dict[str, Any]], bool]:
-    """Alerts stored as firing that a hint could use, and whether any relation was capped.
+    """Alerts stored as firing that a hint could use, and whether the node/namespace
+    relation was capped (then `co_firing`'s count is a lower bound).
 
     Fingerprint, alertname, labels and when they started, oldest first. The
     relations are the hints' own (`remediator.diagnosis.Related`): node alerts
@@ -62,8 +63,9 @@ def firing_alerts(connection: Connection, *, node: str | None = None,
     scope = [node_is] if node else []
     if namespace:
         scope.append(alerts.c.labels["namespace"].as_string() == namespace)
-    if scope:
-        relations.append(or_(*scope))
+    counted = or_(*scope) if scope else None
+    if counted is not None:
+        relations.append(counted)
     if services:
         relations.append(alerts.c.labels["service"].as_string().in_(list(services)))
     found: dict[str, dict[str, Any]] = {}
@@ -73,7 +75,7 @@ def firing_alerts(connection: Connection, *, node: str | None = None,
             select(alerts.c.fingerprint, alerts.c.alertname, alerts.c.labels, alerts.c.starts_at)
             .where(alerts.c.status == "firing", relation)
             .order_by(alerts.c.starts_at, alerts.c.fingerprint).limit(limit)).all()
-        capped = capped or len(rows) >= limit
+        capped = capped or (relation is counted and len(rows) >= limit)
         for r in rows:
             found[r.fingerprint] = {"fingerprint": r.fingerprint, "alertname": r.alertname,
                                     "labels": r.labels, "starts_at": r.starts_at}

@@ -122,7 +122,9 @@ async def test_default_budget_is_two_seconds_with_a_stalled_server(
     doc = await snap(client, target())
     elapsed = time.monotonic() - started
 
-    assert 1.5 < elapsed < 2.4, elapsed
+    # The server never answers: only the 2 s budget ends the wait. The upper bound leaves
+    # room for a busy CI machine (it flaked at 2.4 s with PostgreSQL starting beside it).
+    assert 1.5 < elapsed < 3.0, elapsed
     assert doc["budget_s"] == 2.0
     assert doc["errors"] == [{"section": "pod", "error": "timed out (budget 2s)"}]
     assert [e["reason"] for e in doc["events"]] == ["BackOff"]  # arrived in time

@@ -116,3 +116,16 @@ def test_a_crowded_namespace_is_capped_but_cannot_hide_the_node_alerts(
     assert "KubeNodeNotReady{node=n1}" in hints["node_not_ready"].explanation
     assert hints["co_firing"].explanation.startswith("at least 4 other alert(s)")
     assert hints["co_firing"].facts["count_is_a_lower_bound"] is True
+
+
+def test_only_a_crowded_node_or_namespace_makes_the_count_a_lower_bound(
+        database: Database) -> None:
+    """Many alerts of a depended-on service elsewhere do not bound `co_firing`'s count."""
+    store(database, *((f"s{i}", {"alertname": "ServiceErrors", "namespace": "payments",
+                                 "service": "db"}) for i in range(5)),
+          ("a", {"alertname": "KubePodCrashLooping", "namespace": "apps"}))
+    with database.reading() as connection:
+        rows, capped = evidence_store.firing_alerts(connection, namespace="apps",
+                                                    services=["db"], limit=3)
+    assert not capped
+    assert [r["fingerprint"] for r in rows] == ["s0", "s1", "s2", "a"]
