@@ -120,6 +120,9 @@ remediations = Table(
     Index("ix_remediations_approval_expires", "approval_expires"),
     Index("ix_remediations_root_step", "root_id", "step"),
     Index("ix_remediations_failed_at", "failed_at"),
+    # The rate-limit and breaker counts (guard_state.actions_since): index-only ranges.
+    Index("ix_remediations_rule_counted", "rule", "counts", "dry_run", "created_at"),
+    Index("ix_remediations_counted", "counts", "dry_run", "created_at"),
 )
 
 jobs = Table(
