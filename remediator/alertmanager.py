@@ -99,6 +99,9 @@ class Alert(BaseModel):
 
 
 def _fits_utc(value: datetime) -> bool:
+    offset = value.utcoffset()
+    if offset is not None and not offset:  # UTC (as Alertmanager sends): nothing to convert
+        return True
     try:
         value.astimezone(UTC)
     except OverflowError:

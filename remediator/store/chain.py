@@ -7,6 +7,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from remediator.store.seal import AuditSeal
 
 GENESIS = "0" * 64
@@ -18,10 +20,36 @@ HASHED = ("ts", "outcome", "remediation_id", "rule", "step", "alertname", "finge
 
 
 def canonical(row: Mapping[str, Any]) -> bytes:
+    """The bytes an entry's hash covers: sorted, compact JSON, non-ASCII as UTF-8.
+
+    The form is fixed by the standard library's encoder (every stored hash was
+    computed with it). A decision's entry holds only strings, integers, None
+    and a str -> str map, for which orjson writes the very same bytes several
+    times faster (a property test holds them equal); anything else (floats,
+    nested details, what only `default=str` can write) takes the standard path.
+    """
     content = {name: row[name] for name in HASHED}
     content["ts"] = row["ts"].isoformat(timespec="microseconds")
+    if all(_plain(value) for value in content.values()):
+        try:
+            return orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:  # lone surrogates, integers beyond 64 bits
+            pass
+    return standard_canonical(content)
+
+
+def standard_canonical(content: Mapping[str, Any]) -> bytes:
     return json.dumps(content, sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False, default=str).encode()
+
+
+def _plain(value: Any) -> bool:
+    """A value both encoders write identically (no float: they differ in exponents)."""
+    if value is None or type(value) in (str, int, bool):
+        return True
+    if type(value) is dict:
+        return all(type(k) is str and type(v) is str for k, v in value.items())
+    return False
 
 
 def plain_hash(prev_hash: str, row: Mapping[str, Any]) -> str:

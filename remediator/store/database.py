@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from remediator.store import jsoncodec
 from remediator.store.seal import AuditSeal, attach
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,8 @@ class Database:
             self.writer = _sqlite_engine(url, busy_timeout_ms, immediate=True)
             self.reader = _sqlite_engine(url, busy_timeout_ms, immediate=False)
         else:
-            self.writer = create_engine(url, pool_pre_ping=True, pool_size=8)
+            self.writer = create_engine(url, pool_pre_ping=True, pool_size=8,
+                                        json_serializer=jsoncodec.dumps)
             self.reader = self.writer
         if seal is not None:
             attach(self.writer, seal)
@@ -231,7 +233,8 @@ def _short(error: Exception) -> str:
 
 
 def _sqlite_engine(url: str, busy_timeout_ms: int, *, immediate: bool) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False})
+    engine = create_engine(url, connect_args={"check_same_thread": False},
+                           json_serializer=jsoncodec.dumps)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -55,12 +55,15 @@ def record(connection: Connection, decisions: Sequence[Decision], *, now: dateti
     new_remediations: list[dict[str, Any]] = []
     new_jobs: list[dict[str, Any]] = []
     summaries = []
+    closing = remediations.close_open(connection, {
+        d.alert.fingerprint for d in decisions if d.outcome is Outcome.RESOLVED}, now)
     for decision in decisions:
         if decision.outcome is Outcome.PAUSED:
             decision = _quote_pause(connection, decision)
         summary = decision.summary()
         if decision.outcome is Outcome.RESOLVED:
-            closed = remediations.close_open(connection, decision.alert.fingerprint, now)
+            # Several rules' `resolved` for one alert: the first closes them all.
+            closed = closing.pop(decision.alert.fingerprint, [])
             ids = [r.id for r in closed]
             summary["remediation_ids"] = ids
             for remediation in closed:

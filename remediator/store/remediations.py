@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +15,9 @@ from remediator.alertmanager import Alert
 from remediator.decisions import Decision
 from remediator.outcomes import Outcome
 from remediator.store.tables import jobs, remediations
+
+_CHUNK = 500
+"""Fingerprints per IN list: well under every backend's limit on bound parameters."""
 
 
 def new_id() -> str:
@@ -146,17 +149,28 @@ def uncount(connection: Connection, remediation_id: str) -> None:
                        .values(counts=False))
 
 
-def close_open(connection: Connection, fingerprint: str, now: datetime) -> list[Remediation]:
-    """Mark the alert's open remediations resolved; return them, oldest first
-    (for follow-ups, which are merged in that order)."""
-    rows = connection.execute(select(remediations).where(
-        remediations.c.fingerprint == fingerprint, remediations.c.resolved_at.is_(None))
-        .order_by(remediations.c.created_at, remediations.c.step)).all()
-    if rows:
-        connection.execute(update(remediations).where(
-            remediations.c.id.in_([row.id for row in rows])).values(resolved_at=now,
-                                                                     updated_at=now))
-    return [Remediation.from_row(row) for row in rows]
+def close_open(connection: Connection, fingerprints: Collection[str],
+               now: datetime) -> dict[str, list[Remediation]]:
+    """Mark these alerts' open remediations resolved; return them per fingerprint,
+    oldest first (for follow-ups, which are merged in that order).
+
+    One query and one update for a whole delivery's resolved alerts: a storm's
+    resolutions otherwise cost a round trip each.
+    """
+    closed: dict[str, list[Remediation]] = {}
+    wanted = sorted(set(fingerprints))
+    for start in range(0, len(wanted), _CHUNK):
+        rows = connection.execute(select(remediations).where(
+            remediations.c.fingerprint.in_(wanted[start:start + _CHUNK]),
+            remediations.c.resolved_at.is_(None))
+            .order_by(remediations.c.created_at, remediations.c.step)).all()
+        if rows:
+            connection.execute(update(remediations).where(
+                remediations.c.id.in_([row.id for row in rows])).values(resolved_at=now,
+                                                                         updated_at=now))
+        for row in rows:
+            closed.setdefault(row.fingerprint, []).append(Remediation.from_row(row))
+    return closed
 
 
 def purge_closed_before(connection: Connection, cutoff: datetime) -> int:

@@ -23,8 +23,10 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if not isinstance(value, datetime) or value.tzinfo is None:
+        if not isinstance(value, datetime) or (offset := value.utcoffset()) is None:
             raise ValueError("UTCDateTime needs a timezone-aware datetime")
+        if not offset:  # already UTC (the usual case): no conversion to pay for
+            return value.replace(tzinfo=None)
         return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
