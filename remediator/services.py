@@ -7,8 +7,10 @@ CLI all receive this one object instead of reaching for globals.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from remediator.actions.base import Action, ActionRegistry
@@ -33,6 +35,9 @@ from remediator.writer import DecisionWriter
 
 log = logging.getLogger(__name__)
 
+_SERVICE_THREADS = 6
+"""Threads beside the workers': the webhook's writer, the scheduler's jobs, catch-up."""
+
 
 @dataclass
 class Services:
@@ -52,7 +57,17 @@ class Services:
     """The Kubernetes actions while their client loads in the background (see `start`)."""
 
     def start(self) -> None:
-        """Begin what may run once the service serves: loading the Kubernetes client."""
+        """Begin what may run once the service serves: loading the Kubernetes client.
+
+        Called on the event loop. Sizes the loop's thread pool first: every
+        job of the worker holds a thread while it writes to the database or
+        waits for the API server, and the default pool (cores + 4 threads,
+        shared with the webhook's writer and the scheduler) left `workers`
+        jobs queueing for threads instead of running.
+        """
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(
+            max_workers=self.settings.workers + _SERVICE_THREADS,
+            thread_name_prefix="remediator"))
         if self.kubernetes is not None:
             self.kubernetes.start()
 
@@ -152,7 +167,8 @@ def actions_and_cluster(settings: Settings) -> tuple[ActionRegistry, str]:
 
         client = kubernetes.load_api_client(settings.kubernetes)
         if client is not None:
-            for type_, action in kubernetes.kubernetes_actions(client).items():
+            for type_, action in kubernetes.kubernetes_actions(
+                    client, evidence_readers=settings.workers).items():
                 registry.register(type_, action)
             cluster = str(client.configuration.host)
     return registry, cluster
@@ -166,7 +182,8 @@ def service_actions(settings: Settings) -> tuple[ActionRegistry, str, DeferredAc
     whether the import has finished; `Services.start` begins it.
     """
     registry = ActionRegistry(_playbooks(settings))
-    deferred, cluster = deferred_kubernetes(settings.kubernetes)
+    deferred, cluster = deferred_kubernetes(settings.kubernetes,
+                                            evidence_readers=settings.workers)
     if deferred is not None:
         registry.register_deferred(deferred)
     return registry, cluster, deferred

@@ -29,8 +29,8 @@ KUBERNETES_ACTION_TYPES = frozenset({
 })
 
 
-def deferred_kubernetes(mode: str, *, environ: Mapping[str, str] | None = None
-                        ) -> tuple[DeferredActions | None, str]:
+def deferred_kubernetes(mode: str, *, environ: Mapping[str, str] | None = None,
+                        evidence_readers: int = 4) -> tuple[DeferredActions | None, str]:
     """The deferred Kubernetes actions and their API server, or (None, "none").
 
     Same contract as `kube_client.load_api_client`: "off" loads nothing,
@@ -56,6 +56,6 @@ def deferred_kubernetes(mode: str, *, environ: Mapping[str, str] | None = None
         client = kubernetes.load_api_client(mode, environ=env)
         if client is None:  # the configuration vanished between the peek and the load
             raise KubeConfigError(NO_CONFIGURATION)
-        return kubernetes.kubernetes_actions(client)
+        return kubernetes.kubernetes_actions(client, evidence_readers=evidence_readers)
 
     return DeferredActions(KUBERNETES_ACTION_TYPES, build, name="the Kubernetes client"), server

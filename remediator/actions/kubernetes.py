@@ -359,8 +359,13 @@ def _json(response: Any) -> dict[str, Any]:
     return data
 
 
-def kubernetes_actions(api_client: ApiClient, *, clock: Clock = _utcnow) -> dict[str, Action]:
-    """Every Kubernetes action type, all sharing one client (and its connection pool)."""
+def kubernetes_actions(api_client: ApiClient, *, clock: Clock = _utcnow,
+                       evidence_readers: int = 4) -> dict[str, Action]:
+    """Every Kubernetes action type, all sharing one client (and its connection pool).
+
+    `evidence_readers`: threads reading evidence before actions, as many as
+    actions run at once (`WORKERS`), or the snapshots queue behind each other.
+    """
     return {
         "kubernetes.delete_pod": DeletePodAction(api_client),
         "kubernetes.rollout_restart": RolloutRestartAction(api_client, clock=clock),
@@ -368,6 +373,6 @@ def kubernetes_actions(api_client: ApiClient, *, clock: Clock = _utcnow) -> dict
         "kubernetes.hpa_patch": HpaPatchAction(api_client),
         "kubernetes.hpa_revert": HpaRevertAction(api_client),
         "kubernetes.rollout_undo": RolloutUndoAction(api_client, clock=clock),
-        SNAPSHOT_ACTION: SnapshotAction(api_client),
+        SNAPSHOT_ACTION: SnapshotAction(api_client, workers=evidence_readers),
         EXISTS_ACTION: ExistsAction(api_client),
     }
