@@ -50,7 +50,9 @@ def test_non_finite_floats_are_written_as_json_null() -> None:
 
 def entries() -> st.SearchStrategy[dict[str, Any]]:
     labels = st.dictionaries(text, text, max_size=6)
-    detail = st.dictionaries(text, values, max_size=3) | st.just({})
+    detail = (st.dictionaries(text, values, max_size=3) | st.just({})
+              | st.dictionaries(text, text, max_size=3)  # a plain map: the fast path
+              | st.dictionaries(st.integers(), text, min_size=1, max_size=3))  # "1": orjson refuses
     return st.fixed_dictionaries({
         "ts": st.datetimes(min_value=datetime(2000, 1, 1), timezones=st.just(UTC)),
         "outcome": text, "remediation_id": st.none() | text, "rule": text,
