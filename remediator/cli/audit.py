@@ -12,6 +12,7 @@ parsers to the same answers.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import time
@@ -114,6 +115,7 @@ def show(options: AuditOptions) -> None:
                        namespace=options.namespace, since=since_at, until=until_at,
                        limit=options.limit)
     if options.follow:
+        gc.enable()  # it runs until interrupted (`remediator.cli.main` may have disabled it)
         try:
             follow(database, query, _emitter(as_json=options.as_json))
         except KeyboardInterrupt:
