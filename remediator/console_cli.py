@@ -1,5 +1,6 @@
-"""The on-call commands: `status`, `show ID`, `approve|decline ID --reason`, and the
-audit log rendered for a terminal (80 columns and up) or followed as it grows.
+"""The on-call commands: `status`, `show ID`, `approve|decline ID --reason`; the audit
+log, rendered for a terminal (80 columns and up) or followed as it grows, is in
+`remediator.cli.audit` (`audit_table`, `follow`, re-exported here).
 
 They read and write the service's database directly, like `pause`, so they
 work against a running service and every replica sees the result; actions
@@ -10,25 +11,23 @@ from __future__ import annotations
 
 import json
 import sys
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from remediator.cli.audit import audit_table, follow
 from remediator.clock import utcnow
 from remediator.terminal import LazyConsole
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
     from remediator.policy import Policy
     from remediator.settings import Settings
     from remediator.store import Database
-    from remediator.store.audit import AuditQuery
     from remediator.store.remediations import Remediation
+
+__all__ = ["audit_table", "follow", "policy_of", "register"]
 
 config_opt = Annotated[Path | None, typer.Option("--config", help="YAML settings file")]
 db_opt = Annotated[str | None, typer.Option(
@@ -37,12 +36,6 @@ reason_opt = Annotated[str, typer.Option("--reason", help="recorded in the audit
 
 out = LazyConsole()
 err = LazyConsole(stderr=True)
-
-_STYLE = {"executed": "green", "succeeded": "green", "verified": "green", "approved": "green",
-          "failed": "red", "unverified": "red", "exhausted": "red", "breaker_open": "red",
-          "rejected": "red", "declined": "red", "awaiting_approval": "yellow",
-          "expired": "yellow", "paused": "yellow", "operator": "magenta"}
-
 
 def policy_of(settings: Settings) -> Policy:
     """The service's policy as far as the CLI can tell, including what can run here."""
@@ -58,60 +51,6 @@ def policy_of(settings: Settings) -> Policy:
         kinds.discard("ansible.playbook")
     return policy_from_settings(settings, executable=frozenset(kinds),
                                 inventory_hosts=read_inventory_hosts(settings))
-
-
-def audit_table(items: Iterable[dict[str, Any]], width: int, title: str = "") -> Table:
-    """Entries as a table that fits `width`: below 120 columns, four wrapped columns."""
-    from rich.table import Table
-    from rich.text import Text
-
-    wide = width >= 120
-    table = Table(title=title or None, expand=False, show_lines=not wide, pad_edge=False)
-    table.add_column("time (UTC)", no_wrap=True)
-    table.add_column("outcome", no_wrap=True)
-    if wide:
-        for name in ("alert", "rule", "target"):
-            table.add_column(name)
-        table.add_column("reason", ratio=1)
-        table.add_column("ms", justify="right")
-    else:
-        table.add_column("alert / target", max_width=26, overflow="fold")
-        table.add_column("reason", ratio=1, overflow="fold")
-    for e in items:
-        ts = e["ts"][:19].replace("T", " ") if wide else e["ts"][5:19].replace("T", " ")
-        outcome = Text(e["outcome"], style=_STYLE.get(e["outcome"], ""))
-        reason = e["reason"] + (f" ({e['detail']['actor']})"
-                                if e.get("detail", {}).get("actor") else "")
-        if wide:
-            ms = f"{e['duration_ms']:.0f}" if e["duration_ms"] is not None else ""
-            table.add_row(ts, outcome, e["alertname"], e["rule"], e["target"], reason, ms)
-        else:
-            what = "\n".join(x for x in (e["alertname"] or e["action"], e["target"]) if x)
-            table.add_row(ts, outcome, what, reason)
-    return table
-
-
-def follow(database: Database, query: AuditQuery, emit: Callable[[list[dict[str, Any]]], None],
-           *, sleep: Callable[[float], None] = time.sleep, interval: float = 2.0,
-           polls: int | None = None) -> None:
-    """Print new entries as they are appended (oldest first), until interrupted."""
-    from remediator.store import audit
-
-    with database.reading() as connection:
-        items, _ = audit.query(connection, query)
-    emit(list(reversed(items)))
-    last = max((int(e["id"]) for e in items), default=0)
-    done = 0
-    while polls is None or done < polls:
-        sleep(interval)
-        done += 1
-        with database.reading() as connection:
-            fresh = [e for e in audit.query(connection, replace(query, since=None,
-                                                                limit=1000))[0]
-                     if int(e["id"]) > last]
-        if fresh:
-            last = max(int(e["id"]) for e in fresh)
-            emit(list(reversed(fresh)))
 
 
 def register(app: typer.Typer, *, settings_of: Callable[..., Settings],

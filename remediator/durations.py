@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any
-
-from pydantic import BeforeValidator, PlainSerializer
+from typing import TYPE_CHECKING, Annotated, Any
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 _PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
@@ -50,5 +48,21 @@ def _coerce(value: Any) -> Any:
     return value
 
 
-Duration = Annotated[timedelta, BeforeValidator(_coerce), PlainSerializer(format_duration)]
-"""A pydantic field type that accepts `10m` or seconds and serialises back to `10m`."""
+if TYPE_CHECKING:
+    from pydantic import BeforeValidator, PlainSerializer
+
+    Duration = Annotated[timedelta, BeforeValidator(_coerce), PlainSerializer(format_duration)]
+    """A pydantic field type that accepts `10m` or seconds and serialises back to `10m`."""
+
+
+if not TYPE_CHECKING:  # mypy reads the alias above; a module __getattr__ would hide typos
+    def __getattr__(name: str) -> Any:
+        """`Duration`, built on first use: `remediator audit --since 1h` parses a duration
+        and should not import pydantic for it (issue 11)."""
+        if name != "Duration":
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from pydantic import BeforeValidator, PlainSerializer
+
+        duration = Annotated[timedelta, BeforeValidator(_coerce), PlainSerializer(format_duration)]
+        globals()["Duration"] = duration
+        return duration

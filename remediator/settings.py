@@ -22,6 +22,12 @@ from pydantic_settings import (
 )
 
 from remediator.durations import Duration
+from remediator.store_location import (
+    DEFAULT_DATABASE_URL,
+    audit_files,
+    database_scheme,
+    read_database_url_file,
+)
 
 EXAMPLE_MAX_ALERTS = 500
 """`max_alerts` in alerts/alertmanager.example.yml: the most alerts one notification holds."""
@@ -48,7 +54,7 @@ class Settings(BaseSettings):
                                       validate_default=True)
 
     rules: CommaList = Field(default=["rules"], description="rule files or directories")
-    database_url: str = Field(default="sqlite:///remediator.db",
+    database_url: str = Field(default=DEFAULT_DATABASE_URL,
                               description="sqlite:///FILE or postgresql+psycopg://...")
     listen: str = Field(default="127.0.0.1:9095", description="host:port to listen on")
     dev: bool = Field(default=False, description="development mode: no token required")
@@ -159,16 +165,7 @@ class Settings(BaseSettings):
     @classmethod
     def _database_scheme(cls, value: str) -> str:
         """SQLite or PostgreSQL through psycopg 3; anything else is refused at once."""
-        scheme, sep, rest = value.partition("://")
-        if not sep:
-            raise ValueError("database_url must be sqlite:///FILE or "
-                             "postgresql+psycopg://USER@HOST/DB")
-        if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
-            return f"postgresql+psycopg://{rest}"  # the driver we ship, not psycopg2
-        if scheme not in ("sqlite", "sqlite+pysqlite"):
-            raise ValueError(f"unsupported database scheme {scheme!r}: use sqlite:///FILE "
-                             "or postgresql+psycopg://USER@HOST/DB")
-        return value
+        return database_scheme(value)
 
     @field_validator("listen")
     @classmethod
@@ -182,14 +179,7 @@ class Settings(BaseSettings):
     def _database_url_from_file(self) -> Settings:
         """A PostgreSQL URL carries a password: the chart mounts it as a file, not an env var."""
         if self.database_url_file is not None:
-            try:
-                url = self.database_url_file.read_text(encoding="utf-8").strip()
-            except OSError as error:
-                raise ValueError(f"cannot read database_url_file {self.database_url_file}: "
-                                 f"{error.strerror}") from None
-            if not url:
-                raise ValueError(f"database_url_file {self.database_url_file} is empty")
-            self.database_url = type(self)._database_scheme(url)
+            self.database_url = read_database_url_file(self.database_url_file)
         return self
 
     @property
@@ -202,13 +192,8 @@ class Settings(BaseSettings):
 
     def audit_files(self) -> tuple[Path, Path]:
         """(key file, head checkpoint file) of the audit chain."""
-        base, stem = self.state_dir, "remediator"
-        if self.database_url.startswith("sqlite") and "///" in self.database_url:
-            database = Path(self.database_url.split("///", 1)[1].split("?", 1)[0])
-            if database.name and database.name != ":memory:":
-                base, stem = base or database.parent, database.name
-        base = base or Path()
-        return self.audit_key_file or base / f"{stem}.audit-key", base / f"{stem}.audit-head"
+        return audit_files(self.database_url, state_dir=self.state_dir,
+                           audit_key_file=self.audit_key_file)
 
     def resolved_webhook_token(self) -> str | None:
         return _token(self.webhook_token, self.webhook_token_file)

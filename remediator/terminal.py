@@ -36,3 +36,9 @@ class LazyConsole:
     @property
     def width(self) -> int:
         return self.console.width
+
+
+out = LazyConsole()
+"""Standard output of the `remediator` commands (one console: one width for all)."""
+err = LazyConsole(stderr=True)
+"""Standard error of the `remediator` commands."""

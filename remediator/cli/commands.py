@@ -12,22 +12,24 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 
 from remediator import __version__
+from remediator.cli import audit
+from remediator.cli.store import load_settings as _settings
+from remediator.cli.store import open_database as _database
+from remediator.cli.store import store_settings
 from remediator.clock import utcnow
 from remediator.cluster.cli import app as cluster_app
 from remediator.report.cli import app as report_app
-from remediator.terminal import LazyConsole
+from remediator.terminal import out
 
 # Each command imports what it uses: `remediator --help` or `audit` should not
 # pay for SQLAlchemy, pydantic, Jinja or the web stack it never touches
-# (tests/cli/test_cli_imports.py holds that line).
+# (tests/cli/test_cli_imports.py holds that line). `audit` usually runs without
+# this module (`remediator.cli.main`).
 if TYPE_CHECKING:
-    from remediator.settings import Settings
-    from remediator.store import Database
-    from remediator.store.seal import AuditSeal
+    import click
 
 app = typer.Typer(help="Prometheus-driven remediation with guards and an audit log.",
                   no_args_is_help=True, add_completion=True)
@@ -38,57 +40,9 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(audit_app, name="audit")
 app.add_typer(breaker_app, name="breaker")
 
-out = LazyConsole()
-err = LazyConsole(stderr=True)
-
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML settings file")]
 DatabaseOption = Annotated[str | None, typer.Option(
     "--database-url", help="defaults to REMEDIATOR_DATABASE_URL or sqlite:///remediator.db")]
-
-
-def _database(settings: Settings) -> Database:
-    """The service's database, refusing to create an empty one by mistake."""
-    from remediator.store import Database
-
-    url = settings.database_url
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
-        err.print(f"no database at {url.removeprefix('sqlite:///')} (use --database-url or "
-                  "REMEDIATOR_DATABASE_URL)")
-        raise typer.Exit(2)
-    return Database(url, seal=_seal(settings))
-
-
-def _seal(settings: Settings) -> AuditSeal | None:
-    """The service's audit key, when its file exists (the CLI never invents one:
-    a second key would split the chain). Without it the chain is unkeyed (legacy)."""
-    from remediator.store.seal import AuditSeal, SealError
-
-    key_file, head_file = settings.audit_files()
-    if not key_file.exists():
-        return None
-    try:
-        return AuditSeal.open(key_file, head_file, create=False)
-    except SealError as error:
-        err.print(str(error))
-        raise typer.Exit(2) from None
-
-
-def _settings(config: Path | None, **overrides: Any) -> Settings:
-    from pydantic import ValidationError
-
-    from remediator.settings import load_settings
-
-    try:
-        return load_settings(config, **overrides)
-    except ValidationError as error:  # one line: `name: what is wrong; ...`
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: "
-                             f"{e['msg'].removeprefix('Value error, ')}"
-                             for e in error.errors(include_url=False))
-        typer.echo(f"invalid settings: {problems}", err=True)
-        raise typer.Exit(2) from None
-    except (ValueError, FileNotFoundError) as error:
-        typer.echo(f"invalid settings: {error}", err=True)
-        raise typer.Exit(2) from None
 
 
 @rules_app.command("check")
@@ -173,7 +127,7 @@ def audit_log(
     outcome: Annotated[str | None, typer.Option()] = None,
     alertname: Annotated[str | None, typer.Option()] = None,
     namespace: Annotated[str | None, typer.Option()] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
+    limit: Annotated[int, typer.Option(min=1, max=audit.MAX_LIMIT)] = 100,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
@@ -185,63 +139,22 @@ def audit_log(
     if ctx.invoked_subcommand is not None:
         ctx.obj = (config, database_url)
         return
-    from remediator.outcomes import Outcome
-    from remediator.store import audit
-    from remediator.store.audit import AuditQuery
-    from remediator.timeparse import parse_time
-
-    if outcome is not None and outcome not in {o.value for o in Outcome}:
-        err.print(f"unknown outcome {outcome!r}; one of: {', '.join(o.value for o in Outcome)}")
-        raise typer.Exit(2)
-    try:
-        since_at = parse_time(since, utcnow())
-        until_at = parse_time(until, utcnow()) if until else None
-    except ValueError as error:
-        err.print(str(error))
-        raise typer.Exit(2) from None
-    if follow and until_at is not None:
-        err.print("--follow shows new entries; it cannot be combined with --until")
-        raise typer.Exit(2)
-    settings = _settings(config, database_url=database_url)
-    database = _database(settings)
-    query = AuditQuery(rule=rule, outcome=outcome, alertname=alertname, namespace=namespace,
-                       since=since_at, until=until_at, limit=limit)
-    from remediator.console_cli import audit_table
-    from remediator.console_cli import follow as follow_log
-
-    if follow:
-        def emit(batch: list[dict[str, Any]]) -> None:
-            if as_json:
-                for entry in batch:
-                    sys.stdout.write(json.dumps(entry, default=str) + "\n")
-                sys.stdout.flush()
-            elif batch:
-                out.print(audit_table(batch, out.width))
-
-        try:
-            follow_log(database, query, emit)
-        except KeyboardInterrupt:
-            return
-        return
-    with database.reading() as connection:
-        items, _ = audit.query(connection, query)
-    if as_json:
-        sys.stdout.write(json.dumps(items, default=str) + "\n")
-        return
-    window = f"audit since {since}" + (f" until {until}" if until else "")
-    out.print(audit_table(items, out.width, title=window))
+    audit.show(audit.AuditOptions(
+        since=since, rule=rule, outcome=outcome, alertname=alertname, namespace=namespace,
+        limit=limit, as_json=as_json, config=config, database_url=database_url, until=until,
+        follow=follow))
 
 
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context) -> None:
     """Recompute the audit log's hash chain; exit 1 at the first tampered entry."""
-    from remediator.store import audit
+    from remediator.store.audit import verify_chain
 
     config, database_url = ctx.obj or (None, None)
-    settings = _settings(config, database_url=database_url)
+    settings = store_settings(config, database_url)
     database = _database(settings)
     with database.reading() as connection:
-        report = audit.verify_chain(connection, seal=database.seal)
+        report = verify_chain(connection, seal=database.seal)
     if not report.ok:
         where = (f" at entry {report.first_bad_id}" if report.first_bad_id is not None else "")
         typer.echo(f"audit chain broken{where}: {report.problem} ({report.checked} "
@@ -296,6 +209,8 @@ def resume(config: ConfigOption = None, database_url: DatabaseOption = None,
 
 def _serve_command() -> click.Command:
     """`serve` with one option per setting, generated from `Settings`."""
+    import click
+
     from remediator.settings import Settings
 
     params: list[click.Parameter] = [
@@ -352,33 +267,10 @@ def _register_console() -> None:
 _register_console()
 
 
-def main() -> None:
-    try:
-        if sys.argv[1:2] == ["serve"]:
-            _serve()
-            return
-        app(prog_name="remediator")
-    except Exception as error:
-        if not _store_unavailable(error):
-            raise
-        err.print(f"the database is unavailable: {error}")
-        sys.exit(1)
-
-
-def _serve() -> None:
+def serve_main(argv: list[str]) -> None:
     """What the `serve` command does, without typer's dispatch (a pydantic adapter per
     parameter: ~10 % of a start, issue 11); `typer.Exit` from `_settings` as typer would."""
     try:
-        _serve_command().main(args=sys.argv[2:], prog_name="remediator serve")
+        _serve_command().main(args=argv, prog_name="remediator serve")
     except typer.Exit as done:
         sys.exit(done.exit_code)
-
-
-def _store_unavailable(error: Exception) -> bool:
-    """Whether `error` is the store's `StoreUnavailable`, without importing the store.
-
-    A command that never imported `remediator.store` (`--help`, `rules check`)
-    cannot have raised it, and should not pay for SQLAlchemy to find that out.
-    """
-    store = sys.modules.get("remediator.store")
-    return store is not None and isinstance(error, store.StoreUnavailable)

@@ -1,0 +1,197 @@
+"""`remediator audit`: the audit log for on-call, as a table, JSON lines or followed.
+
+On-call runs it in a shell, often several times in a row, so it must answer
+quickly (issue 11: < 0.5 s as a whole process). Typer builds a pydantic
+`TypeAdapter` per option and pydantic-settings is ~0.2 s to import, so the
+usual invocation skips both: `parse` reads the options typer declares for
+`audit` (`remediator.cli.commands.audit_log`, which calls `show` too) and answers
+None for anything else (`--help`, `verify`, a value typer must judge), which
+typer then handles as before. tests/cli/test_cli_audit.py holds the two
+parsers to the same answers.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from remediator.cli.store import open_database, store_settings
+from remediator.clock import utcnow
+from remediator.terminal import err, out
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from remediator.store import Database
+    from remediator.store.audit import AuditQuery
+
+_STYLE = {"executed": "green", "succeeded": "green", "verified": "green", "approved": "green",
+          "failed": "red", "unverified": "red", "exhausted": "red", "breaker_open": "red",
+          "rejected": "red", "declined": "red", "awaiting_approval": "yellow",
+          "expired": "yellow", "paused": "yellow", "operator": "magenta"}
+
+MAX_LIMIT = 10000
+_VALUED = {"--since": "since", "--rule": "rule", "--outcome": "outcome",
+           "--alertname": "alertname", "--namespace": "namespace", "--limit": "limit",
+           "--config": "config", "--database-url": "database_url", "--until": "until"}
+_FLAGS = {"--json": "as_json", "--follow": "follow", "-f": "follow"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditOptions:
+    since: str = "1h"
+    rule: str | None = None
+    outcome: str | None = None
+    alertname: str | None = None
+    namespace: str | None = None
+    limit: int = 100
+    as_json: bool = False
+    config: Path | None = None
+    database_url: str | None = None
+    until: str | None = None
+    follow: bool = False
+
+
+def parse(argv: Sequence[str]) -> AuditOptions | None:
+    """`audit`'s options as typer would read them, or None when typer should."""
+    given: dict[str, str] = {}
+    flags: set[str] = set()
+    args = iter(argv)
+    for arg in args:
+        if arg in _FLAGS:
+            flags.add(_FLAGS[arg])
+            continue
+        name, equals, value = arg.partition("=")
+        if name not in _VALUED:
+            return None  # --help, verify, a typo: typer's answer
+        if not equals:
+            following = next(args, None)
+            if following is None or following.startswith("-"):
+                return None
+            value = following
+        given[_VALUED[name]] = value
+    limit = given.get("limit", "100")
+    if not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= MAX_LIMIT):
+        return None  # typer's range message
+    config = given.get("config")
+    if config == "":
+        return None  # typer's (pydantic's) path check
+    return AuditOptions(since=given.get("since", "1h"), rule=given.get("rule"),
+                        outcome=given.get("outcome"), alertname=given.get("alertname"),
+                        namespace=given.get("namespace"), limit=int(limit),
+                        as_json="as_json" in flags, config=None if config is None else Path(config),
+                        database_url=given.get("database_url"), until=given.get("until"),
+                        follow="follow" in flags)
+
+
+def show(options: AuditOptions) -> None:
+    """Print the entries `options` select, newest first (`--follow`: as they come)."""
+    from remediator.outcomes import Outcome
+    from remediator.store import audit
+    from remediator.store.audit import AuditQuery
+    from remediator.timeparse import parse_time
+
+    if options.outcome is not None and options.outcome not in {o.value for o in Outcome}:
+        err.print(f"unknown outcome {options.outcome!r}; one of: "
+                  f"{', '.join(o.value for o in Outcome)}")
+        raise SystemExit(2)
+    try:
+        since_at = parse_time(options.since, utcnow())
+        until_at = parse_time(options.until, utcnow()) if options.until else None
+    except ValueError as error:
+        err.print(str(error))
+        raise SystemExit(2) from None
+    if options.follow and until_at is not None:
+        err.print("--follow shows new entries; it cannot be combined with --until")
+        raise SystemExit(2)
+    database = open_database(store_settings(options.config, options.database_url))
+    query = AuditQuery(rule=options.rule, outcome=options.outcome, alertname=options.alertname,
+                       namespace=options.namespace, since=since_at, until=until_at,
+                       limit=options.limit)
+    if options.follow:
+        gc.enable()  # it runs until interrupted (`remediator.cli.main` may have disabled it)
+        try:
+            follow(database, query, _emitter(as_json=options.as_json))
+        except KeyboardInterrupt:
+            return
+        return
+    with database.reading() as connection:
+        items, _ = audit.query(connection, query)
+    if options.as_json:
+        sys.stdout.write(json.dumps(items, default=str) + "\n")
+        return
+    window = f"audit since {options.since}" + (f" until {options.until}" if options.until
+                                               else "")
+    out.print(audit_table(items, out.width, title=window))
+
+
+def _emitter(*, as_json: bool) -> Callable[[list[dict[str, Any]]], None]:
+    def emit(batch: list[dict[str, Any]]) -> None:
+        if as_json:
+            for entry in batch:
+                sys.stdout.write(json.dumps(entry, default=str) + "\n")
+            sys.stdout.flush()
+        elif batch:
+            out.print(audit_table(batch, out.width))
+
+    return emit
+
+
+def audit_table(items: Iterable[dict[str, Any]], width: int, title: str = "") -> Table:
+    """Entries as a table that fits `width`: below 120 columns, four wrapped columns."""
+    from rich.table import Table
+    from rich.text import Text
+
+    wide = width >= 120
+    table = Table(title=title or None, expand=False, show_lines=not wide, pad_edge=False)
+    table.add_column("time (UTC)", no_wrap=True)
+    table.add_column("outcome", no_wrap=True)
+    if wide:
+        for name in ("alert", "rule", "target"):
+            table.add_column(name)
+        table.add_column("reason", ratio=1)
+        table.add_column("ms", justify="right")
+    else:
+        table.add_column("alert / target", max_width=26, overflow="fold")
+        table.add_column("reason", ratio=1, overflow="fold")
+    for e in items:
+        ts = e["ts"][:19].replace("T", " ") if wide else e["ts"][5:19].replace("T", " ")
+        outcome = Text(e["outcome"], style=_STYLE.get(e["outcome"], ""))
+        reason = e["reason"] + (f" ({e['detail']['actor']})"
+                                if e.get("detail", {}).get("actor") else "")
+        if wide:
+            ms = f"{e['duration_ms']:.0f}" if e["duration_ms"] is not None else ""
+            table.add_row(ts, outcome, e["alertname"], e["rule"], e["target"], reason, ms)
+        else:
+            what = "\n".join(x for x in (e["alertname"] or e["action"], e["target"]) if x)
+            table.add_row(ts, outcome, what, reason)
+    return table
+
+
+def follow(database: Database, query: AuditQuery, emit: Callable[[list[dict[str, Any]]], None],
+           *, sleep: Callable[[float], None] = time.sleep, interval: float = 2.0,
+           polls: int | None = None) -> None:
+    """Print new entries as they are appended (oldest first), until interrupted."""
+    from remediator.store import audit
+
+    with database.reading() as connection:
+        items, _ = audit.query(connection, query)
+    emit(list(reversed(items)))
+    last = max((int(e["id"]) for e in items), default=0)
+    done = 0
+    while polls is None or done < polls:
+        sleep(interval)
+        done += 1
+        with database.reading() as connection:
+            fresh = [e for e in audit.query(connection, replace(query, since=None,
+                                                                limit=1000))[0]
+                     if int(e["id"]) > last]
+        if fresh:
+            last = max(int(e["id"]) for e in fresh)
+            emit(list(reversed(fresh)))

@@ -1,0 +1,87 @@
+"""Settings and the database for CLI commands, without typer.
+
+`remediator audit` runs without typer (see `remediator.cli.audit`), so these
+helpers end a command with `SystemExit`, which typer lets through
+unchanged: the exit status and the message are the same either way.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Never, Protocol
+
+from remediator.store_location import from_environment
+from remediator.terminal import err
+
+if TYPE_CHECKING:
+    from remediator.settings import Settings
+    from remediator.store import Database
+    from remediator.store.seal import AuditSeal
+
+class StoreSettings(Protocol):
+    """What opening the database needs: `Settings` or a `StoreLocation`."""
+
+    @property
+    def database_url(self) -> str: ...
+
+    def audit_files(self) -> tuple[Path, Path]: ...
+
+
+def load_settings(config: Path | None, **overrides: Any) -> Settings:
+    """Every setting (pydantic-settings); an invalid one ends the command in one line."""
+    from pydantic import ValidationError
+
+    from remediator.settings import load_settings as load
+
+    try:
+        return load(config, **overrides)
+    except ValidationError as error:  # one line: `name: what is wrong; ...`
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: "
+                             f"{e['msg'].removeprefix('Value error, ')}"
+                             for e in error.errors(include_url=False))
+        _exit(f"invalid settings: {problems}")
+    except (ValueError, FileNotFoundError) as error:
+        _exit(f"invalid settings: {error}")
+
+
+def store_settings(config: Path | None, database_url: str | None) -> StoreSettings:
+    """Where the store is, without pydantic unless a file or another setting needs it."""
+    if config is None:
+        found = from_environment(database_url)
+        if found is not None:
+            return found
+    return load_settings(config, database_url=database_url)
+
+
+def open_database(settings: StoreSettings) -> Database:
+    """The service's database, refusing to create an empty one by mistake."""
+    from remediator.store import Database
+
+    url = settings.database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        err.print(f"no database at {url.removeprefix('sqlite:///')} (use --database-url or "
+                  "REMEDIATOR_DATABASE_URL)")
+        raise SystemExit(2)
+    return Database(url, seal=_seal(settings))
+
+
+def _seal(settings: StoreSettings) -> AuditSeal | None:
+    """The service's audit key, when its file exists (the CLI never invents one:
+    a second key would split the chain). Without it the chain is unkeyed (legacy)."""
+    from remediator.store.seal import AuditSeal, SealError
+
+    key_file, head_file = settings.audit_files()
+    if not key_file.exists():
+        return None
+    try:
+        return AuditSeal.open(key_file, head_file, create=False)
+    except SealError as error:
+        err.print(str(error))
+        raise SystemExit(2) from None
+
+
+def _exit(message: str) -> Never:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+    raise SystemExit(2)
