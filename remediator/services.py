@@ -57,7 +57,8 @@ class Services:
     """The Kubernetes actions while their client loads in the background (see `start`)."""
 
     def start(self) -> None:
-        """Begin what may run once the service serves: loading the Kubernetes client.
+        """Begin what may run once the service serves: loading the Kubernetes client,
+        checkpointing SQLite's log in the background.
 
         Called on the event loop. Sizes the loop's thread pool first: every
         job of the worker holds a thread while it writes to the database or
@@ -68,6 +69,7 @@ class Services:
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(
             max_workers=self.settings.workers + _SERVICE_THREADS,
             thread_name_prefix="remediator"))
+        self.database.checkpoint_in_background()
         if self.kubernetes is not None:
             self.kubernetes.start()
 

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from remediator.store import jsoncodec
+from remediator.store.checkpoint import BACKSTOP_PAGES, Checkpointer
 from remediator.store.seal import AuditSeal, attach
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class Database:
         if seal is not None:
             attach(self.writer, seal)
             attach(self.reader, seal)
+        self._checkpointer: Checkpointer | None = None
 
     @property
     def display_url(self) -> str:
@@ -177,7 +179,19 @@ class Database:
         except OperationalError as error:
             raise StoreUnavailable(_short(error)) from error
 
+    def checkpoint_in_background(self) -> None:
+        """SQLite: copy the WAL into the database in a thread, not in committing writers.
+
+        For the long-running service (`Services.start`); see `store.checkpoint`.
+        """
+        if self.is_sqlite and self._checkpointer is None:
+            self._checkpointer = Checkpointer(self.reader)
+            self._checkpointer.start()
+
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         if self.seal is not None:
             self.seal.close()
         self.writer.dispose()
@@ -244,6 +258,8 @@ def _sqlite_engine(url: str, busy_timeout_ms: int, *, immediate: bool) -> Engine
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
+        # A backstop: the service checkpoints in a thread (store.checkpoint).
+        cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
