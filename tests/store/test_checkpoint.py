@@ -40,7 +40,7 @@ def test_writers_leave_the_log_to_the_checkpointer_below_the_backstop(sqlite: Da
 
     progress = Checkpointer(sqlite.reader).run_once()
 
-    assert 1400 < progress.logged < BACKSTOP_PAGES
+    assert 1000 < progress.logged < BACKSTOP_PAGES  # past SQLite's own threshold, still whole
     assert progress.copied == progress.logged  # PASSIVE, and no reader held it back
     with sqlite.writer.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == BACKSTOP_PAGES
