@@ -37,11 +37,14 @@ class Progress(NamedTuple):
 
 
 class Checkpointer:
+    """The thread, and one checkpoint on demand (`run_once`, for tests)."""
+
     def __init__(self, engine: Engine, *, interval: float = 0.25) -> None:
         self._engine = engine
         self._interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failing = False
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
@@ -61,7 +64,20 @@ class Checkpointer:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            try:
-                self.run_once()
-            except DBAPIError as error:  # the backstop still bounds the log; say so once a cycle
-                log.warning("WAL checkpoint failed: %s", str(error.orig).strip()[:200])
+            self.cycle()
+
+    def cycle(self) -> None:
+        """One checkpoint; a failure is said once per failing spell, not four times a
+        second, and so is the recovery (the backstop bounds the log meanwhile)."""
+        try:
+            self.run_once()
+        except Exception as error:
+            if not self._failing:
+                cause = error.orig if isinstance(error, DBAPIError) else error
+                log.warning("WAL checkpoint failed: %s (writers checkpoint themselves at %d "
+                            "pages meanwhile)", str(cause).strip()[:200], BACKSTOP_PAGES)
+            self._failing = True
+            return
+        if self._failing:
+            log.info("WAL checkpoints work again")
+            self._failing = False

@@ -4,10 +4,12 @@ and the log stays bounded when that thread does not run."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 
 from remediator.store import Database
 from remediator.store.checkpoint import BACKSTOP_PAGES, Checkpointer
@@ -61,3 +63,20 @@ def test_the_service_thread_stops_with_the_database(sqlite: Database) -> None:
     sqlite.dispose()
 
     assert "sqlite-checkpoint" not in {thread.name for thread in threading.enumerate()}
+
+
+def test_a_failing_checkpoint_is_said_once_and_its_recovery_once(
+        sqlite: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="remediator.store.checkpoint")
+    checkpointer = Checkpointer(create_engine(f"sqlite:///{tmp_path}"))  # a directory
+    for _ in range(3):
+        checkpointer.cycle()
+    checkpointer._engine = sqlite.reader
+    checkpointer.cycle()
+    checkpointer.cycle()
+
+    said = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert said == [
+        ("WARNING", "WAL checkpoint failed: unable to open database file (writers "
+                    f"checkpoint themselves at {BACKSTOP_PAGES} pages meanwhile)"),
+        ("INFO", "WAL checkpoints work again")]
