@@ -8,14 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from remediator.alertmanager import Alert
 from remediator.cli import app
-from remediator.clock import utcnow
-from remediator.intake import Intake
-from remediator.metrics import Metrics
-from remediator.policy import Policy
-from remediator.rulebook import RuleBook
-from remediator.store import Database
 from tests.support.payloads import alert, crashloop, payload
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,20 +72,6 @@ def test_simulate_rejects_a_bad_file_clearly(tmp_path: Path) -> None:
     result = runner.invoke(app, ["simulate", str(alerts), "--rules", str(ROOT / "rules")])
     assert result.exit_code == 2
     assert "alerts.json: 0.status: Field required" in result.output
-
-
-@pytest.fixture
-def filled_db(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'r.db'}"
-    database = Database(url)
-    database.migrate()
-    metrics = Metrics.create()
-    intake = Intake(database=database, policy=Policy(), metrics=metrics, clock=utcnow,
-                    rulebook=RuleBook([str(ROOT / "rules")], metrics=metrics))
-    intake.receive([Alert.model_validate(crashloop(pod=p)) for p in ("a", "b; x")],
-                   group_key="g")
-    database.dispose()
-    return url
 
 
 def test_audit_lists_recent_entries_as_json(filled_db: str) -> None:

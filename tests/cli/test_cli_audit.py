@@ -17,18 +17,10 @@ from pathlib import Path
 import pytest
 import typer.main
 
-from remediator.alertmanager import Alert
 from remediator.cli import app
 from remediator.cli.audit import AuditOptions, parse
-from remediator.clock import utcnow
-from remediator.intake import Intake
-from remediator.metrics import Metrics
-from remediator.policy import Policy
-from remediator.rulebook import RuleBook
 from remediator.settings import load_settings
-from remediator.store import Database
 from remediator.store_location import STORE_SETTINGS, StoreLocation, from_environment
-from tests.support.payloads import crashloop
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -154,21 +146,6 @@ def _only_these(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
         monkeypatch.setenv(name, value)
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """A database with an executed and a denied decision (as tests/cli/test_cli.py)."""
-    url = f"sqlite:///{tmp_path / 'r.db'}"
-    database = Database(url)
-    database.migrate()
-    metrics = Metrics.create()
-    intake = Intake(database=database, policy=Policy(), metrics=metrics, clock=utcnow,
-                    rulebook=RuleBook([str(ROOT / "rules")], metrics=metrics))
-    intake.receive([Alert.model_validate(crashloop(pod=p)) for p in ("a", "b; x")],
-                   group_key="g")
-    database.dispose()
-    return url
-
-
 TYPER_ONLY = "import sys; from remediator.cli import app; sys.argv[0] = 'remediator'; app()"
 
 
@@ -180,10 +157,10 @@ TYPER_ONLY = "import sys; from remediator.cli import app; sys.argv[0] = 'remedia
     pytest.param(["--since", "yesterday"], id="bad-time"),
     pytest.param(["--until", "1h", "-f"], id="follow-until"),
 ])
-def test_a_process_answers_as_typer_does(database_url: str, argv: list[str]) -> None:
+def test_a_process_answers_as_typer_does(filled_db: str, argv: list[str]) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REMEDIATOR_")}
     env |= {"PYTHONPATH": str(ROOT), "COLUMNS": "80"}
-    args = ["audit", *argv, "--database-url", database_url]
+    args = ["audit", *argv, "--database-url", filled_db]
     fast, typed = (subprocess.run([sys.executable, *how, *args], cwd=ROOT, env=env,
                                   capture_output=True, text=True, timeout=60, check=False)
                    for how in (["-m", "remediator"], ["-c", TYPER_ONLY]))

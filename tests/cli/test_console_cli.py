@@ -10,16 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from remediator import __version__
-from remediator.alertmanager import Alert
 from remediator.cli import app
-from remediator.clock import utcnow
 from remediator.console_cli import follow
-from remediator.intake import Intake
-from remediator.metrics import Metrics
-from remediator.policy import Policy
-from remediator.rulebook import RuleBook
 from remediator.store import Database, audit
 from remediator.store.audit import AuditQuery
+from tests.cli.conftest import decided
 from tests.support.payloads import crashloop
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,16 +25,9 @@ runner = CliRunner()
 def db(tmp_path: Path) -> tuple[str, dict[str, str]]:
     """A database with one executed remediation and one awaiting approval."""
     url = f"sqlite:///{tmp_path / 'r.db'}"
-    database = Database(url)
-    database.migrate()
-    metrics = Metrics.create()
-    intake = Intake(database=database, policy=Policy(), metrics=metrics, clock=utcnow,
-                    rulebook=RuleBook([str(ROOT / "rules")], metrics=metrics))
-    decisions = intake.receive([
-        Alert.model_validate(crashloop(pod="web-1")),
-        Alert.model_validate(crashloop(pod="pay-0", namespace="apps-payments",
-                                       deployment="pay"))], group_key="g")
-    database.dispose()
+    decisions = decided(url, [crashloop(pod="web-1"),
+                              crashloop(pod="pay-0", namespace="apps-payments",
+                                        deployment="pay")])
     ids = {d["outcome"]: d["remediation_id"] for d in decisions}
     return url, ids
 
