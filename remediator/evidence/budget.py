@@ -28,6 +28,10 @@ class Gathering:
     def remaining(self) -> float:
         return self.seconds - (self._clock() - self._started)
 
+    def timed_out(self) -> str:
+        """How a part that ran out of the budget is recorded."""
+        return f"timed out (budget {self.seconds:g}s)"
+
     def elapsed_ms(self) -> float:
         return round((self._clock() - self._started) * 1000, 1)
 
@@ -39,8 +43,7 @@ class Gathering:
         try:
             return await work
         except asyncio.CancelledError:
-            self.errors.append({"section": name,
-                                "error": f"timed out (budget {self.seconds:g}s)"})
+            self.errors.append({"section": name, "error": self.timed_out()})
             raise
         except Exception as error:
             self.errors.append({"section": name, "error": _message(error)})

@@ -55,6 +55,10 @@ class KubeReader:
         except ApiException as error:
             raise EvidenceError(api_error(operation, error).message) from None
         except urllib3.exceptions.HTTPError as error:
+            if gathering.remaining() <= 0.05:
+                # The call's timeout was the budget's remainder: whichever of the two
+                # fired first, the part ran out of the budget, and says so the same way.
+                raise EvidenceError(gathering.timed_out()) from None
             raise EvidenceError(transport_error(operation, error, remaining).message) from None
         text = data.decode("utf-8", errors="replace")
         if "json" not in content_type:
