@@ -10,9 +10,11 @@ from pathlib import Path
 
 import kmock
 import pytest
-from kubernetes.client import ApiClient
+from kubernetes.client import ApiClient, Configuration
+from kubernetes.config import load_kube_config
 
 from remediator.actions.base import ActionRequest
+from remediator.actions.kube_client import ThrottledRefresh
 from remediator.actions.kubernetes import (
     KubeConfigError,
     close_api_client,
@@ -112,3 +114,29 @@ async def test_a_kubeconfig_reaches_the_cluster_with_its_token(
 
     assert not cluster.exists(PODS, "web-1")
     assert requests(kmock["delete"])[0].headers["Authorization"] == "Bearer kubeconfig-token"
+
+
+def test_the_credential_refresh_runs_once_a_second_not_per_request(tmp_path: Path) -> None:
+    """The kubeconfig loader's hook re-applies the whole configuration before every
+    request (~2 ms each); throttled, it runs once per interval, and keeps its
+    place although the loader's hook installs itself again when it runs."""
+    kubeconfig = write_kubeconfig(tmp_path / "k", "https://api.example:6443", token="tok")
+    client = load_api_client("on", environ={"KUBECONFIG": str(kubeconfig)})
+    assert client is not None
+    assert isinstance(client.configuration.refresh_api_key_hook, ThrottledRefresh)
+
+    configuration = Configuration()
+    load_kube_config(config_file=str(kubeconfig), client_configuration=configuration)
+    now = [100.0]
+    throttle = ThrottledRefresh(configuration.refresh_api_key_hook, interval=1.0,
+                                clock=lambda: now[0])
+    configuration.refresh_api_key_hook = throttle
+
+    assert configuration.get_api_key_with_prefix("BearerToken") == "Bearer tok"
+    assert configuration.refresh_api_key_hook is throttle
+    del configuration.api_key["BearerToken"]  # only a refresh puts it back
+    now[0] += 0.9
+    assert configuration.get_api_key_with_prefix("BearerToken") is None
+    now[0] += 0.1
+    assert configuration.get_api_key_with_prefix("BearerToken") == "Bearer tok"
+    assert configuration.refresh_api_key_hook is throttle
