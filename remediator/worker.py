@@ -15,7 +15,7 @@ import socket
 import time
 import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from remediator import logs
@@ -124,8 +124,8 @@ class Worker:
             if free <= 0 or self._stopping:
                 return 0
             claimed = await asyncio.to_thread(self._claim, free)
-            for job in claimed:
-                task = asyncio.create_task(self._run(job), name=f"job-{job.id}",
+            for job, remediation in claimed:
+                task = asyncio.create_task(self._run(job, remediation), name=f"job-{job.id}",
                                            context=logs.task_context(
                                                remediation_id=job.remediation_id,
                                                job=f"{job.kind}-{job.id}"))
@@ -174,13 +174,31 @@ class Worker:
         for task in set(self._tasks):
             task.cancel()
 
-    def _claim(self, limit: int) -> list[Job]:
-        return self.store.claim(owner=self.owner, now=self.clock(), limit=limit,
-                                lease=_CLAIM_LEASE)
+    def _claim(self, limit: int) -> list[tuple[Job, Remediation | None]]:
+        """Due jobs with their remediations; queued actions started or cancelled.
 
-    async def _run(self, job: Job) -> None:
+        Pause and an open breaker stop queued work too, not only new
+        decisions: `blocked` is asked in the claim's transaction, and an
+        action that may run has its lease stretched to its own timeout
+        there (`Store.claim_to_run`: one commit where there were three).
+        """
+        now = self.clock()
+
+        def blocked(state: DatabaseState) -> tuple[Outcome, str] | None:
+            if state.paused():
+                return Outcome.PAUSED, "paused before the queued action ran"
+            breaker = breaker_stops_queued(state, self.intake.policy, now)
+            return (Outcome.BREAKER_OPEN, f"not run: {breaker.reason}") if breaker.open else None
+
+        def action_lease(remediation: Remediation) -> datetime:
+            return now + timedelta(seconds=remediation.request.timeout) + _LEASE_MARGIN
+
+        return self.store.claim_to_run(owner=self.owner, now=now, limit=limit,
+                                       lease=_CLAIM_LEASE, blocked=blocked,
+                                       action_lease=action_lease)
+
+    async def _run(self, job: Job, remediation: Remediation | None) -> None:
         try:
-            remediation = await asyncio.to_thread(self.store.load, job.remediation_id)
             logs.bind(fingerprint=remediation.alert.fingerprint if remediation else None)
             if remediation is None:
                 await asyncio.to_thread(self.store.finish, job.id)
@@ -229,8 +247,6 @@ class Worker:
         request = remediation.request
         if job.payload.get("check"):  # a dry-run allowed to run its play in check mode
             request = replace(request, params={**request.params, "check": True})
-        if await asyncio.to_thread(self._start_or_cancel, job, remediation, request.timeout):
-            return
         prepared = await self._prepare(job, remediation, request)
         if prepared.blocked:
             return
@@ -244,25 +260,6 @@ class Worker:
         if self.preflight is None:
             return Prepared()
         return await self.preflight.prepare(job.id, remediation, request)
-
-    def _start_or_cancel(self, job: Job, remediation: Remediation, timeout: float) -> bool:
-        """Pause and an open breaker stop queued work too, not only new decisions.
-
-        Otherwise the job's lease is stretched to the action's timeout in the
-        same transaction (a play may run longer than the claim's lease; it must
-        never look abandoned). True when the job was cancelled.
-        """
-        now = self.clock()
-        lease_until = now + timedelta(seconds=timeout) + _LEASE_MARGIN
-
-        def blocked(state: DatabaseState) -> tuple[Outcome, str] | None:
-            if state.paused():
-                return Outcome.PAUSED, "paused before the queued action ran"
-            breaker = breaker_stops_queued(state, self.intake.policy, now)
-            return (Outcome.BREAKER_OPEN, f"not run: {breaker.reason}") if breaker.open else None
-
-        return self.store.cancel_if_blocked(job, remediation, now=now, blocked=blocked,
-                                            lease_until=lease_until)
 
     def _settle(self, job: Job, remediation: Remediation, result: ActionResult | ActionError,
                 elapsed: float) -> None:

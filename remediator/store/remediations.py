@@ -99,6 +99,15 @@ def get(connection: Connection, remediation_id: str) -> Remediation | None:
     return Remediation.from_row(row) if row is not None else None
 
 
+def get_many(connection: Connection, remediation_ids: Collection[str]) -> dict[str, Remediation]:
+    """The remediations among `remediation_ids` that exist, by id (one query)."""
+    if not remediation_ids:
+        return {}
+    rows = connection.execute(
+        select(remediations).where(remediations.c.id.in_(list(remediation_ids)))).all()
+    return {row.id: Remediation.from_row(row) for row in rows}
+
+
 def get_row(connection: Connection, remediation_id: str) -> dict[str, Any] | None:
     row = connection.execute(
         select(remediations).where(remediations.c.id == remediation_id)).first()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from remediator.actions.base import ActionRequest
 from remediator.alertmanager import Alert
@@ -26,6 +26,9 @@ from remediator.store.guard_state import DatabaseState
 from remediator.store.jobs import Job
 from remediator.store.remediations import Remediation
 from remediator.store.tables import alerts as alerts_table
+
+Blocked = Callable[[DatabaseState], tuple[Outcome, str] | None]
+"""Whether pause or the breaker forbids a queued action now, and why (None: it may run)."""
 
 Escalation = Callable[[DatabaseState], Decision | None]
 """Decides the next ladder step against the state of the same transaction
@@ -55,6 +58,34 @@ class Store:
         with self.database.writing() as connection:
             return jobs.claim(connection, owner=owner, now=now, limit=limit, lease=lease)
 
+    def claim_to_run(self, *, owner: str, now: datetime, limit: int, lease: timedelta,
+                     blocked: Blocked, action_lease: Callable[[Remediation], datetime],
+                     ) -> list[tuple[Job, Remediation | None]]:
+        """Claim due jobs with their remediations; start or cancel the actions among them.
+
+        One transaction (one commit, one fsync) for what took three per
+        action: the claim, loading the remediation, and the start, where
+        pause and an open breaker cancel a queued action (`_cancel_if_blocked`)
+        and an action that may run has its lease stretched to
+        `action_lease(remediation)`, its own timeout plus a margin. Cancelled
+        actions are not returned; a job whose remediation is gone comes back
+        with None.
+        """
+        with self.database.writing() as connection:
+            claimed = jobs.claim(connection, owner=owner, now=now, limit=limit, lease=lease)
+            found = remediations.get_many(connection, {job.remediation_id for job in claimed})
+            runnable: list[tuple[Job, Remediation | None]] = []
+            for job in claimed:
+                remediation = found.get(job.remediation_id)
+                if (job.kind == jobs.ACTION and remediation is not None
+                        and remediation.resolved_at is None
+                        and _cancel_if_blocked(connection, job, remediation, now=now,
+                                               blocked=blocked,
+                                               lease_until=action_lease(remediation))):
+                    continue
+                runnable.append((job, remediation))
+            return runnable
+
     def load(self, remediation_id: str) -> Remediation | None:
         with self.database.reading() as connection:
             return remediations.get(connection, remediation_id)
@@ -81,30 +112,6 @@ class Store:
             return DatabaseState(connection).paused()
 
     # -- actions ----------------------------------------------------------
-
-    def cancel_if_blocked(self, job: Job, remediation: Remediation, *, now: datetime,
-                          blocked: Callable[[DatabaseState], tuple[Outcome, str] | None],
-                          lease_until: datetime | None = None) -> bool:
-        """Cancel a queued action that pause or the breaker now forbids.
-
-        The cancelled remediation gives its idempotency key back and counts
-        for no guard (`remediations.release_key`): nothing ran, so after a
-        resume the alert is decided afresh, not `duplicate` or `cooldown`.
-        An action that may run has its lease extended to `lease_until` in the
-        same transaction: one commit (one fsync) per action fewer.
-        """
-        with self.database.writing() as connection:
-            verdict = blocked(DatabaseState(connection))
-            if verdict is None:
-                if lease_until is not None:
-                    jobs.extend_lease(connection, job.id, lease_until)
-                return False
-            outcome, reason = verdict
-            jobs.finish(connection, job.id)
-            remediations.release_key(connection, remediation.id)
-            recorder.record_outcome(connection, remediation, outcome=outcome, reason=reason,
-                                    now=now, state=outcome.value)
-        return True
 
     def retry_action(self, job: Job, remediation: Remediation, *, run_at: datetime,
                      now: datetime, reason: str, duration_ms: float,
@@ -261,3 +268,26 @@ class Store:
                 "remediations": remediations.purge_closed_before(connection, cutoff),
                 "audit": purge_before(connection, cutoff),
             }
+
+
+def _cancel_if_blocked(connection: Connection, job: Job, remediation: Remediation, *,
+                       now: datetime, blocked: Blocked, lease_until: datetime) -> bool:
+    """Cancel a queued action that pause or the breaker now forbids (True when cancelled).
+
+    The cancelled remediation gives its idempotency key back and counts
+    for no guard (`remediations.release_key`): nothing ran, so after a
+    resume the alert is decided afresh, not `duplicate` or `cooldown`.
+    An action that may run has its lease extended to `lease_until` in the
+    same transaction: a play may run longer than the claim's lease, and
+    must never look abandoned.
+    """
+    verdict = blocked(DatabaseState(connection))
+    if verdict is None:
+        jobs.extend_lease(connection, job.id, lease_until)
+        return False
+    outcome, reason = verdict
+    jobs.finish(connection, job.id)
+    remediations.release_key(connection, remediation.id)
+    recorder.record_outcome(connection, remediation, outcome=outcome, reason=reason,
+                            now=now, state=outcome.value)
+    return True

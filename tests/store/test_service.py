@@ -11,6 +11,7 @@ from remediator.clock import FakeClock
 from remediator.intake import Intake
 from remediator.store import Database, jobs
 from remediator.store.service import Store
+from remediator.store.tables import jobs as jobs_table
 from remediator.store.tables import remediations as remediations_table
 from tests.support.payloads import crashloop
 
@@ -56,3 +57,37 @@ def test_status_says_truthfully_what_is_a_dry_run(database: Database, clock: Fak
     assert nothing == {"global": False, "capabilities_missing": ["kubernetes", "ansible"],
                        "all": True}
     assert status(database, Policy(dry_run=True), clock.now)["dry_run"]["global"] is True
+
+
+def test_claiming_actions_loads_and_starts_them_in_one_transaction(
+        intake: Intake, database: Database, clock: FakeClock) -> None:
+    """Claim, load and start took a commit (an fsync) each, per action."""
+    from sqlalchemy import event
+
+    store = Store(database)
+    for pod in ("web-1", "web-2", "web-3"):
+        receive(intake, pod=pod)
+    commits: list[object] = []
+
+    def committed(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(database.writer, "commit", committed)
+    asked: list[object] = []
+
+    def blocked(state: object) -> None:
+        asked.append(state)
+
+    until = clock.now + timedelta(minutes=9)
+    claimed = store.claim_to_run(owner="w", now=clock.now, limit=10,
+                                 lease=timedelta(minutes=1), blocked=blocked,
+                                 action_lease=lambda remediation: until)
+    event.remove(database.writer, "commit", committed)
+
+    assert len(commits) == 1
+    assert sorted(r.request.name for _, r in claimed if r is not None) == [
+        "web-1", "web-2", "web-3"]
+    assert len(asked) == 3  # each action was asked whether pause or the breaker stops it
+    with database.reading() as connection:
+        leases = connection.execute(select(jobs_table.c.lease_expires)).scalars().all()
+    assert leases == [until] * 3  # stretched to the action's own timeout, same transaction
