@@ -29,7 +29,7 @@ from bench.load import Target, audit_check, drive
 from bench.loadgen import delivery, fingerprint
 from bench.rulegen import GUARDS_LIFTED, write_actions_rule
 from bench.scenarios import Run
-from bench.service import BenchError, spawn
+from bench.service import BenchError, proc_cpu_s, spawn
 
 NAMESPACE = "apps-bench"
 ALERTNAME = "BenchPodCrashLooping"
@@ -40,7 +40,10 @@ TOKEN = "bench-kube-token"  # the emulator's; checks nothing, stays off every lo
 def run(opts: argparse.Namespace, workdir: Path) -> Run:
     result = Run()
     with emulator(workdir, opts.actions) as (port, seen):
+        emulator_cpu0 = proc_cpu_s(seen["pid"])
         drain(opts, workdir, write_kubeconfig(workdir / "kubeconfig", port), result)
+        emulator_cpu = proc_cpu_s(seen["pid"]) - emulator_cpu0
+    result.figures["emulator_cpu_per_action_ms"] = 1000 * emulator_cpu / max(opts.actions, 1)
     result.detail["emulator"] = seen
     if seen.get("deleted") != opts.actions:
         result.errors.append(f"emulator deleted {seen.get('deleted')} of {opts.actions} pods")
@@ -51,7 +54,7 @@ def run(opts: argparse.Namespace, workdir: Path) -> Run:
 def emulator(workdir: Path, pods: int, *, stall: bool = False) -> Iterator[tuple[int,
                                                                                   dict[str, int]]]:
     """kmock's emulator in a child process: yields its port, and a dict that holds
-    its final counts (`deleted`, `requests`) once the block exits."""
+    its pid at once and its final counts (`deleted`, `requests`) once the block exits."""
     workdir.mkdir(parents=True, exist_ok=True)
     state = workdir / "emulator.json"
     final: dict[str, int] = {}
@@ -60,6 +63,7 @@ def emulator(workdir: Path, pods: int, *, stall: bool = False) -> Iterator[tuple
                                     str(pods), "--namespace", NAMESPACE, "--state-file",
                                     str(state), *(["--stall"] if stall else [])],
                                    stdout=subprocess.DEVNULL, stderr=log)
+        final["pid"] = process.pid
         try:
             yield wait_port(state, process), final
         finally:
@@ -78,6 +82,7 @@ def drain(opts: argparse.Namespace, workdir: Path, kubeconfig: Path, result: Run
     result.figures["startup_s"] = service.startup_s
     try:
         started = time.perf_counter()
+        cpu0 = service.cpu_s()
         tally = drive([Target(service.url, service.token)], deliveries(opts.actions),
                       concurrency=opts.concurrency, max_seconds=opts.max_seconds)
         enqueued = time.perf_counter()
@@ -87,6 +92,7 @@ def drain(opts: argparse.Namespace, workdir: Path, kubeconfig: Path, result: Run
             result.errors.append(f"{acted} of {opts.actions} alerts decided `executed` "
                                  f"(outcomes {dict(tally.outcomes)})")
         first, last, counts = watch(db_file, acted, opts.actions_timeout)
+        cpu = service.cpu_s() - cpu0
     finally:
         service.stop()
     store, errors = audit_check(database_url, tally)
@@ -101,7 +107,10 @@ def drain(opts: argparse.Namespace, workdir: Path, kubeconfig: Path, result: Run
     result.figures |= {"enqueue_s": enqueued - started,
                        "first_action_s": (first or enqueued) - first_answer,
                        "drain_s": (last or enqueued) - first_answer,
-                       "actions_per_s": done / max((last or enqueued) - first_answer, 1e-9)}
+                       "actions_per_s": done / max((last or enqueued) - first_answer, 1e-9),
+                       # CPU per action: steadier than the rate on a host whose speed drifts;
+                       # includes deciding the alerts (~0.3 ms each, see `storm`)
+                       "service_cpu_per_action_ms": 1000 * cpu / max(done, 1)}
     result.detail |= {"results": counts, "store": store, "answers": tally.detail()}
 
 
