@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -23,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
     true,
 )
 
@@ -141,6 +144,39 @@ jobs = Table(
     Index("ix_jobs_remediation", "remediation_id"),
 )
 
+RELATED_LABELS = ("namespace", "node", "service")
+"""The labels the pre-flight relates alerts by, each copied into its own column."""
+
+LABEL_KEY_MAX = 253
+"""The longest label value a related-label column holds: a Kubernetes name's limit
+(DNS subdomain). Label values come from monitored workloads (up to 16 KiB each);
+a longer one is no namespace or node, and would not fit a PostgreSQL btree entry."""
+
+FIRING_ONLY = text("status = 'firing'")
+"""The related-alert indexes' predicate, which the queries repeat as a literal:
+a planner can use a partial index only for a query that implies its predicate,
+and a bound parameter implies nothing to PostgreSQL's generic plans."""
+
+
+def label_key(value: object) -> str | None:
+    """The column value for a label value: itself, or NULL when it is not a string
+    of at most `LABEL_KEY_MAX` characters (so no label can make the insert fail)."""
+    return value if isinstance(value, str) and len(value) <= LABEL_KEY_MAX else None
+
+
+def related_columns(labels: Mapping[str, object]) -> dict[str, str | None]:
+    """The denormalised label columns of an `alerts` row: every writer sets them."""
+    return {name: label_key(labels.get(name)) for name in RELATED_LABELS}
+
+
+def _firing_index(column: str, *, not_null: bool) -> Index:
+    """`(column, starts_at, fingerprint)` over firing rows: a relation's first rows
+    in the pre-flight's order, read from the index and stopped at the limit."""
+    where = text(f"status = 'firing' AND {column} IS NOT NULL") if not_null else FIRING_ONLY
+    return Index(f"ix_alerts_firing_{column}", column, "starts_at", "fingerprint",
+                 sqlite_where=where, postgresql_where=where)
+
+
 alerts = Table(
     "alerts",
     metadata,
@@ -150,8 +186,16 @@ alerts = Table(
     Column("labels", JSON, nullable=False),
     Column("starts_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # Copies of `labels`' namespace, node and service (`related_columns`), for the
+    # pre-flight's indexed reads of related firing alerts (migration 0008).
+    Column("namespace", String(LABEL_KEY_MAX)),
+    Column("node", String(LABEL_KEY_MAX)),
+    Column("service", String(LABEL_KEY_MAX)),
     Index("ix_alerts_status", "status"),
     Index("ix_alerts_alertname_status", "alertname", "status"),
+    _firing_index("namespace", not_null=False),
+    _firing_index("node", not_null=True),
+    _firing_index("service", not_null=True),
 )
 
 controls = Table(
