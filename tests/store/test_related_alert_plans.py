@@ -149,3 +149,33 @@ def test_migration_0008_fills_the_columns_of_existing_rows_and_downgrades(
     assert {"ix_alerts_status", "ix_alerts_alertname_status"} <= _indexes(database)
     database.migrate()
     assert database.revision() == HEAD_REVISION
+
+
+def test_the_migrated_indexes_are_the_tables_partial_indexes(database: Database) -> None:
+    """`tables.RELATED_INDEXES` (kept in the indexes' `info`, see there) is what
+    migration 0008 built: the same keys, and the same predicate as each backend
+    records it (PostgreSQL's own rendering of the metadata's predicate, from a
+    scratch index that is rolled back)."""
+    declared = {ix.name: ix for ix in alerts.indexes if "where" in ix.info}
+    assert set(declared) == INDEXES
+    engine = create_engine(database.url)  # no pooled connection's view of the schema
+    try:
+        reflected = {ix["name"]: ix for ix in inspect(engine).get_indexes("alerts")}
+    finally:
+        engine.dispose()
+    for name, index in declared.items():
+        assert reflected[name]["column_names"] == [c.name for c in index.columns], name
+        with database.writer.connect() as connection:
+            if database.is_sqlite:
+                sql = connection.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"),
+                                         {"n": name}).scalar_one()
+                assert sql.endswith(f" WHERE {index.info['where']}"), sql
+                continue
+            connection.execute(text(f"CREATE INDEX scratch ON alerts (fingerprint) "
+                                    f"WHERE {index.info['where']}"))
+            built, wanted = (connection.execute(text(
+                "SELECT pg_get_expr(indpred, indrelid) FROM pg_index "
+                "WHERE indexrelid = CAST(:n AS regclass)"), {"n": n}).scalar_one()
+                for n in (name, "scratch"))
+            connection.rollback()
+            assert built == wanted, (name, built, wanted)
