@@ -31,7 +31,7 @@ _AFTER_COMMIT = "remediator.after_commit"
 _SCRATCH = "remediator.scratch"
 _ADVISORY_LOCK_ID = 0x52454D4544  # "REMED"
 _MIGRATION_LOCK_ID = 0x52454D4D49  # "REMMI": apart from the writers' lock
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 """The newest migration; a test keeps it equal to Alembic's head."""
 
 

@@ -21,23 +21,26 @@ from remediator.outcomes import Outcome
 from remediator.promql import render_promql
 from remediator.store import audit, controls, jobs, remediations, upsert
 from remediator.store.audit import AuditRecord
-from remediator.store.tables import alerts
+from remediator.store.tables import RELATED_LABELS, alerts, related_columns
 from remediator.store.tables import remediations as remediations_table
 from remediator.templating import Template, TemplateError
 
 
 def remember_alerts(connection: Connection, batch: Sequence[Alert], now: datetime) -> None:
-    """Upsert alerts as last seen (for `unless_firing` and reconciliation)."""
+    """Upsert alerts as last seen (for `unless_firing`, reconciliation and the
+    pre-flight's related alerts, which read the label columns `related_columns`)."""
     if not batch:
         return
     stmt = upsert.insert(connection, alerts)
     stmt = stmt.on_conflict_do_update(index_elements=["fingerprint"], set_={
         "status": stmt.excluded.status, "labels": stmt.excluded.labels,
-        "starts_at": stmt.excluded.starts_at, "updated_at": stmt.excluded.updated_at})
+        "starts_at": stmt.excluded.starts_at, "updated_at": stmt.excluded.updated_at,
+        **{name: stmt.excluded[name] for name in RELATED_LABELS}})
     latest = {alert.fingerprint: alert for alert in batch}
     connection.execute(stmt, [
         {"fingerprint": fp, "alertname": alert.alertname, "status": alert.status,
-         "labels": dict(alert.labels), "starts_at": alert.starts_at, "updated_at": now}
+         "labels": dict(alert.labels), "starts_at": alert.starts_at, "updated_at": now,
+         **related_columns(alert.labels)}
         for fp, alert in latest.items()])
 
 

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -23,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
     true,
 )
 
@@ -141,6 +144,51 @@ jobs = Table(
     Index("ix_jobs_remediation", "remediation_id"),
 )
 
+RELATED_LABELS = ("namespace", "node", "service")
+"""The labels the pre-flight relates alerts by, each copied into its own column."""
+
+LABEL_KEY_MAX = 253
+"""The longest label value a related-label column holds: a Kubernetes name's limit
+(DNS subdomain). Label values come from monitored workloads (up to 16 KiB each);
+a longer one is no namespace or node, and would not fit a PostgreSQL btree entry."""
+
+FIRING_ONLY = text("status = 'firing'")
+"""The related-alert indexes' predicate, which the queries repeat as a literal:
+a planner can use a partial index only for a query that implies its predicate,
+and a bound parameter implies nothing to PostgreSQL's generic plans."""
+
+
+def label_key(value: object) -> str | None:
+    """The column value for a label value: itself, or NULL when it is not a string
+    of at most `LABEL_KEY_MAX` characters (so no label can make the insert fail)."""
+    return value if isinstance(value, str) and len(value) <= LABEL_KEY_MAX else None
+
+
+def related_columns(labels: Mapping[str, object]) -> dict[str, str | None]:
+    """The denormalised label columns of an `alerts` row: every writer sets them."""
+    return {name: label_key(labels.get(name)) for name in RELATED_LABELS}
+
+
+RELATED_INDEXES = {
+    "ix_alerts_firing_namespace": ("namespace", "status = 'firing'"),
+    "ix_alerts_firing_node": ("node", "status = 'firing' AND node IS NOT NULL"),
+    "ix_alerts_firing_service": ("service", "status = 'firing' AND service IS NOT NULL"),
+}
+"""`(column, starts_at, fingerprint)` over firing rows, by name: a relation's first
+rows in the pre-flight's order, read from the index and stopped at the limit.
+
+Partial on both backends (migration 0008 creates them with these predicates; a
+test compares). The predicate is kept in the index's `info`, not as
+`sqlite_where`/`postgresql_where`: SQLAlchemy imports a dialect to check its
+keyword arguments, and the PostgreSQL dialect costs a SQLite service ~60 ms of
+every start (issue 11; tests/edge/test_startup.py)."""
+
+
+def _related_index(name: str) -> Index:
+    column, where = RELATED_INDEXES[name]
+    return Index(name, column, "starts_at", "fingerprint", info={"where": where})
+
+
 alerts = Table(
     "alerts",
     metadata,
@@ -150,8 +198,14 @@ alerts = Table(
     Column("labels", JSON, nullable=False),
     Column("starts_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # Copies of `labels`' namespace, node and service (`related_columns`), for the
+    # pre-flight's indexed reads of related firing alerts (migration 0008).
+    Column("namespace", String(LABEL_KEY_MAX)),
+    Column("node", String(LABEL_KEY_MAX)),
+    Column("service", String(LABEL_KEY_MAX)),
     Index("ix_alerts_status", "status"),
     Index("ix_alerts_alertname_status", "alertname", "status"),
+    *(_related_index(name) for name in RELATED_INDEXES),
 )
 
 controls = Table(

@@ -3,7 +3,8 @@ database: every hint comes out exactly as it would from all firing alerts."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,10 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select
 
+from remediator.alertmanager import Alert
 from remediator.diagnosis import Context, FiringAlert, diagnose
-from remediator.store import Database
+from remediator.store import Database, recorder
 from remediator.store import evidence as evidence_store
-from remediator.store.tables import alerts
+from remediator.store.tables import alerts, related_columns
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 VALUES = st.sampled_from(["a", "b", "c"])
@@ -60,7 +62,7 @@ def test_hints_from_the_related_alerts_equal_hints_from_all(
             connection.execute(insert(alerts).values(
                 fingerprint=f"f{index:02d}", alertname=alert_labels["alertname"],
                 status=status, labels=alert_labels, starts_at=T0 + timedelta(seconds=index),
-                updated_at=T0))
+                updated_at=T0, **related_columns(alert_labels)))
     related = context(labels, pod_node, []).related()
     with database.reading() as connection:
         every = [dict(r._mapping) for r in connection.execute(
@@ -84,7 +86,8 @@ def store(database: Database, *rows: tuple[str, dict[str, str]]) -> None:
         for index, (fingerprint, labels) in enumerate(rows):
             connection.execute(insert(alerts).values(
                 fingerprint=fingerprint, alertname=labels["alertname"], status="firing",
-                labels=labels, starts_at=T0 + timedelta(seconds=index), updated_at=T0))
+                labels=labels, starts_at=T0 + timedelta(seconds=index), updated_at=T0,
+                **related_columns(labels)))
 
 
 def test_nothing_related_reads_nothing(database: Database) -> None:
@@ -129,3 +132,130 @@ def test_only_a_crowded_node_or_namespace_makes_the_count_a_lower_bound(
                                                     services=["db"], limit=3)
     assert not capped
     assert [r["fingerprint"] for r in rows] == ["s0", "s1", "s2", "a"]
+
+
+# The same relations in plain Python, over alerts as the writer stores them: the
+# indexed reads must return exactly these rows and this capped flag.
+LONG = "x" * 254  # no column holds it (stored NULL): it relates to nothing
+LONGEST = "y" * 253
+KEYS = st.sampled_from(["a", "b", "", LONG, LONGEST])
+ASKED = st.sampled_from(["a", "a", "b", "", LONG, LONGEST])
+FINGERPRINTS = st.sampled_from(["0a", "0b", "1f", "a0", "a01", "b", "c4", "d", "e9", "ff"])
+NAMED = st.sampled_from(["KubeNodeNotReady", "NODEDown", "PodCrashLooping", "ServiceErrors"])
+
+
+@st.composite
+def stored_alerts(draw: st.DrawFn) -> Alert:
+    labels = {"alertname": draw(NAMED)}
+    for key in ("namespace", "node", "service"):
+        if draw(st.integers(0, 3)):
+            labels[key] = draw(KEYS)
+    return Alert.model_validate({
+        "status": draw(st.sampled_from(["firing", "firing", "resolved"])), "labels": labels,
+        "startsAt": T0 + timedelta(seconds=draw(st.integers(0, 2))),
+        "fingerprint": draw(FINGERPRINTS)})
+
+
+@dataclass(frozen=True)
+class Row:
+    """An alerts row as the writer leaves it: the upsert updates all but the
+    alertname (a fingerprint hashes the labels, so it never changes for real)."""
+
+    fingerprint: str
+    alertname: str
+    status: str
+    labels: dict[str, str]
+    starts_at: datetime
+
+
+def rows_written(deliveries: list[list[Alert]]) -> list[Row]:
+    rows: dict[str, Row] = {}
+    for delivery in deliveries:
+        for a in {a.fingerprint: a for a in delivery}.values():  # the last of a delivery
+            name = rows[a.fingerprint].alertname if a.fingerprint in rows else a.alertname
+            rows[a.fingerprint] = Row(a.fingerprint, name, a.status, dict(a.labels),
+                                      a.starts_at)
+    return list(rows.values())
+
+
+def reference(deliveries: list[list[Alert]], *, node: str | None, namespace: str | None,
+              services: list[str], limit: int) -> tuple[list[tuple[Any, ...]], bool]:
+    """`firing_alerts` as it read all firing rows, with the 253-character rule."""
+    firing = sorted((r for r in rows_written(deliveries) if r.status == "firing"),
+                    key=lambda r: (r.starts_at, r.fingerprint))
+
+    def first(keep: Callable[[Row], bool]) -> list[Row]:
+        return [r for r in firing if keep(r)][:limit]
+
+    def fits(value: str | None) -> bool:
+        return bool(value) and len(value or "") <= 253
+
+    found: dict[str, Row] = {}
+    capped = False
+    if fits(node):
+        found |= {r.fingerprint: r for r in first(
+            lambda r: r.labels.get("node") == node and "node" in r.alertname.lower())}
+    if fits(node) or fits(namespace):
+        scope = first(lambda r: (fits(node) and r.labels.get("node") == node)
+                      or (fits(namespace) and r.labels.get("namespace") == namespace))
+        capped = len(scope) >= limit
+        found |= {r.fingerprint: r for r in scope}
+    wanted = [s for s in services if len(s) <= 253]
+    if wanted:
+        found |= {r.fingerprint: r for r in first(lambda r: r.labels.get("service") in wanted)}
+    rows = sorted(found.values(), key=lambda r: (r.starts_at, r.fingerprint))
+    return [(r.fingerprint, r.alertname, r.labels, r.starts_at) for r in rows], capped
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=st.lists(stored_alerts(), max_size=12), then=st.lists(stored_alerts(), max_size=6),
+       node=st.none() | ASKED, namespace=st.none() | ASKED,
+       services=st.lists(KEYS, max_size=3), limit=st.integers(0, 4))
+def test_the_indexed_reads_return_what_a_scan_of_every_firing_alert_would(
+        database: Database, first: list[Alert], then: list[Alert], node: str | None,
+        namespace: str | None, services: list[str], limit: int) -> None:
+    """Two deliveries through the writer (the second updates some alerts: labels,
+    status), then every relation against the plain-Python reference."""
+    with database.writing() as connection:
+        connection.execute(delete(alerts))
+        recorder.remember_alerts(connection, first, T0)
+        recorder.remember_alerts(connection, then, T0)
+    with database.reading() as connection:
+        rows, capped = evidence_store.firing_alerts(
+            connection, node=node, namespace=namespace, services=services, limit=limit)
+    got = [(r["fingerprint"], r["alertname"], r["labels"], r["starts_at"]) for r in rows]
+    assert (got, capped) == reference([first, then], node=node, namespace=namespace,
+                                      services=services, limit=limit)
+
+
+def test_a_label_too_long_for_a_column_is_stored_null_and_relates_to_nothing(
+        database: Database) -> None:
+    labels = {"alertname": "KubeNodeNotReady", "namespace": LONG, "node": LONGEST,
+              "service": "s" * 16384}
+    alert = Alert.model_validate({"status": "firing", "labels": labels, "startsAt": T0})
+    with database.writing() as connection:
+        recorder.remember_alerts(connection, [alert], T0)
+    with database.reading() as connection:
+        stored = connection.execute(
+            select(alerts.c.namespace, alerts.c.node, alerts.c.service)).one()
+        assert tuple(stored) == (None, LONGEST, None)
+        assert evidence_store.firing_alerts(connection, namespace=LONG,
+                                            services=["s" * 16384]) == ([], False)
+        rows, _ = evidence_store.firing_alerts(connection, node=LONGEST)
+    assert [r["labels"] for r in rows] == [labels]
+
+
+def test_node_and_namespace_each_under_the_limit_together_at_it_are_capped(
+        database: Database) -> None:
+    """Capped is the union's count, not either part's: 2 on the node, 2 others in
+    the namespace, limit 3 reads as "at least 3", as the single OR query did."""
+    store(database, ("a", {"alertname": "PodCrash", "node": "n1"}),
+          ("b", {"alertname": "PodCrash", "namespace": "apps"}),
+          ("c", {"alertname": "PodCrash", "node": "n1"}),
+          ("d", {"alertname": "PodCrash", "namespace": "apps"}))
+    with database.reading() as connection:
+        rows, capped = evidence_store.firing_alerts(connection, node="n1", namespace="apps",
+                                                    limit=3)
+    assert capped
+    assert [r["fingerprint"] for r in rows] == ["a", "b", "c"]
