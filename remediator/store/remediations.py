@@ -140,6 +140,20 @@ def set_state(connection: Connection, remediation_id: str, state: str, now: date
                        .values(**values))
 
 
+def settle_state(connection: Connection, remediation_id: str, state: str, now: datetime, *,
+                 followups: Sequence[ActionRequest]) -> datetime | None:
+    """`set_state` for an action that ran, in one statement that also says when the
+    remediation resolved, if it did (a resolution that arrived while the action
+    ran makes its follow-ups due at once)."""
+    values: dict[str, Any] = {"state": state, "updated_at": now,
+                              "followups": [f.to_json() for f in followups]}
+    if state == Outcome.FAILED.value:
+        values["failed_at"] = now
+    row = connection.execute(update(remediations).where(remediations.c.id == remediation_id)
+                             .values(**values).returning(remediations.c.resolved_at)).first()
+    return row.resolved_at if row is not None else None
+
+
 def release_key(connection: Connection, remediation_id: str) -> None:
     """Cancelled before it ran: free the idempotency key, and count for no guard.
 

@@ -129,10 +129,10 @@ class Store:
         with self.database.writing() as connection:
             jobs.finish(connection, job.id)
             if settled.ran:
-                remediations.set_state(connection, remediation.id, settled.outcome.value, now,
-                                       followups=settled.followups)
-                current = remediations.get(connection, remediation.id)
-                if current is not None and current.resolved_at is not None:
+                resolved_at = remediations.settle_state(
+                    connection, remediation.id, settled.outcome.value, now,
+                    followups=settled.followups)
+                if resolved_at is not None:
                     # Resolved while the action ran: its follow-ups are due now.
                     jobs.enqueue_many(connection, recorder.followup_jobs(
                         [(remediation.id, settled.followups)], now=now))
@@ -143,7 +143,8 @@ class Store:
                                  payload={"expr": job.payload.get("verify_expr")})
             recorder.record_outcome(connection, remediation, outcome=settled.outcome, now=now,
                                     reason=settled.reason, duration_ms=settled.duration_ms,
-                                    detail=settled.detail, state=settled.outcome.value)
+                                    detail=settled.detail,
+                                    state=None if settled.ran else settled.outcome.value)
 
     def record(self, job: Job, remediation: Remediation, outcome: Outcome, reason: str, *,
                now: datetime, state: str | None = None, detail: dict[str, Any] | None = None,
