@@ -1,9 +1,9 @@
 """`actions`: N delete_pod actions queued, drained by the worker against kmock.
 
 kmock's KubernetesEmulator runs in its own process (bench/kube_emulator.py)
-seeded with N pods; the service reaches it through the official client via a
-kubeconfig (`KUBECONFIG`, `REMEDIATOR_KUBERNETES=on`), exactly as it would a
-cluster. One rule turns each alert into one `kubernetes.delete_pod`; the
+seeded with N + 1 pods; the service reaches it through the official client via
+a kubeconfig (`KUBECONFIG`, `REMEDIATOR_KUBERNETES=on`), exactly as it would a
+cluster. One untimed warm-up action runs to its end first (`warmup_action_s`). One rule turns each alert into one `kubernetes.delete_pod`; the
 global rate limit and the breaker are raised out of the way (`--service-env`
 can override), the workers and poll interval stay at their defaults.
 
@@ -21,6 +21,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,24 +30,30 @@ from bench.load import Target, audit_check, drive
 from bench.loadgen import delivery, fingerprint
 from bench.rulegen import GUARDS_LIFTED, write_actions_rule
 from bench.scenarios import Run
+from bench.scenarios.storm import merge
 from bench.service import BenchError, proc_cpu_s, spawn
 
 NAMESPACE = "apps-bench"
 ALERTNAME = "BenchPodCrashLooping"
 RESULTS = ("succeeded", "failed", "target_gone")
+WARMUP_ACTIONS = 1
+"""Untimed, like the storm's warm-up deliveries: a storm meets a service that has run
+for a while, not one still loading its Kubernetes client (~0.5 s after `/-/ready`,
+reported as `warmup_action_s`)."""
 TOKEN = "bench-kube-token"  # the emulator's; checks nothing, stays off every log
 
 
 def run(opts: argparse.Namespace, workdir: Path) -> Run:
     result = Run()
-    with emulator(workdir, opts.actions) as (port, seen):
+    pods = opts.actions + WARMUP_ACTIONS
+    with emulator(workdir, pods) as (port, seen):
         emulator_cpu0 = proc_cpu_s(seen["pid"])
         drain(opts, workdir, write_kubeconfig(workdir / "kubeconfig", port), result)
         emulator_cpu = proc_cpu_s(seen["pid"]) - emulator_cpu0
     result.figures["emulator_cpu_per_action_ms"] = 1000 * emulator_cpu / max(opts.actions, 1)
     result.detail["emulator"] = seen
-    if seen.get("deleted") != opts.actions:
-        result.errors.append(f"emulator deleted {seen.get('deleted')} of {opts.actions} pods")
+    if seen.get("deleted") != pods:
+        result.errors.append(f"emulator deleted {seen.get('deleted')} of {pods} pods")
     return result
 
 
@@ -80,10 +87,19 @@ def drain(opts: argparse.Namespace, workdir: Path, kubeconfig: Path, result: Run
                     env={"KUBECONFIG": str(kubeconfig), **GUARDS_LIFTED, **opts.env},
                     startup_timeout=opts.startup_timeout)
     result.figures["startup_s"] = service.startup_s
+    target = Target(service.url, service.token)
     try:
+        warm_started = time.perf_counter()
+        warm = drive([target], deliveries(WARMUP_ACTIONS, first=opts.actions), concurrency=1,
+                     max_seconds=opts.max_seconds)
+        _, warm_done, warm_counts = watch(db_file, WARMUP_ACTIONS, opts.actions_timeout)
+        result.errors += warm.errors()
+        if warm_done is None or warm_counts != {"succeeded": WARMUP_ACTIONS}:
+            result.errors.append(f"the warm-up action did not succeed in time: {warm_counts}")
+        result.figures["warmup_action_s"] = (warm_done or time.perf_counter()) - warm_started
         started = time.perf_counter()
         cpu0 = service.cpu_s()
-        tally = drive([Target(service.url, service.token)], deliveries(opts.actions),
+        tally = drive([target], deliveries(opts.actions),
                       concurrency=opts.concurrency, max_seconds=opts.max_seconds)
         enqueued = time.perf_counter()
         result.errors += tally.errors()
@@ -91,11 +107,13 @@ def drain(opts: argparse.Namespace, workdir: Path, kubeconfig: Path, result: Run
         if acted != opts.actions:
             result.errors.append(f"{acted} of {opts.actions} alerts decided `executed` "
                                  f"(outcomes {dict(tally.outcomes)})")
-        first, last, counts = watch(db_file, acted, opts.actions_timeout)
+        first, last, counts = watch(db_file, acted + WARMUP_ACTIONS, opts.actions_timeout,
+                                    already=WARMUP_ACTIONS)
         cpu = service.cpu_s() - cpu0
     finally:
         service.stop()
-    store, errors = audit_check(database_url, tally)
+    counts = dict(Counter(counts) - Counter(warm_counts))
+    store, errors = audit_check(database_url, merge([warm, tally]))
     result.errors += errors
     done = sum(counts.values())
     if done < acted:
@@ -114,10 +132,10 @@ def drain(opts: argparse.Namespace, workdir: Path, kubeconfig: Path, result: Run
     result.detail |= {"results": counts, "store": store, "answers": tally.detail()}
 
 
-def deliveries(count: int, batch: int = 50) -> list[tuple[bytes, int]]:
-    """One crash-looping alert per seeded pod, 50 to a delivery."""
+def deliveries(count: int, batch: int = 50, *, first: int = 0) -> list[tuple[bytes, int]]:
+    """One crash-looping alert per seeded pod from `first` on, 50 to a delivery."""
     alerts = []
-    for index in range(count):
+    for index in range(first, first + count):
         labels = {"alertname": ALERTNAME, "namespace": NAMESPACE, "pod": pod_name(index),
                   "severity": "warning"}
         alerts.append({"status": "firing", "labels": labels, "annotations": {},
@@ -127,9 +145,10 @@ def deliveries(count: int, batch: int = 50) -> list[tuple[bytes, int]]:
             for i in range(0, count, batch)]
 
 
-def watch(db_file: Path, expected: int, timeout: float) -> tuple[float | None, float | None,
-                                                                  dict[str, int]]:
-    """Poll the audit for action results: (first seen, all seen, counts by outcome)."""
+def watch(db_file: Path, expected: int, timeout: float, *,
+          already: int = 0) -> tuple[float | None, float | None, dict[str, int]]:
+    """Poll the audit for action results: (first seen beyond `already`, all `expected`
+    seen, counts by outcome)."""
     first = last = None
     counts: dict[str, int] = {}
     deadline = time.perf_counter() + timeout
@@ -143,7 +162,7 @@ def watch(db_file: Path, expected: int, timeout: float) -> tuple[float | None, f
         finally:
             connection.close()
         now = time.perf_counter()
-        if counts and first is None:
+        if sum(counts.values()) > already and first is None:
             first = now
         if sum(counts.values()) >= expected:
             last = now
