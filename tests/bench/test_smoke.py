@@ -82,3 +82,19 @@ def test_compare_rejects_a_file_that_is_not_a_result(tmp_path: Path) -> None:
     done = bench("bench/compare.py", bogus, bogus, timeout=30)
     assert done.returncode == 2
     assert "not a result" in done.stderr
+
+
+@pytest.mark.slow
+def test_actions_drain_against_the_emulator_and_every_pod_is_deleted(tmp_path: Path) -> None:
+    """The emulator (whose request log forgets answered requests) serves every call:
+    a request it could not route would be a 404 and a refused run."""
+    out = tmp_path / "actions.json"
+    done = bench("-m", "bench", "actions", "--actions", "60", "--json", out)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = json.loads(out.read_text())["scenarios"]["actions"]["runs"][0]
+    assert run["detail"]["results"] == {"succeeded": 60}  # the warm-up is not counted
+    assert run["detail"]["emulator"]["deleted"] == 61  # the warm-up's pod too
+    assert run["detail"]["emulator"]["requests"] >= 61 * 3  # evidence, events, delete
+    assert {"actions_per_s", "warmup_action_s", "service_cpu_per_action_ms",
+            "emulator_cpu_per_action_ms"} <= figures(json.loads(out.read_text()),
+                                                     "actions").keys()
