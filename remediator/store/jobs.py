@@ -8,12 +8,12 @@ action reports as transient are retried, by the worker that saw them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from remediator.store.tables import jobs
 
@@ -24,6 +24,10 @@ FOLLOWUP = "followup"
 QUEUED = "queued"
 RUNNING = "running"
 DONE = "done"
+
+
+Leases = Callable[[list["Job"]], Mapping[int, datetime]]
+"""Lease ends chosen for some of the jobs being claimed, by job id."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,8 +52,13 @@ def enqueue_many(connection: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def claim(connection: Connection, *, owner: str, now: datetime, limit: int,
-          lease: timedelta) -> list[Job]:
-    """Take up to `limit` due jobs for `owner` (inside a serialised transaction)."""
+          lease: timedelta, leases: Leases | None = None) -> list[Job]:
+    """Take up to `limit` due jobs for `owner` (inside a serialised transaction).
+
+    Each is leased for `lease`, or until the time `leases` gives it: an
+    action is leased for its own timeout in the same statement, not stretched
+    by a second one.
+    """
     if limit <= 0:
         return []
     stmt = (select(jobs).where(jobs.c.state == QUEUED, jobs.c.run_at <= now)
@@ -59,18 +68,15 @@ def claim(connection: Connection, *, owner: str, now: datetime, limit: int,
     rows = connection.execute(stmt).all()
     if not rows:
         return []
+    claimed = [Job(id=row.id, kind=row.kind, remediation_id=row.remediation_id,
+                   attempts=row.attempts + 1, payload=row.payload) for row in rows]
+    until = leases(claimed) if leases is not None else {}
     connection.execute(
-        update(jobs).where(jobs.c.id.in_([row.id for row in rows]))
-        .values(state=RUNNING, lease_owner=owner, lease_expires=now + lease,
-                attempts=jobs.c.attempts + 1))
-    return [Job(id=row.id, kind=row.kind, remediation_id=row.remediation_id,
-                attempts=row.attempts + 1, payload=row.payload) for row in rows]
-
-
-def extend_lease(connection: Connection, job_id: int, until: datetime) -> None:
-    """Keep a long action's job leased until its own timeout (plus a margin)."""
-    connection.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.state == RUNNING)
-                       .values(lease_expires=until))
+        update(jobs).where(jobs.c.id == bindparam("job_id"))
+        .values(state=RUNNING, lease_owner=owner, lease_expires=bindparam("until"),
+                attempts=jobs.c.attempts + 1),
+        [{"job_id": job.id, "until": until.get(job.id, now + lease)} for job in claimed])
+    return claimed
 
 
 def finish(connection: Connection, job_id: int) -> None:

@@ -8,7 +8,7 @@ remediation state and audit entries never disagree after a crash.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,25 +65,31 @@ class Store:
 
         One transaction (one commit, one fsync) for what took three per
         action: the claim, loading the remediation, and the start, where
-        pause and an open breaker cancel a queued action (`_cancel_if_blocked`)
-        and an action that may run has its lease stretched to
-        `action_lease(remediation)`, its own timeout plus a margin. Cancelled
+        pause and an open breaker cancel a queued action (`_cancel_if_blocked`).
+        An action is leased until `action_lease(remediation)`, its own timeout
+        plus a margin, by the claim's own statement (a play may run longer than
+        a claim's lease, and must never look abandoned). Cancelled
         actions are not returned; a job whose remediation is gone comes back
         with None.
         """
+        found: dict[str, Remediation] = {}
         with self.database.writing() as connection:
-            claimed = jobs.claim(connection, owner=owner, now=now, limit=limit, lease=lease)
-            found = remediations.get_many(connection, {job.remediation_id for job in claimed})
+
+            def actions_leases(claimed: list[Job]) -> dict[int, datetime]:
+                found.update(remediations.get_many(connection,
+                                                   {job.remediation_id for job in claimed}))
+                return {job.id: action_lease(remediation) for job in claimed
+                        if (remediation := _to_start(job, found)) is not None}
+
+            claimed = jobs.claim(connection, owner=owner, now=now, limit=limit, lease=lease,
+                                 leases=actions_leases)
             runnable: list[tuple[Job, Remediation | None]] = []
             for job in claimed:
-                remediation = found.get(job.remediation_id)
-                if (job.kind == jobs.ACTION and remediation is not None
-                        and remediation.resolved_at is None
-                        and _cancel_if_blocked(connection, job, remediation, now=now,
-                                               blocked=blocked,
-                                               lease_until=action_lease(remediation))):
+                remediation = _to_start(job, found)
+                if remediation is not None and _cancel_if_blocked(
+                        connection, job, remediation, now=now, blocked=blocked):
                     continue
-                runnable.append((job, remediation))
+                runnable.append((job, found.get(job.remediation_id)))
             return runnable
 
     def load(self, remediation_id: str) -> Remediation | None:
@@ -271,20 +277,24 @@ class Store:
             }
 
 
+def _to_start(job: Job, found: Mapping[str, Remediation]) -> Remediation | None:
+    """The remediation of an action job about to run (not one resolved meanwhile)."""
+    remediation = found.get(job.remediation_id)
+    if job.kind != jobs.ACTION or remediation is None or remediation.resolved_at is not None:
+        return None
+    return remediation
+
+
 def _cancel_if_blocked(connection: Connection, job: Job, remediation: Remediation, *,
-                       now: datetime, blocked: Blocked, lease_until: datetime) -> bool:
+                       now: datetime, blocked: Blocked) -> bool:
     """Cancel a queued action that pause or the breaker now forbids (True when cancelled).
 
     The cancelled remediation gives its idempotency key back and counts
     for no guard (`remediations.release_key`): nothing ran, so after a
     resume the alert is decided afresh, not `duplicate` or `cooldown`.
-    An action that may run has its lease extended to `lease_until` in the
-    same transaction: a play may run longer than the claim's lease, and
-    must never look abandoned.
     """
     verdict = blocked(DatabaseState(connection))
     if verdict is None:
-        jobs.extend_lease(connection, job.id, lease_until)
         return False
     outcome, reason = verdict
     jobs.finish(connection, job.id)
