@@ -3,9 +3,11 @@
 kmock's KubernetesEmulator runs in its own process (bench/kube_emulator.py)
 seeded with N + 1 pods; the service reaches it through the official client via
 a kubeconfig (`KUBECONFIG`, `REMEDIATOR_KUBERNETES=on`), exactly as it would a
-cluster. One untimed warm-up action runs to its end first (`warmup_action_s`). One rule turns each alert into one `kubernetes.delete_pod`; the
-global rate limit and the breaker are raised out of the way (`--service-env`
-can override), the workers and poll interval stay at their defaults.
+cluster. One untimed warm-up action runs to its end first
+(`warmup_action_s`). One rule turns each alert into one
+`kubernetes.delete_pod`; the global rate limit and the breaker are raised out
+of the way (`--service-env` can override), the workers and poll interval stay
+at their defaults.
 
 Drain rate = N / (last action result - first webhook answer). Errors: an
 action that did not succeed, fewer pods deleted in the emulator than actions
