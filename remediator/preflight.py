@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -30,14 +30,20 @@ from remediator.evidence.limits import SNAPSHOT_ACTION, Limits, snapshot_request
 from remediator.outcomes import Outcome
 from remediator.preconditions import Querier, Verdict, expr_verdict, hint_verdict
 from remediator.rules import Rule
-from remediator.store import Database, jobs, recorder, remediations
+from remediator.store import Database, changes, jobs, recorder, remediations
 from remediator.store import evidence as evidence_store
+from remediator.store.recent_reads import RecentReads
 from remediator.store.remediations import Remediation
 
 log = logging.getLogger(__name__)
 
 # A snapshot never raises and honours its budget; this margin only guards against bugs.
 _SNAPSHOT_MARGIN = 0.5
+
+RELATED_REUSE_SECONDS = 1.0
+"""How long one read of related alerts may answer the same question again
+(`store.recent_reads`), unless this process writes alerts first: the bound
+for another replica's writes, which this process's change count cannot see."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +100,9 @@ class Preflight:
         self.prometheus = prometheus
         self.clock = clock
         self.config = config or PreflightConfig()
+        self._related: RecentReads[Related, tuple[Sequence[FiringAlert], bool]] = RecentReads(
+            version=lambda: database.changes.count(changes.ALERTS),
+            ttl=RELATED_REUSE_SECONDS, seconds=lambda: self.clock().timestamp())
 
     async def prepare(self, job_id: int, remediation: Remediation,
                       request: ActionRequest) -> Prepared:
@@ -141,15 +150,19 @@ class Preflight:
                        rollout_window=self.config.rollout_window,
                        dependency_label=self.config.dependency_label)
 
-    def _firing(self, related: Related) -> tuple[list[FiringAlert], bool]:
+    def _firing(self, related: Related) -> tuple[Sequence[FiringAlert], bool]:
+        """The related firing alerts; in a storm most actions reuse a recent read."""
         if not related:
-            return [], False
+            return (), False
+        return self._related.get(related, lambda: self._read_firing(related))
+
+    def _read_firing(self, related: Related) -> tuple[Sequence[FiringAlert], bool]:
         with self.database.reading() as connection:
             rows, capped = evidence_store.firing_alerts(connection, node=related.node,
                                                         namespace=related.namespace,
                                                         services=related.services)
-        return [FiringAlert(r["alertname"], r["labels"], r["fingerprint"], r["starts_at"])
-                for r in rows], capped
+        return tuple(FiringAlert(r["alertname"], r["labels"], r["fingerprint"],
+                                 r["starts_at"]) for r in rows), capped
 
     def _save(self, remediation_id: str, phase: str, document: Mapping[str, Any],
               hints: list[Hint]) -> None:

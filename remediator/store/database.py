@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from remediator.store import jsoncodec
+from remediator.store.changes import ChangeCounts
 from remediator.store.checkpoint import BACKSTOP_PAGES, Checkpointer
 from remediator.store.seal import AuditSeal, attach
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _AFTER_COMMIT = "remediator.after_commit"
 _SCRATCH = "remediator.scratch"
+_CHANGES = "remediator.changes"
 _ADVISORY_LOCK_ID = 0x52454D4544  # "REMED"
 _MIGRATION_LOCK_ID = 0x52454D4D49  # "REMMI": apart from the writers' lock
 HEAD_REVISION = "0008"
@@ -58,6 +60,8 @@ class Database:
             attach(self.writer, seal)
             attach(self.reader, seal)
         self._checkpointer: Checkpointer | None = None
+        self.changes = ChangeCounts()
+        """What this process's `writing()` transactions changed (`note_changed`)."""
 
     @property
     def display_url(self) -> str:
@@ -154,14 +158,15 @@ class Database:
         try:
             if self._lock is not None:
                 with self._lock:
-                    with self.writer.begin() as connection, _collecting(connection, callbacks):
+                    with self.writer.begin() as connection, _collecting(
+                            connection, callbacks, self.changes):
                         yield connection
                     _run_callbacks(callbacks)  # still under the lock: in commit order
             else:
                 with self.writer.begin() as connection:
                     connection.execute(text("SELECT pg_advisory_xact_lock(:id)"),
                                        {"id": _ADVISORY_LOCK_ID})
-                    with _collecting(connection, callbacks):
+                    with _collecting(connection, callbacks, self.changes):
                         yield connection
                 _run_callbacks(callbacks)
         except OperationalError as error:
@@ -211,6 +216,15 @@ def after_commit(connection: Connection, callback: Callable[[], None]) -> None:
         callbacks.append(callback)
 
 
+def note_changed(connection: Connection, kind: str) -> None:
+    """This `writing()` transaction changes rows of `kind` (`store.changes`): once it
+    commits, the process's count for `kind` moves and reads cached under the old
+    count are read again. Outside `writing()` there is no count to move."""
+    changes: ChangeCounts | None = connection.info.get(_CHANGES)
+    if changes is not None:
+        after_commit(connection, lambda: changes.moved(kind))
+
+
 def transaction_scratch(connection: Connection) -> dict[str, Any]:
     """A dict that lives as long as this `writing()` transaction (fresh outside one).
 
@@ -222,15 +236,18 @@ def transaction_scratch(connection: Connection) -> dict[str, Any]:
 
 
 @contextmanager
-def _collecting(connection: Connection, callbacks: list[Callable[[], None]]) -> Iterator[None]:
+def _collecting(connection: Connection, callbacks: list[Callable[[], None]],
+                changes: ChangeCounts) -> Iterator[None]:
     # `info` belongs to the pooled DBAPI connection: never leave the list behind.
     connection.info[_AFTER_COMMIT] = callbacks
     connection.info[_SCRATCH] = {}
+    connection.info[_CHANGES] = changes
     try:
         yield
     finally:
         connection.info.pop(_AFTER_COMMIT, None)
         connection.info.pop(_SCRATCH, None)
+        connection.info.pop(_CHANGES, None)
 
 
 def _run_callbacks(callbacks: list[Callable[[], None]]) -> None:

@@ -19,8 +19,9 @@ from remediator.alertmanager import Alert
 from remediator.decisions import Decision
 from remediator.outcomes import Outcome
 from remediator.promql import render_promql
-from remediator.store import audit, controls, jobs, remediations, upsert
+from remediator.store import audit, changes, controls, jobs, remediations, upsert
 from remediator.store.audit import AuditRecord
+from remediator.store.database import note_changed
 from remediator.store.tables import RELATED_LABELS, alerts, related_columns
 from remediator.store.tables import remediations as remediations_table
 from remediator.templating import Template, TemplateError
@@ -28,9 +29,11 @@ from remediator.templating import Template, TemplateError
 
 def remember_alerts(connection: Connection, batch: Sequence[Alert], now: datetime) -> None:
     """Upsert alerts as last seen (for `unless_firing`, reconciliation and the
-    pre-flight's related alerts, which read the label columns `related_columns`)."""
+    pre-flight's related alerts, which read the label columns `related_columns`
+    and may reuse a read until this commits: `note_changed`)."""
     if not batch:
         return
+    note_changed(connection, changes.ALERTS)
     stmt = upsert.insert(connection, alerts)
     stmt = stmt.on_conflict_do_update(index_elements=["fingerprint"], set_={
         "status": stmt.excluded.status, "labels": stmt.excluded.labels,
