@@ -19,9 +19,11 @@ PAUSED = "paused"
 BREAKER = "breaker"
 BREAKER_RESET = "breaker_reset"
 
+_ALL = select(controls)  # built once: every claim and every delivery reads the controls
+
 
 def read(connection: Connection) -> dict[str, tuple[bool, datetime | None, str]]:
-    rows = connection.execute(select(controls)).all()
+    rows = connection.execute(_ALL).all()
     return {row.name: (row.flag, row.at, row.reason) for row in rows}
 
 

@@ -18,12 +18,14 @@ from remediator.store.tables import evidence as evidence_table
 BEFORE = "before"
 FAILURE = "failure"
 
+_INSERT = insert(evidence_table)  # built once: every action saves its evidence
+
 
 def save(connection: Connection, *, remediation_id: str, phase: str, at: datetime,
          document: Mapping[str, Any], hints: Sequence[Mapping[str, Any]]) -> None:
-    connection.execute(insert(evidence_table).values(
-        remediation_id=remediation_id, phase=phase, gathered_at=at, document=dict(document),
-        hints=[dict(h) for h in hints]))
+    connection.execute(_INSERT, {
+        "remediation_id": remediation_id, "phase": phase, "gathered_at": at,
+        "document": dict(document), "hints": [dict(h) for h in hints]})
 
 
 def for_remediation(connection: Connection, remediation_id: str) -> list[dict[str, Any]]:

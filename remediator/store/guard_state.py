@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cached_property
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from remediator.decisions import Decision
 from remediator.guards import BreakerSnapshot
@@ -21,6 +21,9 @@ from remediator.store.tables import alerts, remediations
 
 _COUNTS = remediations.c.counts.is_(True)
 """Cancelled actions and dry-runs forced by a missing capability count for nothing."""
+# Built once: every claim asks it (the breaker over queued actions), see `jobs`.
+_FAILURES_SINCE = select(func.count()).select_from(remediations).where(
+    remediations.c.failed_at >= bindparam("since"))
 
 
 class DatabaseState:
@@ -111,9 +114,8 @@ class DatabaseState:
     def failures_since(self, since: datetime) -> int:
         if since not in self._failures:
             # By when the failure happened: updated_at moves when the alert resolves.
-            stmt = select(func.count()).select_from(remediations).where(
-                remediations.c.failed_at >= since)
-            self._failures[since] = int(self._connection.execute(stmt).scalar_one())
+            self._failures[since] = int(self._connection.execute(
+                _FAILURES_SINCE, {"since": since}).scalar_one())
         return self._failures[since] + self._batch.failures_since(since)
 
     def firing_alerts(self, alertnames: frozenset[str] | None) -> Iterable[Mapping[str, str]]:

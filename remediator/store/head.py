@@ -17,6 +17,7 @@ from remediator.store.seal import AuditSeal, Head, SealError
 from remediator.store.tables import audit, audit_anchors
 
 _PENDING = "audit_head"
+_NEWEST_ID = select(func.max(audit.c.id))  # built once: every append runs it
 
 
 def track_head(connection: Connection, seal: AuditSeal, newest: Any, appended: int,
@@ -30,7 +31,7 @@ def track_head(connection: Connection, seal: AuditSeal, newest: Any, appended: i
         base = _count_through(connection, seal, newest)
     if base is None:
         return
-    new_id = connection.execute(select(func.max(audit.c.id))).scalar_one()
+    new_id = connection.execute(_NEWEST_ID).scalar_one()
     scratch[_PENDING] = Head(id=int(new_id), hash=last_hash, count=base + appended)
     if pending is None:
         after_commit(connection, lambda: seal.committed(scratch[_PENDING]))

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, Executable, delete, select
 
 from remediator import followups
 from remediator.actions.base import ActionRequest
@@ -34,17 +34,27 @@ def remember_alerts(connection: Connection, batch: Sequence[Alert], now: datetim
     if not batch:
         return
     note_changed(connection, changes.ALERTS)
-    stmt = upsert.insert(connection, alerts)
-    stmt = stmt.on_conflict_do_update(index_elements=["fingerprint"], set_={
-        "status": stmt.excluded.status, "labels": stmt.excluded.labels,
-        "starts_at": stmt.excluded.starts_at, "updated_at": stmt.excluded.updated_at,
-        **{name: stmt.excluded[name] for name in RELATED_LABELS}})
     latest = {alert.fingerprint: alert for alert in batch}
-    connection.execute(stmt, [
+    connection.execute(_remember_statement(connection), [
         {"fingerprint": fp, "alertname": alert.alertname, "status": alert.status,
          "labels": dict(alert.labels), "starts_at": alert.starts_at, "updated_at": now,
          **related_columns(alert.labels)}
         for fp, alert in latest.items()])
+
+
+_REMEMBER: dict[str, Executable] = {}
+"""The upsert per dialect, built once: every delivery runs it (see `store.jobs`)."""
+
+
+def _remember_statement(connection: Connection) -> Executable:
+    dialect = connection.dialect.name
+    if dialect not in _REMEMBER:
+        stmt = upsert.insert(connection, alerts)
+        _REMEMBER[dialect] = stmt.on_conflict_do_update(index_elements=["fingerprint"], set_={
+            "status": stmt.excluded.status, "labels": stmt.excluded.labels,
+            "starts_at": stmt.excluded.starts_at, "updated_at": stmt.excluded.updated_at,
+            **{name: stmt.excluded[name] for name in RELATED_LABELS}})
+    return _REMEMBER[dialect]
 
 
 def forget_resolved_alerts(connection: Connection, cutoff: datetime) -> int:

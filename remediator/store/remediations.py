@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
 from remediator.actions.base import ActionRequest
 from remediator.alertmanager import Alert
@@ -17,6 +17,16 @@ from remediator.outcomes import Outcome
 from remediator.store.tables import jobs, remediations
 
 _CHUNK = 500
+
+# Built once: building a Core statement and its cache key costs ~60 us, several
+# times what SQLite takes to run it, and every action runs these (issue 11).
+_INSERT = insert(remediations)
+_BY_IDS = select(remediations).where(remediations.c.id.in_(bindparam("ids", expanding=True)))
+_SETTLE = (update(remediations).where(remediations.c.id == bindparam("remediation_id"))
+           .values(state=bindparam("new_state"), updated_at=bindparam("now"),
+                   followups=bindparam("new_followups"))
+           .returning(remediations.c.resolved_at))
+_SETTLE_FAILED = _SETTLE.values(failed_at=bindparam("now"))
 """Fingerprints per IN list: well under every backend's limit on bound parameters."""
 
 
@@ -63,7 +73,7 @@ def row_for(decision: Decision, *, remediation_id: str, root_id: str, now: datet
 
 def insert_rows(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        connection.execute(insert(remediations), list(rows))
+        connection.execute(_INSERT, list(rows))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,8 +113,7 @@ def get_many(connection: Connection, remediation_ids: Collection[str]) -> dict[s
     """The remediations among `remediation_ids` that exist, by id (one query)."""
     if not remediation_ids:
         return {}
-    rows = connection.execute(
-        select(remediations).where(remediations.c.id.in_(list(remediation_ids)))).all()
+    rows = connection.execute(_BY_IDS, {"ids": list(remediation_ids)}).all()
     return {row.id: Remediation.from_row(row) for row in rows}
 
 
@@ -145,12 +154,10 @@ def settle_state(connection: Connection, remediation_id: str, state: str, now: d
     """`set_state` for an action that ran, in one statement that also says when the
     remediation resolved, if it did (a resolution that arrived while the action
     ran makes its follow-ups due at once)."""
-    values: dict[str, Any] = {"state": state, "updated_at": now,
-                              "followups": [f.to_json() for f in followups]}
-    if state == Outcome.FAILED.value:
-        values["failed_at"] = now
-    row = connection.execute(update(remediations).where(remediations.c.id == remediation_id)
-                             .values(**values).returning(remediations.c.resolved_at)).first()
+    settle = _SETTLE_FAILED if state == Outcome.FAILED.value else _SETTLE
+    row = connection.execute(settle, {
+        "remediation_id": remediation_id, "new_state": state, "now": now,
+        "new_followups": [f.to_json() for f in followups]}).first()
     return row.resolved_at if row is not None else None
 
 
