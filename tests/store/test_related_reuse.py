@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from remediator.actions.base import ActionRegistry
 from remediator.alertmanager import Alert
 from remediator.clock import FakeClock
@@ -35,13 +37,24 @@ async def co_firing(preflight: Preflight, database: Database, remediation_id: st
     return hint
 
 
-async def test_a_read_is_reused_until_this_process_writes_alerts(
-        database: Database, intake: Intake, clock: FakeClock) -> None:
-    preflight = Preflight(database=database, actions=ActionRegistry(), rules=lambda _: None,
-                          clock=clock)
+@pytest.fixture
+def preflight(database: Database, clock: FakeClock) -> Preflight:
+    return Preflight(database=database, actions=ActionRegistry(), rules=lambda _: None,
+                     clock=clock)
+
+
+async def two_firing(preflight: Preflight, database: Database, intake: Intake) -> str:
+    """Two alerts firing in one namespace; the first's pre-flight has read (and kept)
+    one other; returns the first's remediation id."""
     first = fire(intake, "web-1")
     fire(intake, "web-2")
     assert (await co_firing(preflight, database, first)).facts["count"] == 1
+    return first
+
+
+async def test_a_read_is_reused_until_this_process_writes_alerts(
+        database: Database, intake: Intake, preflight: Preflight) -> None:
+    first = await two_firing(preflight, database, intake)
 
     fire(intake, "web-3")  # committed by this process: the next read sees it at once
 
@@ -54,12 +67,8 @@ async def test_a_read_is_reused_until_this_process_writes_alerts(
 
 
 async def test_writes_this_process_cannot_see_are_read_after_the_reuse_bound(
-        database: Database, intake: Intake, clock: FakeClock) -> None:
-    preflight = Preflight(database=database, actions=ActionRegistry(), rules=lambda _: None,
-                          clock=clock)
-    first = fire(intake, "web-1")
-    fire(intake, "web-2")
-    assert (await co_firing(preflight, database, first)).facts["count"] == 1
+        database: Database, intake: Intake, preflight: Preflight, clock: FakeClock) -> None:
+    first = await two_firing(preflight, database, intake)
 
     # Another replica's write: its own transaction, which this process's counts never see.
     with database.writer.begin() as connection:
