@@ -48,14 +48,16 @@ class RecentReads(Generic[K, V]):
         The version is taken before reading: a commit racing the read moves
         it past the answer's, which is then read again, never kept stale.
         `read` runs outside the lock; two threads missing together both read.
-        A clock that stepped back makes an answer old, not young.
+        A clock that stepped back makes an answer old, not young; a thread
+        that took the version before a newer one was seen neither reuses nor
+        keeps an answer (counts only grow).
         """
         version, now = self._version(), self._seconds()
         with self._lock:
-            if self._entries_version != version:
+            if self._entries_version is None or version > self._entries_version:
                 self._entries.clear()
                 self._entries_version = version
-            found = self._entries.get(key)
+            found = self._entries.get(key) if version == self._entries_version else None
             if found is not None and 0 <= now - found[0] < self._ttl:
                 return found[1]
         value = read()

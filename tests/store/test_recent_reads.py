@@ -85,3 +85,16 @@ def test_it_keeps_at_most_max_entries_and_drops_the_oldest() -> None:
     assert cache.get("c", source.read()) == "rows#3"
     assert cache.get("b", source.read()) == "rows#2"
     assert cache.get("a", source.read()) == "rows#4"
+
+
+def test_a_reader_with_an_older_version_neither_reuses_nor_evicts() -> None:
+    """A thread that took the count before another saw it move gets its own read,
+    and the newer answers stay."""
+    source = Source()
+    cache = source.cache()
+    source.version = 2
+    assert cache.get("ns", source.read()) == "rows#1"
+    source.version = 1  # as seen by a thread that took the count earlier
+    assert cache.get("ns", source.read()) == "rows#2"
+    source.version = 2
+    assert cache.get("ns", source.read()) == "rows#1"
