@@ -61,8 +61,7 @@ class AuditRecord:
         }
 
 
-# Built once: building a Core statement and its cache key costs ~60 us, several
-# times what SQLite takes to run it, and every decision and outcome runs these.
+# Built once, as in `store.jobs`: every decision and outcome runs these.
 _NEWEST = select(audit.c.id, audit.c.hash, audit.c.ts).order_by(desc(audit.c.id)).limit(1)
 _INSERT = insert(audit)
 

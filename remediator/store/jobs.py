@@ -30,7 +30,8 @@ Leases = Callable[[list["Job"]], Mapping[int, datetime]]
 """Lease ends chosen for some of the jobs being claimed, by job id."""
 
 # Built once: building a Core statement and its cache key costs ~60 us, several
-# times what SQLite takes to run it, and every action runs these (issue 11).
+# times what SQLite takes to run it, and every action runs these (issue 11). The
+# other store modules keep their hot statements the same way.
 _DUE = (select(jobs).where(jobs.c.state == QUEUED, jobs.c.run_at <= bindparam("now"))
         .order_by(jobs.c.run_at, jobs.c.id).limit(bindparam("limit")))
 _DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)

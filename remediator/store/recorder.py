@@ -26,6 +26,20 @@ from remediator.store.tables import RELATED_LABELS, alerts, related_columns
 from remediator.store.tables import remediations as remediations_table
 from remediator.templating import Template, TemplateError
 
+_REMEMBER: dict[str, Executable] = {}
+"""The upsert per dialect, built once: every delivery runs it (see `store.jobs`)."""
+
+
+def _remember_statement(connection: Connection) -> Executable:
+    dialect = connection.dialect.name
+    if dialect not in _REMEMBER:
+        stmt = upsert.insert(connection, alerts)
+        _REMEMBER[dialect] = stmt.on_conflict_do_update(index_elements=["fingerprint"], set_={
+            "status": stmt.excluded.status, "labels": stmt.excluded.labels,
+            "starts_at": stmt.excluded.starts_at, "updated_at": stmt.excluded.updated_at,
+            **{name: stmt.excluded[name] for name in RELATED_LABELS}})
+    return _REMEMBER[dialect]
+
 
 def remember_alerts(connection: Connection, batch: Sequence[Alert], now: datetime) -> None:
     """Upsert alerts as last seen (for `unless_firing`, reconciliation and the
@@ -40,21 +54,6 @@ def remember_alerts(connection: Connection, batch: Sequence[Alert], now: datetim
          "labels": dict(alert.labels), "starts_at": alert.starts_at, "updated_at": now,
          **related_columns(alert.labels)}
         for fp, alert in latest.items()])
-
-
-_REMEMBER: dict[str, Executable] = {}
-"""The upsert per dialect, built once: every delivery runs it (see `store.jobs`)."""
-
-
-def _remember_statement(connection: Connection) -> Executable:
-    dialect = connection.dialect.name
-    if dialect not in _REMEMBER:
-        stmt = upsert.insert(connection, alerts)
-        _REMEMBER[dialect] = stmt.on_conflict_do_update(index_elements=["fingerprint"], set_={
-            "status": stmt.excluded.status, "labels": stmt.excluded.labels,
-            "starts_at": stmt.excluded.starts_at, "updated_at": stmt.excluded.updated_at,
-            **{name: stmt.excluded[name] for name in RELATED_LABELS}})
-    return _REMEMBER[dialect]
 
 
 def forget_resolved_alerts(connection: Connection, cutoff: datetime) -> int:

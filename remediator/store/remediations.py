@@ -17,9 +17,9 @@ from remediator.outcomes import Outcome
 from remediator.store.tables import jobs, remediations
 
 _CHUNK = 500
+"""Fingerprints per IN list: well under every backend's limit on bound parameters."""
 
-# Built once: building a Core statement and its cache key costs ~60 us, several
-# times what SQLite takes to run it, and every action runs these (issue 11).
+# Built once, as in `store.jobs`: every action runs these.
 _INSERT = insert(remediations)
 _BY_IDS = select(remediations).where(remediations.c.id.in_(bindparam("ids", expanding=True)))
 _SETTLE = (update(remediations).where(remediations.c.id == bindparam("remediation_id"))
@@ -27,7 +27,6 @@ _SETTLE = (update(remediations).where(remediations.c.id == bindparam("remediatio
                    followups=bindparam("new_followups"))
            .returning(remediations.c.resolved_at))
 _SETTLE_FAILED = _SETTLE.values(failed_at=bindparam("now"))
-"""Fingerprints per IN list: well under every backend's limit on bound parameters."""
 
 
 def new_id() -> str:
