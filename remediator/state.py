@@ -8,6 +8,7 @@ actions before it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -44,7 +45,14 @@ class _Action:
 
 @dataclass
 class MemoryState:
-    """A GuardState kept in lists: the whole history lives in this object."""
+    """A GuardState kept in lists: the whole history lives in this object.
+
+    `record` and `cancel` change it. The rate-limit and cooldown questions are
+    answered from tallies kept beside the list (`_Tally`), not by walking it:
+    a delivery asks about four of them per alert, and the database's state
+    overlays a whole grouped transaction of decisions here (hundreds in a
+    storm), so walking the list made a delivery quadratic in its size.
+    """
 
     is_paused: bool = False
     breaker_snapshot: BreakerSnapshot = field(default_factory=BreakerSnapshot)
@@ -53,6 +61,10 @@ class MemoryState:
     actions: list[_Action] = field(default_factory=list)
     failures: list[datetime] = field(default_factory=list)
     """When actions failed: the breaker counts failures by the time they happened."""
+    _tally: _Tally = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._tally = _Tally.of(self.actions)
 
     def is_duplicate(self, key: str) -> bool:
         return key in self.keys
@@ -64,13 +76,11 @@ class MemoryState:
         return self.breaker_snapshot
 
     def last_action_at(self, target: str, *, include_dry_run: bool) -> datetime | None:
-        times = [a.at for a in self._actions(include_dry_run) if a.target == target]
-        return max(times, default=None)
+        return self._tally.last_action_at(target, include_dry_run=include_dry_run)
 
     def actions_since(self, since: datetime, *, rule: str | None,
                       include_dry_run: bool) -> int:
-        return sum(1 for a in self._actions(include_dry_run)
-                   if a.at >= since and (rule is None or a.rule == rule))
+        return self._tally.actions_since(since, rule=rule, include_dry_run=include_dry_run)
 
     def failures_since(self, since: datetime) -> int:
         return sum(1 for at in self.failures if at >= since)
@@ -86,9 +96,11 @@ class MemoryState:
         if decision.key is not None and decision.creates_remediation:
             self.keys.add(decision.key)
             assert decision.request is not None
-            self.actions.append(_Action(now, decision.rule_name, decision.request.target,
-                                        decision.outcome is Outcome.DRY_RUN,
-                                        key=decision.key, counts=decision.counts))
+            action = _Action(now, decision.rule_name, decision.request.target,
+                             decision.outcome is Outcome.DRY_RUN,
+                             key=decision.key, counts=decision.counts)
+            self.actions.append(action)
+            self._tally.add(action)
 
     def fail(self, key: str, at: datetime) -> None:
         """The action decided under `key` failed at `at` (feeds the breaker)."""
@@ -101,9 +113,46 @@ class MemoryState:
         """
         self.keys.discard(key)
         self.actions = [replace(a, counts=False) if a.key == key else a for a in self.actions]
+        self._tally = _Tally.of(self.actions)
 
     def reset_breaker(self, at: datetime) -> None:
         self.breaker_snapshot = replace(self.breaker_snapshot, reset_at=at)
 
-    def _actions(self, include_dry_run: bool) -> list[_Action]:
-        return [a for a in self.actions if a.counts and (include_dry_run or not a.dry_run)]
+
+@dataclass
+class _Tally:
+    """The counted actions, summed by (time, rule, dry-run) and latest per target.
+
+    A batch's actions share one time (its transaction's `now`), so a count
+    sums a handful of entries however many actions the batch holds.
+    """
+
+    per_time: Counter[tuple[datetime, str, bool]] = field(default_factory=Counter)
+    latest: dict[tuple[str, bool], datetime] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, actions: Iterable[_Action]) -> _Tally:
+        tally = cls()
+        for action in actions:
+            tally.add(action)
+        return tally
+
+    def add(self, action: _Action) -> None:
+        if not action.counts:
+            return
+        self.per_time[(action.at, action.rule, action.dry_run)] += 1
+        latest = self.latest.get((action.target, action.dry_run))
+        if latest is None or action.at > latest:
+            self.latest[(action.target, action.dry_run)] = action.at
+
+    def actions_since(self, since: datetime, *, rule: str | None,
+                      include_dry_run: bool) -> int:
+        return sum(n for (at, name, dry_run), n in self.per_time.items()
+                   if at >= since and (rule is None or name == rule)
+                   and (include_dry_run or not dry_run))
+
+    def last_action_at(self, target: str, *, include_dry_run: bool) -> datetime | None:
+        times = [self.latest.get((target, False))]
+        if include_dry_run:
+            times.append(self.latest.get((target, True)))
+        return max((at for at in times if at is not None), default=None)

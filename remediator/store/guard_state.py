@@ -21,9 +21,32 @@ from remediator.store.tables import alerts, remediations
 
 _COUNTS = remediations.c.counts.is_(True)
 """Cancelled actions and dry-runs forced by a missing capability count for nothing."""
-# Built once: every claim asks it (the breaker over queued actions), see `jobs`.
+_REAL = remediations.c.dry_run.is_(False)
+
+# Built once, as in `store.jobs`: every delivery asks these, and every claim
+# asks `_FAILURES_SINCE` (the breaker over queued actions).
 _FAILURES_SINCE = select(func.count()).select_from(remediations).where(
     remediations.c.failed_at >= bindparam("since"))
+_KEYS_IN = select(remediations.c.key).where(
+    remediations.c.key.in_(bindparam("keys", expanding=True)))
+_LATEST_BY_TARGET = (
+    select(remediations.c.target, remediations.c.dry_run, func.max(remediations.c.created_at))
+    .where(remediations.c.target.in_(bindparam("targets", expanding=True)), _COUNTS)
+    .group_by(remediations.c.target, remediations.c.dry_run))
+_KEY_EXISTS = select(remediations.c.id).where(remediations.c.key == bindparam("key")).limit(1)
+
+_LATEST = select(func.max(remediations.c.created_at)).where(
+    remediations.c.target == bindparam("target"), _COUNTS)
+_LATEST_FOR_TARGET = {True: _LATEST, False: _LATEST.where(_REAL)}  # by include dry-runs
+_SINCE = select(func.count()).select_from(remediations).where(
+    remediations.c.created_at >= bindparam("since"), _COUNTS)
+_SINCE_FOR_RULE = _SINCE.where(remediations.c.rule == bindparam("rule"))
+_ACTIONS_SINCE = {  # by (for one rule, include dry-runs)
+    (False, True): _SINCE, (False, False): _SINCE.where(_REAL),
+    (True, True): _SINCE_FOR_RULE, (True, False): _SINCE_FOR_RULE.where(_REAL)}
+_FIRING_LABELS = select(alerts.c.labels).where(alerts.c.status == "firing")
+_FIRING_LABELS_NAMED = _FIRING_LABELS.where(
+    alerts.c.alertname.in_(bindparam("names", expanding=True)))
 
 
 class DatabaseState:
@@ -50,17 +73,12 @@ class DatabaseState:
         """
         wanted_keys = [key for key in set(keys) if key not in self._known_keys]
         for chunk in _chunks(wanted_keys):
-            found = self._connection.execute(
-                select(remediations.c.key).where(remediations.c.key.in_(chunk))).scalars()
+            found = self._connection.execute(_KEYS_IN, {"keys": chunk}).scalars()
             self._existing_keys.update(found)
             self._known_keys.update(chunk)
         wanted_targets = [t for t in set(targets) if t not in self._known_targets]
         for chunk in _chunks(wanted_targets):
-            rows = self._connection.execute(
-                select(remediations.c.target, remediations.c.dry_run,
-                       func.max(remediations.c.created_at))
-                .where(remediations.c.target.in_(chunk), _COUNTS)
-                .group_by(remediations.c.target, remediations.c.dry_run)).all()
+            rows = self._connection.execute(_LATEST_BY_TARGET, {"targets": chunk}).all()
             for target, dry_run, latest in rows:
                 self._latest[(target, bool(dry_run))] = latest
             self._known_targets.update(chunk)
@@ -70,8 +88,7 @@ class DatabaseState:
             return True
         if key in self._known_keys:
             return False
-        found = self._connection.execute(
-            select(remediations.c.id).where(remediations.c.key == key)).first()
+        found = self._connection.execute(_KEY_EXISTS, {"key": key}).first()
         return found is not None
 
     def paused(self) -> bool:
@@ -89,11 +106,8 @@ class DatabaseState:
                 candidates.append(self._latest.get((target, True)))
             stored = max((t for t in candidates if t is not None), default=None)
         else:
-            stmt = select(func.max(remediations.c.created_at)).where(
-                remediations.c.target == target, _COUNTS)
-            if not include_dry_run:
-                stmt = stmt.where(remediations.c.dry_run.is_(False))
-            stored = self._connection.execute(stmt).scalar()
+            stored = self._connection.execute(_LATEST_FOR_TARGET[include_dry_run],
+                                              {"target": target}).scalar()
         recent = self._batch.last_action_at(target, include_dry_run=include_dry_run)
         return max((t for t in (stored, recent) if t is not None), default=None)
 
@@ -101,13 +115,9 @@ class DatabaseState:
                       include_dry_run: bool) -> int:
         cache_key = (since, rule, include_dry_run)
         if cache_key not in self._counts:
-            stmt = select(func.count()).select_from(remediations).where(
-                remediations.c.created_at >= since, _COUNTS)
-            if rule is not None:
-                stmt = stmt.where(remediations.c.rule == rule)
-            if not include_dry_run:
-                stmt = stmt.where(remediations.c.dry_run.is_(False))
-            self._counts[cache_key] = int(self._connection.execute(stmt).scalar_one())
+            stmt = _ACTIONS_SINCE[(rule is not None, include_dry_run)]
+            params = {"since": since} if rule is None else {"since": since, "rule": rule}
+            self._counts[cache_key] = int(self._connection.execute(stmt, params).scalar_one())
         return self._counts[cache_key] + self._batch.actions_since(
             since, rule=rule, include_dry_run=include_dry_run)
 
@@ -120,10 +130,9 @@ class DatabaseState:
 
     def firing_alerts(self, alertnames: frozenset[str] | None) -> Iterable[Mapping[str, str]]:
         if alertnames not in self._firing:
-            stmt = select(alerts.c.labels).where(alerts.c.status == "firing")
-            if alertnames is not None:
-                stmt = stmt.where(alerts.c.alertname.in_(sorted(alertnames)))
-            self._firing[alertnames] = list(self._connection.execute(stmt).scalars())
+            stmt, params = ((_FIRING_LABELS, {}) if alertnames is None else
+                            (_FIRING_LABELS_NAMED, {"names": sorted(alertnames)}))
+            self._firing[alertnames] = list(self._connection.execute(stmt, params).scalars())
         return self._firing[alertnames]
 
     def record(self, decision: Decision, now: datetime) -> None:

@@ -19,7 +19,7 @@ from remediator.store.tables import jobs, remediations
 _CHUNK = 500
 """Fingerprints per IN list: well under every backend's limit on bound parameters."""
 
-# Built once, as in `store.jobs`: every action runs these.
+# Built once, as in `store.jobs`: every action, and every delivery that resolves alerts, runs these.
 _INSERT = insert(remediations)
 _BY_IDS = select(remediations).where(remediations.c.id.in_(bindparam("ids", expanding=True)))
 _SETTLE = (update(remediations).where(remediations.c.id == bindparam("remediation_id"))
@@ -27,6 +27,12 @@ _SETTLE = (update(remediations).where(remediations.c.id == bindparam("remediatio
                    followups=bindparam("new_followups"))
            .returning(remediations.c.resolved_at))
 _SETTLE_FAILED = _SETTLE.values(failed_at=bindparam("now"))
+_OPEN_FOR = (select(remediations)
+             .where(remediations.c.fingerprint.in_(bindparam("fingerprints", expanding=True)),
+                    remediations.c.resolved_at.is_(None))
+             .order_by(remediations.c.created_at, remediations.c.step))
+_CLOSE = (update(remediations).where(remediations.c.id.in_(bindparam("ids", expanding=True)))
+          .values(resolved_at=bindparam("now"), updated_at=bindparam("now")))
 
 
 def new_id() -> str:
@@ -189,14 +195,10 @@ def close_open(connection: Connection, fingerprints: Collection[str],
     closed: dict[str, list[Remediation]] = {}
     wanted = sorted(set(fingerprints))
     for start in range(0, len(wanted), _CHUNK):
-        rows = connection.execute(select(remediations).where(
-            remediations.c.fingerprint.in_(wanted[start:start + _CHUNK]),
-            remediations.c.resolved_at.is_(None))
-            .order_by(remediations.c.created_at, remediations.c.step)).all()
+        rows = connection.execute(
+            _OPEN_FOR, {"fingerprints": wanted[start:start + _CHUNK]}).all()
         if rows:
-            connection.execute(update(remediations).where(
-                remediations.c.id.in_([row.id for row in rows])).values(resolved_at=now,
-                                                                         updated_at=now))
+            connection.execute(_CLOSE, {"ids": [row.id for row in rows], "now": now})
         for row in rows:
             closed.setdefault(row.fingerprint, []).append(Remediation.from_row(row))
     return closed
