@@ -22,6 +22,7 @@ from remediator.services import Services
 from remediator.store import StoreUnavailable
 from remediator.web.deps import ServicesDep, auth_failure
 from remediator.web.refusals import refuse
+from remediator.web.responses import FastJSONResponse
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ async def _handle(request: Request, services: Services) -> JSONResponse:
     if payload.truncated_alerts and services.catch_up is not None:
         answer["truncated"] = payload.truncated_alerts
         answer["reconciling"] = services.catch_up.request(payload.truncated_alerts)
-    return JSONResponse(answer)
+    return FastJSONResponse(answer)
 
 
 def _is_json(content_type: str) -> bool:
