@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 import uvicorn
 
 from remediator import logs
+from remediator.heap import freeze_long_lived
 from remediator.rules import RuleLoadError
 from remediator.settings import Settings
 from remediator.web.connections import connection_cap, guarded_protocol, raise_descriptor_limit
@@ -49,9 +50,11 @@ def serve(settings: Settings) -> None:
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
                             timeout_graceful_shutdown=15, **limits)
     server = uvicorn.Server(config)
+    freeze_long_lived("start-up")
     refused: list[str] = []
     if services.kubernetes is not None:
         services.kubernetes.on_failure = lambda error: _stop(server, refused, error)
+        services.kubernetes.on_loaded = lambda: freeze_long_lived("the Kubernetes client")
     server.run(sockets=[sock])
     if refused:
         sys.exit(1)

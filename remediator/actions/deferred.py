@@ -31,13 +31,15 @@ class DeferredActions:
     `start()` begins the build (idempotent); the first `wait()` starts it too,
     so a caller that never started it (a test, a CLI) still gets its actions.
     `on_failure` is called, in the building thread, with the build's error;
-    without one, the error is logged.
+    without one, the error is logged. `on_loaded` is called there after a
+    successful build, before any waiter is released.
     """
 
     def __init__(self, types: Iterable[str], build: Build, *, name: str) -> None:
         self.types = tuple(sorted(types))
         self.name = name
         self.on_failure: Callable[[BaseException], None] | None = None
+        self.on_loaded: Callable[[], None] | None = None
         self._build = build
         self._future: concurrent.futures.Future[Mapping[str, Action]] = (
             concurrent.futures.Future())
@@ -78,6 +80,8 @@ class DeferredActions:
                 log.error("%s could not be loaded: %s", self.name, error)
             return
         log.info("%s loaded in %.1f s", self.name, time.monotonic() - started)
+        if self.on_loaded is not None:
+            self.on_loaded()
         self._future.set_result(built)
 
 

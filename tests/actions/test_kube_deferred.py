@@ -222,7 +222,7 @@ async def test_serve_with_a_kubeconfig_is_ready_first_and_then_acts(
                         "--database-url", f"sqlite:///{tmp_path / 'r.db'}",
                         "--kubernetes", "on"),
             stdout=asyncio.subprocess.DEVNULL, stderr=stderr, cwd=tmp_path,
-            env=environment(KUBECONFIG=str(kubeconfig)))
+            env=environment(KUBECONFIG=str(kubeconfig), REMEDIATOR_LOG_LEVEL="debug"))
     url = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(timeout=5) as http:
@@ -247,5 +247,25 @@ async def test_serve_with_a_kubeconfig_is_ready_first_and_then_acts(
     lines = [json.loads(line)["msg"] for line in log.read_text().splitlines() if line]
     summary = next(m for m in lines if m.startswith("loaded "))
     assert f"kubernetes {str(kmock.url).rstrip('/')};" in summary
-    assert lines.index("Application startup complete.") < lines.index(
-        next(m for m in lines if m.startswith("the Kubernetes client loaded in")))
+    loaded = lines.index(next(m for m in lines if m.startswith("the Kubernetes client loaded in")))
+    assert lines.index("Application startup complete.") < loaded
+    # What the client built lives as long as the service: out of full GC passes (heap.py).
+    frozen = [i for i, m in enumerate(lines) if m.startswith("the Kubernetes client: ")
+              and m.endswith("objects kept out of full garbage collections")]
+    assert len(frozen) == 1 and frozen[0] > loaded
+
+
+async def test_on_loaded_runs_once_the_build_succeeded_and_before_anyone_gets_the_actions(
+        ) -> None:
+    events: list[str] = []
+
+    def build() -> dict[str, Any]:
+        events.append("built")
+        return {"kubernetes.delete_pod": object()}
+
+    group = DeferredActions({"kubernetes.delete_pod"}, build, name="the client")
+    group.on_loaded = lambda: events.append("on_loaded")
+    actions = await group.wait()
+    events.append("waiter released")
+    assert set(actions) == {"kubernetes.delete_pod"}
+    assert events == ["built", "on_loaded", "waiter released"]
