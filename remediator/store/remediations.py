@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import time
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -37,24 +35,8 @@ _CLOSE = (update(remediations).where(remediations.c.id.in_(bindparam("ids", expa
           .values(resolved_at=bindparam("now"), updated_at=bindparam("now")))
 
 
-def new_id(now_ns: int | None = None) -> str:
-    """A version 7 UUID (RFC 9562): Unix milliseconds first, then 74 random bits.
-
-    Ids that grow with time are inserted next to each other in the primary key
-    and in the audit's remediation index. Random (version 4) ids dirtied a page
-    of each per new remediation, which every commit must write: a storm wrote
-    17 % more bytes, and a commit's cost grew with the tables (issue 11). Ids
-    made in the same millisecond are in random order, which costs nothing.
-    """
-    millis = (time.time_ns() if now_ns is None else now_ns) // 1_000_000
-    random = int.from_bytes(os.urandom(10), "big")
-    value = ((millis & _48_BITS) << 80 | 0x7 << 76 | (random >> 62 & 0xFFF) << 64
-             | 0b10 << 62 | random & _62_BITS)
-    return str(uuid.UUID(int=value))
-
-
-_48_BITS = (1 << 48) - 1
-_62_BITS = (1 << 62) - 1
+def new_id() -> str:
+    return str(uuid.uuid4())
 
 
 def row_for(decision: Decision, *, remediation_id: str, root_id: str, now: datetime,
