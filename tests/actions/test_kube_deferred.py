@@ -264,8 +264,8 @@ async def test_on_loaded_runs_once_the_build_succeeded_and_before_anyone_gets_th
         return {"kubernetes.delete_pod": object()}
 
     group = DeferredActions({"kubernetes.delete_pod"}, build, name="the client")
-    group.on_loaded = lambda: events.append("on_loaded")
+    group.on_loaded = lambda: events.append(f"on_loaded, loaded={group.loaded}")
     actions = await group.wait()
     events.append("waiter released")
     assert set(actions) == {"kubernetes.delete_pod"}
-    assert events == ["built", "on_loaded", "waiter released"]
+    assert events == ["built", "on_loaded, loaded=False", "waiter released"]
