@@ -1,7 +1,7 @@
 """What a figure's name says: its unit, which direction is better, the issue's target.
 
-Names carry their unit as a suffix (`_per_s`, `_ms`, `_s`, `_mb`,
-`_mb_per_min`), so a new figure needs no registration to be printed and
+Names carry their unit as a suffix (`_per_s`, `_ms`, `_us`, `_s`, `_mb`,
+`_mb_per_min`, `_util`), so a new figure needs no registration to be printed and
 compared. Targets are issue 11's, keyed by scenario and figure.
 """
 
@@ -34,7 +34,7 @@ TARGETS: dict[tuple[str, str], Target] = {
 
 def unit(name: str) -> str:
     for suffix, label in (("_mb_per_min", "MB/min"), ("_per_s", "/s"), ("_ms", "ms"),
-                          ("_mb", "MB"), ("_util", "cores"), ("_s", "s")):
+                          ("_us", "us"), ("_mb", "MB"), ("_util", "cores"), ("_s", "s")):
         if name.endswith(suffix):
             return label
     return ""
@@ -44,7 +44,7 @@ def better(name: str) -> str:
     """'higher', 'lower' or '' (a count: neither)."""
     if name.endswith("_per_s"):
         return "higher"
-    if unit(name) in ("ms", "s", "MB", "MB/min"):  # CPU use: neither (it grows with work)
+    if unit(name) in ("ms", "us", "s", "MB", "MB/min"):  # CPU use: neither (it grows with work)
         return "lower"
     return ""
 

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -29,9 +30,17 @@ REPORTED = ("server_version", "fsync", "synchronous_commit", "full_page_writes",
             "max_wal_size", "checkpoint_timeout")
 
 
+@dataclass(frozen=True)
+class Cluster:
+    url: str
+    """postgresql+psycopg:// URL of database `bench`."""
+    pid: int
+    """The process started (`runuser`, or the postmaster): its tree is the server's CPU."""
+
+
 @contextlib.contextmanager
-def server(base: Path, overrides: Mapping[str, str]) -> Iterator[str]:
-    """Start a cluster in `base`; yield a postgresql+psycopg:// URL of database `bench`."""
+def server(base: Path, overrides: Mapping[str, str]) -> Iterator[Cluster]:
+    """Start a cluster in `base`, with database `bench`."""
     bindir = _bindir()
     data = base / "pgdata"
     data.mkdir(parents=True)
@@ -60,7 +69,7 @@ def server(base: Path, overrides: Mapping[str, str]) -> Iterator[str]:
                 time.sleep(0.1)  # polling readiness against a deadline
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute('CREATE DATABASE "bench"')
-        yield f"postgresql+psycopg://remediator@127.0.0.1:{port}/bench"
+        yield Cluster(f"postgresql+psycopg://remediator@127.0.0.1:{port}/bench", process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)

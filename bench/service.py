@@ -56,6 +56,29 @@ def proc_cpu_s(pid: int) -> float:
         return 0.0
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and every descendant alive now, plus what the exited
+    ones left in their parents' `cutime`/`cstime` once reaped (PostgreSQL: the
+    postmaster and one backend per connection). Take the difference of two calls."""
+    parents: dict[int, int] = {}
+    spent: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # exited while we looked
+        child = int(stat.parent.name)
+        parents[child] = int(fields[1])
+        spent[child] = sum(int(fields[i]) for i in (11, 12, 13, 14)) / CLK_TCK
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, ppid in parents.items() if ppid == parent]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(spent.get(member, 0.0) for member in tree)
+
+
 _COMPILED: list[bool] = []
 
 

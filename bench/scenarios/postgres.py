@@ -3,7 +3,11 @@
 Alertmanager in HA sends every notification from each peer, so each replica
 gets every delivery; the idempotency key must make exactly one of them act.
 Each sender posts a delivery to both replicas at once. Figures: total alerts
-answered per second (both replicas), distinct alerts per second, p50/p99.
+answered per second (both replicas), distinct alerts per second, p50/p99, and
+where the two cores went during the timed storm, in CPU microseconds per alert
+answered: the replicas, the PostgreSQL server (postmaster and backends), and
+this load generator (`*_cpu_per_alert_us`; `machine_cpu_util` is their sum over
+the wall time: at ~2 the machine, not one part, is the limit).
 Checks (errors if violated): no (rule, fingerprint, step) acted on twice in the
 answers, no remediation key stored twice, one remediation row per acting
 decision, and the audit rows of both replicas against their answers.
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import resource
 import shutil
 import tempfile
 from pathlib import Path
@@ -29,7 +34,7 @@ from bench.load import Tally, Target, audit_check, drive, storm_deliveries
 from bench.rulegen import GUARDS_LIFTED, write_rules
 from bench.scenarios import Run
 from bench.scenarios.storm import merge
-from bench.service import Service, spawn
+from bench.service import Service, spawn, tree_cpu_s
 
 
 def run(opts: argparse.Namespace, workdir: Path) -> Run:
@@ -40,7 +45,8 @@ def run(opts: argparse.Namespace, workdir: Path) -> Run:
     # Not under the work dir: the server runs as `postgres` when we are root.
     base = Path(tempfile.mkdtemp(prefix="remediator-bench-pg-"))
     try:
-        with pg.server(base, dict(opts.pg_settings)) as url:
+        with pg.server(base, dict(opts.pg_settings)) as cluster:
+            url = cluster.url
             result.detail["postgresql"] = settings = pg.settings(url)
             result.notes.append("PostgreSQL " + ", ".join(f"{k}={v}"
                                                           for k, v in settings.items()))
@@ -51,7 +57,7 @@ def run(opts: argparse.Namespace, workdir: Path) -> Run:
                                           env=env, name=name,
                                           startup_timeout=opts.startup_timeout))
                 result.figures["startup_s"] = replicas[0].startup_s
-                tallies = storm_pair(opts, replicas, result)
+                tallies = storm_pair(opts, replicas, result, server_pid=cluster.pid)
             finally:
                 for replica in replicas:
                     replica.stop()
@@ -63,7 +69,8 @@ def run(opts: argparse.Namespace, workdir: Path) -> Run:
     return result
 
 
-def storm_pair(opts: argparse.Namespace, replicas: list[Service], result: Run) -> list[Tally]:
+def storm_pair(opts: argparse.Namespace, replicas: list[Service], result: Run, *,
+               server_pid: int) -> list[Tally]:
     targets = [Target(r.url, r.token) for r in replicas]
     deliveries = storm_deliveries(batches=opts.warmup + opts.batches, batch_size=opts.batch_size,
                                   duplicates=opts.duplicates, resolved=opts.resolved,
@@ -73,7 +80,14 @@ def storm_pair(opts: argparse.Namespace, replicas: list[Service], result: Run) -
     timed = list(deliveries)
     for replica in replicas:
         replica.sample_rss(0.2)
+    cpu_before = cpu_split(replicas, server_pid)
     tally = drive(targets, timed, concurrency=opts.concurrency, max_seconds=opts.max_seconds)
+    spent = {part: after - cpu_before[part]
+             for part, after in cpu_split(replicas, server_pid).items()}
+    answered = max(tally.alerts_ok, 1)
+    result.figures |= {f"{part}_cpu_per_alert_us": 1e6 * seconds / answered
+                       for part, seconds in spent.items()}
+    result.figures["machine_cpu_util"] = sum(spent.values()) / (tally.wall_s or 1e-9)
     figures = tally.figures()
     result.figures |= {"total_alerts_per_s": figures["alerts_per_s"],
                        "distinct_alerts_per_s": figures["alerts_per_s"] / len(replicas),
@@ -82,6 +96,15 @@ def storm_pair(opts: argparse.Namespace, replicas: list[Service], result: Run) -
     result.errors += warm.errors() + tally.timed_errors()
     result.detail["storm"] = tally.detail()
     return [warm, tally]
+
+
+def cpu_split(replicas: list[Service], server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the replicas together, the PostgreSQL server, and this
+    process (the load generator)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return {"replicas": sum(replica.cpu_s() for replica in replicas),
+            "postgres": tree_cpu_s(server_pid),
+            "loadgen": own.ru_utime + own.ru_stime}
 
 
 def key_errors(url: str, tally: Tally) -> list[str]:

@@ -98,3 +98,17 @@ def test_actions_drain_against_the_emulator_and_every_pod_is_deleted(tmp_path: P
     assert {"actions_per_s", "warmup_action_s", "service_cpu_per_action_ms",
             "emulator_cpu_per_action_ms"} <= figures(json.loads(out.read_text()),
                                                      "actions").keys()
+
+
+@pytest.mark.slow
+def test_postgres_pair_reports_where_the_cores_went(tmp_path: Path) -> None:
+    """Two replicas on a real, durable PostgreSQL: the run passes its one-action-per-key
+    checks and splits the CPU between replicas, server and load generator."""
+    out = tmp_path / "postgres.json"
+    done = bench("-m", "bench", "postgres", "--batches", "6", "--warmup", "2", "--json", out)
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = figures(json.loads(out.read_text()), "postgres")
+    for part in ("replicas", "postgres", "loadgen"):
+        assert found[f"{part}_cpu_per_alert_us"]["median"] > 0, part
+    cores = os.cpu_count() or 1
+    assert 0 < found["machine_cpu_util"]["median"] <= cores + 0.5  # CPU ticks are coarse
