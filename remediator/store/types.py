@@ -43,6 +43,9 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        # TypeDecorator composes process_bind_param with the dialect's own processor;
+        # on SQLite this replaces both with one function that writes the same text
+        # (tests/store/test_datetime_binding.py holds the two equal).
         if dialect.name == "sqlite":
             return sqlite_text
         return super().bind_processor(dialect)

@@ -50,5 +50,6 @@ def test_a_sqlite_column_stores_the_fused_text_and_reads_back_aware_utc(tmp_path
         connection.execute(insert(table), [{"at": value} for value in written])
         stored = connection.execute(text("SELECT at FROM t ORDER BY id")).scalars().all()
         read = connection.execute(select(table.c.at).order_by(table.c.id)).scalars().all()
+    assert UTCDateTime()._cached_bind_processor(engine.dialect) is sqlite_text  # one step
     assert stored == ["2026-12-03 12:00:00.000007", None]
     assert read == [datetime(2026, 12, 3, 12, 0, 0, 7, tzinfo=UTC), None]
