@@ -41,10 +41,11 @@ def unit(name: str) -> str:
 
 
 def better(name: str) -> str:
-    """'higher', 'lower' or '' (a count: neither)."""
+    """'higher', 'lower' or '' (a count, or busy cores: neither, as they grow with the
+    work done; CPU time per alert or action, in ms or us, is lower-better)."""
     if name.endswith("_per_s"):
         return "higher"
-    if unit(name) in ("ms", "us", "s", "MB", "MB/min"):  # CPU use: neither (it grows with work)
+    if unit(name) in ("ms", "us", "s", "MB", "MB/min"):
         return "lower"
     return ""
 
