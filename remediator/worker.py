@@ -24,6 +24,7 @@ from remediator.actions.base import (
     ActionRegistry,
     ActionRequest,
     ActionResult,
+    Observed,
     TargetGone,
 )
 from remediator.clock import Clock, utcnow
@@ -46,6 +47,8 @@ _VERIFY_ATTEMPTS = 3
 _CLAIM_LEASE = timedelta(minutes=5)
 _LEASE_MARGIN = timedelta(minutes=5)  # must exceed the worker's timeout_grace
 _PAUSED_RECHECK = timedelta(minutes=1)
+OBSERVED = "observed"
+"""The job payload's key for what an action's first attempt saw of its target."""
 
 
 class Worker:
@@ -247,6 +250,9 @@ class Worker:
         request = remediation.request
         if job.payload.get("check"):  # a dry-run allowed to run its play in check mode
             request = replace(request, params={**request.params, "check": True})
+        expected = Observed.from_json(job.payload.get(OBSERVED))
+        if expected is not None:  # a retry: the target must still be as first seen
+            request = replace(request, expected=expected)
         prepared = await self._prepare(job, remediation, request)
         if prepared.blocked:
             return
@@ -268,11 +274,12 @@ class Worker:
         if isinstance(result, ActionError) and not isinstance(result, TargetGone) and (
                 result.transient and job.attempts <= self.retries):
             delay = result.retry_after or self.backoff.total_seconds() * 2 ** (job.attempts - 1)
+            detail, payload = _premise(job, result)
             self.store.retry_action(
                 job, remediation, run_at=now + timedelta(seconds=delay), now=now,
                 reason=(f"attempt {job.attempts}/{self.retries + 1} failed: "
                         f"{result.message}; retrying in {delay:g}s"),
-                duration_ms=duration_ms, detail=dict(result.detail))
+                duration_ms=duration_ms, detail=detail, payload=payload)
             return
         if isinstance(result, TargetGone):
             outcome = Outcome.TARGET_GONE
@@ -376,3 +383,19 @@ class Worker:
         prefix = self.owner_prefix if at_start else None
         return self.store.recover_expired(self.clock(), owner_prefix=prefix,
                                           current_owner=self.owner)
+
+
+def _premise(job: Job, error: ActionError) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The retry's audit detail, and the job's new payload when it must remember more.
+
+    The first attempt that saw its target fixes the premise for every later
+    one (kept in the job, so a restarted process holds the retry to it too);
+    a later attempt's view never replaces it.
+    """
+    if error.observed is None:
+        return dict(error.detail), None
+    seen = error.observed.to_json()
+    detail = {**error.detail, OBSERVED: job.payload.get(OBSERVED, seen)}
+    if OBSERVED in job.payload:
+        return detail, None
+    return detail, {**job.payload, OBSERVED: seen}

@@ -28,7 +28,7 @@ from kubernetes.client import ApiClient, Configuration
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config import incluster_config as _incluster_config
 
-from remediator.actions.base import ActionError, TargetGone
+from remediator.actions.base import ActionError, ActionRequest, Observed, TargetGone
 from remediator.actions.kube_source import (
     NO_CONFIGURATION,
     InCluster,
@@ -229,6 +229,28 @@ def at_most_once(operation: Operation, error: ActionError) -> ActionError:
     return ActionError(f"{error.message}; not retried: it may have been applied, "
                        f"check {operation.resource} {operation.namespace}/{operation.name}",
                        detail={**error.detail, "ambiguous": True})
+
+
+def namespace_of(request: ActionRequest) -> str:
+    """The request's namespace; every Kubernetes action here acts on a namespaced object."""
+    if request.namespace is None:
+        raise ActionError(f"{request.type} needs a namespace ({request.target})")
+    return request.namespace
+
+
+async def write(operation: Operation, deadline: Deadline, request: Callable[[float], object],
+                seen: Observed) -> None:
+    """`call` for a write based on `seen`: its failure carries `seen`, so a retry is held to it.
+
+    A 409 (someone changed the object since it was read) is retried; the
+    retry reads again and must find what `seen` says, or refuse
+    (`TargetChanged`) instead of acting on a state nobody decided on.
+    """
+    try:
+        await call(operation, deadline, request)
+    except ActionError as error:
+        error.observed = seen
+        raise
 
 
 def with_resource_version(resource_version: str | None,

@@ -4,20 +4,27 @@ Every action talks to the API server through the official client with an
 injected `ApiClient` (each app and each test brings its own), inside the time
 budget of `request.timeout`. Read-modify-write actions send the
 `resourceVersion` they read, so a concurrent edit makes the API server answer
-409 (retried) instead of being overwritten.
+409 (retried) instead of being overwritten. What they read is their premise
+(`Observed`): the retry must find the same replicas or bounds, or it refuses
+(`TargetChanged`) rather than step from numbers someone else set.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes.client import ApiClient, AppsV1Api, AutoscalingV2Api, CoreV1Api, V1Scale
 
-from remediator.actions import revisions
-from remediator.actions.base import Action, ActionError, ActionRequest, ActionResult
+from remediator.actions.base import (
+    Action,
+    ActionError,
+    ActionRequest,
+    ActionResult,
+    Observed,
+    TargetChanged,
+)
 from remediator.actions.kube_client import (
     Deadline,
     KubeConfigError,
@@ -25,9 +32,12 @@ from remediator.actions.kube_client import (
     call,
     close_api_client,
     load_api_client,
+    namespace_of,
     with_resource_version,
+    write,
 )
 from remediator.actions.kube_exists import ExistsAction
+from remediator.actions.kube_undo import RolloutUndoAction
 from remediator.actions.target_check import EXISTS_ACTION
 from remediator.evidence.limits import SNAPSHOT_ACTION
 from remediator.evidence.snapshot import SnapshotAction
@@ -45,12 +55,6 @@ Clock = Callable[[], datetime]
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _namespace(request: ActionRequest) -> str:
-    if request.namespace is None:
-        raise ActionError(f"{request.type} needs a namespace ({request.target})")
-    return request.namespace
 
 
 def _int(params: Mapping[str, Any], key: str, default: int | None = None) -> int | None:
@@ -75,7 +79,7 @@ class DeletePodAction:
         self._core = CoreV1Api(api_client)
 
     async def run(self, request: ActionRequest) -> ActionResult:
-        namespace, name = _namespace(request), request.name
+        namespace, name = namespace_of(request), request.name
         grace = _int(request.params, "grace_period_seconds")
         operation = Operation(verb="delete", resource="pods", namespace=namespace, name=name)
         await call(operation, Deadline(request.timeout), lambda timeout: (
@@ -105,7 +109,7 @@ class RolloutRestartAction:
         if request.kind not in self._patchers:
             raise ActionError(f"cannot restart a {request.kind!r}")
         resource, patch = self._patchers[request.kind]
-        namespace, name = _namespace(request), request.name
+        namespace, name = namespace_of(request), request.name
         stamp = self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
         operation = Operation(verb="patch", resource=resource, namespace=namespace, name=name)
@@ -135,24 +139,26 @@ class ScaleAction:
         if request.kind not in self._calls:
             raise ActionError(f"cannot scale a {request.kind!r}")
         resource, read, patch = self._calls[request.kind]
-        namespace, name, deadline = _namespace(request), request.name, Deadline(request.timeout)
+        namespace, name, deadline = namespace_of(request), request.name, Deadline(request.timeout)
         reading = Operation(verb="get", resource=resource, namespace=namespace, name=name)
         scale = await call(reading, deadline,
                            lambda timeout: read(name, namespace, _request_timeout=timeout))
         current: int = (scale.spec.replicas if scale.spec else None) or 0
-        target = scale_target(current, request.params)
+        version = scale.metadata.resource_version if scale.metadata else None
         what = f"{request.kind} {namespace}/{name}"
+        seen = Observed(values={"replicas": current}, resource_version=version)
+        TargetChanged.unless_same(what, request.expected, seen)
+        target = scale_target(current, request.params)
         detail = {"previous": current, "replicas": target}
         if target == current:
             return ActionResult(message=f"{what} already has {current} replicas; not changed",
-                                detail={**detail, "changed": False})
-        version = scale.metadata.resource_version if scale.metadata else None
+                                detail={**detail, "changed": False}, observed=seen)
         body = with_resource_version(version, {"spec": {"replicas": target}})
         patching = Operation(verb="patch", resource=resource, namespace=namespace, name=name)
-        await call(patching, deadline,
-                   lambda timeout: patch(name, namespace, body, _request_timeout=timeout))
+        await write(patching, deadline,
+                    lambda timeout: patch(name, namespace, body, _request_timeout=timeout), seen)
         return ActionResult(message=f"scaled {what} from {current} to {target} replicas",
-                            detail={**detail, "changed": True})
+                            detail={**detail, "changed": True}, observed=seen)
 
 
 def scale_target(current: int, params: Mapping[str, Any]) -> int:
@@ -187,9 +193,11 @@ class _HpaAction:
     def __init__(self, api_client: ApiClient) -> None:
         self._api = AutoscalingV2Api(api_client)
 
-    async def _read(self, namespace: str, name: str,
-                    deadline: Deadline) -> tuple[int, int, str | None]:
-        """(minReplicas, maxReplicas, resourceVersion); an unset minimum defaults to 1."""
+    async def _read(self, namespace: str, name: str, deadline: Deadline) -> Observed:
+        """Its bounds (`min_replicas`, `max_replicas`) and resourceVersion.
+
+        An unset minimum defaults to 1.
+        """
         operation = Operation(verb="get", resource="horizontalpodautoscalers",
                               namespace=namespace, name=name)
         hpa = await call(operation, deadline, lambda timeout: (
@@ -199,41 +207,49 @@ class _HpaAction:
         if hpa.spec is None:
             raise ActionError(f"hpa {namespace}/{name} has no spec")
         minimum = hpa.spec.min_replicas
-        return 1 if minimum is None else minimum, hpa.spec.max_replicas, version
+        bounds = (1 if minimum is None else minimum, hpa.spec.max_replicas)
+        return Observed(values=_bounds(bounds), resource_version=version)
 
     async def _patch(self, namespace: str, name: str, deadline: Deadline,
-                     bounds: tuple[int, int], version: str | None) -> None:
+                     bounds: tuple[int, int], seen: Observed) -> None:
         spec = {"minReplicas": bounds[0], "maxReplicas": bounds[1]}
-        body = with_resource_version(version, {"spec": spec})
+        body = with_resource_version(seen.resource_version, {"spec": spec})
         operation = Operation(verb="patch", resource="horizontalpodautoscalers",
                               namespace=namespace, name=name)
-        await call(operation, deadline, lambda timeout: (
+        await write(operation, deadline, lambda timeout: (
             self._api.patch_namespaced_horizontal_pod_autoscaler(
-                name, namespace, body, _request_timeout=timeout)))
+                name, namespace, body, _request_timeout=timeout)), seen)
 
 
 def _bounds(bounds: tuple[int, int]) -> dict[str, int]:
     return {"min_replicas": bounds[0], "max_replicas": bounds[1]}
 
 
+def _unpack(seen: Observed) -> tuple[int, int]:
+    return int(seen.values["min_replicas"]), int(seen.values["max_replicas"])
+
+
 class HpaPatchAction(_HpaAction):
     """`kubernetes.hpa_patch`: give an HPA more room, and optionally take it back later."""
 
     async def run(self, request: ActionRequest) -> ActionResult:
-        namespace, name, deadline = _namespace(request), request.name, Deadline(request.timeout)
-        old_min, old_max, version = await self._read(namespace, name, deadline)
-        old, new = (old_min, old_max), hpa_bounds(old_min, old_max, request.params)
+        namespace, name, deadline = namespace_of(request), request.name, Deadline(request.timeout)
+        seen = await self._read(namespace, name, deadline)
+        TargetChanged.unless_same(f"hpa {namespace}/{name}", request.expected, seen)
+        old_min, old_max = old = _unpack(seen)
+        new = hpa_bounds(old_min, old_max, request.params)
         detail = {"previous": _bounds(old), "new": _bounds(new)}
         if new == old:
             ceiling = request.params.get("ceiling")
             return ActionResult(message=f"hpa {namespace}/{name} already at min {old_min}, "
                                         f"max {old_max} (ceiling {ceiling}); not changed",
-                                detail={**detail, "changed": False})
-        await self._patch(namespace, name, deadline, new, version)
+                                detail={**detail, "changed": False}, observed=seen)
+        await self._patch(namespace, name, deadline, new, seen)
         followups = (self._revert(request, old, new),) if request.params.get("revert") else ()
         return ActionResult(message=f"raised hpa {namespace}/{name} from min {old_min}, "
                                     f"max {old_max} to min {new[0]}, max {new[1]}",
-                            detail={**detail, "changed": True}, followups=followups)
+                            detail={**detail, "changed": True}, followups=followups,
+                            observed=seen)
 
     @staticmethod
     def _revert(request: ActionRequest, old: tuple[int, int],
@@ -252,111 +268,22 @@ class HpaRevertAction(_HpaAction):
     """
 
     async def run(self, request: ActionRequest) -> ActionResult:
-        namespace, name, deadline = _namespace(request), request.name, Deadline(request.timeout)
+        namespace, name, deadline = namespace_of(request), request.name, Deadline(request.timeout)
         params = request.params
         old = (_required_int(params, "min_replicas"), _required_int(params, "max_replicas"))
         ours = (_required_int(params, "expect_min"), _required_int(params, "expect_max"))
-        current_min, current_max, version = await self._read(namespace, name, deadline)
-        current = (current_min, current_max)
+        seen = await self._read(namespace, name, deadline)
+        current_min, current_max = current = _unpack(seen)
         detail = {"original": _bounds(old), "ours": _bounds(ours), "found": _bounds(current)}
         if current != ours:
             return ActionResult(
                 message=f"left hpa {namespace}/{name} alone: it has min {current_min}, max "
                         f"{current_max}, not the min {ours[0]}, max {ours[1]} we set",
                 detail={**detail, "reverted": False})
-        await self._patch(namespace, name, deadline, old, version)
+        await self._patch(namespace, name, deadline, old, seen)
         return ActionResult(message=f"reverted hpa {namespace}/{name} to min {old[0]}, "
                                     f"max {old[1]}",
-                            detail={**detail, "reverted": True})
-
-
-class RolloutUndoAction:
-    """`kubernetes.rollout_undo`: roll a Deployment back to its previous revision.
-
-    As `kubectl rollout undo` does: the previous ReplicaSet's pod template
-    (without its pod-template-hash label) replaces the Deployment's, and the
-    ReplicaSet's annotations come along. It is a JSON merge patch that nulls
-    what the old template lacks (so it replaces, not merges), carrying the
-    resourceVersion it read: a concurrent change is a 409, never lost. It
-    refuses when there is no previous revision, and when the current one is
-    older than `max_age` (then the rollout is not what just broke).
-    """
-
-    def __init__(self, api_client: ApiClient, *, clock: Clock = _utcnow) -> None:
-        self._apps = AppsV1Api(api_client)
-        self._clock = clock
-
-    async def run(self, request: ActionRequest) -> ActionResult:
-        if request.kind != "deployment":
-            raise ActionError(f"cannot roll back a {request.kind!r}")
-        namespace, name, deadline = _namespace(request), request.name, Deadline(request.timeout)
-        max_age = float(request.params.get("max_age", 3600))
-        deployment, replicasets = await self._read(namespace, name, deadline)
-        history = revisions.history(deployment, replicasets)
-        current, previous = revisions.current_and_previous(deployment, history)
-        what = f"deployment {namespace}/{name}"
-        detail: dict[str, Any] = {
-            "from_revision": current.number if current else revisions.revision_of(deployment),
-            "revisions": [r.number for r in history]}
-        if current is None or previous is None:
-            raise ActionError(f"refused: {what} has no previous revision to roll back to "
-                              f"(revisions: {detail['revisions'] or 'none'})", detail=detail)
-        age = (self._clock() - current.created_at).total_seconds() if current.created_at else None
-        detail.update(to_revision=previous.number, to_replicaset=previous.replicaset,
-                      from_replicaset=current.replicaset, current_age_seconds=age)
-        if age is None or age >= max_age:
-            shown = "unknown" if age is None else f"{age:.0f}s"
-            raise ActionError(f"refused: {what} revision {current.number} is {shown} old, "
-                              f"not younger than max_age {max_age:g}s", detail=detail)
-        source = next(rs for rs in replicasets
-                      if (rs.get("metadata") or {}).get("name") == previous.replicaset)
-        meta = deployment.get("metadata") or {}
-        patch = revisions.replacing(
-            {"metadata": {"annotations": meta.get("annotations") or {}},
-             "spec": {"template": (deployment.get("spec") or {}).get("template") or {}}},
-            {"metadata": {"annotations": revisions.undo_annotations(deployment, source)},
-             "spec": {"template": revisions.undo_template(previous)}})
-        # The resourceVersion is the optimistic lock (the patch has its own metadata).
-        body = {**patch, "metadata": {**patch["metadata"],
-                                      "resourceVersion": meta.get("resourceVersion")}}
-        operation = Operation(verb="patch", resource="deployments", namespace=namespace,
-                              name=name)
-        await call(operation, deadline, lambda timeout: self._apps.patch_namespaced_deployment(
-            name, namespace, body, _request_timeout=timeout,
-            _content_type="application/merge-patch+json"))
-        return ActionResult(message=f"rolled back {what} from revision {current.number} to "
-                                    f"revision {previous.number} ({previous.replicaset})",
-                            detail=detail)
-
-    async def _read(self, namespace: str, name: str,
-                    deadline: Deadline) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """The Deployment and the namespace's ReplicaSets, as the API server's JSON."""
-        reading = Operation(verb="get", resource="deployments", namespace=namespace, name=name)
-        deployment = await call(reading, deadline, lambda timeout: _json(
-            self._apps.read_namespaced_deployment(name, namespace, _request_timeout=timeout,
-                                                  _preload_content=False)))
-        listing = Operation(verb="list", resource="replicasets", namespace=namespace, name="")
-        listed = await call(listing, deadline, lambda timeout: _json(
-            self._apps.list_namespaced_replica_set(namespace, _request_timeout=timeout,
-                                                   _preload_content=False)))
-        return deployment, list(listed.get("items") or [])
-
-
-def _json(response: Any) -> dict[str, Any]:
-    """A raw client response parsed as a JSON object (no model validation).
-
-    Called in the request's thread: it reads the body and gives the
-    connection back to the pool (a raw response otherwise keeps it).
-    """
-    try:
-        data = json.loads(response.data)
-    except ValueError:
-        raise ActionError("the API server sent invalid JSON", transient=True) from None
-    finally:
-        response.release_conn()
-    if not isinstance(data, dict):
-        raise ActionError("the API server sent an unexpected answer", transient=True)
-    return data
+                            detail={**detail, "reverted": True}, observed=seen)
 
 
 def kubernetes_actions(api_client: ApiClient, *, clock: Clock = _utcnow,

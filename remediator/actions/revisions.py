@@ -9,6 +9,8 @@ use these helpers, so they agree on which revision is current and previous.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +23,13 @@ KEEP_ON_UNDO = frozenset({
     REVISION, "deployment.kubernetes.io/revision-history",
     "deployment.kubernetes.io/desired-replicas", "deployment.kubernetes.io/max-replicas",
     "kubectl.kubernetes.io/last-applied-configuration"})
+
+REPLICASET_LIMIT = 100
+"""At most this many ReplicaSets are read for one Deployment's history. Only those
+matching its selector are asked for (the controller keeps revisionHistoryLimit,
+10 by default, plus the current one), never every ReplicaSet of the namespace."""
+
+_SELECTOR_OPERATORS = {"In": "in", "NotIn": "notin"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,37 @@ def revision_of(obj: Mapping[str, Any]) -> int | None:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+
+
+def label_selector(deployment: Mapping[str, Any]) -> str | None:
+    """The Deployment's `spec.selector` as a list call's labelSelector (None: it has none).
+
+    Its ReplicaSets carry these labels (plus a pod-template-hash); others may too,
+    so `history` still checks the owner reference.
+    """
+    selector = (deployment.get("spec") or {}).get("selector") or {}
+    terms = [f"{key}={value}" for key, value in sorted(
+        (selector.get("matchLabels") or {}).items())]
+    for expression in selector.get("matchExpressions") or []:
+        key, operator = expression.get("key"), expression.get("operator")
+        values = ",".join(sorted(expression.get("values") or []))
+        if operator in _SELECTOR_OPERATORS:
+            terms.append(f"{key} {_SELECTOR_OPERATORS[operator]} ({values})")
+        elif operator in {"Exists", "DoesNotExist"}:
+            terms.append(key if operator == "Exists" else f"!{key}")
+    return ",".join(terms) or None
+
+
+def truncated(listed: Mapping[str, Any]) -> bool:
+    """Whether a list answer stopped at its `limit` with more to come."""
+    return bool((listed.get("metadata") or {}).get("continue"))
+
+
+def template_digest(deployment: Mapping[str, Any]) -> str:
+    """A short digest of the Deployment's pod template: changes when anyone edits it."""
+    template = (deployment.get("spec") or {}).get("template") or {}
+    text = json.dumps(template, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def owned_by(obj: Mapping[str, Any], kind: str, name: str, uid: str | None = None) -> bool:

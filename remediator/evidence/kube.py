@@ -20,6 +20,7 @@ import urllib3
 from kubernetes.client import ApiClient, AppsV1Api, AutoscalingV2Api, CoreV1Api
 from kubernetes.client.exceptions import ApiException
 
+from remediator.actions import revisions
 from remediator.actions.kube_client import Operation, api_error, transport_error
 from remediator.evidence.budget import Gathering
 
@@ -67,6 +68,32 @@ class KubeReader:
             return json.loads(text)
         except ValueError:
             raise EvidenceError(f"{operation}: the API server sent invalid JSON") from None
+
+    async def replicasets(self, gathering: Gathering, namespace: str,
+                          deployment: dict[str, Any]) -> list[dict[str, Any]]:
+        """The ReplicaSets that may belong to `deployment`: those its selector matches.
+
+        At most `revisions.REPLICASET_LIMIT` of them (a namespace may hold
+        thousands of others); `revisions.history` keeps the ones it owns. A
+        longer list is refused as evidence, as `rollout_undo` refuses it:
+        the oldest revisions shown could be the wrong ones.
+        """
+        name = str((deployment.get("metadata") or {}).get("name", ""))
+        operation = Operation(verb="list", resource="replicasets", namespace=namespace,
+                              name=name)
+        selector = revisions.label_selector(deployment)
+        if selector is None:
+            raise EvidenceError(f"{operation}: the deployment has no selector")
+        listed = await self.read(gathering, operation, lambda t: (
+            self.apps.list_namespaced_replica_set(
+                namespace, label_selector=selector, limit=revisions.REPLICASET_LIMIT,
+                _request_timeout=t, _preload_content=False)))
+        if not isinstance(listed, dict):
+            raise EvidenceError(f"{operation}: the API server sent an unexpected answer")
+        if revisions.truncated(listed):
+            raise EvidenceError(f"{operation}: more than {revisions.REPLICASET_LIMIT} "
+                                f"ReplicaSets match {selector!r}; history not shown")
+        return list(listed.get("items") or [])
 
 
 def _fetch(request: Callable[[float], Any], timeout: float) -> tuple[bytes, str]:

@@ -168,13 +168,10 @@ async def _deployment(reader: KubeReader, g: Gathering, namespace: str, name: st
                                                        _preload_content=False))))
         if obj is None:
             return
-    listed = await g.section("rollout", reader.read(
-        g, _op("list", "replicasets", namespace, name), lambda t: (
-            reader.apps.list_namespaced_replica_set(namespace, _request_timeout=t,
-                                                    _preload_content=False))))
+    listed = await g.section("rollout", reader.replicasets(g, namespace, obj))
     if listed is None:
         return
-    history = revisions.history(obj, listed.get("items") or [])
+    history = revisions.history(obj, listed)
     current, previous = revisions.current_and_previous(obj, history)
     g.document["rollout"] = summary.rollout(obj, current, previous)
 

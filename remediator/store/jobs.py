@@ -96,6 +96,11 @@ def retry_at(connection: Connection, job_id: int, run_at: datetime) -> None:
         state=QUEUED, run_at=run_at, lease_owner=None, lease_expires=None))
 
 
+def set_payload(connection: Connection, job_id: int, payload: Mapping[str, Any]) -> None:
+    """Replace a job's payload: what its next attempt must know (what the first one saw)."""
+    connection.execute(update(jobs).where(jobs.c.id == job_id).values(payload=dict(payload)))
+
+
 def expired(connection: Connection, now: datetime, *, owner_prefix: str | None = None,
             current_owner: str | None = None) -> list[Job]:
     """Jobs still `running` after their lease: their worker is gone.

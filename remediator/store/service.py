@@ -121,10 +121,16 @@ class Store:
 
     def retry_action(self, job: Job, remediation: Remediation, *, run_at: datetime,
                      now: datetime, reason: str, duration_ms: float,
-                     detail: dict[str, Any]) -> None:
-        """A transient failure: note it and queue the same job again."""
+                     detail: dict[str, Any], payload: Mapping[str, Any] | None = None) -> None:
+        """A transient failure: note it and queue the same job again.
+
+        `payload` replaces the job's (what the attempt saw, for the retry to
+        hold on to), in the same transaction: it survives a restart.
+        """
         with self.database.writing() as connection:
             jobs.retry_at(connection, job.id, run_at)
+            if payload is not None:
+                jobs.set_payload(connection, job.id, payload)
             recorder.record_outcome(connection, remediation, outcome=Outcome.FAILED, now=now,
                                     reason=reason, duration_ms=duration_ms,
                                     detail={"retrying": True, **detail})
