@@ -197,7 +197,7 @@ class Worker:
             return now + timedelta(seconds=remediation.request.timeout) + _LEASE_MARGIN
 
         return self.store.claim_to_run(owner=self.owner, now=now, limit=limit,
-                                       lease=_CLAIM_LEASE, blocked=blocked,
+                                       lease=_lease, blocked=blocked,
                                        action_lease=action_lease)
 
     async def _run(self, job: Job, remediation: Remediation | None) -> None:
@@ -399,3 +399,20 @@ def _premise(job: Job, error: ActionError) -> tuple[dict[str, Any], dict[str, An
     if OBSERVED in job.payload:
         return detail, None
     return detail, {**job.payload, OBSERVED: seen}
+
+
+def _lease(job: Job) -> timedelta:
+    """A claimed job's lease: a follow-up's covers its own timeout plus the margin.
+
+    Leased for a claim's 5 minutes, a revert or play given a longer timeout
+    looked abandoned while it ran: recovery failed it, and a second worker
+    could start it again. (An action's lease is stretched the same way, from
+    its remediation: `action_lease`.)
+    """
+    if job.kind != jobs.FOLLOWUP:
+        return _CLAIM_LEASE
+    try:  # read as the worker will run it; a malformed payload must not fail the claim
+        timeout = timedelta(seconds=ActionRequest.from_json(job.payload["request"]).timeout)
+    except (AttributeError, KeyError, TypeError, ValueError, OverflowError):
+        return _CLAIM_LEASE
+    return max(_CLAIM_LEASE, timeout + _LEASE_MARGIN)

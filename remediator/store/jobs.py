@@ -29,6 +29,9 @@ DONE = "done"
 Leases = Callable[[list["Job"]], Mapping[int, datetime]]
 """Lease ends chosen for some of the jobs being claimed, by job id."""
 
+Lease = timedelta | Callable[["Job"], timedelta]
+"""How long a claimed job is leased: one length, or each job's own (its timeout)."""
+
 # Built once: building a Core statement and its cache key costs ~60 us, several
 # times what SQLite takes to run it, and every action runs these (issue 11). The
 # other store modules keep their hot statements the same way.
@@ -65,10 +68,10 @@ def enqueue_many(connection: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def claim(connection: Connection, *, owner: str, now: datetime, limit: int,
-          lease: timedelta, leases: Leases | None = None) -> list[Job]:
+          lease: Lease, leases: Leases | None = None) -> list[Job]:
     """Take up to `limit` due jobs for `owner` (inside a serialised transaction).
 
-    Each is leased for `lease`, or until the time `leases` gives it: an
+    Each is leased for `lease` (or `lease(job)`), or until the time `leases` gives it: an
     action is leased for its own timeout in the same statement, not stretched
     by a second one.
     """
@@ -81,8 +84,9 @@ def claim(connection: Connection, *, owner: str, now: datetime, limit: int,
     claimed = [Job(id=row.id, kind=row.kind, remediation_id=row.remediation_id,
                    attempts=row.attempts + 1, payload=row.payload) for row in rows]
     until = leases(claimed) if leases is not None else {}
+    length = lease if callable(lease) else (lambda job: lease)
     connection.execute(_LEASE, [
-        {"job_id": job.id, "owner": owner, "until": until.get(job.id, now + lease)}
+        {"job_id": job.id, "owner": owner, "until": until.get(job.id, now + length(job))}
         for job in claimed])
     return claimed
 

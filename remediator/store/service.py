@@ -54,11 +54,11 @@ class Store:
 
     # -- jobs -------------------------------------------------------------
 
-    def claim(self, *, owner: str, now: datetime, limit: int, lease: timedelta) -> list[Job]:
+    def claim(self, *, owner: str, now: datetime, limit: int, lease: jobs.Lease) -> list[Job]:
         with self.database.writing() as connection:
             return jobs.claim(connection, owner=owner, now=now, limit=limit, lease=lease)
 
-    def claim_to_run(self, *, owner: str, now: datetime, limit: int, lease: timedelta,
+    def claim_to_run(self, *, owner: str, now: datetime, limit: int, lease: jobs.Lease,
                      blocked: Blocked, action_lease: Callable[[Remediation], datetime],
                      ) -> list[tuple[Job, Remediation | None]]:
         """Claim due jobs with their remediations; start or cancel the actions among them.
