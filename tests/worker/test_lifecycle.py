@@ -160,3 +160,29 @@ async def test_an_action_cancelled_by_pause_counts_for_no_cooldown_or_rate(rig: 
                             "reason": "kubernetes.delete_pod on pod/apps-a/web-1 queued"}
     await settle(rig)
     assert len(rig.delete.calls) == 1
+
+
+async def test_a_running_followup_is_leased_for_its_timeout_plus_a_margin(rig: Rig) -> None:
+    """Issue 20, item 10: a follow-up kept a claim's 5-minute lease whatever its timeout.
+
+    A 20-minute revert looked abandoned after 5: recovery failed it while it
+    ran, and another worker could have claimed it again.
+    """
+    slow = ActionRequest(type="kubernetes.hpa_revert", kind="hpa", name="web",
+                         namespace="apps-a", timeout=1200,
+                         params={"min_replicas": 2, "max_replicas": 5,
+                                 "expect_min": 2, "expect_max": 6})
+    rig.delete.script = [ActionResult(message="raised", followups=(slow,))]
+    rig.restart.script = ["hang"]
+    fire(rig)
+    await settle(rig)
+    resolve(rig)
+    await rig.worker.tick()
+    await rig.restart.started.wait()
+    with rig.database.reading() as connection:
+        lease = connection.execute(select(jobs_table.c.lease_expires).where(
+            jobs_table.c.kind == jobs.FOLLOWUP)).scalar_one()
+    assert lease == rig.clock.now + timedelta(minutes=20 + 5)
+    rig.clock.advance(minutes=6)
+    assert rig.worker.recover_expired() == 0  # still running, not lost
+    await rig.worker.stop(grace=0)
