@@ -148,10 +148,10 @@ def client(kmock: OptimisticEmulator) -> Iterator[ApiClient]:
 
 
 @pytest.fixture
-def rig(tmp_path: Path, kmock: OptimisticEmulator, client: ApiClient, clock: FakeClock) -> Rig:
+def rig(tmp_path: Path, kmock: OptimisticEmulator, client: ApiClient, clock: FakeClock,
+        database: Database) -> Rig:
+    """On SQLite and on a real PostgreSQL: the premise lives in the job's JSON payload."""
     (tmp_path / "rules.yml").write_text(RULES)
-    database = Database(f"sqlite:///{tmp_path / 'r.db'}")
-    database.migrate()
     metrics = Metrics.create()
     intake = Intake(database=database, policy=Policy(), metrics=metrics, clock=clock,
                     rulebook=RuleBook([str(tmp_path / "rules.yml")], metrics=metrics))
