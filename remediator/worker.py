@@ -404,10 +404,10 @@ def _premise(job: Job, error: ActionError) -> tuple[dict[str, Any], dict[str, An
 def _lease(job: Job) -> timedelta:
     """A claimed job's lease: a follow-up's covers its own timeout plus the margin.
 
-    Leased for a claim's 5 minutes, a revert or play given a longer timeout
-    looked abandoned while it ran: recovery failed it, and a second worker
-    could start it again. (An action's lease is stretched the same way, from
-    its remediation: `action_lease`.)
+    Leased for a claim's 5 minutes, a revert given a longer timeout looked
+    abandoned while it ran: recovery recorded it failed ("interrupted") and
+    the live worker's result landed on a finished job. (An action's lease is
+    stretched the same way, from its remediation: `action_lease`.)
     """
     if job.kind != jobs.FOLLOWUP:
         return _CLAIM_LEASE
