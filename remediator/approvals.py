@@ -9,7 +9,9 @@ action queued. Anything else is
 recorded with its outcome and the request's idempotency key is given back.
 A request nobody answers within its timeout is `expired` (and its key given
 back, so the alert's next notification asks again). A declined request keeps
-its key: the same alert episode is not asked about again.
+its key: the same alert episode is not asked about again. An answer that
+comes after the timeout is refused (409): the request is `expired`, whether
+the scheduler got there first or not, and the attempt is an `operator` entry.
 """
 
 from __future__ import annotations
@@ -114,19 +116,34 @@ class RecheckState:
         return None
 
 
-def _awaiting(connection: Connection, remediation_id: str, now: datetime) -> Remediation:
+def _awaiting(connection: Connection, remediation_id: str, now: datetime, *, verb: str,
+              actor: Actor, reason: str) -> Remediation | ApprovalError:
+    """The request, if it still awaits an answer; else why not (the caller raises it
+    after its transaction, so what is written here is kept).
+
+    A request past its expiry is expired now, if the scheduler has not done it
+    yet, and the refused attempt is audited (issue 20, item 9): raising inside
+    the transaction rolled both back, so the request came back `awaiting` and
+    nobody could tell someone had tried.
+    """
     current = remediations.get(connection, remediation_id)
     if current is None:
-        raise ApprovalError(f"no remediation {remediation_id!r}", 404)
-    if current.state != AWAITING:
-        raise ApprovalError(f"remediation {remediation_id[:8]} is {current.state}, "
-                            "not awaiting approval", 409)
+        return ApprovalError(f"no remediation {remediation_id!r}", 404)
     expires = connection.execute(select(table.c.approval_expires).where(
         table.c.id == remediation_id)).scalar()
-    if expires is not None and expires <= now:
-        _expire(connection, current, now)
-        raise ApprovalError(f"the approval request for {remediation_id[:8]} expired at "
-                            f"{expires.isoformat(timespec='seconds')}", 409)
+    late = current.state == AWAITING and expires is not None and expires <= now
+    if late or current.state == Outcome.EXPIRED.value:
+        when = f" at {expires.isoformat(timespec='seconds')}" if expires is not None else ""
+        _log(connection, current, verb, actor, reason, now,
+             refused=f"{verb} refused: the approval request expired{when}")
+        if late:
+            _expire(connection, current, now)
+        return ApprovalError(f"remediation {remediation_id[:8]} is expired, not awaiting "
+                             f"approval: the request expired{when}; nothing was {verb}d "
+                             "(the alert's next notification asks again)", 409)
+    if current.state != AWAITING:
+        return ApprovalError(f"remediation {remediation_id[:8]} is {current.state}, "
+                             "not awaiting approval", 409)
     return current
 
 
@@ -138,33 +155,45 @@ def approve(database: Database, *, remediation_id: str, actor: Actor, reason: st
     `target_exists` is what the caller learnt from the cluster just before
     (`actions.target_check`): False refuses with `target_gone`; None (no
     cluster, or the read failed) leaves it to the worker's own 404 handling.
+    Raises ApprovalError (404, 409) when there is nothing to approve.
     """
     reason = clean_reason(reason)
     with database.writing() as connection:
-        current = _awaiting(connection, remediation_id, now)
-        _log(connection, current, "approve", actor, reason, now)
-        who = f"approved by {actor.name}" + (f": {reason}" if reason else "")
-        rule = rules.by_name(current.rule)
-        if current.resolved_at is not None:
-            return _refused(connection, current, now, Outcome.RESOLVED,
-                            f"{who}; not run: the alert resolved meanwhile")
-        if target_exists is False and not current.dry_run:
-            return _refused(connection, current, now, Outcome.TARGET_GONE,
-                            f"{who}; not run: {current.request.target} no longer exists")
-        if rule is None:
-            return _refused(connection, current, now, Outcome.DENIED,
-                            f"{who}; not run: rule {current.rule!r} is no longer loaded")
-        step = decide_step(current.alert, rule.model_copy(update={"approval": None}),
-                           current.step, policy=policy,
-                           state=RecheckState(connection, current.id), now=now)
-        if step.outcome is not Outcome.EXECUTED:
-            return _refused(connection, current, now, step.outcome,
-                            f"{who}; not run: {step.outcome.value}: {step.reason}")
-        jobs.enqueue(connection, kind=jobs.ACTION, remediation_id=current.id, run_at=now,
-                     payload=recorder.verify_payload(step))
-        text = f"{who}; guards re-checked, {step.reason}"
-        recorder.record_outcome(connection, current, outcome=Outcome.APPROVED, reason=text,
-                                now=now, state="pending", detail=actor.detail())
+        found = _awaiting(connection, remediation_id, now, verb="approve", actor=actor,
+                          reason=reason)
+        if not isinstance(found, ApprovalError):
+            _log(connection, found, "approve", actor, reason, now)
+            return _approved(connection, found, actor=actor, reason=reason, now=now,
+                             rules=rules, policy=policy, target_exists=target_exists)
+    raise found
+
+
+def _approved(connection: Connection, current: Remediation, *, actor: Actor, reason: str,
+              now: datetime, rules: RuleSet, policy: Policy,
+              target_exists: bool | None) -> Answer:
+    """`approve` for a request that awaits an answer (inside its transaction)."""
+    who = f"approved by {actor.name}" + (f": {reason}" if reason else "")
+    rule = rules.by_name(current.rule)
+    if current.resolved_at is not None:
+        return _refused(connection, current, now, Outcome.RESOLVED,
+                        f"{who}; not run: the alert resolved meanwhile")
+    if target_exists is False and not current.dry_run:
+        return _refused(connection, current, now, Outcome.TARGET_GONE,
+                        f"{who}; not run: {current.request.target} no longer exists")
+    if rule is None:
+        return _refused(connection, current, now, Outcome.DENIED,
+                        f"{who}; not run: rule {current.rule!r} is no longer loaded")
+    step = decide_step(current.alert, rule.model_copy(update={"approval": None}),
+                       current.step, policy=policy,
+                       state=RecheckState(connection, current.id), now=now)
+    if step.outcome is not Outcome.EXECUTED:
+        return _refused(connection, current, now, step.outcome,
+                        f"{who}; not run: {step.outcome.value}: {step.reason}")
+    jobs.enqueue(connection, kind=jobs.ACTION, remediation_id=current.id, run_at=now,
+                 payload=recorder.verify_payload(step))
+    text = f"{who}; guards re-checked, {step.reason}"
+    recorder.record_outcome(connection, current, outcome=Outcome.APPROVED, reason=text,
+                            now=now, state="pending", detail=actor.detail())
     return Answer(remediation_id=current.id, outcome=Outcome.APPROVED, reason=text,
                   queued=True)
 
@@ -174,13 +203,17 @@ def decline(database: Database, *, remediation_id: str, actor: Actor, reason: st
     """Decline: nothing runs, and this alert episode is not asked about again."""
     reason = clean_reason(reason)
     with database.writing() as connection:
-        current = _awaiting(connection, remediation_id, now)
-        _log(connection, current, "decline", actor, reason, now)
-        remediations.uncount(connection, current.id)
-        text = f"declined by {actor.name}" + (f": {reason}" if reason else "")
-        recorder.record_outcome(connection, current, outcome=Outcome.DECLINED, reason=text,
-                                now=now, state=Outcome.DECLINED.value, detail=actor.detail())
-    return Answer(remediation_id=current.id, outcome=Outcome.DECLINED, reason=text)
+        current = _awaiting(connection, remediation_id, now, verb="decline", actor=actor,
+                            reason=reason)
+        if not isinstance(current, ApprovalError):
+            _log(connection, current, "decline", actor, reason, now)
+            remediations.uncount(connection, current.id)
+            text = f"declined by {actor.name}" + (f": {reason}" if reason else "")
+            recorder.record_outcome(connection, current, outcome=Outcome.DECLINED,
+                                    reason=text, now=now, state=Outcome.DECLINED.value,
+                                    detail=actor.detail())
+            return Answer(remediation_id=current.id, outcome=Outcome.DECLINED, reason=text)
+    raise current
 
 
 def expire_due(database: Database, now: datetime) -> list[Remediation]:
@@ -210,9 +243,15 @@ def _refused(connection: Connection, current: Remediation, now: datetime, outcom
 
 
 def _log(connection: Connection, current: Remediation, action: str, actor: Actor, reason: str,
-         now: datetime) -> None:
+         now: datetime, *, refused: str | None = None) -> None:
+    """The operator's answer as an `operator` entry; a refused one says why in its reason
+    (the operator's own reason is kept in `detail`)."""
+    detail = None
+    if refused is not None:
+        detail = {"refused": refused, "given_reason": reason}
+        reason = refused + (f" (reason given: {reason})" if reason else "")
     record_operator(connection, action=action, actor=actor, reason=reason, now=now,
-                    remediation_id=current.id, rule=current.rule, step=current.step,
+                    detail=detail, remediation_id=current.id, rule=current.rule, step=current.step,
                     alertname=current.alert.alertname, fingerprint=current.alert.fingerprint,
                     namespace=current.request.namespace or "", target=current.request.target,
                     labels=current.alert.labels)

@@ -6,6 +6,9 @@ webhook; waiting for the next periodic reconciliation would leave a
 cluster-wide outage unanswered for a whole interval, so the first truncated
 delivery starts one at once. Deliveries that arrive while it runs ask for one
 more run after it (Alertmanager's state may have moved on), never for a pile.
+
+It reads Alertmanager through the same client as the periodic
+reconciliation, so it sees only this service's alerts (see `reconcile`).
 """
 
 from __future__ import annotations
@@ -43,7 +46,14 @@ class CatchUp:
         if self._task is not None and not self._task.done():
             self._again = True
             return True
-        log.info("Alertmanager cut %d alerts off a notification: reconciling now", truncated)
+        if self._client.receiver is None:
+            log.warning("Alertmanager cut %d alerts off a notification; without "
+                        "ALERTMANAGER_RECEIVER only those this service has received by "
+                        "webhook before are decided (set REMEDIATOR_ALERTMANAGER_RECEIVER "
+                        "to the receiver whose webhook points here)", truncated)
+        else:
+            log.info("Alertmanager cut %d alerts off a notification: reconciling now",
+                     truncated)
         self._task = asyncio.create_task(self._run(self._client), name="catch-up")
         return True
 

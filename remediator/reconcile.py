@@ -7,8 +7,15 @@
   resolved through the same path: their remediations close, their
   follow-ups (HPA reverts) run, and `unless_firing` stops being blocked.
 
-Only alerts routed to this service's receiver count (`receiver`), so an
-alert of another team's route is never acted on here.
+Only this service's alerts count, so another team's alert is never acted on
+here (issue 20, item 1). The client decides which: built with
+`ALERTMANAGER_RECEIVER`, it reads only alerts routed to that receiver.
+Without one, Alertmanager answers with every route's alerts, and only those
+whose fingerprint the store already knows are decided. Every fingerprint in
+the store came by webhook first (or by an earlier reconciliation that was
+itself this narrow), so "known" means "routed here". The resolve side only
+ever resolves stored alerts, which are ours by the same argument; without a
+receiver it resolves those no route still has firing.
 """
 
 from __future__ import annotations
@@ -23,18 +30,18 @@ from remediator.store.service import Store
 GROUP_KEY = "reconcile"
 
 
-async def reconcile(client: AlertmanagerClient, intake: Intake, *,
-                    receiver: str | None = None) -> list[dict[str, Any]]:
+async def reconcile(client: AlertmanagerClient, intake: Intake) -> list[dict[str, Any]]:
     """Feed unseen firing alerts and missed resolves through the normal path."""
     store = Store(intake.database)
     asked_at = intake.clock()
-    reported = await client.active_alerts(receiver=receiver, include_muted=True)
+    reported = await client.active_alerts(include_muted=True)
     alerts = [(api.as_alert(asked_at), api.status.state) for api in reported]
     still_firing = {alert.fingerprint for alert, _ in alerts if alert.firing}
     # Silenced and inhibited alerts still fire (they keep blocking
     # `unless_firing`), but nothing acts on them.
     actionable = [alert for alert, state in alerts if alert.firing and state != "suppressed"]
-    fresh = await asyncio.to_thread(store.reconcile_candidates, actionable)
+    fresh = await asyncio.to_thread(store.reconcile_candidates, actionable,
+                                    known_only=client.receiver is None)
     gone = await asyncio.to_thread(store.resolve_missing, still_firing, seen_before=asked_at)
     if not fresh and not gone:
         return []

@@ -59,8 +59,7 @@ async def _recover(services: Services, at_start: bool = False) -> None:
 
 async def _reconcile(services: Services, client: AlertmanagerClient) -> None:
     try:
-        decided = await reconcile(client, services.intake,
-                                  receiver=services.settings.alertmanager_receiver)
+        decided = await reconcile(client, services.intake)
     except Exception as error:
         services.metrics.reconcile_runs.labels(result="error").inc()
         log.warning("reconciliation with Alertmanager failed: %s", error)

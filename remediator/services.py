@@ -121,8 +121,11 @@ class Services:
                         metrics=metrics, clock=clock, concurrency=settings.workers,
                         retries=settings.action_retries, backoff=settings.retry_backoff,
                         preflight=preflight)
-        alertmanager = (AlertmanagerClient(settings.alertmanager_url)
+        alertmanager = (AlertmanagerClient(settings.alertmanager_url,
+                                           receiver=settings.alertmanager_receiver)
                         if settings.alertmanager_url else None)
+        if alertmanager is not None:
+            log.info("%s", alertmanager.scope())
         return cls(settings=settings, database=database, rulebook=rulebook, intake=intake,
                    worker=worker, metrics=metrics, clock=clock, executable=executable,
                    writer=DecisionWriter(intake), alertmanager=alertmanager,

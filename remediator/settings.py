@@ -136,7 +136,7 @@ class Settings(BaseSettings):
                                 description="retries of a failed notification")
     alertmanager_receiver: str | None = Field(
         default=None, description="reconcile only alerts routed to this Alertmanager receiver "
-        "(the one whose webhook points here); unset: every alert")
+        "(the one whose webhook points here); unset: only alerts received by webhook")
 
     prometheus_ca_file: Path | None = Field(
         default=None, description="CA bundle to verify Prometheus's TLS certificate")

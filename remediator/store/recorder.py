@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Executable, delete, select
@@ -37,18 +37,28 @@ def _remember_statement(connection: Connection) -> Executable:
         _REMEMBER[dialect] = stmt.on_conflict_do_update(index_elements=["fingerprint"], set_={
             "status": stmt.excluded.status, "labels": stmt.excluded.labels,
             "starts_at": stmt.excluded.starts_at, "updated_at": stmt.excluded.updated_at,
-            **{name: stmt.excluded[name] for name in RELATED_LABELS}})
+            **{name: stmt.excluded[name] for name in RELATED_LABELS}},
+            where=alerts.c.starts_at <= stmt.excluded.starts_at)
     return _REMEMBER[dialect]
 
 
 def remember_alerts(connection: Connection, batch: Sequence[Alert], now: datetime) -> None:
     """Upsert alerts as last seen (for `unless_firing`, reconciliation and the
     pre-flight's related alerts, which read the label columns `related_columns`
-    and may reuse a read until this commits: `note_changed`)."""
+    and may reuse a read until this commits: `note_changed`).
+
+    An alert's latest episode wins: a late notification of an earlier episode
+    (an older startsAt) never overwrites it, so a stale `resolved` cannot make
+    a firing alert look resolved to `unless_firing` (issue 20, item 8).
+    """
     if not batch:
         return
     note_changed(connection, changes.ALERTS)
-    latest = {alert.fingerprint: alert for alert in batch}
+    latest: dict[str, Alert] = {}
+    for alert in batch:
+        seen = latest.get(alert.fingerprint)
+        if seen is None or seen.starts_at <= alert.starts_at:
+            latest[alert.fingerprint] = alert
     connection.execute(_remember_statement(connection), [
         {"fingerprint": fp, "alertname": alert.alertname, "status": alert.status,
          "labels": dict(alert.labels), "starts_at": alert.starts_at, "updated_at": now,
@@ -70,15 +80,16 @@ def record(connection: Connection, decisions: Sequence[Decision], *, now: dateti
     new_remediations: list[dict[str, Any]] = []
     new_jobs: list[dict[str, Any]] = []
     summaries = []
-    closing = remediations.close_open(connection, {
-        d.alert.fingerprint for d in decisions if d.outcome is Outcome.RESOLVED}, now)
+    closing = remediations.close_open(connection, _resolved_episodes(decisions), now)
     for decision in decisions:
         if decision.outcome is Outcome.PAUSED:
             decision = _quote_pause(connection, decision)
+        if decision.outcome is Outcome.RESOLVED:
+            decision = _name_the_episode(decision, closing)
         summary = decision.summary()
         if decision.outcome is Outcome.RESOLVED:
             # Several rules' `resolved` for one alert: the first closes them all.
-            closed = closing.pop(decision.alert.fingerprint, [])
+            closed = closing.closed.pop(decision.alert.fingerprint, [])
             ids = [r.id for r in closed]
             summary["remediation_ids"] = ids
             for remediation in closed:
@@ -115,6 +126,28 @@ def record(connection: Connection, decisions: Sequence[Decision], *, now: dateti
     jobs.enqueue_many(connection, new_jobs)
     audit.append(connection, audit_rows)
     return summaries
+
+
+def _resolved_episodes(decisions: Sequence[Decision]) -> dict[str, datetime]:
+    """Fingerprint -> the latest startsAt resolved in this batch (`close_open`)."""
+    episodes: dict[str, datetime] = {}
+    for d in decisions:
+        if d.outcome is Outcome.RESOLVED:
+            known = episodes.get(d.alert.fingerprint)
+            episodes[d.alert.fingerprint] = (d.alert.starts_at if known is None
+                                             else max(known, d.alert.starts_at))
+    return episodes
+
+
+def _name_the_episode(decision: Decision, closing: remediations.Closing) -> Decision:
+    """A late resolve of an earlier episode says so: it closed nothing of the open one."""
+    later = closing.later.get(decision.alert.fingerprint)
+    if later is None:
+        return decision
+    started = decision.alert.starts_at.astimezone(UTC).isoformat(timespec="seconds")
+    return replace(decision, reason=(
+        f"{decision.reason}: the episode started {started}; the later episode started "
+        f"{later.isoformat(timespec='seconds')} stays open"))
 
 
 def _quote_pause(connection: Connection, decision: Decision) -> Decision:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -184,24 +184,42 @@ def uncount(connection: Connection, remediation_id: str) -> None:
                        .values(counts=False))
 
 
-def close_open(connection: Connection, fingerprints: Collection[str],
-               now: datetime) -> dict[str, list[Remediation]]:
-    """Mark these alerts' open remediations resolved; return them per fingerprint,
-    oldest first (for follow-ups, which are merged in that order).
+@dataclass(frozen=True)
+class Closing:
+    """What a delivery's resolved alerts closed, per fingerprint."""
 
-    One query and one update for a whole delivery's resolved alerts: a storm's
-    resolutions otherwise cost a round trip each.
+    closed: dict[str, list[Remediation]]
+    """Remediations closed, oldest first (for follow-ups, merged in that order)."""
+    later: dict[str, datetime]
+    """Fingerprints whose resolve was of an earlier episode: when the still-open
+    episode started (its remediations stay open)."""
+
+
+def close_open(connection: Connection, episodes: Mapping[str, datetime],
+               now: datetime) -> Closing:
+    """Mark resolved the open remediations of these alerts' episodes, and of any
+    earlier one (`episodes`: fingerprint -> the resolved alert's startsAt).
+
+    An alert's episode is its fingerprint and startsAt (the idempotency key's
+    too). A late `resolved` from an earlier episode closes nothing of the
+    episode that fires now (issue 20, item 8): its startsAt is older than the
+    open remediation's. One query and one update for a whole delivery's
+    resolved alerts: a storm's resolutions otherwise cost a round trip each.
     """
-    closed: dict[str, list[Remediation]] = {}
-    wanted = sorted(set(fingerprints))
+    closing = Closing(closed={}, later={})
+    wanted = sorted(episodes)
     for start in range(0, len(wanted), _CHUNK):
         rows = connection.execute(
             _OPEN_FOR, {"fingerprints": wanted[start:start + _CHUNK]}).all()
-        if rows:
-            connection.execute(_CLOSE, {"ids": [row.id for row in rows], "now": now})
+        ending = [row for row in rows if row.starts_at <= episodes[row.fingerprint]]
+        if ending:
+            connection.execute(_CLOSE, {"ids": [row.id for row in ending], "now": now})
+        for row in ending:
+            closing.closed.setdefault(row.fingerprint, []).append(Remediation.from_row(row))
         for row in rows:
-            closed.setdefault(row.fingerprint, []).append(Remediation.from_row(row))
-    return closed
+            if row.starts_at > episodes[row.fingerprint]:
+                closing.later[row.fingerprint] = row.starts_at
+    return closing
 
 
 def purge_closed_before(connection: Connection, cutoff: datetime) -> int:

@@ -239,8 +239,14 @@ class Store:
 
     # -- reconciliation ------------------------------------------------------
 
-    def reconcile_candidates(self, candidates: Sequence[Alert]) -> list[Alert]:
-        """The firing alerts that the store has no record of in this episode."""
+    def reconcile_candidates(self, candidates: Sequence[Alert], *,
+                             known_only: bool = False) -> list[Alert]:
+        """The firing alerts that the store has no record of in this episode.
+
+        `known_only`: only alerts whose fingerprint the store holds (from any
+        episode), i.e. alerts this service has received by webhook; used when
+        Alertmanager's answer is not narrowed to our receiver (see `reconcile`).
+        """
         if not candidates:
             return []
         with self.database.reading() as connection:
@@ -250,7 +256,9 @@ class Store:
                 .where(alerts_table.c.fingerprint.in_([a.fingerprint for a in candidates]))
             ).all()
         known = {(row.fingerprint, row.starts_at) for row in rows if row.status == "firing"}
-        return [a for a in candidates if (a.fingerprint, a.starts_at) not in known]
+        ours = {row.fingerprint for row in rows}
+        return [a for a in candidates if (a.fingerprint, a.starts_at) not in known
+                and (not known_only or a.fingerprint in ours)]
 
     def resolve_missing(self, reported: set[str], *, seen_before: datetime) -> list[Alert]:
         """Stored firing alerts that Alertmanager no longer reports, as resolved alerts.

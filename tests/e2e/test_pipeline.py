@@ -143,9 +143,11 @@ async def test_reconciliation_catches_alerts_fired_while_the_service_was_down(
         await asyncio.to_thread(stack.alertmanager.wait_for_alert, "KubePodCrashLooping",
                                 labels={"pod": "e2e-missed-1"})
         # Alertmanager's webhook failed (nothing listened); its next repeat is an
-        # hour away. A service with reconciliation acts at once on start.
+        # hour away. A service with reconciliation acts at once on start (on the
+        # alerts of its receiver: promstack routes all to "webhook").
         async with run_service(promstack.free_port(), tmp_path / "r.db", kmock,
                                alertmanager_url=stack.alertmanager.url,
+                               alertmanager_receiver="webhook",
                                reconcile_interval=1) as service:
             executed = await service.wait_for("executed", alertname="KubePodCrashLooping")
             assert executed[0]["group_key"] == "reconcile"

@@ -44,8 +44,10 @@ def _fire_in_alertmanager(am: promstack.Alertmanager, alerts: list[dict[str, Any
 def client_with_am(app_settings: dict[str, Any], recorder: RecordingAction,
                    alertmanager: promstack.Alertmanager) -> Iterator[TestClient]:
     # No scheduler: the periodic reconciliation cannot be what finds the alerts.
-    app = create_app(load_settings(**app_settings, alertmanager_url=alertmanager.url),
-                     scheduler=False, clock=FakeClock(datetime.now(UTC)),
+    # promstack routes every alert to its receiver "webhook": that receiver is ours.
+    settings = load_settings(**app_settings, alertmanager_url=alertmanager.url,
+                             alertmanager_receiver="webhook")
+    app = create_app(settings, scheduler=False, clock=FakeClock(datetime.now(UTC)),
                      actions=ActionRegistry({"kubernetes.delete_pod": recorder}))
     with TestClient(app) as test_client:
         yield test_client

@@ -1,15 +1,23 @@
-"""One `GuardState` contract, three implementations: MemoryState, SQLite, PostgreSQL.
+"""One `GuardState` contract, four implementations: MemoryState, DatabaseState on
+SQLite and PostgreSQL, and `approvals.RecheckState` on both databases.
 
 In the APScheduler manner: every test runs against every backend through a
 small harness that says what happened (decided, failed, cancelled, resolved,
 breaker reset). Bug 1 of issue 7 was a divergence between two of them (the
 database counted failures by `updated_at`, which resolving bumps).
+
+RecheckState answers the guards when a human approves a request: the
+`approval-*` backends record every decision as an approval request and
+approve it at once, so each case below also holds for an approved action
+(issue 20). The cases at the end are RecheckState's own: what changed
+between the request and the answer.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -17,12 +25,14 @@ from typing import Protocol
 import pytest
 from sqlalchemy import select
 
+from remediator import approvals
 from remediator.alertmanager import Alert
 from remediator.decisions import Decision
 from remediator.engine import decide
+from remediator.operator_log import Actor
 from remediator.outcomes import Outcome
 from remediator.policy import Policy
-from remediator.rules import Rule, RuleSet
+from remediator.rules import Approval, Rule, RuleSet
 from remediator.state import MemoryState
 from remediator.store import Database, recorder, remediations
 from remediator.store.guard_state import DatabaseState
@@ -155,20 +165,81 @@ class DatabaseBackend:
             recorder.remember_alerts(connection, [node_alert(node, status)], at)
 
 
-@pytest.fixture(params=["memory", "sqlite",
-                        pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "memory":
-        yield MemoryBackend()
-        return
-    if request.param == "sqlite":
+APPROVED_RULE = RULE.model_copy(update={"approval": Approval(timeout=timedelta(minutes=30))})
+APPROVED_RULES = RuleSet.of([APPROVED_RULE])
+OPERATOR = Actor(name="contract", via="test")
+
+
+class ApprovalBackend(DatabaseBackend):
+    """Every action is first an approval request, approved at once (`RecheckState`).
+
+    `decide` reports what the approval ended in: `executed` when approved, else
+    the guard that refused it; decisions that never asked pass through.
+    """
+
+    def request(self, alert: Alert, now: datetime, policy: Policy) -> Decision:
+        with self.database.writing() as connection:
+            recorder.remember_alerts(connection, [alert], now)
+            decision = decide(alert, rules=APPROVED_RULES, policy=policy,
+                              state=DatabaseState(connection), now=now)[0]
+            summary = recorder.record(connection, [decision], now=now, group_key="g")[0]
+        if "remediation_id" in summary:
+            self.ids[decision.key] = summary["remediation_id"]
+        return decision
+
+    def answer(self, decision: Decision, now: datetime, policy: Policy) -> Decision:
+        """Approve the request: `executed`, or the refusing guard and its reason."""
+        assert decision.outcome is Outcome.AWAITING_APPROVAL
+        got = approvals.approve(self.database, remediation_id=self.ids[decision.key],
+                                actor=OPERATOR, reason="", now=now, rules=APPROVED_RULES,
+                                policy=policy)
+        if got.outcome is Outcome.APPROVED:
+            return replace(decision, outcome=Outcome.EXECUTED)
+        why = got.reason.split("not run: ", 1)[-1].removeprefix(f"{got.outcome.value}: ")
+        return replace(decision, outcome=got.outcome, reason=why)
+
+    def decline(self, decision: Decision, now: datetime) -> None:
+        approvals.decline(self.database, remediation_id=self.ids[decision.key],
+                          actor=OPERATOR, reason="", now=now)
+
+    def decide(self, alert: Alert, now: datetime, policy: Policy) -> Decision:
+        asked = self.request(alert, now, policy)
+        if asked.outcome is not Outcome.AWAITING_APPROVAL:
+            return asked
+        return self.answer(asked, now, policy)
+
+
+def _database(request: pytest.FixtureRequest, tmp_path: Path, kind: str) -> Database:
+    if kind == "sqlite":
         url = f"sqlite:///{tmp_path / 'guards.db'}"
     else:
         url = create_database(request.getfixturevalue("postgres_admin_url"),
                               f"guards_{next(_counter)}")
     database = Database(url)
     database.migrate()
-    yield DatabaseBackend(database)
+    return database
+
+
+@pytest.fixture(params=["memory", "sqlite",
+                        pytest.param("postgres", marks=pytest.mark.postgres),
+                        "approval-sqlite",
+                        pytest.param("approval-postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "memory":
+        yield MemoryBackend()
+        return
+    approval, _, kind = request.param.rpartition("-")
+    database = _database(request, tmp_path, kind)
+    yield ApprovalBackend(database) if approval else DatabaseBackend(database)
+    database.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def approvals_backend(request: pytest.FixtureRequest,
+                      tmp_path: Path) -> Iterator[ApprovalBackend]:
+    """RecheckState's own cases (only the databases keep approval requests)."""
+    database = _database(request, tmp_path, request.param)
+    yield ApprovalBackend(database)
     database.dispose()
 
 
@@ -326,3 +397,57 @@ def test_database_keeps_what_the_guards_need(database: Database) -> None:
     assert [tuple(row) for row in rows] == [
         ("pod/apps-a/b", None, False),
         ("pod/apps-a/web-1", T0 + timedelta(minutes=1), True)]
+
+
+# -- RecheckState's own: what changed between the request and the answer -------------
+
+def test_a_request_does_not_count_against_its_own_approval(
+        approvals_backend: ApprovalBackend) -> None:
+    policy = Policy(breaker_max_actions=1)
+    asked = approvals_backend.request(crash(), T0, policy)
+    assert approvals_backend.answer(asked, T0, policy).outcome is Outcome.EXECUTED
+    assert approvals_backend.decide(crash("b"), T0, policy).outcome is Outcome.BREAKER_OPEN
+
+
+def test_requests_awaiting_or_declined_count_for_nothing_approved_ones_do(
+        approvals_backend: ApprovalBackend) -> None:
+    """Asked under a looser breaker, answered under a tighter one (a reload meanwhile)."""
+    loose, tight = Policy(breaker_max_actions=3), Policy(breaker_max_actions=2)
+    approvals_backend.decline(approvals_backend.request(crash("a"), T0, loose), T0)
+    asked = [approvals_backend.request(crash(pod), T0, loose) for pod in ("r1", "r2", "r3")]
+    assert {d.outcome for d in asked} == {Outcome.AWAITING_APPROVAL}
+    assert [approvals_backend.answer(d, T0, tight).outcome for d in reversed(asked)] == [
+        Outcome.EXECUTED, Outcome.EXECUTED, Outcome.BREAKER_OPEN]
+
+
+def test_a_request_keeps_its_place_in_the_rate_limit(approvals_backend: ApprovalBackend,
+                                                      ) -> None:
+    first = approvals_backend.request(crash("a"), T0, Policy())
+    others = outcomes(approvals_backend, [crash(f"web-{i}") for i in range(3)], T0)
+    assert others == [Outcome.EXECUTED] * 2 + [Outcome.RATE_LIMITED]  # the rule: 3 an hour
+    assert approvals_backend.answer(first, T0, Policy()).outcome is Outcome.EXECUTED
+    assert outcomes(approvals_backend, [crash("late")], T0) == [Outcome.RATE_LIMITED]
+
+
+@pytest.mark.parametrize(("meanwhile", "expected"), [
+    pytest.param("pause", (Outcome.PAUSED, "remediation is paused by an operator"),
+                 id="paused"),
+    pytest.param("node-down", (Outcome.DENIED, "unless_firing: KubeNodeNotReady is firing"),
+                 id="blocker-fired"),
+    pytest.param("failure", (Outcome.BREAKER_OPEN, "circuit breaker tripped"),
+                 id="breaker-opened"),
+])
+def test_the_answer_sees_what_changed_meanwhile(
+        approvals_backend: ApprovalBackend, meanwhile: str,
+        expected: tuple[Outcome, str]) -> None:
+    policy = Policy(breaker_max_failures=1)
+    asked = approvals_backend.request(crash(), T0, policy)
+    later = T0 + timedelta(minutes=1)
+    if meanwhile == "pause":
+        approvals_backend.pause(True, later)
+    elif meanwhile == "node-down":
+        approvals_backend.node_down("worker-1", "firing", later)
+    else:
+        approvals_backend.fail(approvals_backend.decide(crash("b"), T0, policy), later)
+    got = approvals_backend.answer(asked, later, policy)
+    assert (got.outcome, got.reason[:len(expected[1])]) == expected

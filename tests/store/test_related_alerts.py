@@ -159,7 +159,8 @@ def stored_alerts(draw: st.DrawFn) -> Alert:
 @dataclass(frozen=True)
 class Row:
     """An alerts row as the writer leaves it: the upsert updates all but the
-    alertname (a fingerprint hashes the labels, so it never changes for real)."""
+    alertname (a fingerprint hashes the labels, so it never changes for real),
+    and never with an earlier episode (an older startsAt) than the row holds."""
 
     fingerprint: str
     alertname: str
@@ -171,8 +172,15 @@ class Row:
 def rows_written(deliveries: list[list[Alert]]) -> list[Row]:
     rows: dict[str, Row] = {}
     for delivery in deliveries:
-        for a in {a.fingerprint: a for a in delivery}.values():  # the last of a delivery
-            name = rows[a.fingerprint].alertname if a.fingerprint in rows else a.alertname
+        latest: dict[str, Alert] = {}
+        for a in delivery:  # a delivery's last of its latest episode
+            if a.fingerprint not in latest or latest[a.fingerprint].starts_at <= a.starts_at:
+                latest[a.fingerprint] = a
+        for a in latest.values():
+            row = rows.get(a.fingerprint)
+            if row is not None and a.starts_at < row.starts_at:
+                continue
+            name = row.alertname if row is not None else a.alertname
             rows[a.fingerprint] = Row(a.fingerprint, name, a.status, dict(a.labels),
                                       a.starts_at)
     return list(rows.values())

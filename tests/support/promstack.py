@@ -344,9 +344,12 @@ def alertmanager_config(*, webhook_url: str | None, token_file: Path | None,
 @contextlib.contextmanager
 def run_alertmanager(*, webhook_url: str | None = None, bearer_token: str | None = None,
                      repeat_interval: str = "1h", group_by: Sequence[str] = DEFAULT_GROUP_BY,
-                     workdir: Path | None = None,
+                     workdir: Path | None = None, config: Mapping[str, Any] | None = None,
                      ready_timeout: float = 30) -> Iterator[Alertmanager]:
-    """An Alertmanager (clustering off) posting to `webhook_url` with `bearer_token`."""
+    """An Alertmanager (clustering off) posting to `webhook_url` with `bearer_token`.
+
+    `config`: a whole configuration instead (several receivers and routes).
+    """
     binary = alertmanager_binary()
     if binary is None:
         raise StackError("alertmanager binary not found "
@@ -357,10 +360,11 @@ def run_alertmanager(*, webhook_url: str | None = None, bearer_token: str | None
             token_file = work / "webhook-token"
             token_file.write_text(bearer_token + "\n", encoding="utf-8")
             token_file.chmod(0o600)
-        config = alertmanager_config(webhook_url=webhook_url, token_file=token_file,
-                                     repeat_interval=repeat_interval, group_by=group_by)
+        if config is None:
+            config = alertmanager_config(webhook_url=webhook_url, token_file=token_file,
+                                         repeat_interval=repeat_interval, group_by=group_by)
         config_file = work / "alertmanager.yml"
-        config_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        config_file.write_text(yaml.safe_dump(dict(config), sort_keys=False), encoding="utf-8")
 
         def argv(port: int) -> list[str]:
             return [binary, f"--config.file={config_file}", f"--storage.path={work / 'data'}",

@@ -43,9 +43,11 @@ class FakeAlertmanager:
         return httpx.Response(200, json=body)
 
     @contextlib.asynccontextmanager
-    async def client(self) -> AsyncIterator[AlertmanagerClient]:
-        client = AlertmanagerClient("http://alertmanager:9093", client=httpx.AsyncClient(
-            transport=httpx.MockTransport(lambda request: self.handle(request))))
+    async def client(self, receiver: str | None = "remediator",
+                     ) -> AsyncIterator[AlertmanagerClient]:
+        client = AlertmanagerClient(
+            "http://alertmanager:9093", receiver=receiver, client=httpx.AsyncClient(
+                transport=httpx.MockTransport(lambda request: self.handle(request))))
         try:
             yield client
         finally:
@@ -65,10 +67,10 @@ async def test_a_missed_resolve_is_reconciled_and_runs_the_followups(rig: Rig) -
     await settle(rig)
     rig.clock.advance(minutes=5)
     async with am.client() as client:
-        assert await reconcile(client, rig.intake, receiver="remediator") == []
+        assert await reconcile(client, rig.intake) == []
         am.alerts.clear()  # the resolve notification was lost
         rig.clock.advance(minutes=1)
-        decided = await reconcile(client, rig.intake, receiver="remediator")
+        decided = await reconcile(client, rig.intake)
     assert [d["outcome"] for d in decided] == ["resolved"]
     await settle(rig)
     assert rig.restart.calls == [revert()]
@@ -85,14 +87,14 @@ async def test_silenced_alerts_still_fire_and_are_not_resolved(rig: Rig) -> None
     rig.intake.receive([Alert.model_validate(crashloop())], group_key="g")
     rig.clock.advance(minutes=5)
     async with am.client() as client:
-        assert await reconcile(client, rig.intake, receiver="remediator") == []
+        assert await reconcile(client, rig.intake) == []
 
 
 async def test_only_this_receivers_alerts_are_acted_on(rig: Rig) -> None:
     am = FakeAlertmanager(alerts=[("oncall", crashloop(pod="theirs"), "active"),
                                   ("remediator", crashloop(pod="ours"), "active")])
     async with am.client() as client:
-        decided = await reconcile(client, rig.intake, receiver="remediator")
+        decided = await reconcile(client, rig.intake)
     assert [(d["outcome"], d["target"]) for d in decided] == [
         ("executed", "pod/apps-a/ours")]
 
@@ -108,4 +110,40 @@ async def test_an_alert_delivered_after_the_question_is_not_resolved(rig: Rig) -
             return response  # ...and its webhook arrived right after
 
         am.handle = deliver_meanwhile  # type: ignore[method-assign]
-        assert await reconcile(client, rig.intake, receiver="remediator") == []
+        assert await reconcile(client, rig.intake) == []
+
+
+async def test_every_read_is_filtered_by_the_clients_receiver(rig: Rig) -> None:
+    am = FakeAlertmanager()
+    async with am.client(receiver="ns/team-a.remediator") as client:
+        await reconcile(client, rig.intake)
+    assert [q.get("receiver") for q in am.queries] == [re.escape("ns/team-a.remediator")]
+
+
+async def test_without_a_receiver_only_alerts_received_by_webhook_are_decided(
+        rig: Rig) -> None:
+    """Issue 20, item 1: unfiltered, Alertmanager answers with every team's alerts."""
+    ours = crashloop(pod="ours")
+    rig.intake.receive([Alert.model_validate(ours)], group_key="g")
+    rig.intake.receive([Alert.model_validate({**ours, "status": "resolved"})], group_key="g")
+    rig.clock.advance(minutes=30)
+    again = crashloop(pod="ours", starts_at=rig.clock())  # a new episode of our alert
+    am = FakeAlertmanager(alerts=[("oncall", crashloop(pod="theirs"), "active"),
+                                  ("remediator", again, "active")])
+    async with am.client(receiver=None) as client:
+        decided = await reconcile(client, rig.intake)
+    assert "receiver" not in am.queries[-1]
+    assert [(d["outcome"], d["target"]) for d in decided] == [
+        ("executed", "pod/apps-a/ours")]
+
+
+async def test_without_a_receiver_a_stored_alert_still_firing_anywhere_stays(
+        rig: Rig) -> None:
+    rig.intake.receive([Alert.model_validate(crashloop())], group_key="g")
+    rig.clock.advance(minutes=5)
+    am = FakeAlertmanager(alerts=[("remediator", crashloop(), "active")])
+    async with am.client(receiver=None) as client:
+        assert await reconcile(client, rig.intake) == []
+        am.alerts.clear()
+        decided = await reconcile(client, rig.intake)
+    assert [d["outcome"] for d in decided] == ["resolved"]

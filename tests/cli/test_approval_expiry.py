@@ -1,0 +1,56 @@
+"""`remediator approve` on an expired request: refused, still `expired`, and audited
+(issue 20, item 9): the CLI answers through the same `approvals` path as the API."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from remediator.alertmanager import Alert
+from remediator.clock import FakeClock, utcnow
+from remediator.intake import Intake
+from remediator.metrics import Metrics
+from remediator.policy import Policy
+from remediator.rulebook import RuleBook
+from remediator.store import Database
+from tests.cli.test_console_cli import ROOT, run
+from tests.support.payloads import crashloop
+
+
+def awaiting_since(url: str, ago: timedelta) -> str:
+    """An approval request decided `ago` (its rule's timeout is 30m)."""
+    database = Database(url)
+    database.migrate()
+    metrics = Metrics.create()
+    intake = Intake(database=database, policy=Policy(), metrics=metrics,
+                    clock=FakeClock(utcnow() - ago),
+                    rulebook=RuleBook([str(ROOT / "rules")], metrics=metrics))
+    alert = crashloop(pod="pay-0", namespace="apps-payments", deployment="pay")
+    [decision] = intake.receive([Alert.model_validate(alert)], group_key="g")
+    database.dispose()
+    assert decision["outcome"] == "awaiting_approval"
+    rid: str = decision["remediation_id"]
+    return rid
+
+
+def test_approving_an_expired_request_from_the_cli(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    rid = awaiting_since(url, timedelta(hours=1))
+    refused = run("approve", rid[:8], "--reason", "back from lunch", "--database-url", url,
+                  REMEDIATOR_KUBERNETES="off")
+    assert refused.exit_code == 1
+    # The expiry and the refused attempt are both kept.
+    expired = json.loads(run("audit", "--json", "--outcome", "expired",
+                             "--database-url", url).output)
+    assert [e["remediation_id"] for e in expired] == [rid]
+    [attempt] = json.loads(run("audit", "--json", "--outcome", "operator",
+                               "--database-url", url).output)
+    assert attempt["action"] == "approve"
+    assert attempt["detail"]["actor"].startswith("cli:")
+    assert attempt["reason"].startswith("approve refused: the approval request expired at")
+    assert attempt["reason"].endswith("(reason given: back from lunch)")
+    status = json.loads(run("status", "--json", "--database-url", url).output)
+    assert status["awaiting_approval"] == 0
+    said = " ".join(refused.output.split())  # the console wraps at its width
+    assert f"remediation {rid[:8]} is expired, not awaiting approval" in said
