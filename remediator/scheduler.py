@@ -20,6 +20,7 @@ from remediator.notify import Notifier, channels_of, notify_pending
 from remediator.reconcile import reconcile
 from remediator.services import Services
 from remediator.store import jobs
+from remediator.store.head import read_head
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,17 @@ def refresh_gauges(services: Services) -> None:
     services.metrics.paused.set(1 if status["paused"] else 0)
     for kind in (jobs.ACTION, jobs.VERIFY, jobs.FOLLOWUP):
         services.metrics.jobs_queued.labels(kind=kind).set(status["jobs_queued"].get(kind, 0))
+    refresh_audit_head(services)
+
+
+def refresh_audit_head(services: Services) -> None:
+    """The audit head as the database holds it (the external witness: see metrics)."""
+    with services.database.reading() as connection:
+        head = read_head(connection, None)
+    services.metrics.audit_head_id.set(head.id if head is not None else 0)
+    services.metrics.audit_head_count.set(head.count if head is not None else 0)
+    seal = services.database.seal
+    services.metrics.audit_head_stalled.set(1 if seal is not None and seal.stalled else 0)
 
 
 async def _refresh_gauges(services: Services) -> None:

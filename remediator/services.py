@@ -130,13 +130,19 @@ class Services:
                    prometheus=prometheus, kubernetes=deferred)
 
 
+class SharedSecretsMissing(ValueError):
+    """PostgreSQL without the keys every replica must share: `serve` refuses (exit 2)."""
+
+
 def open_seal(settings: Settings) -> AuditSeal:
-    """The audit key (generated on first start) and head checkpoint from settings."""
+    """The audit key from settings: generated on first start with SQLite; with PostgreSQL
+    it (and the session key) must be configured, or the service refuses to start."""
+    problem = settings.shared_secrets_problem()
+    if problem is not None:
+        raise SharedSecretsMissing(problem)
     key_file, head_file = settings.audit_files()
-    if not settings.database_url.startswith("sqlite") and settings.audit_key_file is None:
-        log.warning("no AUDIT_KEY_FILE: the audit key is generated in %s; replicas sharing "
-                    "this database must share one key file", key_file.parent.resolve())
-    return AuditSeal.open(key_file, head_file)
+    return AuditSeal.open(key_file, head_file,
+                          create=settings.database_url.startswith("sqlite"))
 
 
 def kube_config_present(environ: Mapping[str, str] | None = None) -> bool:

@@ -29,11 +29,12 @@ log = logging.getLogger(__name__)
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _AFTER_COMMIT = "remediator.after_commit"
+_BEFORE_COMMIT = "remediator.before_commit"
 _SCRATCH = "remediator.scratch"
 _CHANGES = "remediator.changes"
 _ADVISORY_LOCK_ID = 0x52454D4544  # "REMED"
 _MIGRATION_LOCK_ID = 0x52454D4D49  # "REMMI": apart from the writers' lock
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0010"
 """The newest migration; a test keeps it equal to Alembic's head."""
 
 
@@ -216,6 +217,18 @@ def after_commit(connection: Connection, callback: Callable[[], None]) -> None:
         callbacks.append(callback)
 
 
+def before_commit(connection: Connection, callback: Callable[[], None]) -> None:
+    """Run `callback` at the end of this `writing()` transaction, inside it, once its body
+    has run without error: last statements that sum up the transaction (the audit head:
+    one UPDATE per transaction, however many appends). Outside `writing()`: at once.
+    """
+    callbacks = connection.info.get(_BEFORE_COMMIT)
+    if callbacks is None:
+        callback()
+    else:
+        callbacks.append(callback)
+
+
 def note_changed(connection: Connection, kind: str) -> None:
     """This `writing()` transaction changes rows of `kind` (`store.changes`): once it
     commits, the process's count for `kind` moves and reads cached under the old
@@ -240,12 +253,17 @@ def _collecting(connection: Connection, callbacks: list[Callable[[], None]],
                 changes: ChangeCounts) -> Iterator[None]:
     # `info` belongs to the pooled DBAPI connection: never leave the list behind.
     connection.info[_AFTER_COMMIT] = callbacks
+    closing: list[Callable[[], None]] = []
+    connection.info[_BEFORE_COMMIT] = closing
     connection.info[_SCRATCH] = {}
     connection.info[_CHANGES] = changes
     try:
         yield
+        for callback in closing:  # not reached when the body raised: it rolls back
+            callback()
     finally:
         connection.info.pop(_AFTER_COMMIT, None)
+        connection.info.pop(_BEFORE_COMMIT, None)
         connection.info.pop(_SCRATCH, None)
         connection.info.pop(_CHANGES, None)
 
