@@ -153,8 +153,11 @@ def audit_verify(ctx: typer.Context) -> None:
     config, database_url = ctx.obj or (None, None)
     settings = store_settings(config, database_url)
     database = _database(settings)
-    with database.reading() as connection:
-        report = verify_chain(connection, seal=database.seal)
+    try:
+        with database.reading() as connection:
+            report = verify_chain(connection, seal=database.seal)
+    finally:
+        database.dispose()
     if not report.ok:
         where = (f" at entry {report.first_bad_id}" if report.first_bad_id is not None else "")
         typer.echo(f"audit chain broken{where}: {report.problem} ({report.checked} "
