@@ -115,9 +115,11 @@ def verify(connection: Connection, *, seal: AuditSeal | None, batch: int = 5000)
             anchor.mac, seal.mac("anchor", anchor.fields())):
         return ChainReport(0, None, "the retention anchor's signature is wrong (forged)")
     try:
-        head = _head(connection, seal)
+        head = read_head(connection, seal) if seal is not None else None
+        old_file = seal.read_file_head() if seal is not None and head is None else None
     except SealError as error:
         return ChainReport(0, None, str(error))
+    head = head or old_file
     walk = _Walk(seal, anchor, head)
     last_id = 0
     while True:
@@ -131,15 +133,12 @@ def verify(connection: Connection, *, seal: AuditSeal | None, batch: int = 5000)
             if problem:
                 return ChainReport(walk.checked, data["id"], problem, head)
         last_id = rows[-1].id
+    if old_file is not None and walk.last_id > old_file.id:
+        # Only between the upgrade to revision 0010 and the first write, which adopts
+        # the file when it names the newest entry: a stale file says nothing about the
+        # entries after it (one naming an entry past the end still shows a truncation).
+        return _check_head(walk, None, seal)
     return _check_head(walk, head, seal)
-
-
-def _head(connection: Connection, seal: AuditSeal | None) -> Head | None:
-    """The signed head record; before a writer first moved it after the upgrade to
-    revision 0010, the head file an older release wrote."""
-    if seal is None:
-        return None
-    return read_head(connection, seal) or seal.read_file_head()
 
 
 def _check_head(walk: _Walk, head: Head | None, seal: AuditSeal | None) -> ChainReport:

@@ -249,6 +249,23 @@ def test_an_upgrade_adopts_the_previous_release_head_file(
         database.dispose()
 
 
+def test_before_the_first_write_only_an_old_head_file_naming_the_newest_entry_counts(
+        database_url: str, tmp_path: Path, clock: FakeClock, previous_code: Path) -> None:
+    key_file, head_file = _filled_by_previous_release(previous_code, database_url, tmp_path)
+    database = _upgraded(database_url, key_file, head_file)
+    try:
+        _sql(database, "DELETE FROM audit WHERE id = (SELECT max(id) FROM "
+                       "(SELECT id FROM audit) AS newest)")
+        assert "the head record names entry 3, but the newest entry is 2" in _verify(
+            database).problem
+        _append(database, clock)  # the file no longer names the newest entry: not adopted
+        assert not _verify(database).ok  # a stale file proves nothing about later entries
+        assert _stalled(database)
+        assert head_file.exists()
+    finally:
+        database.dispose()
+
+
 def test_an_upgrade_without_the_head_file_stalls_until_an_operator_reanchors(
         database_url: str, tmp_path: Path, clock: FakeClock, previous_code: Path) -> None:
     key_file, head_file = _filled_by_previous_release(previous_code, database_url, tmp_path)
