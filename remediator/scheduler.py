@@ -18,9 +18,8 @@ from remediator.alertmanager_client import AlertmanagerClient
 from remediator.approvals import expire_approvals
 from remediator.notify import Notifier, channels_of, notify_pending
 from remediator.reconcile import reconcile
-from remediator.services import Services
+from remediator.services import Services, audit_head_gauges
 from remediator.store import jobs
-from remediator.store.head import read_head
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +83,7 @@ def refresh_gauges(services: Services) -> None:
 
 def refresh_audit_head(services: Services) -> None:
     """The audit head as the database holds it (the external witness: see metrics)."""
-    with services.database.reading() as connection:
-        head = read_head(connection, None)
-    services.metrics.audit_head_id.set(head.id if head is not None else 0)
-    services.metrics.audit_head_count.set(head.count if head is not None else 0)
-    seal = services.database.seal
-    services.metrics.audit_head_stalled.set(1 if seal is not None and seal.stalled else 0)
+    audit_head_gauges(services.database, services.metrics)
 
 
 async def _refresh_gauges(services: Services) -> None:
