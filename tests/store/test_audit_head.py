@@ -104,6 +104,23 @@ def test_two_writers_move_one_head_and_either_verifies_the_whole_chain(
     assert not _stalled(a) and not _stalled(b)
 
 
+def test_a_rolled_back_transaction_leaves_the_head_where_it_was(replicas: list[Database],
+                                                                clock: FakeClock) -> None:
+    a, b = replicas
+    _append(a, clock, entries=2)
+    before = _head_row(a)
+    with pytest.raises(RuntimeError), a.writing() as connection:
+        audit.append(connection, [AuditRecord(ts=clock(), outcome="no_match")])
+        raise RuntimeError("the decision failed after its audit entry")
+    assert _head_row(a) == before
+    _append(a, clock)
+    _append(b, clock)
+    assert not _stalled(a) and not _stalled(b)
+    report = _verify(a)
+    assert report.ok, report.problem
+    assert report.head is not None and report.head.count == 4
+
+
 def test_deleting_the_newest_entries_and_the_head_is_reported_and_never_reanchored(
         replicas: list[Database], database_url: str, key_file: Path, clock: FakeClock,
         caplog: pytest.LogCaptureFixture) -> None:
