@@ -193,7 +193,7 @@ class Settings(BaseSettings):
         return int(self.listen.rpartition(":")[2])
 
     def audit_files(self) -> tuple[Path, Path]:
-        """(key file, head checkpoint file) of the audit chain."""
+        """(key file, pre-0010 head checkpoint file) of the audit chain."""
         return audit_files(self.database_url, state_dir=self.state_dir,
                            audit_key_file=self.audit_key_file)
 

@@ -47,7 +47,7 @@ class Database:
                  seal: AuditSeal | None = None) -> None:
         self.url = url
         self.seal = seal
-        """The audit chain's key and head checkpoint (None: an unkeyed chain, tests)."""
+        """The audit chain's key (None: an unkeyed chain, tests); its head is a table."""
         self.is_sqlite = url.startswith("sqlite")
         self._lock = threading.Lock() if self.is_sqlite else None
         if self.is_sqlite:
@@ -152,7 +152,7 @@ class Database:
         """One serialised write transaction; commit on success, roll back on error.
 
         Callbacks registered with `after_commit` run once the commit is durable
-        (log lines about decisions, the audit head checkpoint), never for a
+        (log lines about decisions, the writer's memory of the audit head), never for a
         transaction that rolled back.
         """
         callbacks: list[Callable[[], None]] = []
