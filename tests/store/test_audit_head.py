@@ -294,6 +294,11 @@ def test_an_upgrade_without_the_head_file_stalls_until_an_operator_reanchors(
         assert "no audit head record" in _verify(database).problem
     finally:
         database.dispose()
+    key_env = {"REMEDIATOR_AUDIT_KEY_FILE": str(key_file)}
+    result = runner.invoke(app, ["audit", "--database-url", database_url, "verify"],
+                           env=key_env)
+    assert result.exit_code == 1
+    assert "no audit head record in the database" in result.output
     result = runner.invoke(app, ["audit", "--database-url", database_url, "reanchor",
                                  "--reason", "upgrade to 0010; head file lost with the pod"],
                            env={"REMEDIATOR_AUDIT_KEY_FILE": str(key_file)})
