@@ -39,6 +39,9 @@ class Metrics:
     operator_actions: Counter
     approvals: Counter
     notifications: Counter
+    audit_head_id: Gauge
+    audit_head_count: Gauge
+    audit_head_stalled: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> Metrics:
@@ -110,4 +113,19 @@ class Metrics:
             notifications=Counter(
                 "remediator_notifications", "Outgoing notifications, by channel and result.",
                 ["channel", "result"], registry=reg),
+            # The audit head as the database holds it, read every few seconds: Prometheus
+            # keeps its history outside the database, so a head put back to an older
+            # signed record (with the entries after it deleted) shows as a drop.
+            audit_head_id=Gauge(
+                "remediator_audit_head_id",
+                "Newest audit entry id named by the signed head record in the database "
+                "(0: no head record).", registry=reg),
+            audit_head_count=Gauge(
+                "remediator_audit_head_count",
+                "Audit entries ever appended, per the signed head record (0: no head "
+                "record); never decreases.", registry=reg),
+            audit_head_stalled=Gauge(
+                "remediator_audit_head_stalled",
+                "1 when this process stopped moving the audit head because the database "
+                "disagreed with it (run `remediator audit verify`).", registry=reg),
         )

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from remediator.outcomes import Outcome
-from remediator.store import Database, audit, controls
+from remediator.store import Database, audit, controls, head
 from remediator.store.audit import AuditRecord
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,21 @@ def reloaded(database: Database, *, actor: Actor, before: str, after: str, now: 
         record(connection, action="reload", actor=actor, reason=reason, now=now,
                detail={"digest_before": before, "digest_after": after,
                        "errors": (errors or [])[:20]})
+
+
+def reanchor_audit(database: Database, *, actor: Actor, reason: str, now: datetime) -> str:
+    """Start a new audit head from what the table holds, after an operator investigated
+    why the old one no longer matched (`store.head.reanchor`); says what it replaced."""
+    if database.seal is None:
+        raise ValueError("no audit key: an unkeyed chain has no head to re-anchor")
+    reason = clean_reason(reason)
+    with database.writing() as connection:
+        replaced = head.reanchor(connection, database.seal)
+        was = (f"entry {replaced.id}, {replaced.count} entries" if replaced is not None
+               else "none")
+        record(connection, action="audit_reanchor", actor=actor, reason=reason, now=now,
+               detail={"replaced_head": was})
+    return was
 
 
 def paused_reason(connection: Connection) -> str | None:

@@ -18,7 +18,7 @@ from remediator.alertmanager_client import AlertmanagerClient
 from remediator.approvals import expire_approvals
 from remediator.notify import Notifier, channels_of, notify_pending
 from remediator.reconcile import reconcile
-from remediator.services import Services
+from remediator.services import Services, audit_head_gauges
 from remediator.store import jobs
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,12 @@ def refresh_gauges(services: Services) -> None:
     services.metrics.paused.set(1 if status["paused"] else 0)
     for kind in (jobs.ACTION, jobs.VERIFY, jobs.FOLLOWUP):
         services.metrics.jobs_queued.labels(kind=kind).set(status["jobs_queued"].get(kind, 0))
+    refresh_audit_head(services)
+
+
+def refresh_audit_head(services: Services) -> None:
+    """The audit head as the database holds it (the external witness: see metrics)."""
+    audit_head_gauges(services.database, services.metrics)
 
 
 async def _refresh_gauges(services: Services) -> None:

@@ -28,6 +28,7 @@ from remediator.prometheus import PrometheusConfig, PrometheusExecutor
 from remediator.rulebook import RuleBook
 from remediator.settings import Settings
 from remediator.store import Database
+from remediator.store.head import read_head
 from remediator.store.seal import AuditSeal
 from remediator.verify import NoVerifier, PrometheusVerifier, Verifier
 from remediator.worker import Worker
@@ -93,6 +94,7 @@ class Services:
         rulebook = RuleBook(settings.rules, metrics=metrics, clock=clock)
         database = database or Database(settings.database_url, seal=open_seal(settings))
         database.migrate()
+        audit_head_gauges(database, metrics)  # from the first scrape, not 0 until refreshed
         cluster, deferred = "injected actions", None
         if actions is None:
             actions, cluster, deferred = service_actions(settings)
@@ -133,13 +135,31 @@ class Services:
                    prometheus=prometheus, kubernetes=deferred)
 
 
+def audit_head_gauges(database: Database, metrics: Metrics) -> None:
+    """The audit head the database holds, as gauges: every replica reports the one head,
+    and Prometheus keeps its history outside the database (the external witness that
+    RemediatorAuditHeadWentBack reads). 0 when there is no head record."""
+    with database.reading() as connection:
+        head = read_head(connection, None)
+    metrics.audit_head_id.set(head.id if head is not None else 0)
+    metrics.audit_head_count.set(head.count if head is not None else 0)
+    stalled = database.seal is not None and database.seal.stalled
+    metrics.audit_head_stalled.set(1 if stalled else 0)
+
+
+class SharedSecretsMissing(ValueError):
+    """PostgreSQL without the keys every replica must share: `serve` refuses (exit 2)."""
+
+
 def open_seal(settings: Settings) -> AuditSeal:
-    """The audit key (generated on first start) and head checkpoint from settings."""
+    """The audit key from settings: generated on first start with SQLite; with PostgreSQL
+    it (and the session key) must be configured, or the service refuses to start."""
+    problem = settings.shared_secrets_problem()
+    if problem is not None:
+        raise SharedSecretsMissing(problem)
     key_file, head_file = settings.audit_files()
-    if not settings.database_url.startswith("sqlite") and settings.audit_key_file is None:
-        log.warning("no AUDIT_KEY_FILE: the audit key is generated in %s; replicas sharing "
-                    "this database must share one key file", key_file.parent.resolve())
-    return AuditSeal.open(key_file, head_file)
+    return AuditSeal.open(key_file, head_file,
+                          create=settings.database_url.startswith("sqlite"))
 
 
 def kube_config_present(environ: Mapping[str, str] | None = None) -> bool:

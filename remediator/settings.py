@@ -106,10 +106,10 @@ class Settings(BaseSettings):
                                  "(503 beyond; kept below the descriptor limit)")
     audit_key_file: Path | None = Field(
         default=None, description="HMAC key of the audit chain (default: generated in "
-        "STATE_DIR); replicas sharing PostgreSQL must share it")
+        "STATE_DIR); required with PostgreSQL: every replica reads the same file")
     state_dir: Path | None = Field(
-        default=None, description="where the audit key and head checkpoint live (default: "
-        "beside the SQLite file, else the working directory); never in the database")
+        default=None, description="where a generated audit key lives (default: beside the "
+        "SQLite file, else the working directory); never in the database")
     log_format: Literal["json", "console"] = Field(default="json", description="log output")
     log_level: str = Field(default="INFO", description="log level")
     database_url_file: Path | None = Field(
@@ -117,7 +117,9 @@ class Settings(BaseSettings):
         " over database_url")
     session_key: SecretStr | None = Field(
         default=None, description="signs console sessions; change it to sign everyone out "
-        "(unset: a random key per process)")
+        "(unset: a random key per process; required with PostgreSQL)")
+    session_key_file: Path | None = Field(
+        default=None, description="file holding the session key (a mounted Secret)")
     session_ttl: Duration = Field(default=timedelta(hours=12),
                                   description="a console session expires after this")
     trusted_proxies: CommaList = Field(
@@ -191,7 +193,7 @@ class Settings(BaseSettings):
         return int(self.listen.rpartition(":")[2])
 
     def audit_files(self) -> tuple[Path, Path]:
-        """(key file, head checkpoint file) of the audit chain."""
+        """(key file, pre-0010 head checkpoint file) of the audit chain."""
         return audit_files(self.database_url, state_dir=self.state_dir,
                            audit_key_file=self.audit_key_file)
 
@@ -200,6 +202,36 @@ class Settings(BaseSettings):
 
     def resolved_api_token(self) -> str | None:
         return _token(self.api_token, self.api_token_file)
+
+    def resolved_session_key(self) -> str | None:
+        return _token(self.session_key, self.session_key_file)
+
+    def shared_secrets_problem(self) -> str | None:
+        """What replicas sharing PostgreSQL lack, in one line; None when nothing is missing.
+
+        PostgreSQL is the replicated mode. A key generated per process splits
+        the audit chain (each replica's entries fail the other's check) and
+        signs out every console session that lands on the other replica, so
+        both keys must come from outside, the same on every replica (the
+        chart mounts them from one Secret). SQLite has one writer: it may
+        generate its key beside the database.
+        """
+        if self.database_url.startswith("sqlite"):
+            return None
+        missing = []
+        if self.audit_key_file is None:
+            missing.append("REMEDIATOR_AUDIT_KEY_FILE (the audit chain's key)")
+        elif not self.audit_key_file.is_file():
+            missing.append(f"REMEDIATOR_AUDIT_KEY_FILE ({self.audit_key_file} does not exist;"
+                           " it is never generated with PostgreSQL)")
+        if self.resolved_session_key() is None:
+            missing.append("REMEDIATOR_SESSION_KEY_FILE or REMEDIATOR_SESSION_KEY (signs "
+                           "console sessions)")
+        if not missing:
+            return None
+        return ("PostgreSQL runs replicas that must share their keys: set "
+                + " and ".join(missing) + ", the same on every replica (the Helm chart "
+                "mounts both from one Secret)")
 
     @classmethod
     def settings_customise_sources(

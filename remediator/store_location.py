@@ -61,7 +61,7 @@ def read_database_url_file(path: Path) -> str:
 
 def audit_files(database_url: str, *, state_dir: Path | None,
                 audit_key_file: Path | None) -> tuple[Path, Path]:
-    """(key file, head checkpoint file) of the audit chain."""
+    """(key file, pre-0010 head checkpoint file, read once to adopt it) of the audit chain."""
     base, stem = state_dir, "remediator"
     if database_url.startswith("sqlite") and "///" in database_url:
         database = Path(database_url.split("///", 1)[1].split("?", 1)[0])

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import resource
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -41,7 +42,7 @@ def run(opts: argparse.Namespace, workdir: Path) -> Run:
     result = Run()
     rules = (Path(opts.rules) if opts.rules
              else write_rules(workdir / "rules", 1, unlimited=True))
-    env = {**GUARDS_LIFTED, **opts.env}
+    env = {**GUARDS_LIFTED, **shared_keys(workdir), **opts.env}
     # Not under the work dir: the server runs as `postgres` when we are root.
     base = Path(tempfile.mkdtemp(prefix="remediator-bench-pg-"))
     try:
@@ -67,6 +68,20 @@ def run(opts: argparse.Namespace, workdir: Path) -> Run:
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return result
+
+
+def shared_keys(workdir: Path) -> dict[str, str]:
+    """The keys replicas on one PostgreSQL must share (the service refuses to start
+    without them), as the chart mounts them: files, one for both replicas."""
+    paths = {}
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name, setting in (("audit.key", "REMEDIATOR_AUDIT_KEY_FILE"),
+                          ("session.key", "REMEDIATOR_SESSION_KEY_FILE")):
+        path = workdir / name
+        path.write_text(secrets.token_hex(32) + "\n")
+        path.chmod(0o600)
+        paths[setting] = str(path)
+    return paths
 
 
 def storm_pair(opts: argparse.Namespace, replicas: list[Service], result: Run, *,

@@ -153,8 +153,11 @@ def audit_verify(ctx: typer.Context) -> None:
     config, database_url = ctx.obj or (None, None)
     settings = store_settings(config, database_url)
     database = _database(settings)
-    with database.reading() as connection:
-        report = verify_chain(connection, seal=database.seal)
+    try:
+        with database.reading() as connection:
+            report = verify_chain(connection, seal=database.seal)
+    finally:
+        database.dispose()
     if not report.ok:
         where = (f" at entry {report.first_bad_id}" if report.first_bad_id is not None else "")
         typer.echo(f"audit chain broken{where}: {report.problem} ({report.checked} "
@@ -164,9 +167,35 @@ def audit_verify(ctx: typer.Context) -> None:
         out.print(f"OK: {report.checked} audit entries, hash chain intact (no audit key at "
                   f"{settings.audit_files()[0]}: unkeyed, truncation is not detectable)")
         return
-    head = (f"head checkpoint at entry {report.head.id} ({report.head.count} entries ever, "
+    head = (f"head record at entry {report.head.id} ({report.head.count} entries ever, "
             f"{report.after_head} newer)" if report.head else "no entries yet")
     out.print(f"OK: {report.checked} audit entries, keyed hash chain intact, {head}")
+
+
+@audit_app.command("reanchor")
+def audit_reanchor(ctx: typer.Context, reason: Annotated[str, typer.Option(
+        help="what the investigation found (shown in the audit log)")]) -> None:
+    """Start a new audit head from the entries there are now, after investigating why
+    `audit verify` reported the old one (a restored backup, deleted entries). Audited."""
+    from remediator import operator_log
+    from remediator.operator_log import Actor
+
+    if not reason.strip():
+        typer.echo("--reason must say what the investigation found", err=True)
+        raise typer.Exit(2)
+    config, database_url = ctx.obj or (None, None)
+    database = _database(store_settings(config, database_url))
+    try:
+        if database.seal is None:
+            typer.echo("no audit key found: an unkeyed chain has no head to re-anchor",
+                       err=True)
+            raise typer.Exit(2)
+        was = operator_log.reanchor_audit(database, actor=Actor.cli(), reason=reason,
+                                          now=utcnow())
+    finally:
+        database.dispose()
+    out.print(f"new audit head started (replaced: {was}); restart the replicas so a "
+              "stalled writer moves it again")
 
 
 @breaker_app.command("reset")

@@ -3,7 +3,7 @@
 Each entry's hash covers its content and the previous entry's hash, so an
 edited or deleted row in the middle breaks the chain and `audit verify` says
 where. With the service's key (`seal.py`) the hashes are HMACs and a signed
-head checkpoint and retention anchor close the two ends: see README
+head record (`store.head`) and retention anchor close the two ends: see README
 "The audit chain" for what that proves and what it does not.
 """
 
@@ -163,12 +163,12 @@ def as_dict(row: Row[Any]) -> dict[str, Any]:
 
 def verify_chain(connection: Connection, *, seal: AuditSeal | None = None,
                  batch: int = 5000) -> ChainReport:
-    """Check every hash and link from the retention anchor to the head checkpoint.
+    """Check every hash and link from the retention anchor to the head record.
 
     With a seal (the key): entries must carry HMACs (plain SHA-256 is accepted
     only before the first keyed entry, for logs written before keys existed),
     the oldest entry must link to the signed anchor (or genesis), and the
-    signed checkpoint's entry must exist with its hash and count.
+    signed head's entry must exist with its hash and count.
     """
     seal = seal or seal_for(connection)
     return chain_check.verify(connection, seal=seal, batch=batch)

@@ -3,7 +3,9 @@
 `verify` walks the entries oldest first, in batches, and checks four things:
 the oldest entry links to the retention anchor (or to genesis), every entry
 links to the one before, every hash matches (an HMAC when the key is known),
-and the signed head checkpoint's entry is there with its hash and count.
+and the signed head record's entry (table `audit_head`) is there with its
+hash and count. Without a head record, keyed entries are a failure: the head
+was deleted, and with it the proof that the newest entries are all there.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select
 
 from remediator.store.chain import GENESIS, entry_hash, plain_hash
+from remediator.store.head import read_head
 from remediator.store.seal import AuditSeal, Head, SealError
 from remediator.store.tables import audit, audit_anchors
 
@@ -26,9 +29,9 @@ class ChainReport:
     first_bad_id: int | None
     problem: str = ""
     head: Head | None = None
-    """The head checkpoint that was checked (None: no key, or no checkpoint yet)."""
+    """The head record that was checked (None: no key, or no entries yet)."""
     after_head: int = 0
-    """Entries newer than the checkpoint (another replica's, or a crash before it moved)."""
+    """Entries newer than the head (written while a writer was stalled, or without the key)."""
 
     @property
     def ok(self) -> bool:
@@ -111,12 +114,12 @@ def verify(connection: Connection, *, seal: AuditSeal | None, batch: int = 5000)
     if anchor is not None and seal is not None and not hmac.compare_digest(
             anchor.mac, seal.mac("anchor", anchor.fields())):
         return ChainReport(0, None, "the retention anchor's signature is wrong (forged)")
-    head: Head | None = None
-    if seal is not None:
-        try:
-            head = seal.read_head()
-        except SealError as error:
-            return ChainReport(0, None, str(error))
+    try:
+        head = read_head(connection, seal) if seal is not None else None
+        old_file = seal.read_file_head() if seal is not None and head is None else None
+    except SealError as error:
+        return ChainReport(0, None, str(error))
+    head = head or old_file
     walk = _Walk(seal, anchor, head)
     last_id = 0
     while True:
@@ -130,6 +133,11 @@ def verify(connection: Connection, *, seal: AuditSeal | None, batch: int = 5000)
             if problem:
                 return ChainReport(walk.checked, data["id"], problem, head)
         last_id = rows[-1].id
+    if old_file is not None and walk.last_id > old_file.id:
+        # Only between the upgrade to revision 0010 and the first write, which adopts
+        # the file when it names the newest entry: a stale file says nothing about the
+        # entries after it (one naming an entry past the end still shows a truncation).
+        return _check_head(walk, None, seal)
     return _check_head(walk, head, seal)
 
 
@@ -138,18 +146,19 @@ def _check_head(walk: _Walk, head: Head | None, seal: AuditSeal | None) -> Chain
         return ChainReport(walk.checked, None)
     if head is None:
         if walk.keyed:
-            return ChainReport(walk.checked, None, f"no head checkpoint at {seal.head_file}: "
-                               "cannot tell whether the newest entries were deleted")
+            return ChainReport(walk.checked, None, "no audit head record in the database: "
+                               "cannot tell whether the newest entries were deleted (after "
+                               "investigating, `remediator audit reanchor` starts a new head)")
         return ChainReport(walk.checked, None)
     if walk.last_id < head.id:
-        return ChainReport(walk.checked, None, f"the head checkpoint names entry {head.id}, "
+        return ChainReport(walk.checked, None, f"the head record names entry {head.id}, "
                            f"but the newest entry is {walk.last_id or 'none'}: the newest "
                            "entries were deleted", head)
     if walk.head_hash != head.hash:
-        return ChainReport(walk.checked, head.id, "entry differs from the head checkpoint "
+        return ChainReport(walk.checked, head.id, "entry differs from the head record "
                            "(replaced)", head)
     if walk.purged + walk.upto_head != head.count:
-        return ChainReport(walk.checked, None, f"the head checkpoint counts {head.count} "
+        return ChainReport(walk.checked, None, f"the head record counts {head.count} "
                            f"entries up to {head.id}, the chain has "
                            f"{walk.purged + walk.upto_head} (entries were deleted)", head)
     return ChainReport(walk.checked, None, "", head, after_head=walk.checked - walk.upto_head)

@@ -29,11 +29,12 @@ log = logging.getLogger(__name__)
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _AFTER_COMMIT = "remediator.after_commit"
+_BEFORE_COMMIT = "remediator.before_commit"
 _SCRATCH = "remediator.scratch"
 _CHANGES = "remediator.changes"
 _ADVISORY_LOCK_ID = 0x52454D4544  # "REMED"
 _MIGRATION_LOCK_ID = 0x52454D4D49  # "REMMI": apart from the writers' lock
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0010"
 """The newest migration; a test keeps it equal to Alembic's head."""
 
 
@@ -46,7 +47,7 @@ class Database:
                  seal: AuditSeal | None = None) -> None:
         self.url = url
         self.seal = seal
-        """The audit chain's key and head checkpoint (None: an unkeyed chain, tests)."""
+        """The audit chain's key (None: an unkeyed chain, tests); its head is a table."""
         self.is_sqlite = url.startswith("sqlite")
         self._lock = threading.Lock() if self.is_sqlite else None
         if self.is_sqlite:
@@ -151,7 +152,7 @@ class Database:
         """One serialised write transaction; commit on success, roll back on error.
 
         Callbacks registered with `after_commit` run once the commit is durable
-        (log lines about decisions, the audit head checkpoint), never for a
+        (log lines about decisions, the writer's memory of the audit head), never for a
         transaction that rolled back.
         """
         callbacks: list[Callable[[], None]] = []
@@ -216,6 +217,18 @@ def after_commit(connection: Connection, callback: Callable[[], None]) -> None:
         callbacks.append(callback)
 
 
+def before_commit(connection: Connection, callback: Callable[[], None]) -> None:
+    """Run `callback` at the end of this `writing()` transaction, inside it, once its body
+    has run without error: last statements that sum up the transaction (the audit head:
+    one UPDATE per transaction, however many appends). Outside `writing()`: at once.
+    """
+    callbacks = connection.info.get(_BEFORE_COMMIT)
+    if callbacks is None:
+        callback()
+    else:
+        callbacks.append(callback)
+
+
 def note_changed(connection: Connection, kind: str) -> None:
     """This `writing()` transaction changes rows of `kind` (`store.changes`): once it
     commits, the process's count for `kind` moves and reads cached under the old
@@ -240,12 +253,17 @@ def _collecting(connection: Connection, callbacks: list[Callable[[], None]],
                 changes: ChangeCounts) -> Iterator[None]:
     # `info` belongs to the pooled DBAPI connection: never leave the list behind.
     connection.info[_AFTER_COMMIT] = callbacks
+    closing: list[Callable[[], None]] = []
+    connection.info[_BEFORE_COMMIT] = closing
     connection.info[_SCRATCH] = {}
     connection.info[_CHANGES] = changes
     try:
         yield
+        for callback in closing:  # not reached when the body raised: it rolls back
+            callback()
     finally:
         connection.info.pop(_AFTER_COMMIT, None)
+        connection.info.pop(_BEFORE_COMMIT, None)
         connection.info.pop(_SCRATCH, None)
         connection.info.pop(_CHANGES, None)
 

@@ -1,22 +1,27 @@
-"""What makes the audit chain tamper-evident: a key and a head checkpoint outside the database.
+"""What makes the audit chain tamper-evident: a key outside the database, a signed head inside.
 
 - **The key.** Every entry's hash is an HMAC (SHA-256) over the previous hash
   and the entry, with a key kept in a file, never in the database. Someone who
   can write the database but cannot read the key cannot rewrite an entry and
   re-hash the rest.
-- **The head checkpoint.** After each write transaction commits, the newest
-  entry's id and hash and the number of entries ever appended are written,
-  MAC'd with the same key, to a small file: one fixed-size record overwritten
-  in place through a descriptor kept open (a few microseconds, where a
-  write-and-rename costs ~1.5 ms on the hot path). Deleting the newest entries
-  leaves the checkpoint pointing past the end of the table.
+- **The head** (table `audit_head`, MAC'd): the newest entry's id and hash and
+  the number of entries ever appended, rewritten in the same transaction as
+  every append (`store.head`). In the database, so every replica moves the one
+  head and it outlives any pod; deleting the newest entries leaves it naming an
+  entry the table lost. Replaying an older signed head with a truncated table
+  is what the external witness catches: the head id and count as metrics, and
+  an alert when they go back (alerts/remediator.yml).
 - **The anchor** (in the database, MAC'd): retention records the last entry it
   purged, so the oldest remaining entry must link to it; deleting the oldest
   entries breaks that link.
 
-The writer never "launders" tampering: when the checkpoint does not match the
-database it finds, it logs an error and stops moving the checkpoint, so
-`audit verify` keeps failing until an operator looks.
+The writer never "launders" tampering: when the head does not match the
+entries it finds, or is missing while keyed entries exist, it logs an error
+and stops moving the head, so `audit verify` keeps failing until an operator
+looks (`remediator audit reanchor` starts a new head, audited).
+
+Before the head moved into the database (revision 0010) it was a file
+(`<db>.audit-head`); `read_file_head` reads it once so an upgrade adopts it.
 """
 
 from __future__ import annotations
@@ -37,11 +42,10 @@ from sqlalchemy import Connection, Engine
 log = logging.getLogger(__name__)
 
 _MIN_KEY_BYTES = 16
-_RECORD_BYTES = 256
 
 
 class SealError(Exception):
-    """The key or checkpoint file cannot be used (unreadable, too short)."""
+    """The key or a head record cannot be used (unreadable, too short, forged)."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ class Head:
 
 
 class AuditSeal:
-    """The audit key and head checkpoint of one database, shared by its writers."""
+    """The audit key of one database, and what this process last knew of its head."""
 
     def __init__(self, key: bytes, head_file: Path) -> None:
         if len(key) < _MIN_KEY_BYTES:
@@ -62,11 +66,11 @@ class AuditSeal:
         self._key = key
         self._entry = hmac.new(key, b"entry\0", hashlib.sha256)  # copied per entry: no re-keying
         self.head_file = head_file
+        """Where the head was kept before revision 0010 (read once, to adopt it)."""
         self._lock = threading.Lock()
         self._written: Head | None = None
-        self._fd: int | None = None
         self.stalled = False
-        """True once the database disagreed with the checkpoint: it stays as evidence."""
+        """True once the database disagreed with the head: it stays as evidence."""
 
     @classmethod
     def open(cls, key_file: Path, head_file: Path, *, create: bool = True) -> AuditSeal:
@@ -91,9 +95,16 @@ class AuditSeal:
         return hmac.new(self._key, kind.encode() + b"\0" + text.encode(),
                         hashlib.sha256).hexdigest()
 
-    # -- the head checkpoint ------------------------------------------------------------
-    def read_head(self) -> Head | None:
-        """The checkpoint on disk; None when there is none. SealError when forged/corrupt."""
+    def head_mac(self, head: Head) -> str:
+        return self.mac("head", asdict(head))
+
+    def signed(self, head: Head, mac: str) -> bool:
+        return hmac.compare_digest(mac, self.head_mac(head))
+
+    # -- the pre-0010 head file ----------------------------------------------------------
+    def read_file_head(self) -> Head | None:
+        """The head file an older release wrote; None when there is none. SealError when
+        forged or corrupt."""
         try:
             data = json.loads(self.head_file.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -106,42 +117,48 @@ class AuditSeal:
             mac = str(data["mac"])
         except (KeyError, TypeError, ValueError):
             raise SealError(f"audit head checkpoint {self.head_file} is malformed") from None
-        if not hmac.compare_digest(mac, self.mac("head", asdict(head))):
+        if not self.signed(head, mac):
             raise SealError(f"audit head checkpoint {self.head_file} has a bad signature")
         return head
 
+    def forget_file_head(self) -> None:
+        """After the database adopted it: a stale file must never be adopted again."""
+        try:
+            self.head_file.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            log.warning("cannot remove the old audit head file %s: %s", self.head_file,
+                        error.strerror)
+
+    # -- what this process wrote ---------------------------------------------------------
     def committed(self, head: Head) -> None:
-        """After commit: move the checkpoint forward (never back, never when stalled)."""
+        """After commit: the head the database now holds (never back, never when stalled)."""
         with self._lock:
             if self.stalled or (self._written is not None
                                 and head.count <= self._written.count):
                 return
-            payload = {**asdict(head), "mac": self.mac("head", asdict(head))}
-            record = json.dumps(payload).ljust(_RECORD_BYTES - 1).encode() + b"\n"
-            if self._fd is None:
-                self._fd = os.open(self.head_file, os.O_RDWR | os.O_CREAT, 0o600)
-                os.ftruncate(self._fd, _RECORD_BYTES)
-            # 256 bytes at offset 0 lie in one disk sector, which a device writes whole;
-            # a torn record would read as "unreadable", never as a valid older head.
-            os.pwrite(self._fd, record, 0)
             self._written = head
-
-    def close(self) -> None:
-        with self._lock:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
 
     def last_written(self) -> Head | None:
         with self._lock:
             return self._written
 
+    def restart(self) -> None:
+        """An operator started a new head (`head.reanchor`): forget the old one."""
+        with self._lock:
+            self._written = None
+            self.stalled = False
+
     def stall(self, problem: str) -> None:
         with self._lock:
             if not self.stalled:
-                log.error("audit chain: %s; the head checkpoint %s is kept as it is "
-                          "(run `remediator audit verify`)", problem, self.head_file)
+                log.error("audit chain: %s; the head is kept as it is (run `remediator "
+                          "audit verify`)", problem)
             self.stalled = True
+
+    def close(self) -> None:
+        """Nothing held open any more; kept for the callers that release a seal."""
 
 
 def _create_key(path: Path) -> None:

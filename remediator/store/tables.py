@@ -17,6 +17,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Float,
     Index,
@@ -82,6 +83,20 @@ audit_anchors = Table(
 )
 """Retention's anchors: the last entry each purge removed, so the oldest entry left
 must link to it (deleting the oldest entries by hand breaks that link)."""
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("slot", Integer, primary_key=True, autoincrement=False),
+    Column("entry_id", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("mac", String(64), nullable=False),
+    CheckConstraint("slot = 1", name="audit_head_one_row"),
+)
+"""The chain's signed head, one row (`slot` 1): the newest entry, its hash, entries ever
+appended, an HMAC over them. Rewritten with every append (`store.head`), so deleting the
+newest entries leaves it naming an entry the table lost."""
 
 remediations = Table(
     "remediations",

@@ -47,7 +47,7 @@ def sessions(request: Request) -> Sessions:
     found: Sessions | None = getattr(state, "sessions", None)
     if found is None:
         settings = get_services(request).settings
-        key = settings.session_key.get_secret_value() if settings.session_key else None
+        key = settings.resolved_session_key()
         found = state.sessions = Sessions(key, settings.session_ttl)
     return found
 

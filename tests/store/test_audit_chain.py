@@ -1,7 +1,8 @@
 """The audit chain's tamper-evidence: keyed hashes, the head checkpoint, retention's anchor.
 
 Each attack is one from the review: deleting the newest entries, deleting the
-oldest, rewriting an entry and re-hashing the rest. Run on SQLite and
+oldest, rewriting an entry and re-hashing the rest. (The head record, shared
+by replicas and restarts, has its own tests: test_audit_head.py.) Run on SQLite and
 PostgreSQL through `audit.verify_chain`, and through `remediator audit verify`
 with default settings (key and checkpoint generated beside the SQLite file).
 """
@@ -171,13 +172,13 @@ def test_a_writer_does_not_launder_a_truncation(sealed: Database, clock: FakeClo
                                                 caplog: pytest.LogCaptureFixture) -> None:
     _write(sealed, clock)
     _sql(sealed, "DELETE FROM audit WHERE id > 8")
-    # A restarted writer finds a checkpoint the database no longer matches...
+    # A restarted writer finds a head the entries no longer match...
     restarted = Database(sealed.url, seal=AuditSeal.open(tmp_path / "audit.key",
                                                          tmp_path / "audit.head"))
     try:
         _write(restarted, clock, transactions=1)
         assert restarted.seal is not None and restarted.seal.stalled
-        assert "the checkpoint names entry 10" in caplog.text
+        assert "the head names entry 10" in caplog.text
         # ...and leaves it as it was, so verification keeps failing.
         assert not _verify(restarted).ok
     finally:
@@ -199,7 +200,7 @@ def _serve_and_decide(tmp_path: Path) -> str:
     finally:
         services.database.dispose()
     assert (tmp_path / "remediator.db.audit-key").is_file()
-    assert (tmp_path / "remediator.db.audit-head").is_file()
+    assert not (tmp_path / "remediator.db.audit-head").exists()  # the head is in the database
     return url
 
 

@@ -55,6 +55,10 @@ app.kubernetes.io/part-of: remediator
 {{- default (printf "%s-tokens" (include "remediator.fullname" .)) .Values.tokens.existingSecret }}
 {{- end }}
 
+{{- define "remediator.keySecretName" -}}
+{{- default (printf "%s-keys" (include "remediator.fullname" .)) .Values.keys.existingSecret }}
+{{- end }}
+
 {{/* The rule files: inline values, or the chart's copy of the repository's rules/. */}}
 {{- define "remediator.ruleFiles" -}}
 {{- if .Values.rules.files }}
