@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from remediator.web.console import decode_cursor, encode_cursor
-from remediator.web.login import _safe_next
 from remediator.store import Database
 from remediator.store.sessions import SessionStore
+from remediator.web.console import decode_cursor, encode_cursor
+from remediator.web.login import _safe_next
 from remediator.web.session import Expiry, Sessions
 from remediator.web.unauthenticated import RefusalSampler
 
