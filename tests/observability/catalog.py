@@ -29,6 +29,7 @@ ALERT_NAMES = frozenset({
     "NodeFilesystemAlmostFull", "K3sServiceDown", "ContainerRuntimeDown", "TargetDown",
     "RemediatorDown", "RemediatorActionsFailing", "RemediatorBreakerOpen",
     "RemediatorEscalationExhausted", "RemediatorRemediationLoop", "RemediatorRulesReloadFailed",
+    "RemediatorLoginFlood",
     "ErrorRatioAnomaly", "LatencyP99Anomaly", "RestartRateAnomaly",
 })
 REMEDIATIONS = {
