@@ -114,12 +114,12 @@ def limits(services: Services) -> LoginLimits:
 
 
 def throttled(services: Services, store: SessionStore, client: str) -> Verdict:
-    """Whether this client may try now (blocking: two indexed reads)."""
+    """Whether this client may try now (blocking: one read of two index ranges)."""
     now, bounds = services.clock(), limits(services)
-    since = now - bounds.window
-    return wait(bounds, now,
-                client_nth=store.nth_failure(since=since, n=bounds.per_client, client=client),
-                overall_nth=store.nth_failure(since=since, n=bounds.overall))
+    client_nth, overall_nth = store.nth_failures(
+        since=now - bounds.window, client=client, per_client=bounds.per_client,
+        overall=bounds.overall)
+    return wait(bounds, now, client_nth=client_nth, overall_nth=overall_nth)
 
 
 async def _refused(request: Request, services: Services, reason: str, status: int,

@@ -205,8 +205,8 @@ def test_an_acting_session_revokes_with_its_csrf_token(client: TestClient) -> No
     sign_in(other, READ_TOKEN)
     csrf = sign_in(client)
     items = client.get("/api/v1/sessions").json()["items"]
-    assert [s["current"] for s in items] == [True, False]
-    target = items[1]["id"]
+    assert sorted((s["current"], s["can_act"]) for s in items) == [(False, False), (True, True)]
+    target = next(s["id"] for s in items if not s["current"])
     assert client.post(f"/api/v1/sessions/{target}/revoke").status_code == 403
     assert client.post(f"/api/v1/sessions/{target}/revoke",
                        headers={"X-CSRF-Token": csrf}).json()["revoked"] is True
