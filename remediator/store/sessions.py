@@ -179,11 +179,32 @@ class SessionStore:
             row = connection.execute(_NTH_FAILURES, params).one()
         return row[0], row[1]
 
-    def record_failure(self, client: str, *, at: datetime, forget_before: datetime) -> None:
-        """One failed sign-in; failures older than the window are deleted meanwhile."""
+    def reserve_attempt(self, client: str, *, at: datetime, since: datetime,
+                        per_client: int, overall: int) -> int | None:
+        """Count a sign-in attempt as a failure before its token is compared, if both
+        limits allow one more: the row's id (`release` it when the token was right),
+        or None when a limit is reached.
+
+        Counted and written in one serialised `writing()` transaction, so replicas
+        answering a flood together never let more than the limits through: a guess
+        takes its slot before it is judged. Failures older than `since` (out of the
+        window) are deleted meanwhile.
+        """
+        params = {"since": since, "client": client[:CLIENT_MAX],
+                  "client_skip": max(per_client - 1, 0), "overall_skip": max(overall - 1, 0)}
         with self.database.writing() as connection:
-            connection.execute(delete(login_failures).where(login_failures.c.at < forget_before))
-            connection.execute(insert(login_failures).values(client=client[:CLIENT_MAX], at=at))
+            if any(connection.execute(_NTH_FAILURES, params).one()):
+                return None
+            connection.execute(delete(login_failures).where(login_failures.c.at <= since))
+            done = connection.execute(insert(login_failures).values(
+                client=client[:CLIENT_MAX], at=at))
+            key = done.inserted_primary_key
+            return int(key[0]) if key is not None else None
+
+    def release(self, attempt: int) -> None:
+        """The attempt's token was right: it is no failure."""
+        with self.database.writing() as connection:
+            connection.execute(delete(login_failures).where(login_failures.c.id == attempt))
 
     def failures_since(self, since: datetime) -> int:
         with self.database.reading() as connection:

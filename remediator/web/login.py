@@ -122,6 +122,22 @@ def throttled(services: Services, store: SessionStore, client: str) -> Verdict:
     return wait(bounds, now, client_nth=client_nth, overall_nth=overall_nth)
 
 
+def _reserve(services: Services, store: SessionStore, client: str) -> int | None:
+    bounds, now = limits(services), services.clock()
+    return store.reserve_attempt(client, at=now, since=now - bounds.window,
+                                 per_client=bounds.per_client, overall=bounds.overall)
+
+
+async def _throttled(request: Request, services: Services, verdict: Verdict,
+                     next: str) -> HTMLResponse:
+    retry = max(verdict.retry_after, 1)
+    await _refused(request, services, f"too many failed sign-ins ({verdict.scope or 'busy'})",
+                   429, "throttled")
+    return _login_page(request, services, 429, next=next,
+                       error=f"Too many failed sign-ins: try again in {retry} seconds.",
+                       headers={"Retry-After": str(retry)})
+
+
 async def _refused(request: Request, services: Services, reason: str, status: int,
                    metric: str) -> None:
     """Count a refused sign-in; sample it into the log and the audit (`unauthenticated`)."""
@@ -145,25 +161,22 @@ async def login(request: Request, services: ServicesDep,
     client = client_address(request)
     store = sessions(request).store
     verdict = await run_in_threadpool(throttled, services, store, client)
-    if not verdict.allowed:
-        await _refused(request, services, f"too many failed sign-ins ({verdict.scope})", 429,
-                       "throttled")
-        return _login_page(request, services, 429, next=next,
-                           error=f"Too many failed sign-ins: try again in "
-                           f"{verdict.retry_after} seconds.",
-                           headers={"Retry-After": str(verdict.retry_after)})
+    attempt = None if not verdict.allowed else await run_in_threadpool(
+        _reserve, services, store, client)
+    if attempt is None:  # throttled (the read said so, or a concurrent attempt took the slot)
+        if verdict.allowed:
+            verdict = await run_in_threadpool(throttled, services, store, client)
+        return await _throttled(request, services, verdict, next)
     state = request.app.state
     presented = token.strip()
     if matches_token(presented, state.webhook_token):
         actor, can_act = WEBHOOK_ACTOR, True
     elif matches_token(presented, state.api_token):
         actor, can_act = API_ACTOR, False
-    else:
-        bounds, now = limits(services), services.clock()
-        await run_in_threadpool(partial(store.record_failure, client,
-                                        at=now, forget_before=now - bounds.window))
+    else:  # the reserved attempt stays counted as the failure it was
         await _refused(request, services, "wrong token at sign-in", 401, "wrong_token")
         return _login_page(request, services, 401, next=next, error=UNKNOWN_CREDENTIAL)
+    await run_in_threadpool(store.release, attempt)
     value, _ = await run_in_threadpool(partial(
         sessions(request).issue, actor=actor, can_act=can_act, now=services.clock(),
         client=client, user_agent=request.headers.get("user-agent", "")))

@@ -71,7 +71,8 @@ def test_migration_0011_on_a_database_filled_by_0008(database_url: str, rules_di
     store = SessionStore(database)
     found = store.find(record.id)
     assert found is not None and found.user_agent == "x" * 256  # bounded, never an error
-    store.record_failure("192.0.2.1", at=T0, forget_before=T0 - timedelta(minutes=5))
+    assert store.reserve_attempt("192.0.2.1", at=T0, since=T0 - timedelta(minutes=5),
+                                 per_client=1, overall=2) is not None
     assert store.nth_failures(since=T0 - timedelta(minutes=5), client="192.0.2.1",
                               per_client=1, overall=2) == (T0, None)
 
