@@ -8,6 +8,9 @@
   outright.
 - Sign-in is throttled per client address and for everyone (`throttle`,
   counted in the database every replica shares): 429 with `Retry-After`.
+  A throttled flood only reads; an attempt that may go ahead first takes
+  its failure slot in one serialised transaction (given back when the token
+  is right), so replicas together never judge more guesses than the limits.
   Failures are counted in `remediator_login_failures_total` and sampled
   into the audit log like every refused request.
 - The session cookie is `HttpOnly`, `SameSite=Strict`, `Secure` over HTTPS,
