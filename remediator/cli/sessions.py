@@ -65,13 +65,17 @@ def list_sessions(as_json: Annotated[bool, typer.Option("--json")] = False,
     if not rows:
         out.print("no live sessions" if not include_ended else "no sessions")
         return
+    from rich import box
     from rich.table import Table
 
-    table = Table("id", "actor", "acts", "state", "signed in", "last seen", "client")
-    for row in rows:
-        table.add_row(str(row["id"])[:12], str(row["actor"]), "yes" if row["can_act"] else "no",
-                      str(row["state"]), str(row["created_at"])[:19],
-                      str(row["last_seen_at"])[:19], str(row["client"]))
+    # 80 columns: the 12-character id (enough for `revoke`) never wraps.
+    table = Table(box=box.SIMPLE)
+    table.add_column("id", no_wrap=True, min_width=12)
+    for name in ("actor", "acts", "state", "last seen", "client"):
+        table.add_column(name)
+    for r in found:
+        table.add_row(r.id[:12], r.actor, "yes" if r.can_act else "no", _state(r, now, idle_since),
+                      r.last_seen_at.strftime("%m-%d %H:%M"), r.client)
     out.print(table)
 
 

@@ -224,13 +224,15 @@ def test_sessions_are_listed_and_revoked_from_the_cli(
 
     def run(*args: str) -> Any:
         return runner.invoke(cli, [*args, "--database-url", url],
-                             env={"COLUMNS": "120", "REMEDIATOR_RULES": str(ROOT / "rules")})
+                             env={"COLUMNS": "80", "REMEDIATOR_RULES": str(ROOT / "rules")})
 
     listed = run("sessions", "list", "--json")
     assert listed.exit_code == 0, listed.output
     rows = json.loads(listed.output)
     assert [(r["actor"], r["state"]) for r in rows] == [("webhook-token", "live")]
-    assert rows[0]["id"][:12] in run("sessions", "list").output
+    table = run("sessions", "list").output
+    assert rows[0]["id"][:12] in table
+    assert max(len(line) for line in table.splitlines()) <= 80
     assert run("sessions", "revoke", "0" * 12).exit_code == 1
     done = run("sessions", "revoke", rows[0]["id"][:12], "--reason", "left the team")
     assert done.exit_code == 0, done.output
