@@ -36,6 +36,7 @@ class Metrics:
     escalations_exhausted: Counter
     reconcile_runs: Counter
     unauthenticated_requests: Counter
+    login_failures: Counter
     operator_actions: Counter
     approvals: Counter
     notifications: Counter
@@ -103,6 +104,10 @@ class Metrics:
                 "remediator_unauthenticated_requests",
                 "Requests refused for a missing or wrong token, by endpoint.",
                 ["endpoint"], registry=reg),
+            login_failures=Counter(
+                "remediator_login_failures",
+                "Console sign-ins refused: a wrong token, or throttled (429), by reason.",
+                ["reason"], registry=reg),
             operator_actions=Counter(
                 "remediator_operator_actions", "Operator actions (pause, approve...), by action.",
                 ["action"], registry=reg),

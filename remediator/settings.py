@@ -122,6 +122,16 @@ class Settings(BaseSettings):
         default=None, description="file holding the session key (a mounted Secret)")
     session_ttl: Duration = Field(default=timedelta(hours=12),
                                   description="a console session expires after this")
+    session_idle_timeout: Duration = Field(
+        default=timedelta(hours=1), description="a console session unused this long expires")
+    login_max_failures: int = Field(
+        default=10, ge=1, description="failed sign-ins one address may make per window "
+        "(then 429 until the window passes)")
+    login_max_failures_global: int = Field(
+        default=100, ge=1, description="failed sign-ins all addresses together may make "
+        "per window")
+    login_failure_window: Duration = Field(
+        default=timedelta(minutes=5), description="sign-in throttling window")
     trusted_proxies: CommaList = Field(
         default=[], description="addresses whose X-Forwarded-User/-Email headers are trusted")
     proxy_operators: CommaList = Field(

@@ -16,6 +16,7 @@ import typer
 
 from remediator import __version__
 from remediator.cli import audit
+from remediator.cli.sessions import app as sessions_app
 from remediator.cli.store import load_settings as _settings
 from remediator.cli.store import open_database as _database
 from remediator.cli.store import store_settings
@@ -265,6 +266,7 @@ def _serve_command() -> click.Command:
 
 app.add_typer(cluster_app, name="cluster", help="Provision and edit the K3s cluster (Ansible).")
 app.add_typer(report_app, name="report")
+app.add_typer(sessions_app, name="sessions")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,

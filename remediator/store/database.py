@@ -34,7 +34,7 @@ _SCRATCH = "remediator.scratch"
 _CHANGES = "remediator.changes"
 _ADVISORY_LOCK_ID = 0x52454D4544  # "REMED"
 _MIGRATION_LOCK_ID = 0x52454D4D49  # "REMMI": apart from the writers' lock
-HEAD_REVISION = "0010"
+HEAD_REVISION = "0011"
 """The newest migration; a test keeps it equal to Alembic's head."""
 
 

@@ -7,6 +7,7 @@
   restart loses nothing.
 - `alerts`: alerts as last seen, for `unless_firing` and reconciliation.
 - `controls`: operator switches (pause, breaker state).
+- `sessions`, `login_failures`: console sign-ins and their throttling.
 """
 
 from __future__ import annotations
@@ -244,4 +245,37 @@ evidence = Table(
     Column("document", JSON, nullable=False),
     Column("hints", JSON, nullable=False),
     Index("ix_evidence_remediation", "remediation_id"),
+)
+
+# Console sessions (migration 0011): the cookie carries a random id, the table only
+# its SHA-256, so reading the database never yields a usable cookie. Every replica
+# reads the same rows: a session works on all of them and a revocation ends it on all.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("actor", String(200), nullable=False),
+    Column("can_act", Boolean, nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+    Column("revoked_by", String(200), nullable=False, default=""),
+    Column("client", String(128), nullable=False, default=""),
+    Column("user_agent", String(256), nullable=False, default=""),
+    Index("ix_sessions_expires", "expires_at"),
+)
+
+# Failed sign-ins within the throttling window (migration 0011), shared by the
+# replicas so that they agree on who is throttled; older rows are deleted as new
+# ones come.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("client", String(128), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Index("ix_login_failures_client_at", "client", "at"),
+    Index("ix_login_failures_at", "at"),
 )

@@ -20,7 +20,7 @@ from remediator.scheduler import build_scheduler
 from remediator.services import Services
 from remediator.settings import Settings
 from remediator.store import StoreUnavailable
-from remediator.web import api, login, ops, page, webhook
+from remediator.web import api, login, ops, page, sessions_api, webhook
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ def create_app(settings: Settings, *, scheduler: bool = True, services: Services
     app.state.api_token = settings.resolved_api_token()
     app.include_router(webhook.router)
     app.include_router(api.router)
+    app.include_router(sessions_api.router)
     app.include_router(ops.router)
     app.include_router(page.router)
     app.include_router(login.router)

@@ -2,8 +2,8 @@
 
 A request proves who it is with, in this order:
 - a bearer token: the webhook token acts, the read-only API token reads;
-- a console session cookie (see `session.py`), which remembers which of the two
-  tokens signed it in;
+- a console session cookie (see `session.py`): a session stored in the
+  database, which remembers which of the two tokens signed it in;
 - `X-Forwarded-User` / `X-Forwarded-Email` from a trusted proxy address
   (oauth2-proxy); such users read unless listed in `PROXY_OPERATORS`.
 No webhook token configured means `--dev`: everyone acts.
@@ -21,9 +21,11 @@ import logging
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from starlette.concurrency import run_in_threadpool
 
 from remediator.services import Services
-from remediator.web.session import COOKIE, Principal, Sessions, csrf_matches
+from remediator.store.sessions import SessionStore
+from remediator.web.session import COOKIE, Expiry, Principal, Sessions, csrf_matches
 from remediator.web.unauthenticated import RefusalSampler
 
 log = logging.getLogger(__name__)
@@ -42,13 +44,16 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def sessions(request: Request) -> Sessions:
-    """The app's session signer (built on first use from the settings)."""
+    """The app's sessions (built on first use from the settings and the database)."""
     state = request.app.state
     found: Sessions | None = getattr(state, "sessions", None)
     if found is None:
-        settings = get_services(request).settings
+        services = get_services(request)
+        settings = services.settings
         key = settings.resolved_session_key()
-        found = state.sessions = Sessions(key, settings.session_ttl)
+        found = state.sessions = Sessions(
+            key, store=SessionStore(services.database),
+            expiry=Expiry(ttl=settings.session_ttl, idle=settings.session_idle_timeout))
     return found
 
 
@@ -122,14 +127,19 @@ def _trusted(address: str, trusted: list[str]) -> bool:
     return False
 
 
-def identify(request: Request, services: Services) -> Principal | str:
-    """Who is asking, or why nobody is (bearer, session, proxy, then dev mode)."""
+async def identify(request: Request, services: Services) -> Principal | str:
+    """Who is asking, or why nobody is (bearer, session, proxy, then dev mode).
+
+    A session is read from the database on every request (in a worker
+    thread): a revocation on any replica holds at the next request.
+    """
     found = token_principal(request)
     if found is not None:
         return found
     cookie = request.cookies.get(COOKIE)
     if cookie:
-        principal = sessions(request).read(cookie)
+        principal = await run_in_threadpool(sessions(request).read, cookie[:4096],
+                                            services.clock())
         if principal is not None:
             return principal
     proxied = _proxy_principal(request, services)
@@ -202,7 +212,7 @@ def acting_refusal(principal: Principal) -> str | None:
 
 
 async def require_reader(request: Request, services: ServicesDep) -> Principal:
-    found = identify(request, services)
+    found = await identify(request, services)
     if isinstance(found, str):
         note_refusal(request, services, found)
         raise Unauthorized(found)

@@ -52,7 +52,7 @@ STATES = ("awaiting_approval", "pending", "succeeded", "failed", "target_gone", 
 
 async def page_viewer(request: Request, services: ServicesDep) -> Principal:
     """Who is reading; a browser without a session is sent to sign in."""
-    found = identify(request, services)
+    found = await identify(request, services)
     if isinstance(found, str):
         note_refusal(request, services, found)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -30,6 +30,7 @@ ALERT_NAMES = frozenset({
     "RemediatorDown", "RemediatorActionsFailing", "RemediatorBreakerOpen",
     "RemediatorEscalationExhausted", "RemediatorRemediationLoop", "RemediatorRulesReloadFailed",
     "RemediatorAuditHeadWentBack",
+    "RemediatorLoginFlood",
     "ErrorRatioAnomaly", "LatencyP99Anomaly", "RestartRateAnomaly",
 })
 REMEDIATIONS = {

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -48,6 +50,20 @@ def client(app_settings: dict[str, Any], recorder: RecordingAction,
                      actions=ActionRegistry({"kubernetes.delete_pod": recorder}))
     with TestClient(app) as test_client:
         yield test_client
+
+
+def form_token(client: TestClient) -> str:
+    """The sign-in form's pre-session CSRF token (GET /login sets its cookie too)."""
+    page = client.get("/login")
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None, page.text
+    return found.group(1)
+
+
+def post_login(client: TestClient, token: str, *, next: str = "/") -> httpx.Response:
+    """Sign in as a browser does: fetch the form, post it with its CSRF token."""
+    return client.post("/login", data={"token": token, "next": next,
+                                       "csrf": form_token(client)}, follow_redirects=False)
 
 
 def auth(token: str = TOKEN) -> dict[str, str]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from remediator.store import Database
+from remediator.store.sessions import SessionStore
 from remediator.web.console import decode_cursor, encode_cursor
 from remediator.web.login import _safe_next
-from remediator.web.session import Sessions
+from remediator.web.session import Expiry, Sessions
 from remediator.web.unauthenticated import RefusalSampler
 
 
@@ -37,15 +40,29 @@ def test_cursor_round_trips(at: datetime, rid: object) -> None:
     assert decode_cursor(encode_cursor((at, str(rid)))) == (at, str(rid))
 
 
-@given(st.text(max_size=500))
-def test_forged_cookies_are_not_sessions(value: str) -> None:
-    assert Sessions("k", timedelta(hours=1)).read(value) is None
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SessionStore]:
+    database = Database(f"sqlite:///{tmp_path_factory.mktemp('sessions') / 'r.db'}")
+    database.migrate()
+    yield SessionStore(database)
+    database.dispose()
 
 
-def test_a_cookie_signed_with_another_key_is_not_a_session() -> None:
-    value, _ = Sessions("old", timedelta(hours=1)).issue(actor="webhook-token", can_act=True)
-    assert Sessions("new", timedelta(hours=1)).read(value) is None
-    principal = Sessions("old", timedelta(hours=1)).read(value)
+EXPIRY = Expiry(ttl=timedelta(hours=1), idle=timedelta(hours=1))
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@given(value=st.text(max_size=500))
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_forged_cookies_are_not_sessions(store: SessionStore, value: str) -> None:
+    assert Sessions("k", store=store, expiry=EXPIRY).read(value, NOW) is None
+
+
+def test_a_cookie_signed_with_another_key_is_not_a_session(store: SessionStore) -> None:
+    value, _ = Sessions("old", store=store, expiry=EXPIRY).issue(
+        actor="webhook-token", can_act=True, now=NOW)
+    assert Sessions("new", store=store, expiry=EXPIRY).read(value, NOW) is None
+    principal = Sessions("old", store=store, expiry=EXPIRY).read(value, NOW)
     assert principal is not None and principal.can_act and principal.actor == "webhook-token"
 
 
