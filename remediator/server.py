@@ -24,6 +24,10 @@ from remediator.web.connections import connection_cap, guarded_protocol, raise_d
 
 log = logging.getLogger("remediator")
 
+NO_FORWARDED: dict[str, Any] = {"proxy_headers": False, "forwarded_allow_ips": []}
+"""uvicorn must not read `X-Forwarded-*` (it would for loopback peers by default):
+the app's `ForwardedFor` middleware does, for `TRUSTED_PROXIES` only."""
+
 
 def serve(settings: Settings) -> None:
     logs.setup(settings.log_level, settings.log_format)
@@ -48,7 +52,7 @@ def serve(settings: Settings) -> None:
     log.info("accepting %d connections at most (descriptor limit %d)", cap, descriptors)
     limits = connection_limits(settings.model_copy(update={"max_connections": cap}))
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=15, **limits)
+                            timeout_graceful_shutdown=15, **limits, **NO_FORWARDED)
     server = uvicorn.Server(config)
     freeze_long_lived("start-up")
     refused: list[str] = []

@@ -21,6 +21,7 @@ from remediator.services import Services
 from remediator.settings import Settings
 from remediator.store import StoreUnavailable
 from remediator.web import api, login, ops, page, webhook
+from remediator.web.forwarded import ForwardedFor, proxy_networks
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,10 @@ class ConfigurationError(Exception):
 def check_settings(settings: Settings) -> str | None:
     """The webhook token; raise ConfigurationError when the service must not run."""
     webhook_token = settings.resolved_webhook_token()
+    try:
+        proxy_networks(settings.trusted_proxies)
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
     if webhook_token is None and not settings.dev:
         raise ConfigurationError("no webhook token: set REMEDIATOR_WEBHOOK_TOKEN or "
                                  "REMEDIATOR_WEBHOOK_TOKEN_FILE, or run with --dev")
@@ -79,6 +84,8 @@ def create_app(settings: Settings, *, scheduler: bool = True, services: Services
     app.include_router(login.router)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(RequestValidationError, _bad_request)
+    # Added last, so outermost: every layer below sees the client address we decided.
+    app.add_middleware(ForwardedFor, trusted=settings.trusted_proxies)
     return app
 
 
