@@ -10,11 +10,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from remediator import __version__
 from remediator.evidence import detectors
@@ -24,8 +26,12 @@ from remediator.settings import Settings
 from remediator.store import StoreUnavailable
 from remediator.web import api, login, ops, page, webhook
 from remediator.web.forwarded import ForwardedFor, proxy_networks
+from remediator.web.headers import SecurityHeaders, swagger_page
 
 log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+"""The console's stylesheet: no inline style, so the page's CSP needs no exception."""
 
 
 class ConfigurationError(Exception):
@@ -78,7 +84,9 @@ def create_app(settings: Settings, *, scheduler: bool = True, services: Services
             await built.aclose()
 
     app = FastAPI(title="remediator", version=__version__, lifespan=lifespan,
-                  docs_url="/api/docs", redoc_url=None, openapi_url="/openapi.json")
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    app.add_api_route("/api/docs", _docs, include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.webhook_token = webhook_token
     app.state.api_token = settings.resolved_api_token()
     app.include_router(webhook.router)
@@ -88,9 +96,14 @@ def create_app(settings: Settings, *, scheduler: bool = True, services: Services
     app.include_router(login.router)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(RequestValidationError, _bad_request)
+    app.add_middleware(SecurityHeaders)
     # Added last, so outermost: every layer below sees the client address we decided.
     app.add_middleware(ForwardedFor, trusted=settings.trusted_proxies)
     return app
+
+
+async def _docs() -> HTMLResponse:
+    return swagger_page(openapi_url="/openapi.json", title="remediator API")
 
 
 async def _store_unavailable(request: Request, error: Exception) -> JSONResponse:
