@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 import uvicorn
 
 from remediator import logs
+from remediator.evidence import detectors
 from remediator.heap import freeze_long_lived
 from remediator.rules import RuleLoadError
 from remediator.settings import Settings
@@ -58,12 +59,23 @@ def serve(settings: Settings) -> None:
     refused: list[str] = []
     if services.kubernetes is not None:
         services.kubernetes.on_failure = lambda error: _stop(server, refused, error)
-        services.kubernetes.on_loaded = lambda: freeze_long_lived("the Kubernetes client")
+        services.kubernetes.on_loaded = _kubernetes_loaded
     server.run(sockets=[sock])
     if refused:
         sys.exit(1)
     if not server.started:
         sys.exit(1)
+
+
+def _kubernetes_loaded() -> None:
+    """In the loading thread, once the client is in: what evidence needs, then freeze.
+
+    The secret detectors (redaction of evidence, about a second to import)
+    load here, after the client and not beside it: both import `requests`,
+    and two threads importing it at once fail with a partial import.
+    """
+    detectors.detectors()
+    freeze_long_lived("the Kubernetes client")
 
 
 def _stop(server: uvicorn.Server, refused: list[str], error: BaseException) -> None:

@@ -16,7 +16,7 @@ token in a log line, so this adapter runs each regex-based plugin's
   payload), as detect-secrets itself does.
 
 Plugins are loaded once, on first use (the imports take about a second and
-`serve` does not need them to start: the app warms them in a thread).
+`serve` loads them right after the Kubernetes client, in its loading thread).
 Left out: `PrivateKeyDetector` (it finds
 the `BEGIN ... PRIVATE KEY` header only: `patterns.py` blanks the body),
 `BasicAuthDetector` (ours keeps the user and host of a URL, blanking only the

@@ -6,7 +6,6 @@ starts the scheduler, and on shutdown lets running actions finish.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +18,6 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from remediator import __version__
-from remediator.evidence import detectors
 from remediator.scheduler import build_scheduler
 from remediator.services import Services
 from remediator.settings import Settings
@@ -72,8 +70,6 @@ def create_app(settings: Settings, *, scheduler: bool = True, services: Services
         if jobs is not None:
             jobs.start()
         built.start()  # the Kubernetes client loads while we serve; the worker waits for it
-        # Secret detectors take a second to import: not on the loop at the first snapshot.
-        asyncio.get_running_loop().run_in_executor(None, detectors.detectors)
         try:
             yield
         finally:
