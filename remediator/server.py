@@ -17,12 +17,17 @@ from typing import Any, NoReturn
 import uvicorn
 
 from remediator import logs
+from remediator.evidence import detectors
 from remediator.heap import freeze_long_lived
 from remediator.rules import RuleLoadError
 from remediator.settings import Settings
 from remediator.web.connections import connection_cap, guarded_protocol, raise_descriptor_limit
 
 log = logging.getLogger("remediator")
+
+NO_FORWARDED: dict[str, Any] = {"proxy_headers": False, "forwarded_allow_ips": []}
+"""uvicorn must not read `X-Forwarded-*` (it would for loopback peers by default):
+the app's `ForwardedFor` middleware does, for `TRUSTED_PROXIES` only."""
 
 
 def serve(settings: Settings) -> None:
@@ -48,18 +53,29 @@ def serve(settings: Settings) -> None:
     log.info("accepting %d connections at most (descriptor limit %d)", cap, descriptors)
     limits = connection_limits(settings.model_copy(update={"max_connections": cap}))
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=15, **limits)
+                            timeout_graceful_shutdown=15, **limits, **NO_FORWARDED)
     server = uvicorn.Server(config)
     freeze_long_lived("start-up")
     refused: list[str] = []
     if services.kubernetes is not None:
         services.kubernetes.on_failure = lambda error: _stop(server, refused, error)
-        services.kubernetes.on_loaded = lambda: freeze_long_lived("the Kubernetes client")
+        services.kubernetes.on_loaded = _kubernetes_loaded
     server.run(sockets=[sock])
     if refused:
         sys.exit(1)
     if not server.started:
         sys.exit(1)
+
+
+def _kubernetes_loaded() -> None:
+    """In the loading thread, once the client is in: what evidence needs, then freeze.
+
+    The secret detectors (redaction of evidence, about a second to import)
+    load here, after the client and not beside it: both import `requests`,
+    and two threads importing it at once fail with a partial import.
+    """
+    detectors.detectors()
+    freeze_long_lived("the Kubernetes client")
 
 
 def _stop(server: uvicorn.Server, refused: list[str], error: BaseException) -> None:

@@ -38,15 +38,15 @@ from typing import Any, Literal
 
 import ansible_runner
 
+from remediator.evidence.detectors import detectors
+from remediator.evidence.redact import redact_text
+
 Status = Literal["successful", "failed", "timeout", "canceled"]
 
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_VAULT = re.compile(r"\$ANSIBLE_VAULT;[^\s\"']*(?:\s+[0-9a-fA-F]+)*")
 _SECRET_PAIR = re.compile(
     r"(?i)(\b[\w-]*(?:password|passwd|secret|token|api[_-]?key|private[_-]?key)[\w-]*"
     r"[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)")
-_REDACTED = "<redacted>"
 _MARKER = "REMEDIATOR_PLAYBOOK_RUN"
 
 log = logging.getLogger(__name__)
@@ -164,17 +164,18 @@ class PlaybookResult:
 
 
 class Redactor:
-    """Blanks out known secret values, vault blobs and `password=...`-like pairs."""
+    """Blanks out known secret values and every secret shape `evidence.redact` knows.
+
+    That is vault blobs, `password=`-like pairs, CLI flags, tokens and private
+    keys, the same redaction as the evidence kept for Kubernetes actions.
+    """
 
     def __init__(self, secrets: Sequence[str] = ()) -> None:
-        # Longest first, so a secret containing another is removed whole.
-        self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        self._secrets = tuple(sorted({s for s in secrets if len(s) >= 4}))
+        detectors()  # loaded now (about a second), not in the run's first event
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, _REDACTED)
-        text = _VAULT.sub(_REDACTED, text)
-        return _SECRET_PAIR.sub(lambda m: m.group(1) + _REDACTED, text)
+        return redact_text(text, known=self._secrets)
 
 
 class _Collector:
@@ -217,9 +218,10 @@ class _Collector:
         return False
 
     def _keep_output(self, stdout: str) -> None:
-        for line in _ANSI.sub("", stdout).replace("\r", "").splitlines():
+        # Redacted whole first: a private key printed by a task spans lines.
+        for line in self._redact(stdout.replace("\r", "")).splitlines():
             if line.strip():
-                self._tail.append(self._redact(line)[:self._tail_chars])
+                self._tail.append(line[:self._tail_chars])
 
     def _message(self, res: Any) -> str:
         if not isinstance(res, Mapping):

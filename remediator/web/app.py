@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from remediator import __version__
 from remediator.scheduler import build_scheduler
@@ -21,8 +23,13 @@ from remediator.services import Services
 from remediator.settings import Settings
 from remediator.store import StoreUnavailable
 from remediator.web import api, login, ops, page, sessions_api, webhook
+from remediator.web.forwarded import ForwardedFor, proxy_networks
+from remediator.web.headers import SecurityHeaders, swagger_page
 
 log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+"""The console's stylesheet: no inline style, so the page's CSP needs no exception."""
 
 
 class ConfigurationError(Exception):
@@ -32,6 +39,10 @@ class ConfigurationError(Exception):
 def check_settings(settings: Settings) -> str | None:
     """The webhook token; raise ConfigurationError when the service must not run."""
     webhook_token = settings.resolved_webhook_token()
+    try:
+        proxy_networks(settings.trusted_proxies)
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
     if webhook_token is None and not settings.dev:
         raise ConfigurationError("no webhook token: set REMEDIATOR_WEBHOOK_TOKEN or "
                                  "REMEDIATOR_WEBHOOK_TOKEN_FILE, or run with --dev")
@@ -69,7 +80,9 @@ def create_app(settings: Settings, *, scheduler: bool = True, services: Services
             await built.aclose()
 
     app = FastAPI(title="remediator", version=__version__, lifespan=lifespan,
-                  docs_url="/api/docs", redoc_url=None, openapi_url="/openapi.json")
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    app.add_api_route("/api/docs", _docs, include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.webhook_token = webhook_token
     app.state.api_token = settings.resolved_api_token()
     app.include_router(webhook.router)
@@ -80,7 +93,14 @@ def create_app(settings: Settings, *, scheduler: bool = True, services: Services
     app.include_router(login.router)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(RequestValidationError, _bad_request)
+    app.add_middleware(SecurityHeaders)
+    # Added last, so outermost: every layer below sees the client address we decided.
+    app.add_middleware(ForwardedFor, trusted=settings.trusted_proxies)
     return app
+
+
+async def _docs() -> HTMLResponse:
+    return swagger_page(openapi_url="/openapi.json", title="remediator API")
 
 
 async def _store_unavailable(request: Request, error: Exception) -> JSONResponse:

@@ -16,7 +16,6 @@ with every POST (form field `csrf` or header `X-CSRF-Token`).
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 from typing import Annotated
 
@@ -25,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from remediator.services import Services
 from remediator.store.sessions import SessionStore
+from remediator.web.forwarded import trusted_proxy
 from remediator.web.session import COOKIE, Expiry, Principal, Sessions, csrf_matches
 from remediator.web.unauthenticated import RefusalSampler
 
@@ -104,27 +104,13 @@ def _proxy_principal(request: Request, services: Services) -> Principal | None:
     trusted = services.settings.trusted_proxies
     user = (request.headers.get("x-forwarded-user")
             or request.headers.get("x-forwarded-email") or "").strip()
-    if not trusted or not user or not _trusted(client_address(request), trusted):
+    if not trusted or not user or trusted_proxy(request) is None:
         return None
     email = request.headers.get("x-forwarded-email", "").strip()
     operators = set(services.settings.proxy_operators)
     user = user[:200]
     return Principal(actor=user, can_act=user in operators or (email in operators and bool(email)),
                      via="proxy", csrf=sessions(request).proxy_csrf(user))
-
-
-def _trusted(address: str, trusted: list[str]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    for entry in trusted:
-        try:
-            if ip in ipaddress.ip_network(entry, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
 
 
 async def identify(request: Request, services: Services) -> Principal | str:

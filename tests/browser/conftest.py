@@ -24,6 +24,7 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from remediator.actions.base import ActionRegistry
 from remediator.actions.kubernetes import kubernetes_actions
+from remediator.server import NO_FORWARDED
 from remediator.services import Services
 from remediator.settings import load_settings
 from remediator.web.app import create_app
@@ -90,7 +91,8 @@ async def console(tmp_path: Path, client: ApiClient) -> AsyncIterator[Console]: 
     app = create_app(settings, scheduler=False,
                      actions=ActionRegistry(kubernetes_actions(client)))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
+                                           log_level="warning", lifespan="on",
+                                           **NO_FORWARDED))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -109,9 +109,14 @@ def test_a_rolled_back_transaction_leaves_the_head_where_it_was(replicas: list[D
     a, b = replicas
     _append(a, clock, entries=2)
     before = _head_row(a)
-    with pytest.raises(RuntimeError), a.writing() as connection:
-        audit.append(connection, [AuditRecord(ts=clock(), outcome="no_match")])
-        raise RuntimeError("the decision failed after its audit entry")
+
+    def failing_decision() -> None:
+        with a.writing() as connection:
+            audit.append(connection, [AuditRecord(ts=clock(), outcome="no_match")])
+            raise RuntimeError("the decision failed after its audit entry")
+
+    with pytest.raises(RuntimeError):
+        failing_decision()
     assert _head_row(a) == before
     _append(a, clock)
     _append(b, clock)
