@@ -9,6 +9,7 @@ that leaves the live replica's jobs alone, and one audit chain that verifies.
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -18,8 +19,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import httpx
 import pytest
 
+from remediator.web.session import COOKIE
 from tests.ha.conftest import PODS, Cluster
-from tests.ha.replicas import Answer, Replica, deliveries, post, replicas
+from tests.ha.replicas import TOKEN, Answer, Replica, deliveries, post, replicas
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -145,3 +147,27 @@ def _stop_holding_the_lock(cluster: Cluster, replica: Replica, client: httpx.Cli
 
 
 HELD = "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+
+
+def test_a_console_session_signed_in_on_one_replica_works_and_ends_on_both(
+        cluster: Cluster) -> None:
+    with replicas(cluster.shared, cluster.workdir) as (first, second), \
+            httpx.Client(timeout=30) as browser:
+        form = browser.get(first.url + "/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None
+        signed_in = browser.post(first.url + "/login", follow_redirects=False,
+                                 data={"token": TOKEN, "next": "/", "csrf": csrf.group(1)})
+        assert signed_in.status_code == 303, signed_in.text
+        cookie = {"Cookie": f"{COOKIE}={signed_in.cookies[COOKIE]}"}
+        for replica in (first, second):
+            page = httpx.get(replica.url + "/", headers=cookie, follow_redirects=False)
+            assert page.status_code == 200, (replica.name, page.status_code)
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        (session,) = httpx.get(second.url + "/api/v1/sessions", headers=bearer).json()["items"]
+        revoked = httpx.post(f"{second.url}/api/v1/sessions/{session['id']}/revoke",
+                             headers=bearer, json={"reason": "HA test"})
+        assert revoked.status_code == 200, revoked.text
+        for replica in (first, second):
+            page = httpx.get(replica.url + "/", headers=cookie, follow_redirects=False)
+            assert (page.status_code, page.headers.get("location")) == (303, "/login?next=%2F")
