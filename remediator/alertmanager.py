@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -168,6 +169,14 @@ class ApiAlert(BaseModel):
     generator_url: str = Field(default="", alias="generatorURL")
     fingerprint: str = ""
     status: _ApiAlertStatus = Field(default_factory=_ApiAlertStatus)
+
+    def decidable(self, now: datetime | None = None) -> Alert | None:
+        """`as_alert`, or None for an alert the webhook would refuse (422: an alertname
+        longer than the columns hold...): reconciliation skips it instead of failing."""
+        try:
+            return self.as_alert(now)
+        except ValidationError:
+            return None
 
     def as_alert(self, now: datetime | None = None) -> Alert:
         """The same alert in webhook form, so it can take the same decision path."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import String
+from sqlalchemy import Column, String
 
 from remediator.actions.base import ActionRegistry
 from remediator.alertmanager import ALERTNAME_MAX, NAMESPACE_MAX
@@ -115,3 +115,38 @@ def test_the_columns_hold_what_validation_lets_through() -> None:
         assert isinstance(alertname, String) and isinstance(namespace, String)
         assert (alertname.length or 0) >= ALERTNAME_MAX, table.name
         assert (namespace.length or 0) >= NAMESPACE_MAX, table.name
+
+
+def _width(column: Column[Any]) -> int:
+    assert isinstance(column.type, String) and column.type.length is not None
+    return column.type.length
+
+
+def test_the_key_and_target_columns_hold_the_longest_values_validation_allows() -> None:
+    """Built from bounded parts (rule names <= 128, fingerprints <= 64, Kubernetes
+    names, a playbook path <= 255 and one host), never from a raw label."""
+    from datetime import UTC, datetime
+
+    from pydantic import TypeAdapter
+
+    from remediator.actions.specs import ActionSpec
+    from remediator.decisions import idempotency_key, unavailable_key
+
+    key = unavailable_key(idempotency_key("r" * 128, "f" * 64,
+                                          datetime(9999, 12, 31, tzinfo=UTC), 10))
+    assert len(key) <= _width(remediations.c.key)
+    specs = TypeAdapter(ActionSpec)
+    pod = specs.validate_python({"type": "kubernetes.delete_pod", "namespace": "n" * 63,
+                                 "name": "p" * 253})
+    play = specs.validate_python({"type": "ansible.playbook", "playbook": "p" * 251 + ".yml",
+                                  "limit": "h" * 63 + ("." + "h" * 63) * 2 + "." + "h" * 61})
+    for spec in (pod, play):
+        target = spec.render({}, {}).target
+        assert len(target) <= min(_width(remediations.c.target), _width(audit.c.target))
+
+
+def test_an_alert_from_alertmanagers_api_that_the_webhook_refuses_is_skipped() -> None:
+    from remediator.alertmanager import ApiAlert
+
+    reported = [ApiAlert.model_validate(alert(name)) for name in ("A" * 300, "Fine")]
+    assert [a.alertname for api in reported if (a := api.decidable())] == ["Fine"]

@@ -164,3 +164,23 @@ async def test_an_action_cancelled_by_pause_counts_for_no_cooldown_or_rate(rig: 
                             "reason": "kubernetes.delete_pod on pod/apps-a/web-1 queued"}
     await settle(rig)
     assert len(rig.delete.calls) == 1
+
+
+async def test_a_running_jobs_lease_is_renewed_and_a_lost_one_is_reported(rig: Rig) -> None:
+    """The heartbeat keeps a long action's lease (recovery leaves it alone); once a
+    stall lets it expire and another replica recovers it, the worker learns it lost it."""
+    rig.delete.script = ["hang"]
+    fire(rig)
+    await rig.worker.tick()
+    await rig.delete.started.wait()  # leased for its 1 s timeout + 5 minutes
+    other = Worker(database=rig.database, intake=rig.intake, actions=rig.worker.actions,
+                   verifier=rig.verifier, metrics=rig.metrics, clock=rig.clock)
+    for _ in range(4):  # 12 minutes of heartbeats, well past the first lease
+        rig.clock.advance(minutes=3)
+        assert rig.worker.renew_leases() == []
+        assert other.recover_expired() == 0
+    rig.clock.advance(minutes=10)  # the worker stalled: no heartbeat
+    assert other.recover_expired() == 1
+    assert [job.kind for job in rig.worker.renew_leases()] == [jobs.ACTION]
+    await rig.worker.stop(grace=0)
+    assert history(rig) == ["executed", "failed"]  # interrupted, once
