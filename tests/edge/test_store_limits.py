@@ -148,5 +148,6 @@ def test_the_key_and_target_columns_hold_the_longest_values_validation_allows() 
 def test_an_alert_from_alertmanagers_api_that_the_webhook_refuses_is_skipped() -> None:
     from remediator.alertmanager import ApiAlert
 
-    reported = [ApiAlert.model_validate(alert(name)) for name in ("A" * 300, "Fine")]
+    reported = [ApiAlert.model_validate({**alert(name), "status": {"state": "active"}})
+                for name in ("A" * 300, "Fine")]
     assert [a.alertname for api in reported if (a := api.decidable())] == ["Fine"]
