@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -54,9 +53,9 @@ def client(url: str, tmp_path: Path, clock: FakeClock) -> Iterator[TestClient]:
         yield test_client
 
 
-def _post_within(client: TestClient, seconds: float, **alert: Any) -> httpx.Response | None:
+def _post_within(client: TestClient, seconds: float, **alert: Any) -> Any:
     """POST a delivery from a thread; None if no answer came within `seconds` (a hang)."""
-    answers: list[httpx.Response] = []
+    answers: list[Any] = []
     thread = threading.Thread(target=lambda: answers.append(client.post(
         "/webhook/alertmanager", json=payload(crashloop(**alert)), headers=auth())),
         daemon=True)
