@@ -118,3 +118,41 @@ def test_timeouts_are_sent_as_session_settings(url: str) -> None:
         database.dispose()
     assert shown == {"lock_timeout": "2500ms", "statement_timeout": "7s",
                      "idle_in_transaction_session_timeout": "9s"}
+
+
+_STALLING_WRITER = """
+import sys
+from remediator.store import Database
+from remediator.store.timeouts import Timeouts
+
+database = Database(sys.argv[1], timeouts=Timeouts(idle_in_transaction=float(sys.argv[2])))
+with database.writing():
+    print("holding the writers' lock", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_a_sigstopped_writer_process_costs_the_others_503s_not_a_hang(
+        client: TestClient, url: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    with subprocess.Popen([sys.executable, "-c", _STALLING_WRITER, url,
+                           str(LOCK_TIMEOUT * 3)], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+                          ) as writer:
+        try:
+            assert writer.stdout is not None and "holding" in writer.stdout.readline()
+            writer.send_signal(signal.SIGSTOP)
+            first = _post_within(client, HANG)
+            assert first is not None and first.status_code == 503, first
+            deadline, answer = time.monotonic() + HANG, first
+            while answer.status_code != 200 and time.monotonic() < deadline:
+                answer = _post_within(client, HANG) or answer
+            assert answer.status_code == 200, answer.text  # the frozen writer was cut off
+        finally:
+            writer.send_signal(signal.SIGCONT)
+            writer.kill()
