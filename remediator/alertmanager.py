@@ -19,6 +19,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -27,6 +29,17 @@ LabelName = Annotated[str, StringConstraints(min_length=1, max_length=1024,
                                              pattern=r"^[^\x00]+$")]
 LabelValue = Annotated[str, StringConstraints(max_length=16384, pattern=r"^[^\x00]*$")]
 Labels = dict[LabelName, LabelValue]
+Text = Annotated[str, StringConstraints(max_length=8192, pattern=r"^[^\x00]*$")]
+"""A free string of the envelope (group key, URLs): stored as text, so no NUL either."""
+
+ALERTNAME_MAX = 256
+"""The longest `alertname` label an alert may have. It is stored in its own indexed
+columns (the audit log's filters); Prometheus alert names are identifiers, and an
+unbounded one could not be indexed on PostgreSQL (a btree entry holds ~2.7 KB)."""
+NAMESPACE_MAX = 253
+"""The longest `namespace` label: a Kubernetes name's limit (DNS subdomain), kept in
+the audit log's indexed `namespace` column like the alert name."""
+_INDEXED_LABELS = {"alertname": ALERTNAME_MAX, "namespace": NAMESPACE_MAX}
 
 _FNV_OFFSET = 14695981039346656037
 _FNV_PRIME = 1099511628211
@@ -58,8 +71,21 @@ class Alert(BaseModel):
     annotations: Labels = Field(default_factory=dict)
     starts_at: AwareDatetime = Field(alias="startsAt")
     ends_at: AwareDatetime | None = Field(default=None, alias="endsAt")
-    generator_url: str = Field(default="", alias="generatorURL", max_length=8192)
-    fingerprint_: str = Field(default="", alias="fingerprint", max_length=64)
+    generator_url: Text = Field(default="", alias="generatorURL")
+    fingerprint_: str = Field(default="", alias="fingerprint", max_length=64,
+                              pattern=r"^[^\x00]*$")
+
+    @field_validator("labels")
+    @classmethod
+    def _indexed_labels_fit(cls, labels: dict[str, str]) -> dict[str, str]:
+        """Refuse (422, naming the label) what the indexed columns cannot hold, the
+        same on SQLite (which does not enforce lengths) as on PostgreSQL."""
+        for name, longest in _INDEXED_LABELS.items():
+            value = labels.get(name, "")
+            if len(value) > longest:
+                raise ValueError(f"label {name} is {len(value)} characters long; at most "
+                                 f"{longest} are accepted")
+        return labels
 
     @model_validator(mode="after")
     def _fill_fingerprint(self) -> Alert:
@@ -115,14 +141,14 @@ class WebhookPayload(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
     version: Literal["4"]
-    group_key: str = Field(alias="groupKey", max_length=8192)
+    group_key: Text = Field(alias="groupKey")
     truncated_alerts: int = Field(default=0, alias="truncatedAlerts", ge=0)
     status: Literal["firing", "resolved"]
-    receiver: str = Field(max_length=1024)
+    receiver: str = Field(max_length=1024, pattern=r"^[^\x00]*$")
     group_labels: Labels = Field(default_factory=dict, alias="groupLabels")
     common_labels: Labels = Field(default_factory=dict, alias="commonLabels")
     common_annotations: Labels = Field(default_factory=dict, alias="commonAnnotations")
-    external_url: str = Field(default="", alias="externalURL", max_length=8192)
+    external_url: Text = Field(default="", alias="externalURL")
     alerts: list[Alert] = Field(max_length=10000)
 
 
@@ -143,6 +169,14 @@ class ApiAlert(BaseModel):
     generator_url: str = Field(default="", alias="generatorURL")
     fingerprint: str = ""
     status: _ApiAlertStatus = Field(default_factory=_ApiAlertStatus)
+
+    def decidable(self, now: datetime | None = None) -> Alert | None:
+        """`as_alert`, or None for an alert the webhook would refuse (422: an alertname
+        longer than the columns hold...): reconciliation skips it instead of failing."""
+        try:
+            return self.as_alert(now)
+        except ValidationError:
+            return None
 
     def as_alert(self, now: datetime | None = None) -> Alert:
         """The same alert in webhook form, so it can take the same decision path."""

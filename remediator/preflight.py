@@ -32,6 +32,7 @@ from remediator.preconditions import Querier, Verdict, expr_verdict, hint_verdic
 from remediator.rules import Rule
 from remediator.store import Database, changes, jobs, recorder, remediations
 from remediator.store import evidence as evidence_store
+from remediator.store.jobs import Job
 from remediator.store.recent_reads import RecentReads
 from remediator.store.remediations import Remediation
 
@@ -104,7 +105,7 @@ class Preflight:
             version=lambda: database.changes.count(changes.ALERTS),
             ttl=RELATED_REUSE_SECONDS, seconds=lambda: self.clock().timestamp())
 
-    async def prepare(self, job_id: int, remediation: Remediation,
+    async def prepare(self, job: Job, remediation: Remediation,
                       request: ActionRequest) -> Prepared:
         rule = self.rules(remediation.rule)
         document = await self.snapshot(request)
@@ -116,7 +117,7 @@ class Preflight:
         if rule is not None:
             verdict = hint_verdict(rule, hints) or await expr_verdict(
                 rule, remediation.alert, self.prometheus, notes)
-        await asyncio.to_thread(self._store, job_id, remediation, document, hints, verdict)
+        await asyncio.to_thread(self._store, job, remediation, document, hints, verdict)
 
         async def on_failure() -> None:
             again = await self.snapshot(request)
@@ -171,7 +172,7 @@ class Preflight:
                                 at=self.clock(), document=document,
                                 hints=[h.to_json() for h in hints])
 
-    def _store(self, job_id: int, remediation: Remediation, document: dict[str, Any] | None,
+    def _store(self, job: Job, remediation: Remediation, document: dict[str, Any] | None,
                hints: list[Hint], verdict: Verdict | None) -> None:
         """The snapshot and, if a precondition failed, the outcome: one transaction."""
         now = self.clock()
@@ -183,7 +184,7 @@ class Preflight:
                                     hints=[h.to_json() for h in hints])
             if verdict is None:
                 return
-            jobs.finish(connection, job_id)
+            jobs.finish(connection, job)  # FencedOut: the lease is lost, nothing is written
             remediations.release_key(connection, remediation.id)
             detail = {**verdict.detail,
                       "hints": [{"name": h.name, "explanation": h.explanation} for h in hints]}

@@ -21,6 +21,7 @@ receiver it resolves those no route still has firing.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from remediator.alertmanager_client import AlertmanagerClient
@@ -29,13 +30,21 @@ from remediator.store.service import Store
 
 GROUP_KEY = "reconcile"
 
+log = logging.getLogger(__name__)
+
 
 async def reconcile(client: AlertmanagerClient, intake: Intake) -> list[dict[str, Any]]:
     """Feed unseen firing alerts and missed resolves through the normal path."""
     store = Store(intake.database)
     asked_at = intake.clock()
     reported = await client.active_alerts(include_muted=True)
-    alerts = [(api.as_alert(asked_at), api.status.state) for api in reported]
+    # An alert the webhook would refuse (say, an alertname longer than the store
+    # holds) is skipped, not allowed to fail the whole run: it was never stored.
+    read = [(api.decidable(asked_at), api.status.state) for api in reported]
+    alerts = [(alert, state) for alert, state in read if alert is not None]
+    if len(alerts) < len(read):
+        log.warning("reconcile skipped %d alerts from Alertmanager the webhook would refuse",
+                    len(read) - len(alerts))
     still_firing = {alert.fingerprint for alert, _ in alerts if alert.firing}
     # Silenced and inhibited alerts still fire (they keep blocking
     # `unless_firing`), but nothing acts on them.

@@ -30,6 +30,7 @@ from remediator.settings import Settings
 from remediator.store import Database
 from remediator.store.head import read_head
 from remediator.store.seal import AuditSeal
+from remediator.store.timeouts import Timeouts
 from remediator.verify import NoVerifier, PrometheusVerifier, Verifier
 from remediator.worker import Worker
 from remediator.writer import DecisionWriter
@@ -92,7 +93,8 @@ class Services:
         metrics = metrics or Metrics.create()
         # Rules first: bad rules refuse to start before the database is touched.
         rulebook = RuleBook(settings.rules, metrics=metrics, clock=clock)
-        database = database or Database(settings.database_url, seal=open_seal(settings))
+        database = database or Database(settings.database_url, seal=open_seal(settings),
+                                        timeouts=database_timeouts(settings))
         database.migrate()
         audit_head_gauges(database, metrics)  # from the first scrape, not 0 until refreshed
         cluster, deferred = "injected actions", None
@@ -133,6 +135,15 @@ class Services:
                    writer=DecisionWriter(intake), alertmanager=alertmanager,
                    catch_up=CatchUp(alertmanager, intake, on_decided=worker.wake),
                    prometheus=prometheus, kubernetes=deferred)
+
+
+def database_timeouts(settings: Settings) -> Timeouts:
+    """The PostgreSQL session bounds from settings (store.timeouts says why)."""
+    return Timeouts(lock=settings.db_lock_timeout.total_seconds(),
+                    statement=settings.db_statement_timeout.total_seconds(),
+                    idle_in_transaction=settings.db_idle_in_transaction_timeout.total_seconds(),
+                    connect=settings.db_connect_timeout.total_seconds(),
+                    keepalive=settings.db_keepalive.total_seconds())
 
 
 def audit_head_gauges(database: Database, metrics: Metrics) -> None:

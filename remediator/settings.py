@@ -173,6 +173,21 @@ class Settings(BaseSettings):
         default="depends_on", description="dependency_down: label naming the services "
         "an alert's service depends on (comma-separated)")
 
+    db_lock_timeout: Duration = Field(
+        default=timedelta(seconds=5), description="PostgreSQL: a write waits this long for "
+        "the writers' lock (held by a stalled replica?), then the webhook answers 503")
+    db_statement_timeout: Duration = Field(
+        default=timedelta(seconds=60), description="PostgreSQL: a statement is cancelled "
+        "after this (0s: never)")
+    db_idle_in_transaction_timeout: Duration = Field(
+        default=timedelta(seconds=30), description="PostgreSQL: the server ends a session "
+        "idle this long inside a transaction, releasing the locks a stalled replica holds")
+    db_connect_timeout: Duration = Field(default=timedelta(seconds=5),
+                                         description="PostgreSQL: connecting gives up after")
+    db_keepalive: Duration = Field(
+        default=timedelta(seconds=30), description="PostgreSQL: TCP keepalive idle time; a "
+        "silent peer is dropped after about this plus three probes")
+
     @field_validator("database_url")
     @classmethod
     def _database_scheme(cls, value: str) -> str:

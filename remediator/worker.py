@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
 import socket
 import time
-import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,6 +50,18 @@ _LEASE_MARGIN = timedelta(minutes=5)  # must exceed the worker's timeout_grace
 _PAUSED_RECHECK = timedelta(minutes=1)
 OBSERVED = "observed"
 """The job payload's key for what an action's first attempt saw of its target."""
+_HEARTBEAT = timedelta(seconds=30)
+_RENEWED_LEASE = timedelta(minutes=2)  # several heartbeats: one late beat loses nothing
+
+
+def owner_id(host: str | None = None) -> str:
+    """A lease owner no other process has, before or after: host, pid and 8 random hex.
+
+    Never compared by prefix: a replica on host `node` must not take the jobs of
+    live host `node-2` for those of its own previous run (issue 20).
+    """
+    name = (host if host is not None else socket.gethostname())[:40]
+    return f"{name}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
 class Worker:
@@ -56,7 +69,8 @@ class Worker:
                  verifier: Verifier, metrics: Metrics, clock: Clock = utcnow,
                  concurrency: int = 4, retries: int = 3,
                  backoff: timedelta = timedelta(seconds=2),
-                 timeout_grace: float = 30.0, preflight: Preflight | None = None) -> None:
+                 timeout_grace: float = 30.0, preflight: Preflight | None = None,
+                 owner: str | None = None) -> None:
         self.database = database
         self.intake = intake
         self.actions = actions
@@ -72,9 +86,11 @@ class Worker:
         self.preflight = preflight
         """Evidence, hints and rule preconditions just before acting (optional)."""
         self.store = Store(database)
-        self.owner_prefix = f"{socket.gethostname()}-"
-        self.owner = f"{self.owner_prefix}{uuid.uuid4().hex[:8]}"
+        self.owner = owner or owner_id()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._held: dict[int, Job] = {}
+        """The jobs this worker runs now, whose leases its heartbeat renews."""
+        self._heartbeat: asyncio.Task[None] | None = None
         self._ticking: asyncio.Task[None] | None = None
         self._wake_again = False
         self._stopping = False
@@ -110,6 +126,7 @@ class Worker:
 
     def _job_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
+        self._held.pop(int(task.get_name().rpartition("-")[2]), None)
         self.wake()
 
     async def tick(self) -> int:
@@ -133,7 +150,10 @@ class Worker:
                                                remediation_id=job.remediation_id,
                                                job=f"{job.kind}-{job.id}"))
                 self._tasks.add(task)
+                self._held[job.id] = job
                 task.add_done_callback(self._job_done)
+            if claimed:
+                self._beat_while_running()
             return len(claimed)
 
     def _tick_when_loaded(self) -> None:
@@ -176,6 +196,8 @@ class Worker:
             await asyncio.wait(set(self._tasks), timeout=grace)
         for task in set(self._tasks):
             task.cancel()
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
 
     def _claim(self, limit: int) -> list[tuple[Job, Remediation | None]]:
         """Due jobs with their remediations; queued actions started or cancelled.
@@ -204,7 +226,7 @@ class Worker:
         try:
             logs.bind(fingerprint=remediation.alert.fingerprint if remediation else None)
             if remediation is None:
-                await asyncio.to_thread(self.store.finish, job.id)
+                await asyncio.to_thread(self.store.finish, job)
                 return
             if job.kind == jobs.ACTION:
                 await self._run_action(job, remediation)
@@ -212,6 +234,9 @@ class Worker:
                 await self._run_verify(job, remediation)
             else:
                 await self._run_followup(job, remediation)
+        except jobs.FencedOut as fenced:
+            log.warning("job %s (%s) stopped: %s; recovery has recorded it", job.id,
+                        job.kind, fenced)
         except Exception:
             log.exception("job %s (%s) crashed; it stays leased and is recovered later",
                           job.id, job.kind)
@@ -265,7 +290,7 @@ class Worker:
         """Evidence, hints and preconditions (remediator.preflight); blocked is recorded."""
         if self.preflight is None:
             return Prepared()
-        return await self.preflight.prepare(job.id, remediation, request)
+        return await self.preflight.prepare(job, remediation, request)
 
     def _settle(self, job: Job, remediation: Remediation, result: ActionResult | ActionError,
                 elapsed: float) -> None:
@@ -302,7 +327,7 @@ class Worker:
             outcome, reason = await self.verifier.check(remediation.alert.labels,
                                                         job.payload.get("expr"))
         if outcome is Outcome.UNKNOWN and job.attempts < _VERIFY_ATTEMPTS:
-            await asyncio.to_thread(self.store.retry, job.id,
+            await asyncio.to_thread(self.store.retry, job,
                                     self.clock() + self.backoff * job.attempts)
             return
         self.metrics.verifications.labels(rule=remediation.rule, outcome=outcome.value).inc()
@@ -377,12 +402,38 @@ class Worker:
     def recover_expired(self, *, at_start: bool = False) -> int:
         """Jobs whose worker vanished: verifications re-run, actions are failed, not re-run.
 
-        At start, the jobs this host's previous run left running are known
-        lost at once (`owner_prefix`), instead of after their lease.
+        Only expired leases, at start too (`at_start` changes nothing): a live
+        worker renews its leases, and no owner name says whose run a job was.
         """
-        prefix = self.owner_prefix if at_start else None
-        return self.store.recover_expired(self.clock(), owner_prefix=prefix,
-                                          current_owner=self.owner)
+        del at_start
+        return self.store.recover_expired(self.clock())
+
+    # -- the heartbeat: leases of running jobs -------------------------------------
+
+    def renew_leases(self) -> list[Job]:
+        """Lengthen the leases of the jobs running here; return those lost meanwhile
+        (a stall past the lease: recovery took them, and their results will be fenced)."""
+        lost = self.store.renew(list(self._held.values()),
+                                until=self.clock() + _RENEWED_LEASE)
+        for job in lost:
+            log.warning("job %s (%s): lease lost while it ran; its result will not be "
+                        "written", job.id, job.kind)
+            self._held.pop(job.id, None)
+        return lost
+
+    def _beat_while_running(self) -> None:
+        if self._heartbeat is None or self._heartbeat.done():
+            self._heartbeat = asyncio.create_task(self._beat(), name="lease-heartbeat")
+
+    async def _beat(self) -> None:
+        """Renew every `_HEARTBEAT` while jobs run; ends with the last of them."""
+        while self._held:
+            await asyncio.sleep(_HEARTBEAT.total_seconds())
+            try:
+                await asyncio.to_thread(self.renew_leases)
+            except Exception:  # the store is down: the leases still run a while
+                log.exception("renewing job leases failed; retrying at the next beat")
+
 
 
 def _premise(job: Job, error: ActionError) -> tuple[dict[str, Any], dict[str, Any] | None]:

@@ -24,6 +24,7 @@ from remediator.store import jsoncodec
 from remediator.store.changes import ChangeCounts
 from remediator.store.checkpoint import BACKSTOP_PAGES, Checkpointer
 from remediator.store.seal import AuditSeal, attach
+from remediator.store.timeouts import RESTORED_SESSION, UNBOUNDED_SESSION, Timeouts
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class StoreUnavailable(Exception):
 
 class Database:
     def __init__(self, url: str, *, busy_timeout_ms: int = 5000,
-                 seal: AuditSeal | None = None) -> None:
+                 seal: AuditSeal | None = None, timeouts: Timeouts | None = None) -> None:
         self.url = url
         self.seal = seal
         """The audit chain's key (None: an unkeyed chain, tests); its head is a table."""
@@ -54,8 +55,11 @@ class Database:
             self.writer = _sqlite_engine(url, busy_timeout_ms, immediate=True)
             self.reader = _sqlite_engine(url, busy_timeout_ms, immediate=False)
         else:
+            # Bounded waits (store.timeouts): a stalled replica costs the others a
+            # 503 for `lock` seconds, never a hang.
             self.writer = create_engine(url, pool_pre_ping=True, pool_size=8,
-                                        json_serializer=jsoncodec.dumps)
+                                        json_serializer=jsoncodec.dumps,
+                                        connect_args=(timeouts or Timeouts()).connect_args())
             self.reader = self.writer
         if seal is not None:
             attach(self.writer, seal)
@@ -128,6 +132,8 @@ class Database:
             connection.begin()  # BEGIN IMMEDIATE (see _sqlite_engine); migrate commits
             yield
             return
+        for statement in UNBOUNDED_SESSION:
+            connection.exec_driver_sql(statement)
         connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
         connection.commit()  # the lock is the session's; Alembic runs its own transaction
         try:
@@ -136,6 +142,8 @@ class Database:
             connection.rollback()
             connection.execute(text("SELECT pg_advisory_unlock(:id)"),
                                {"id": _MIGRATION_LOCK_ID})
+            for statement in RESTORED_SESSION:
+                connection.exec_driver_sql(statement)
             connection.commit()
 
     def revision(self) -> str | None:

@@ -4,6 +4,13 @@ At most once: a job is claimed under a lease and set `running`. A job whose
 worker died while it ran is never run again blindly (its action may have
 happened); `recover_expired` records it as failed instead. Only errors an
 action reports as transient are retried, by the worker that saw them.
+
+Fencing: a lease is held by one process (`Job.owner`, unique per process)
+for one attempt (`Job.attempts`). The worker renews its leases while its
+jobs run (`renew`); only a lease that expired is taken over. Every write of
+a job's result (`finish`, `retry_at`) says which lease it was made under and
+changes nothing when that lease is gone (`FencedOut`): a worker that stalled
+past its lease cannot overwrite what recovery, or a later attempt, wrote.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, select, update
 
 from remediator.store.tables import jobs
 
@@ -41,9 +48,28 @@ _DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)
 _LEASE = (update(jobs).where(jobs.c.id == bindparam("job_id"))
           .values(state=RUNNING, lease_owner=bindparam("owner"),
                   lease_expires=bindparam("until"), attempts=jobs.c.attempts + 1))
-_FINISH = (update(jobs).where(jobs.c.id == bindparam("job_id"))
-           .values(state=DONE, lease_owner=None, lease_expires=None))
+_HELD = and_(jobs.c.id == bindparam("job_id"), jobs.c.state == RUNNING,
+             jobs.c.lease_owner == bindparam("owner"),
+             jobs.c.attempts == bindparam("attempt"))
+"""The lease a result was made under is still the job's: same owner, same attempt."""
+_FINISH = update(jobs).where(_HELD).values(state=DONE, lease_owner=None, lease_expires=None)
+_REQUEUE = update(jobs).where(_HELD).values(state=QUEUED, run_at=bindparam("run_at"),
+                                            lease_owner=None, lease_expires=None)
+_RENEW = update(jobs).where(_HELD).values(lease_expires=case(
+    (jobs.c.lease_expires < bindparam("until"), bindparam("until")),
+    else_=jobs.c.lease_expires))
+"""Renewal only ever lengthens a lease (an action's runs to its own timeout)."""
 _INSERT = insert(jobs)
+
+
+class FencedOut(Exception):
+    """A job's result from a lease that is gone (expired and recovered, or re-claimed):
+    nothing of the transaction that tried to write it may commit."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(f"job {job.id} ({job.kind}, attempt {job.attempts}) is no longer "
+                         f"leased to {job.owner}")
+        self.job = job
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +79,8 @@ class Job:
     remediation_id: str
     attempts: int
     payload: Mapping[str, Any]
+    owner: str = ""
+    """Who holds the lease of this attempt (a worker's unique id)."""
 
 
 def enqueue(connection: Connection, *, kind: str, remediation_id: str, run_at: datetime,
@@ -82,7 +110,8 @@ def claim(connection: Connection, *, owner: str, now: datetime, limit: int,
     if not rows:
         return []
     claimed = [Job(id=row.id, kind=row.kind, remediation_id=row.remediation_id,
-                   attempts=row.attempts + 1, payload=row.payload) for row in rows]
+                   attempts=row.attempts + 1, payload=row.payload, owner=owner)
+               for row in rows]
     until = leases(claimed) if leases is not None else {}
     length = lease if callable(lease) else (lambda job: lease)
     connection.execute(_LEASE, [
@@ -91,13 +120,14 @@ def claim(connection: Connection, *, owner: str, now: datetime, limit: int,
     return claimed
 
 
-def finish(connection: Connection, job_id: int) -> None:
-    connection.execute(_FINISH, {"job_id": job_id})
+def finish(connection: Connection, job: Job) -> None:
+    """The job is done, if `job`'s lease still holds; else `FencedOut`."""
+    _fenced(connection, _FINISH, job, {})
 
 
-def retry_at(connection: Connection, job_id: int, run_at: datetime) -> None:
-    connection.execute(update(jobs).where(jobs.c.id == job_id).values(
-        state=QUEUED, run_at=run_at, lease_owner=None, lease_expires=None))
+def retry_at(connection: Connection, job: Job, run_at: datetime) -> None:
+    """Queue the job again for `run_at`, if `job`'s lease still holds; else `FencedOut`."""
+    _fenced(connection, _REQUEUE, job, {"run_at": run_at})
 
 
 def set_payload(connection: Connection, job_id: int, payload: Mapping[str, Any]) -> None:
@@ -105,23 +135,33 @@ def set_payload(connection: Connection, job_id: int, payload: Mapping[str, Any])
     connection.execute(update(jobs).where(jobs.c.id == job_id).values(payload=dict(payload)))
 
 
-def expired(connection: Connection, now: datetime, *, owner_prefix: str | None = None,
-            current_owner: str | None = None) -> list[Job]:
-    """Jobs still `running` after their lease: their worker is gone.
+def _fenced(connection: Connection, statement: Any, job: Job, values: dict[str, Any]) -> None:
+    result = connection.execute(statement, {"job_id": job.id, "owner": job.owner,
+                                            "attempt": job.attempts, **values})
+    if result.rowcount != 1:
+        raise FencedOut(job)
 
-    With `owner_prefix`, also the running jobs leased by a previous run of
-    this instance (same prefix): at start they are known lost at once,
-    without waiting for the lease to expire.
-    """
-    lost = jobs.c.lease_expires < now
-    if owner_prefix is not None:
-        previous_run = jobs.c.lease_owner.startswith(owner_prefix, autoescape=True)
-        if current_owner is not None:
-            previous_run = and_(previous_run, jobs.c.lease_owner != current_owner)
-        lost = or_(lost, previous_run)
-    rows = connection.execute(select(jobs).where(jobs.c.state == RUNNING, lost)).all()
+
+def renew(connection: Connection, held: list[Job], until: datetime) -> list[Job]:
+    """Lengthen the leases of `held` to `until`; return the ones no longer held."""
+    lost = []
+    for job in held:
+        result = connection.execute(_RENEW, {"job_id": job.id, "owner": job.owner,
+                                             "attempt": job.attempts, "until": until})
+        if result.rowcount != 1:
+            lost.append(job)
+    return lost
+
+
+def expired(connection: Connection, now: datetime) -> list[Job]:
+    """Jobs still `running` after their lease: their worker is gone (or stalled so
+    long that its lease ran out). Never chosen by owner name: a live worker renews
+    its leases, so only an expired lease says its worker is not coming back."""
+    rows = connection.execute(select(jobs).where(jobs.c.state == RUNNING,
+                                                 jobs.c.lease_expires < now)).all()
     return [Job(id=row.id, kind=row.kind, remediation_id=row.remediation_id,
-                attempts=row.attempts, payload=row.payload) for row in rows]
+                attempts=row.attempts, payload=row.payload, owner=row.lease_owner or "")
+            for row in rows]
 
 
 def depth(connection: Connection) -> dict[str, int]:

@@ -8,7 +8,9 @@ remediation state and audit entries never disagree after a crash.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +28,8 @@ from remediator.store.guard_state import DatabaseState
 from remediator.store.jobs import Job
 from remediator.store.remediations import Remediation
 from remediator.store.tables import alerts as alerts_table
+
+log = logging.getLogger(__name__)
 
 Blocked = Callable[[DatabaseState], tuple[Outcome, str] | None]
 """Whether pause or the breaker forbids a queued action now, and why (None: it may run)."""
@@ -96,19 +100,26 @@ class Store:
         with self.database.reading() as connection:
             return remediations.get(connection, remediation_id)
 
-    def finish(self, job_id: int) -> None:
-        with self.database.writing() as connection:
-            jobs.finish(connection, job_id)
+    def finish(self, job: Job) -> None:
+        with _fenced(), self.database.writing() as connection:
+            jobs.finish(connection, job)
 
-    def retry(self, job_id: int, run_at: datetime) -> None:
+    def retry(self, job: Job, run_at: datetime) -> None:
+        with _fenced(), self.database.writing() as connection:
+            jobs.retry_at(connection, job, run_at)
+
+    def renew(self, held: list[Job], *, until: datetime) -> list[Job]:
+        """Lengthen the leases of running jobs (the worker's heartbeat); the lost ones back."""
+        if not held:
+            return []
         with self.database.writing() as connection:
-            jobs.retry_at(connection, job_id, run_at)
+            return jobs.renew(connection, held, until)
 
     def defer(self, job: Job, remediation: Remediation, *, run_at: datetime, now: datetime,
               outcome: Outcome, reason: str, audit: bool) -> None:
         """Put a job back for later (a follow-up while paused), noting it once."""
-        with self.database.writing() as connection:
-            jobs.retry_at(connection, job.id, run_at)
+        with _fenced(), self.database.writing() as connection:
+            jobs.retry_at(connection, job, run_at)
             if audit:
                 recorder.record_outcome(connection, remediation, outcome=outcome,
                                         reason=reason, now=now)
@@ -127,8 +138,8 @@ class Store:
         `payload` replaces the job's (what the attempt saw, for the retry to
         hold on to), in the same transaction: it survives a restart.
         """
-        with self.database.writing() as connection:
-            jobs.retry_at(connection, job.id, run_at)
+        with _fenced(), self.database.writing() as connection:
+            jobs.retry_at(connection, job, run_at)
             if payload is not None:
                 jobs.set_payload(connection, job.id, payload)
             recorder.record_outcome(connection, remediation, outcome=Outcome.FAILED, now=now,
@@ -138,8 +149,8 @@ class Store:
     def settle_action(self, job: Job, remediation: Remediation, settled: Settled, *,
                       now: datetime) -> None:
         """The action's result, its follow-ups and its verification job, together."""
-        with self.database.writing() as connection:
-            jobs.finish(connection, job.id)
+        with _fenced(), self.database.writing() as connection:
+            jobs.finish(connection, job)
             if settled.ran:
                 resolved_at = remediations.settle_state(
                     connection, remediation.id, settled.outcome.value, now,
@@ -162,8 +173,8 @@ class Store:
                now: datetime, state: str | None = None, detail: dict[str, Any] | None = None,
                action: str | None = None, duration_ms: float | None = None) -> None:
         """Finish a job with one audited outcome (a follow-up's, a resolved action's)."""
-        with self.database.writing() as connection:
-            jobs.finish(connection, job.id)
+        with _fenced(), self.database.writing() as connection:
+            jobs.finish(connection, job)
             recorder.record_outcome(connection, remediation, outcome=outcome, reason=reason,
                                     now=now, state=state, detail=detail, action=action,
                                     duration_ms=duration_ms)
@@ -179,10 +190,11 @@ class Store:
 
         One transaction: a crash cannot leave `unverified` committed without
         the escalation decided (which silently ended the ladder). Returns the
-        escalation decision and its summary (None when there was none).
+        escalation decision and its summary (None when there was none, or when the
+        job's lease was lost and nothing was written).
         """
-        with self.database.writing() as connection:
-            jobs.finish(connection, job.id)
+        with _fenced(), self.database.writing() as connection:
+            jobs.finish(connection, job)
             recorder.record_outcome(connection, remediation, outcome=outcome, reason=reason,
                                     now=now, state=outcome.value)
             if outcome is not Outcome.UNVERIFIED or escalate is None:
@@ -199,12 +211,12 @@ class Store:
                                         reason=exhausted(decision), now=now,
                                         state=Outcome.EXHAUSTED.value)
             return decision, summary
+        return None, None  # fenced out: nothing was written
 
     # -- recovery ----------------------------------------------------------
 
-    def recover_expired(self, now: datetime, *, owner_prefix: str | None = None,
-                        current_owner: str | None = None) -> int:
-        """Jobs whose worker vanished (lease expired, or owned by our previous run).
+    def recover_expired(self, now: datetime) -> int:
+        """Jobs whose worker vanished: their lease expired (a live worker renews its own).
 
         Verifications run again. An action is recorded as failed, not run
         again (it may have happened). A follow-up is recorded as failed on
@@ -212,13 +224,12 @@ class Store:
         was and the breaker does not count a failure that is not one.
         """
         with self.database.writing() as connection:
-            lost = jobs.expired(connection, now, owner_prefix=owner_prefix,
-                                current_owner=current_owner)
-            for job in lost:
+            lost = jobs.expired(connection, now)
+            for job in lost:  # under the writers' lock: each lease is still as read
                 if job.kind == jobs.VERIFY:
-                    jobs.retry_at(connection, job.id, now)
+                    jobs.retry_at(connection, job, now)
                     continue
-                jobs.finish(connection, job.id)
+                jobs.finish(connection, job)
                 remediation = remediations.get(connection, job.remediation_id)
                 if remediation is None:
                     continue
@@ -291,6 +302,16 @@ class Store:
             }
 
 
+@contextmanager
+def _fenced() -> Iterator[None]:
+    """A result written under a lost lease: its transaction rolled back, and it is said."""
+    try:
+        yield
+    except jobs.FencedOut as fenced:
+        log.warning("result not written: %s (its lease expired and was taken over; "
+                    "the job's outcome stands as recorded)", fenced)
+
+
 def _to_start(job: Job, found: Mapping[str, Remediation]) -> Remediation | None:
     """The remediation of an action job about to run (not one resolved meanwhile)."""
     remediation = found.get(job.remediation_id)
@@ -311,7 +332,7 @@ def _cancel_if_blocked(connection: Connection, job: Job, remediation: Remediatio
     if verdict is None:
         return False
     outcome, reason = verdict
-    jobs.finish(connection, job.id)
+    jobs.finish(connection, job)
     remediations.release_key(connection, remediation.id)
     recorder.record_outcome(connection, remediation, outcome=outcome, reason=reason,
                             now=now, state=outcome.value)

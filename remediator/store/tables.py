@@ -31,6 +31,7 @@ from sqlalchemy import (
     true,
 )
 
+from remediator.alertmanager import ALERTNAME_MAX
 from remediator.store.types import UTCDateTime
 
 metadata = MetaData()
@@ -47,7 +48,7 @@ audit = Table(
     Column("remediation_id", String(36)),
     Column("rule", String(128), nullable=False, default=""),
     Column("step", Integer, nullable=False, default=0),
-    Column("alertname", String(256), nullable=False, default=""),
+    Column("alertname", String(ALERTNAME_MAX), nullable=False, default=""),
     Column("fingerprint", String(64), nullable=False, default=""),
     Column("namespace", String(256), nullable=False, default=""),
     Column("action", String(64), nullable=False, default=""),
@@ -108,7 +109,7 @@ remediations = Table(
     Column("rule", String(128), nullable=False),
     Column("step", Integer, nullable=False),
     Column("fingerprint", String(64), nullable=False),
-    Column("alertname", String(256), nullable=False),
+    Column("alertname", String(ALERTNAME_MAX), nullable=False),
     Column("starts_at", UTCDateTime(), nullable=False),
     Column("action", String(64), nullable=False),
     Column("target", String(600), nullable=False),
@@ -209,7 +210,7 @@ alerts = Table(
     "alerts",
     metadata,
     Column("fingerprint", String(64), primary_key=True),
-    Column("alertname", String(256), nullable=False),
+    Column("alertname", String(ALERTNAME_MAX), nullable=False),
     Column("status", String(16), nullable=False),
     Column("labels", JSON, nullable=False),
     Column("starts_at", UTCDateTime(), nullable=False),

@@ -116,11 +116,17 @@ def _is_json(content_type: str) -> bool:
 
 
 def _describe(error: ValidationError) -> tuple[str, list[dict[str, Any]]]:
-    errors = [{"loc": ".".join(map(str, e["loc"])) or "(body)", "msg": e["msg"],
+    errors = [{"loc": _printable(".".join(map(str, e["loc"]))) or "(body)", "msg": e["msg"],
                "type": e["type"]} for e in error.errors(include_url=False, include_input=False)]
     first = errors[0] if errors else {"loc": "(body)", "msg": "invalid"}
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"invalid payload: {first['loc']}: {first['msg']}{more}", errors[:20]
+
+
+def _printable(text: str) -> str:
+    """A location with its NUL characters escaped: a label name holding one is named in
+    the audited reason, and PostgreSQL text cannot hold NUL (a 500, not the 422)."""
+    return text.replace("\x00", "\\x00")
 
 
 async def _reject(services: Services, status: int, reason: str, detail: dict[str, Any],

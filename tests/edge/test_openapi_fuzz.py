@@ -2,13 +2,14 @@
 
 schemathesis generates requests from `/openapi.json` (paths, query and body
 schemas) and sends them to the running app in-process, with the acting
-token, the read-only token, and none. Examples are bounded so the whole
-run stays well under a minute.
+token, the read-only token, and none, on SQLite and on a real PostgreSQL.
+Examples are bounded so each backend's run stays around a minute.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from schemathesis.python import asgi
 from remediator.actions.base import ActionRegistry
 from remediator.settings import load_settings
 from remediator.web.app import create_app
+from tests.support.postgres import create_database
 from tests.web.conftest import READ_TOKEN, RULES, TOKEN
 
 pytestmark = pytest.mark.slow
@@ -43,20 +45,31 @@ class _Forward:
 _FORWARD = _Forward()
 
 
-def _build(database_url: str) -> FastAPI:
+def _build(database_url: str, state: Path) -> FastAPI:
     return create_app(load_settings(rules=[str(RULES)], webhook_token=TOKEN,
-                                    api_token=READ_TOKEN, database_url=database_url),
+                                    api_token=READ_TOKEN, database_url=database_url,
+                                    state_dir=state, audit_key_file=state / "audit.key",
+                                    session_key="k" * 32),
                       scheduler=False, actions=ActionRegistry({}))
 
 
-schema = schemathesis.openapi.from_dict(_build("sqlite:///unused.db").openapi())
+schema = schemathesis.openapi.from_dict(
+    _build("sqlite:///unused.db", Path("unused")).openapi())
 schema.app = _FORWARD
 
 
-@pytest.fixture(scope="module", autouse=True)
-def fuzzed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+@pytest.fixture(scope="module", autouse=True,
+                params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fuzzed_app(request: pytest.FixtureRequest,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+    """The same fuzzing against each backend: PostgreSQL enforces lengths, NUL-free
+    text and index entry sizes that SQLite does not, so a 500 may hide on one only."""
     directory = tmp_path_factory.mktemp("fuzz")
-    _FORWARD.target = _build(f"sqlite:///{directory / 'r.db'}")
+    url = f"sqlite:///{directory / 'r.db'}"
+    if request.param == "postgres":
+        url = create_database(request.getfixturevalue("postgres_admin_url"),
+                              f"fuzz_{directory.name.replace('-', '_')}")
+    _FORWARD.target = _build(url, directory)
     yield _FORWARD.target
     asgi.shutdown_lifespans()
     _FORWARD.target = None

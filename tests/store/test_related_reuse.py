@@ -18,7 +18,8 @@ from remediator.clock import FakeClock
 from remediator.diagnosis import Hint
 from remediator.intake import Intake
 from remediator.preflight import RELATED_REUSE_SECONDS, Preflight
-from remediator.store import Database, changes, recorder, remediations
+from remediator.store import Database, changes, jobs, recorder, remediations
+from remediator.store.jobs import Job
 from tests.support.payloads import crashloop
 
 
@@ -32,7 +33,8 @@ async def co_firing(preflight: Preflight, database: Database, remediation_id: st
     with database.reading() as connection:
         remediation = remediations.get(connection, remediation_id)
     assert remediation is not None
-    prepared = await preflight.prepare(0, remediation, remediation.request)
+    job = Job(id=0, kind=jobs.ACTION, remediation_id=remediation.id, attempts=1, payload={})
+    prepared = await preflight.prepare(job, remediation, remediation.request)
     [hint] = [h for h in prepared.hints if h.name == "co_firing"]
     return hint
 

@@ -36,7 +36,7 @@ def test_retention_purges_closed_remediations_and_keeps_open_ones(
         # Every job is done except the busy remediation's, which still runs.
         for job in jobs.expired(connection, clock.now + timedelta(hours=1)):
             if job.remediation_id != ids["pod/apps-a/busy"]:
-                jobs.finish(connection, job.id)
+                jobs.finish(connection, job)
     clock.advance(days=2)
     removed = store.purge(clock.now - timedelta(days=1))
     assert removed["remediations"] == 1

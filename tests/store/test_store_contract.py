@@ -194,7 +194,7 @@ def test_retention_drops_finished_jobs_and_resolved_alerts_only(
     with database.writing() as connection:
         claimed = jobs.claim(connection, owner="w", now=clock.now, limit=1,
                              lease=timedelta(minutes=1))
-        jobs.finish(connection, claimed[0].id)
+        jobs.finish(connection, claimed[0])
     clock.advance(days=2)
     with database.writing() as connection:
         assert jobs.purge_done_before(connection, clock.now - timedelta(days=1)) == 1

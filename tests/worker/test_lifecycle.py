@@ -3,7 +3,6 @@ lease recovery of follow-ups and of this instance's previous run."""
 
 from __future__ import annotations
 
-import socket
 from datetime import timedelta
 
 import pytest
@@ -18,6 +17,7 @@ from remediator.store import jobs, recorder
 from remediator.store.guard_state import DatabaseState
 from remediator.store.tables import jobs as jobs_table
 from remediator.store.tables import remediations as remediations_table
+from remediator.worker import Worker, owner_id
 from tests.support.payloads import crashloop
 from tests.worker.conftest import Rig
 from tests.worker.test_worker import fire, history, settle
@@ -113,20 +113,24 @@ async def test_an_interrupted_followup_does_not_fail_its_parent(rig: Rig) -> Non
     assert history(rig)[-1] == "failed"  # the follow-up's own entry says what happened
 
 
-async def test_a_restart_recovers_its_previous_runs_jobs_at_once(rig: Rig) -> None:
+async def test_a_restart_recovers_expired_leases_only_never_by_host_name(rig: Rig) -> None:
+    """A restarted replica on host `node` failed live `node-2`'s running job (issue 20)."""
     fire(rig)
     fire(rig, pod="web-2")
-    previous_run = f"{socket.gethostname()}-0ldrun00"
+    restarted = Worker(database=rig.database, intake=rig.intake, actions=rig.worker.actions,
+                       verifier=rig.verifier, metrics=rig.metrics, clock=rig.clock,
+                       owner=owner_id("node"))
     with rig.database.writing() as connection:
-        jobs.claim(connection, owner=previous_run, now=rig.clock.now, limit=1,
-                   lease=timedelta(minutes=5))
-        jobs.claim(connection, owner="other-host-1", now=rig.clock.now, limit=1,
-                   lease=timedelta(minutes=5))
-    assert rig.worker.recover_expired() == 0  # leases still valid
-    assert rig.worker.recover_expired(at_start=True) == 1
+        jobs.claim(connection, owner=owner_id("node-2"), now=rig.clock.now, limit=1,
+                   lease=timedelta(minutes=5))  # live: it renews its lease
+        jobs.claim(connection, owner=owner_id("node"), now=rig.clock.now, limit=1,
+                   lease=timedelta(minutes=1))  # the previous run of `node`
+    assert restarted.recover_expired(at_start=True) == 0  # leases still valid
+    rig.clock.advance(minutes=2)
+    assert restarted.recover_expired(at_start=True) == 1
     with rig.database.reading() as connection:
         states = connection.execute(select(jobs_table.c.state)).scalars().all()
-    assert sorted(states) == ["done", "running"]  # another host's job is left alone
+    assert sorted(states) == ["done", "running"]  # the live replica's job is left alone
     assert history(rig).count("failed") == 1
 
 
@@ -186,3 +190,23 @@ async def test_a_running_followup_is_leased_for_its_timeout_plus_a_margin(rig: R
     rig.clock.advance(minutes=6)
     assert rig.worker.recover_expired() == 0  # still running, not lost
     await rig.worker.stop(grace=0)
+
+
+async def test_a_running_jobs_lease_is_renewed_and_a_lost_one_is_reported(rig: Rig) -> None:
+    """The heartbeat keeps a long action's lease (recovery leaves it alone); once a
+    stall lets it expire and another replica recovers it, the worker learns it lost it."""
+    rig.delete.script = ["hang"]
+    fire(rig)
+    await rig.worker.tick()
+    await rig.delete.started.wait()  # leased for its 1 s timeout + 5 minutes
+    other = Worker(database=rig.database, intake=rig.intake, actions=rig.worker.actions,
+                   verifier=rig.verifier, metrics=rig.metrics, clock=rig.clock)
+    for _ in range(4):  # 12 minutes of heartbeats, well past the first lease
+        rig.clock.advance(minutes=3)
+        assert rig.worker.renew_leases() == []
+        assert other.recover_expired() == 0
+    rig.clock.advance(minutes=10)  # the worker stalled: no heartbeat
+    assert other.recover_expired() == 1
+    assert [job.kind for job in rig.worker.renew_leases()] == [jobs.ACTION]
+    await rig.worker.stop(grace=0)
+    assert history(rig) == ["executed", "failed"]  # interrupted, once

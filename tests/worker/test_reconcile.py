@@ -147,3 +147,16 @@ async def test_without_a_receiver_a_stored_alert_still_firing_anywhere_stays(
         am.alerts.clear()
         decided = await reconcile(client, rig.intake)
     assert [d["outcome"] for d in decided] == ["resolved"]
+
+
+async def test_an_alert_the_webhook_would_refuse_is_skipped_not_fatal(rig: Rig) -> None:
+    """An alertname longer than the store holds is a 422 at the webhook; from the API it
+    must not fail the whole run and leave everyone else's missed alerts undecided."""
+    too_long = {**crashloop(pod="odd"), "labels": {**crashloop(pod="odd")["labels"],
+                                                   "alertname": "A" * 300}}
+    am = FakeAlertmanager(alerts=[("remediator", too_long, "active"),
+                                  ("remediator", crashloop(pod="ours"), "active")])
+    async with am.client() as client:
+        decided = await reconcile(client, rig.intake)
+    assert [(d["outcome"], d["target"]) for d in decided] == [
+        ("executed", "pod/apps-a/ours")]
