@@ -260,20 +260,23 @@ def transaction_scratch(connection: Connection) -> dict[str, Any]:
 def _collecting(connection: Connection, callbacks: list[Callable[[], None]],
                 changes: ChangeCounts) -> Iterator[None]:
     # `info` belongs to the pooled DBAPI connection: never leave the list behind.
-    connection.info[_AFTER_COMMIT] = callbacks
+    # It is held here, not read again at the end: once the server has ended the
+    # session (idle_in_transaction_session_timeout, a restart), `connection.info`
+    # raises PendingRollbackError, which would hide the OperationalError that
+    # makes the webhook answer 503 behind a 500.
+    info = connection.info
+    info[_AFTER_COMMIT] = callbacks
     closing: list[Callable[[], None]] = []
-    connection.info[_BEFORE_COMMIT] = closing
-    connection.info[_SCRATCH] = {}
-    connection.info[_CHANGES] = changes
+    info[_BEFORE_COMMIT] = closing
+    info[_SCRATCH] = {}
+    info[_CHANGES] = changes
     try:
         yield
         for callback in closing:  # not reached when the body raised: it rolls back
             callback()
     finally:
-        connection.info.pop(_AFTER_COMMIT, None)
-        connection.info.pop(_BEFORE_COMMIT, None)
-        connection.info.pop(_SCRATCH, None)
-        connection.info.pop(_CHANGES, None)
+        for key in (_AFTER_COMMIT, _BEFORE_COMMIT, _SCRATCH, _CHANGES):
+            info.pop(key, None)
 
 
 def _run_callbacks(callbacks: list[Callable[[], None]]) -> None:

@@ -98,7 +98,8 @@ def test_a_restarted_replica_leaves_the_live_replicas_running_job_alone(
         stalled_cluster: Cluster) -> None:
     cluster = stalled_cluster
     with replicas(cluster.shared, cluster.workdir, count=1, prefix="live") as (live,):
-        assert post(httpx.Client(timeout=30), live, deliveries([0])[0]).status == 200
+        with httpx.Client(timeout=30) as client:
+            assert post(client, live, deliveries([0])[0]).status == 200
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not cluster.ledger.rows(
                 "SELECT id FROM jobs WHERE state = 'running'"):
@@ -115,8 +116,8 @@ def test_a_restarted_replica_leaves_the_live_replicas_running_job_alone(
 def test_a_stopped_replica_holding_the_write_lock_stalls_no_one(cluster: Cluster) -> None:
     """SIGSTOP while it holds the writers' lock: the other answers 503 within the lock
     timeout (Alertmanager retries), then 200 once PostgreSQL ends the idle transaction."""
-    settings = {"REMEDIATOR_DATABASE_LOCK_TIMEOUT": f"{LOCK_TIMEOUT_S:g}s",
-                "REMEDIATOR_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT": "4s"}
+    settings = {"REMEDIATOR_DB_LOCK_TIMEOUT": f"{LOCK_TIMEOUT_S:g}s",
+                "REMEDIATOR_DB_IDLE_IN_TRANSACTION_TIMEOUT": "4s"}
     with replicas(cluster.shared, cluster.workdir, **settings) as (stopped, live), \
             httpx.Client(timeout=60) as client, ThreadPoolExecutor(1) as pool:
         stalled = _stop_holding_the_lock(cluster, stopped, client, pool)
