@@ -320,3 +320,17 @@ def test_values_are_documented_key_by_key_and_typed_by_the_schema() -> None:
     assert [key for key, _, _ in keys if _schema_node(schema, key) is None] == []
     with helm.Chart.load(str(CHART)) as chart:
         chart.validate_schema(chart.values)
+
+
+def test_reconciliation_reads_only_the_receiver_the_chart_routes_to() -> None:
+    """Issue 20, item 1: one Alertmanager serves many teams. The chart's own
+    AlertmanagerConfig receiver is named by prometheus-operator
+    `<namespace>/<config name>/<receiver>`; reconciliation must ask for exactly that."""
+    rendered = render({"alertmanagerConfig": {"enabled": True}})
+    config = rendered.one("AlertmanagerConfig")
+    (receiver,) = config["spec"]["receivers"]
+    expected = f"{NAMESPACE}/{config['metadata']['name']}/{receiver['name']}"
+    assert env(rendered)["REMEDIATOR_ALERTMANAGER_RECEIVER"] == expected
+    assert "REMEDIATOR_ALERTMANAGER_RECEIVER" not in env(render())  # webhook-seen only
+    chosen = render({"config": {"alertmanagerReceiver": "team-a-remediator"}})
+    assert env(chosen)["REMEDIATOR_ALERTMANAGER_RECEIVER"] == "team-a-remediator"
