@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from remediator.validation import ALERTNAME_MAX, NAMESPACE_MAX
+
 # No NUL characters: PostgreSQL text cannot hold them, and no exporter sends them.
 LabelName = Annotated[str, StringConstraints(min_length=1, max_length=1024,
                                              pattern=r"^[^\x00]+$")]
@@ -32,13 +34,6 @@ Labels = dict[LabelName, LabelValue]
 Text = Annotated[str, StringConstraints(max_length=8192, pattern=r"^[^\x00]*$")]
 """A free string of the envelope (group key, URLs): stored as text, so no NUL either."""
 
-ALERTNAME_MAX = 256
-"""The longest `alertname` label an alert may have. It is stored in its own indexed
-columns (the audit log's filters); Prometheus alert names are identifiers, and an
-unbounded one could not be indexed on PostgreSQL (a btree entry holds ~2.7 KB)."""
-NAMESPACE_MAX = 253
-"""The longest `namespace` label: a Kubernetes name's limit (DNS subdomain), kept in
-the audit log's indexed `namespace` column like the alert name."""
 _INDEXED_LABELS = {"alertname": ALERTNAME_MAX, "namespace": NAMESPACE_MAX}
 
 _FNV_OFFSET = 14695981039346656037

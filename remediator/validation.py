@@ -10,6 +10,14 @@ from __future__ import annotations
 import ipaddress
 import re
 
+ALERTNAME_MAX = 256
+"""The longest `alertname` label an alert may have. It is stored in its own indexed
+columns (the audit log's filters); Prometheus alert names are identifiers, and an
+unbounded one could not be indexed on PostgreSQL (a btree entry holds ~2.7 KB)."""
+NAMESPACE_MAX = 253
+"""The longest `namespace` label: a Kubernetes name's limit (DNS subdomain), kept in
+the audit log's indexed `namespace` column like the alert name."""
+
 _DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _HOST_LABEL = r"[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?"
