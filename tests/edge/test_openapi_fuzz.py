@@ -22,6 +22,7 @@ from schemathesis.python import asgi
 from remediator.actions.base import ActionRegistry
 from remediator.settings import load_settings
 from remediator.web.app import create_app
+from tests.support.keys import shared_audit_key
 from tests.support.postgres import create_database
 from tests.web.conftest import READ_TOKEN, RULES, TOKEN
 
@@ -67,6 +68,7 @@ def fuzzed_app(request: pytest.FixtureRequest,
     directory = tmp_path_factory.mktemp("fuzz")
     url = f"sqlite:///{directory / 'r.db'}"
     if request.param == "postgres":
+        shared_audit_key(directory)
         url = create_database(request.getfixturevalue("postgres_admin_url"),
                               f"fuzz_{directory.name.replace('-', '_')}")
     _FORWARD.target = _build(url, directory)

@@ -23,6 +23,7 @@ from remediator.clock import FakeClock
 from remediator.settings import load_settings
 from remediator.store.tables import audit, remediations
 from remediator.web.app import create_app
+from tests.support.keys import shared_audit_key
 from tests.support.payloads import alert, crashloop, payload
 from tests.web.conftest import READ_TOKEN, RULES, TOKEN, RecordingAction, auth
 
@@ -33,7 +34,7 @@ WIDE = "\U0001d538"  # 4 bytes in UTF-8: the widest a btree entry can get per ch
 def backend(database_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[TestClient]:
     settings = load_settings(rules=[str(RULES)], database_url=database_url,
                              webhook_token=TOKEN, api_token=READ_TOKEN, state_dir=tmp_path,
-                             audit_key_file=tmp_path / "audit.key", session_key="k" * 32)
+                             audit_key_file=shared_audit_key(tmp_path), session_key="k" * 32)
     app = create_app(settings, scheduler=False, clock=clock,
                      actions=ActionRegistry({"kubernetes.delete_pod": RecordingAction()}))
     with TestClient(app, raise_server_exceptions=False) as client:

@@ -27,6 +27,7 @@ from remediator.store import Database, StoreUnavailable
 from remediator.store.database import _ADVISORY_LOCK_ID
 from remediator.store.timeouts import Timeouts
 from remediator.web.app import create_app
+from tests.support.keys import shared_audit_key
 from tests.support.payloads import crashloop, payload
 from tests.support.postgres import create_database
 from tests.web.conftest import READ_TOKEN, RULES, TOKEN, auth
@@ -46,7 +47,7 @@ def url(postgres_admin_url: str, request: pytest.FixtureRequest) -> str:
 def client(url: str, tmp_path: Path, clock: FakeClock) -> Iterator[TestClient]:
     settings = load_settings(rules=[str(RULES)], database_url=url, webhook_token=TOKEN,
                              api_token=READ_TOKEN, state_dir=tmp_path,
-                             audit_key_file=tmp_path / "audit.key", session_key="k" * 32,
+                             audit_key_file=shared_audit_key(tmp_path), session_key="k" * 32,
                              db_lock_timeout=f"{int(LOCK_TIMEOUT * 1000)}ms")
     app = create_app(settings, scheduler=False, clock=clock, actions=ActionRegistry({}))
     with TestClient(app) as test_client:

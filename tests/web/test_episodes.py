@@ -22,6 +22,7 @@ from remediator.actions.base import ActionRegistry
 from remediator.clock import FakeClock
 from remediator.settings import load_settings
 from remediator.web.app import create_app
+from tests.support.keys import shared_audit_key
 from tests.support.payloads import START, alert, crashloop
 from tests.web.conftest import RecordingAction, auth, drain
 from tests.web.test_api import deliver
@@ -33,6 +34,7 @@ def client(app_settings: dict[str, Any], database_url: str, recorder: RecordingA
     """The running app over each backend (`database_url`: SQLite, real PostgreSQL)."""
     settings = load_settings(**{**app_settings, "database_url": database_url,
                                 "state_dir": tmp_path,  # the audit key, never the cwd
+                                "audit_key_file": shared_audit_key(tmp_path),
                                 "session_key": "episodes-test-session-key"})
     app = create_app(settings, scheduler=False, clock=clock,
                      actions=ActionRegistry({"kubernetes.delete_pod": recorder}))

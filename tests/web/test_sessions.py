@@ -21,6 +21,7 @@ from remediator.store.sessions import SessionStore
 from remediator.web.app import create_app
 from remediator.web.login import LOGIN_COOKIE
 from remediator.web.session import COOKIE
+from tests.support.keys import shared_audit_key
 from tests.web.conftest import READ_TOKEN, TOKEN, auth, form_token, post_login
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -253,7 +254,8 @@ def two_apps(database_url: str, tmp_path: Path, clock: FakeClock
     session key that HA requires."""
     settings = load_settings(rules=[str(ROOT / "rules")], database_url=database_url,
                              webhook_token=TOKEN, api_token=READ_TOKEN,
-                             session_key="shared-session-key", state_dir=str(tmp_path))
+                             session_key="shared-session-key", state_dir=str(tmp_path),
+                             audit_key_file=shared_audit_key(tmp_path))
     with TestClient(create_app(settings, scheduler=False, clock=clock)) as first, \
             TestClient(create_app(settings, scheduler=False, clock=clock)) as second:
         yield first, second
