@@ -27,6 +27,7 @@ from remediator.services import Services
 from remediator.settings import load_settings
 from remediator.store import Database, audit
 from remediator.store.audit import AuditRecord
+from remediator.store.database import HEAD_REVISION
 from remediator.store.seal import AuditSeal
 from remediator.store_location import audit_files
 from tests.store import previous_release
@@ -257,7 +258,7 @@ def test_an_upgrade_adopts_the_previous_release_head_file(
     key_file, head_file = _filled_by_previous_release(previous_code, database_url, tmp_path)
     database = _upgraded(database_url, key_file, head_file)
     try:
-        assert database.revision() == "0010"
+        assert database.revision() == HEAD_REVISION
         before = _verify(database)  # before any write: checked against the old file
         assert before.ok, before.problem
         _append(database, clock, entries=2)
