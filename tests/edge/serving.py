@@ -74,11 +74,13 @@ def _collect(process: subprocess.Popen[str], lines: list[str]) -> None:
 
 @contextlib.contextmanager
 def running(tmp_path: Path, *flags: str, port: int | None = None,
-            preexec_fn: Callable[[], None] | None = None, **env: str) -> Iterator[Server]:
-    """A served instance (--dev, SQLite in tmp_path); stopped with SIGTERM at the end."""
+            preexec_fn: Callable[[], None] | None = None, database_url: str | None = None,
+            **env: str) -> Iterator[Server]:
+    """A served instance (--dev; SQLite in tmp_path unless `database_url`); stopped with
+    SIGTERM at the end."""
     port = port or free_port()
     argv = serve_argv("--dev", "--listen", f"127.0.0.1:{port}", "--rules", str(RULES),
-                      "--database-url", f"sqlite:///{tmp_path / 'r.db'}",
+                      "--database-url", database_url or f"sqlite:///{tmp_path / 'r.db'}",
                       "--kubernetes", "off", *flags)
     process = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                text=True, env=environment(**env), cwd=ROOT,

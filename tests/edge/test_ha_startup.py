@@ -8,13 +8,9 @@ names a host that does not exist).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
-import signal
 import subprocess
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -22,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from remediator.cli import app
-from tests.edge.serving import RULES, Server, _collect, environment, run_once, serve_argv
+from tests.edge.serving import RULES, run_once, running
 from tests.support.payloads import crashloop, payload
 from tests.support.postgres import create_database
 from tests.support.promstack import free_port
@@ -78,39 +74,14 @@ def test_postgresql_never_generates_a_missing_audit_key_file(tmp_path: Path) -> 
     assert not missing.exists()
 
 
-@contextlib.contextmanager
-def _replica(url: str, **env: str) -> Iterator[Server]:
-    port = free_port()
-    process = subprocess.Popen(
-        serve_argv("--dev", "--listen", f"127.0.0.1:{port}", "--rules", str(RULES),
-                   "--database-url", url, "--kubernetes", "off"),
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-        env=environment(**env), cwd=Path(__file__).resolve().parents[2])
-    server = Server(process, port)
-    reader = threading.Thread(target=_collect, args=(process, server.lines), daemon=True)
-    reader.start()
-    try:
-        server.wait_for("Application startup complete")
-        yield server
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        reader.join(timeout=5)
-        if process.stderr is not None:
-            process.stderr.close()
-
-
 @pytest.mark.postgres
 def test_two_replicas_with_shared_keys_write_one_chain_that_verifies(
         tmp_path: Path, postgres_admin_url: str) -> None:
     url = create_database(postgres_admin_url, "ha_startup")
     keys = {"REMEDIATOR_AUDIT_KEY_FILE": str(_key(tmp_path, "audit.key")),
             "REMEDIATOR_SESSION_KEY_FILE": str(_key(tmp_path, "session.key"))}
-    with _replica(url, **keys) as a, _replica(url, **keys) as b:
+    with running(tmp_path, database_url=url, **keys) as a, \
+            running(tmp_path, database_url=url, **keys) as b:
         for index, replica in enumerate((a, b, a, b)):
             body = payload(crashloop(pod=f"web-{index}"))
             answer = httpx.post(replica.url + "/webhook/alertmanager", json=body, timeout=30)
