@@ -435,7 +435,6 @@ class Worker:
                 log.exception("renewing job leases failed; retrying at the next beat")
 
 
-
 def _premise(job: Job, error: ActionError) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The retry's audit detail, and the job's new payload when it must remember more.
 
