@@ -31,8 +31,8 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     every = {"seconds": max(settings.job_poll_interval.total_seconds(), 0.1)}
     scheduler.add_job(services.worker.tick, "interval", id="poll-jobs", **every)
     scheduler.add_job(_recover, "interval", id="recover-leases", seconds=30, args=[services])
-    scheduler.add_job(_recover, "date", id="recover-previous-run", args=[services, True],
-                      run_date=datetime.now(UTC))  # our own jobs a crash left running
+    scheduler.add_job(_recover, "date", id="recover-previous-run", args=[services],
+                      run_date=datetime.now(UTC))  # leases that ran out while none of us ran
     scheduler.add_job(_refresh_gauges, "interval", id="gauges", seconds=5, args=[services])
     scheduler.add_job(_retention, "interval", id="audit-retention", hours=1, args=[services])
     scheduler.add_job(expire_approvals, "interval", id="expire-approvals", seconds=30,
@@ -51,8 +51,8 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     return scheduler
 
 
-async def _recover(services: Services, at_start: bool = False) -> None:
-    lost = await asyncio.to_thread(services.worker.recover_expired, at_start=at_start)
+async def _recover(services: Services) -> None:
+    lost = await asyncio.to_thread(services.worker.recover_expired)
     if lost:
         log.warning("recovered %d jobs whose worker vanished", lost)
 

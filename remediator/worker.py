@@ -399,13 +399,12 @@ class Worker:
                          reason=f"follow-up {request.type} waits: remediation is paused")
         return True
 
-    def recover_expired(self, *, at_start: bool = False) -> int:
+    def recover_expired(self) -> int:
         """Jobs whose worker vanished: verifications re-run, actions are failed, not re-run.
 
-        Only expired leases, at start too (`at_start` changes nothing): a live
-        worker renews its leases, and no owner name says whose run a job was.
+        Only expired leases, at start too: a live worker renews its leases, and
+        no owner name says whose run a job was.
         """
-        del at_start
         return self.store.recover_expired(self.clock())
 
     # -- the heartbeat: leases of running jobs -------------------------------------

@@ -125,9 +125,9 @@ async def test_a_restart_recovers_expired_leases_only_never_by_host_name(rig: Ri
                    lease=timedelta(minutes=5))  # live: it renews its lease
         jobs.claim(connection, owner=owner_id("node"), now=rig.clock.now, limit=1,
                    lease=timedelta(minutes=1))  # the previous run of `node`
-    assert restarted.recover_expired(at_start=True) == 0  # leases still valid
+    assert restarted.recover_expired() == 0  # leases still valid
     rig.clock.advance(minutes=2)
-    assert restarted.recover_expired(at_start=True) == 1
+    assert restarted.recover_expired() == 1
     with rig.database.reading() as connection:
         states = connection.execute(select(jobs_table.c.state)).scalars().all()
     assert sorted(states) == ["done", "running"]  # the live replica's job is left alone
