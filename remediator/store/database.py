@@ -11,6 +11,7 @@ remediation happens.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from remediator.store import jsoncodec
 from remediator.store.changes import ChangeCounts
 from remediator.store.checkpoint import BACKSTOP_PAGES, Checkpointer
+from remediator.store.fencing import end_stalled_holders
 from remediator.store.seal import AuditSeal, attach
 from remediator.store.timeouts import RESTORED_SESSION, UNBOUNDED_SESSION, Timeouts
 
@@ -35,6 +37,9 @@ _SCRATCH = "remediator.scratch"
 _CHANGES = "remediator.changes"
 _ADVISORY_LOCK_ID = 0x52454D4544  # "REMED"
 _MIGRATION_LOCK_ID = 0x52454D4D49  # "REMMI": apart from the writers' lock
+_LOCK_NOT_AVAILABLE = "55P03"
+_APPLICATION = f"remediator@{socket.gethostname()}"[:63]
+"""pg_stat_activity's name for this replica's sessions (the pod's name in Kubernetes)."""
 HEAD_REVISION = "0011"
 """The newest migration; a test keeps it equal to Alembic's head."""
 
@@ -51,6 +56,7 @@ class Database:
         """The audit chain's key (None: an unkeyed chain, tests); its head is a table."""
         self.is_sqlite = url.startswith("sqlite")
         self._lock = threading.Lock() if self.is_sqlite else None
+        self._timeouts = timeouts or Timeouts()
         if self.is_sqlite:
             self.writer = _sqlite_engine(url, busy_timeout_ms, immediate=True)
             self.reader = _sqlite_engine(url, busy_timeout_ms, immediate=False)
@@ -59,7 +65,8 @@ class Database:
             # 503 for `lock` seconds, never a hang.
             self.writer = create_engine(url, pool_pre_ping=True, pool_size=8,
                                         json_serializer=jsoncodec.dumps,
-                                        connect_args=(timeouts or Timeouts()).connect_args())
+                                        connect_args={**self._timeouts.connect_args(),
+                                                      "application_name": _APPLICATION})
             self.reader = self.writer
         if seal is not None:
             attach(self.writer, seal)
@@ -173,8 +180,7 @@ class Database:
                     _run_callbacks(callbacks)  # still under the lock: in commit order
             else:
                 with self.writer.begin() as connection:
-                    connection.execute(text("SELECT pg_advisory_xact_lock(:id)"),
-                                       {"id": _ADVISORY_LOCK_ID})
+                    self._take_writers_lock(connection)
                     with _collecting(connection, callbacks, self.changes):
                         yield connection
                 _run_callbacks(callbacks)
@@ -183,6 +189,21 @@ class Database:
         except DBAPIError as error:
             if error.connection_invalidated:
                 raise StoreUnavailable(_short(error)) from error
+            raise
+
+    def _take_writers_lock(self, connection: Connection) -> None:
+        """PostgreSQL: the transaction-level advisory lock every writer queues on.
+
+        Timed out, it first ends a holder stalled where PostgreSQL's own
+        timeouts do not reach (`store.fencing`), so the retry gets through.
+        """
+        try:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"),
+                               {"id": _ADVISORY_LOCK_ID})
+        except OperationalError as error:
+            if getattr(error.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+                end_stalled_holders(self.writer, _ADVISORY_LOCK_ID,
+                                    self._timeouts.idle_in_transaction)
             raise
 
     @contextmanager

@@ -9,7 +9,9 @@ webhook of every replica hangs with it. With them:
   with `lock_not_available`: the webhook answers 503 and Alertmanager retries;
 - a statement runs at most `statement`;
 - a session idle inside an open transaction for `idle_in_transaction` is
-  ended by the server, which releases the stalled replica's lock;
+  ended by the server, which releases the stalled replica's lock; one stalled
+  halfway through a pipeline, where the server runs no timer, is ended by the
+  next writer that times out on the lock (`store.fencing`);
 - TCP keepalives find a peer that vanished without closing the connection
   (after about `keepalive` plus three probes), and connecting gives up after
   `connect`.

@@ -4,7 +4,8 @@ Every writer of every replica queues on one advisory lock. A replica that
 stalls while holding it (SIGSTOPped, frozen) used to hang every webhook for
 as long as it stalled; now a writer waits `db_lock_timeout` and the webhook
 answers 503 with Retry-After (Alertmanager retries), and the server ends the
-stalled session after `db_idle_in_transaction_timeout`, releasing the lock.
+stalled session after `db_idle_in_transaction_timeout`, releasing the lock; where
+the server does not (halfway through a pipeline), the next writer does.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from tests.web.conftest import READ_TOKEN, RULES, TOKEN, auth
 pytestmark = pytest.mark.postgres
 
 LOCK_TIMEOUT = 1.0
+IDLE_TIMEOUT = 3.0
 HANG = LOCK_TIMEOUT + 10  # what "answered" means here: well before this
 
 
@@ -48,7 +50,8 @@ def client(url: str, tmp_path: Path, clock: FakeClock) -> Iterator[TestClient]:
     settings = load_settings(rules=[str(RULES)], database_url=url, webhook_token=TOKEN,
                              api_token=READ_TOKEN, state_dir=tmp_path,
                              audit_key_file=shared_audit_key(tmp_path), session_key="k" * 32,
-                             db_lock_timeout=f"{int(LOCK_TIMEOUT * 1000)}ms")
+                             db_lock_timeout=f"{int(LOCK_TIMEOUT * 1000)}ms",
+                             db_idle_in_transaction_timeout=f"{int(IDLE_TIMEOUT)}s")
     app = create_app(settings, scheduler=False, clock=clock, actions=ActionRegistry({}))
     with TestClient(app) as test_client:
         yield test_client
@@ -107,6 +110,39 @@ def test_a_stalled_replica_is_cut_off_and_the_others_carry_on(
             with contextlib.suppress(Exception):
                 write.__exit__(RuntimeError, RuntimeError("the test ended"), None)
         stalled.dispose()
+
+
+def _holder_state(url: str, pid: int) -> tuple[str, str] | None:
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as probe:
+        row = probe.execute("SELECT state, wait_event FROM pg_stat_activity WHERE pid = %s",
+                            (pid,)).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def test_a_writer_stopped_mid_pipeline_is_ended_by_the_next_writer(
+        client: TestClient, url: str) -> None:
+    """Halfway through a pipeline (Execute sent, no Sync) a session is 'active' and
+    waits on its client with no timeout of PostgreSQL's running: the next writer that
+    times out on the lock ends it once it has waited longer than the idle bound."""
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    bounded = "-c statement_timeout=1000 -c idle_in_transaction_session_timeout=1000"
+    with psycopg.connect(plain, options=bounded) as holder:
+        pid = holder.info.backend_pid
+        with contextlib.suppress(psycopg.OperationalError), holder.pipeline():
+            holder.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_LOCK_ID,))
+            holder.pgconn.send_flush_request()  # executed now; the Sync never comes
+            holder.pgconn.flush()
+            time.sleep(2.5)  # past both of PostgreSQL's own bounds
+            assert _holder_state(url, pid) == ("active", "ClientRead")  # nothing ended it
+            started = time.monotonic()
+            first = _post_within(client, HANG)
+            assert first is not None and first.status_code == 503, first
+            deadline, answer = time.monotonic() + HANG, first
+            while answer.status_code != 200 and time.monotonic() < deadline:
+                answer = _post_within(client, HANG) or answer
+            assert answer.status_code == 200, answer.text
+            assert _holder_state(url, pid) is None  # the stalled writer was ended
+            assert time.monotonic() - started < IDLE_TIMEOUT + LOCK_TIMEOUT * 3
 
 
 def test_timeouts_are_sent_as_session_settings(url: str) -> None:

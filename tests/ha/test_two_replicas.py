@@ -115,17 +115,17 @@ def test_a_restarted_replica_leaves_the_live_replicas_running_job_alone(
 
 def test_a_stopped_replica_holding_the_write_lock_stalls_no_one(cluster: Cluster) -> None:
     """SIGSTOP while it holds the writers' lock: the other answers 503 within the lock
-    timeout (Alertmanager retries), then 200 once PostgreSQL ends the idle transaction."""
-    # Stopped mid-pipeline (no Sync sent yet) the session is "active", which only
-    # statement_timeout ends; stopped between statements, idle_in_transaction's.
+    timeout (Alertmanager retries), then 200 once the stalled transaction is ended."""
+    # Stopped between statements, PostgreSQL ends the session (idle_in_transaction);
+    # stopped mid-pipeline (no Sync sent yet) it is "active" with no timer running,
+    # and the live replica ends it (store.fencing) past the same bound.
     settings = {"REMEDIATOR_DB_LOCK_TIMEOUT": f"{LOCK_TIMEOUT_S:g}s",
-                "REMEDIATOR_DB_IDLE_IN_TRANSACTION_TIMEOUT": "4s",
-                "REMEDIATOR_DB_STATEMENT_TIMEOUT": "4s"}
+                "REMEDIATOR_DB_IDLE_IN_TRANSACTION_TIMEOUT": "4s"}
     with replicas(cluster.shared, cluster.workdir, **settings) as (stopped, live), \
             httpx.Client(timeout=60) as client, ThreadPoolExecutor(1) as pool:
         stalled = _stop_holding_the_lock(cluster, stopped, client, pool)
         answers = []
-        for body in deliveries(range(PODS), batch=2):  # until PostgreSQL ends the stall
+        for body in deliveries(range(PODS), batch=2):  # until the stall is ended
             answers.append(post(client, live, body))
             if answers[-1].status == 200:
                 break
@@ -134,7 +134,7 @@ def test_a_stopped_replica_holding_the_write_lock_stalls_no_one(cluster: Cluster
     assert {a.status for a in answers} <= {200, 503}
     assert max(a.seconds for a in answers) < LOCK_TIMEOUT_S + 2, answers
     assert any(a.status == 503 for a in answers)  # while the lock was held
-    assert answers[-1].status == 200  # once PostgreSQL ended the stalled transaction
+    assert answers[-1].status == 200  # once the stalled transaction was ended
 
 
 def _stop_holding_the_lock(cluster: Cluster, replica: Replica, client: httpx.Client,
