@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from remediator.alertmanager import Alert
+from remediator.model.alerts import Alert
 from remediator.store import Database, evidence, recorder
 
 T0 = datetime(2026, 1, 2, tzinfo=UTC)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from remediator.clock import FakeClock
+from remediator.model.clock import FakeClock
 from remediator.store import Database
 from tests.support.postgres import create_database, postgres_server
 

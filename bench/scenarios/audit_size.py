@@ -51,7 +51,7 @@ QUERIES: list[tuple[str, dict[str, str]]] = [
 def prefill(db_file: Path, rows: int, days: float, seed: int) -> float:
     """Insert `rows` chained audit entries; returns rows per second."""
     from remediator.store import Database
-    from remediator.store.audit import GENESIS, entry_hash
+    from remediator.store.audit.log import GENESIS, entry_hash
 
     database = Database(f"sqlite:///{db_file}")
     database.migrate()

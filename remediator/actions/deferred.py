@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 
-from remediator.actions.base import Action, ActionError, ActionRequest, ActionResult
+from remediator.model.actions import Action, ActionError, ActionRequest, ActionResult
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ def main() -> None:
     except Exception as error:
         if not _store_unavailable(error):
             raise
-        from remediator.terminal import err
+        from remediator.cli.terminal import err
 
         err.print(f"the database is unavailable: {error}")
         sys.exit(1)

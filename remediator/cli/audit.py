@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from remediator.cli.store import open_database, store_settings
-from remediator.clock import utcnow
-from remediator.terminal import err, out
+from remediator.cli.terminal import err, out
+from remediator.model.clock import utcnow
 
 if TYPE_CHECKING:
     from rich.table import Table
 
     from remediator.store import Database
-    from remediator.store.audit import AuditQuery
+    from remediator.store.audit.log import AuditQuery
 
 _STYLE = {"executed": "green", "succeeded": "green", "verified": "green", "approved": "green",
           "failed": "red", "unverified": "red", "exhausted": "red", "breaker_open": "red",
@@ -92,10 +92,10 @@ def parse(argv: Sequence[str]) -> AuditOptions | None:
 
 def show(options: AuditOptions) -> None:
     """Print the entries `options` select, newest first (`--follow`: as they come)."""
-    from remediator.outcomes import Outcome
-    from remediator.store import audit
-    from remediator.store.audit import AuditQuery
-    from remediator.timeparse import parse_time
+    from remediator.model.outcomes import Outcome
+    from remediator.model.timeparse import parse_time
+    from remediator.store.audit import log as audit
+    from remediator.store.audit.log import AuditQuery
 
     if options.outcome is not None and options.outcome not in {o.value for o in Outcome}:
         err.print(f"unknown outcome {options.outcome!r}; one of: "
@@ -178,7 +178,7 @@ def follow(database: Database, query: AuditQuery, emit: Callable[[list[dict[str,
            *, sleep: Callable[[float], None] = time.sleep, interval: float = 2.0,
            polls: int | None = None) -> None:
     """Print new entries as they are appended (oldest first), until interrupted."""
-    from remediator.store import audit
+    from remediator.store.audit import log as audit
 
     with database.reading() as connection:
         items, _ = audit.query(connection, query)

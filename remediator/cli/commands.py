@@ -20,10 +20,10 @@ from remediator.cli.sessions import app as sessions_app
 from remediator.cli.store import load_settings as _settings
 from remediator.cli.store import open_database as _database
 from remediator.cli.store import store_settings
-from remediator.clock import utcnow
+from remediator.cli.terminal import out
 from remediator.cluster.cli import app as cluster_app
+from remediator.model.clock import utcnow
 from remediator.report.cli import app as report_app
-from remediator.terminal import out
 
 # Each command imports what it uses: `remediator --help` or `audit` should not
 # pay for SQLAlchemy, pydantic, Jinja or the web stack it never touches
@@ -49,7 +49,7 @@ DatabaseOption = Annotated[str | None, typer.Option(
 @rules_app.command("check")
 def rules_check(paths: Annotated[list[Path], typer.Argument(help="files or directories")]) -> None:
     """Validate rule files; every error names file, line and field."""
-    from remediator.rules import RuleLoadError, load_rules, rule_files
+    from remediator.rules.model import RuleLoadError, load_rules, rule_files
 
     try:
         loaded = load_rules(paths)
@@ -64,7 +64,7 @@ def rules_check(paths: Annotated[list[Path], typer.Argument(help="files or direc
 @rules_app.command("test")
 def rules_test(files: Annotated[list[Path], typer.Argument(help="rule test files")]) -> None:
     """Run rule unit tests (given alerts, expected decisions)."""
-    from remediator.ruletest import run_file
+    from remediator.decide.ruletest import run_file
 
     results = [result for path in files for result in run_file(path)]
     failed = [r for r in results if not r.passed]
@@ -87,10 +87,10 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show the decisions these alerts would get; nothing is executed or stored."""
-    from remediator.policy import Policy
-    from remediator.rules import RuleLoadError, load_rules
-    from remediator.simulate import read_alerts
-    from remediator.simulate import simulate as run
+    from remediator.decide.simulate import read_alerts
+    from remediator.decide.simulate import simulate as run
+    from remediator.model.policy import Policy
+    from remediator.rules.model import RuleLoadError, load_rules
 
     try:
         ruleset = load_rules(rules)
@@ -149,7 +149,7 @@ def audit_log(
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context) -> None:
     """Recompute the audit log's hash chain; exit 1 at the first tampered entry."""
-    from remediator.store.audit import verify_chain
+    from remediator.store.audit.log import verify_chain
 
     config, database_url = ctx.obj or (None, None)
     settings = store_settings(config, database_url)
@@ -178,8 +178,8 @@ def audit_reanchor(ctx: typer.Context, reason: Annotated[str, typer.Option(
         help="what the investigation found (shown in the audit log)")]) -> None:
     """Start a new audit head from the entries there are now, after investigating why
     `audit verify` reported the old one (a restored backup, deleted entries). Audited."""
-    from remediator import operator_log
-    from remediator.operator_log import Actor
+    from remediator.operate import operator_log
+    from remediator.operate.operator_log import Actor
 
     if not reason.strip():
         typer.echo("--reason must say what the investigation found", err=True)
@@ -204,8 +204,8 @@ def breaker_reset(config: ConfigOption = None, database_url: DatabaseOption = No
                   reason: Annotated[str, typer.Option(help="shown in the audit log")] = ""
                   ) -> None:
     """Close the circuit breaker now (every replica sees it)."""
-    from remediator import operator_log
-    from remediator.operator_log import Actor
+    from remediator.operate import operator_log
+    from remediator.operate.operator_log import Actor
 
     settings = _settings(config, database_url=database_url)
     operator_log.reset_breaker(_database(settings), actor=Actor.cli(), reason=reason,
@@ -217,8 +217,8 @@ def breaker_reset(config: ConfigOption = None, database_url: DatabaseOption = No
 def pause(reason: Annotated[str, typer.Option(help="shown in the audit log")] = "paused via CLI",
           config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
     """Stop all remediation (decisions are still audited, as `paused`)."""
-    from remediator import operator_log
-    from remediator.operator_log import Actor
+    from remediator.operate import operator_log
+    from remediator.operate.operator_log import Actor
 
     settings = _settings(config, database_url=database_url)
     operator_log.pause(_database(settings), actor=Actor.cli(), reason=reason, now=utcnow())
@@ -229,8 +229,8 @@ def pause(reason: Annotated[str, typer.Option(help="shown in the audit log")] = 
 def resume(config: ConfigOption = None, database_url: DatabaseOption = None,
            reason: Annotated[str, typer.Option(help="shown in the audit log")] = "") -> None:
     """Resume remediation after `pause`."""
-    from remediator import operator_log
-    from remediator.operator_log import Actor
+    from remediator.operate import operator_log
+    from remediator.operate.operator_log import Actor
 
     settings = _settings(config, database_url=database_url)
     operator_log.resume(_database(settings), actor=Actor.cli(), reason=reason, now=utcnow())
@@ -241,7 +241,7 @@ def _serve_command() -> click.Command:
     """`serve` with one option per setting, generated from `Settings`."""
     import click
 
-    from remediator.settings import Settings
+    from remediator.app.settings import Settings
 
     params: list[click.Parameter] = [
         click.Option(["--config"], type=click.Path(dir_okay=False, path_type=Path),
@@ -256,7 +256,7 @@ def _serve_command() -> click.Command:
             params.append(click.Option([flag], default=None, help=help_text))
 
     def run(config: Path | None, **flags: Any) -> None:
-        from remediator.server import serve
+        from remediator.web.server import serve
 
         serve(_settings(config, **flags))
 
@@ -290,7 +290,7 @@ def _root(version: Annotated[bool, typer.Option(
 
 
 def _register_console() -> None:
-    from remediator.console_cli import register
+    from remediator.cli.console import register
 
     register(app, settings_of=_settings, database_of=_database)
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from remediator.cli.store import load_settings, open_database
-from remediator.clock import utcnow
-from remediator.terminal import err, out
+from remediator.cli.terminal import err, out
+from remediator.model.clock import utcnow
 
 if TYPE_CHECKING:
     from remediator.store.sessions import SessionRecord
@@ -45,7 +45,7 @@ def list_sessions(as_json: Annotated[bool, typer.Option("--json")] = False,
                       "--all", help="also sessions that ended in the last 7 days")] = False,
                   config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
     """Console sessions newest first (live ones; `--all` for ended ones too)."""
-    from remediator import session_admin
+    from remediator.operate import sessions as session_admin
 
     settings = load_settings(config, database_url=database_url)
     now = utcnow()
@@ -85,8 +85,8 @@ def revoke(session: Annotated[str, typer.Argument(metavar="ID",
            reason: Annotated[str, typer.Option(help="shown in the audit log")] = "",
            config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
     """End a console session now, on every replica (audited)."""
-    from remediator import session_admin
-    from remediator.operator_log import Actor
+    from remediator.operate import sessions as session_admin
+    from remediator.operate.operator_log import Actor
 
     settings = load_settings(config, database_url=database_url)
     try:

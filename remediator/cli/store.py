@@ -11,13 +11,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Never, Protocol
 
-from remediator.store_location import from_environment
-from remediator.terminal import err
+from remediator.cli.terminal import err
+from remediator.store.location import from_environment
 
 if TYPE_CHECKING:
-    from remediator.settings import Settings
+    from remediator.app.settings import Settings
     from remediator.store import Database
-    from remediator.store.seal import AuditSeal
+    from remediator.store.audit.seal import AuditSeal
 
 class StoreSettings(Protocol):
     """What opening the database needs: `Settings` or a `StoreLocation`."""
@@ -32,7 +32,7 @@ def load_settings(config: Path | None, **overrides: Any) -> Settings:
     """Every setting (pydantic-settings); an invalid one ends the command in one line."""
     from pydantic import ValidationError
 
-    from remediator.settings import load_settings as load
+    from remediator.app.settings import load_settings as load
 
     try:
         return load(config, **overrides)
@@ -69,7 +69,7 @@ def open_database(settings: StoreSettings) -> Database:
 def _seal(settings: StoreSettings) -> AuditSeal | None:
     """The service's audit key, when its file exists (the CLI never invents one:
     a second key would split the chain). Without it the chain is unkeyed (legacy)."""
-    from remediator.store.seal import AuditSeal, SealError
+    from remediator.store.audit.seal import AuditSeal, SealError
 
     key_file, head_file = settings.audit_files()
     if not key_file.exists():

@@ -26,7 +26,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from remediator import validation
+from remediator.model import validation
 
 Role = Literal["server", "agent"]
 ROLES: tuple[Role, ...] = ("server", "agent")

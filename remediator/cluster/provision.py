@@ -1,7 +1,7 @@
 """Run the provisioning playbook (site.yml) with live progress and a recap table.
 
 The run goes through the same typed adapter as the `ansible.playbook` action
-(`remediator.ansible.runner`); this module only adds the display: one line
+(`remediator.actions.ansible.runner`); this module only adds the display: one line
 per host showing its current task, and the play recap as a table.
 """
 
@@ -17,7 +17,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from remediator.ansible.runner import (
+from remediator.actions.ansible.runner import (
     PlaybookEvent,
     PlaybookRequest,
     PlaybookResult,

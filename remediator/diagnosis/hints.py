@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from remediator.actions.revisions import parse_time
+from remediator.evidence.revisions import parse_time
 
 HINT_NAMES = ("recent_rollout", "oom_killed", "node_not_ready", "co_firing",
               "dependency_down", "image_pull")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from remediator.actions.base import ActionRequest
+from remediator.model.actions import ActionRequest
 
 SNAPSHOT_ACTION = "kubernetes.snapshot"
 

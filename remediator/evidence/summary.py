@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from remediator.actions.revisions import Revision
 from remediator.evidence.redact import redact
+from remediator.evidence.revisions import Revision
 
 MAX_EVENTS = 20
 

@@ -9,7 +9,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from remediator.terminal import LazyConsole
+from remediator.cli.terminal import LazyConsole
 
 app = typer.Typer(help="Read-only reports: recommendations, never changes.",
                   no_args_is_help=True)
@@ -37,13 +37,17 @@ def rightsizing_command(
     """
     import urllib3
 
-    from remediator.actions.kube_client import KubeConfigError, close_api_client, load_api_client
-    from remediator.durations import parse_duration
+    from remediator.actions.kubernetes.client import (
+        KubeConfigError,
+        close_api_client,
+        load_api_client,
+    )
+    from remediator.model.durations import parse_duration
+    from remediator.model.validation import InvalidTarget
+    from remediator.model.validation import namespace as validate_namespace
     from remediator.report.prometheus import PrometheusError, tls_context
     from remediator.report.render import summary, table
     from remediator.report.service import rightsizing
-    from remediator.validation import InvalidTarget
-    from remediator.validation import namespace as validate_namespace
 
     if not prometheus_url:
         _fail("no Prometheus URL: pass --prometheus-url or set REMEDIATOR_PROMETHEUS_URL")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from remediator.durations import format_duration
+from remediator.model.durations import format_duration
 from remediator.report.rightsizing import Recommendation, counts, format_amount
 from remediator.report.service import Report
 

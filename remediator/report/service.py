@@ -8,8 +8,8 @@ from typing import Any
 
 from kubernetes.client import ApiClient
 
-from remediator import validation
-from remediator.durations import format_duration
+from remediator.model import validation
+from remediator.model.durations import format_duration
 from remediator.report.rightsizing import Policy, Recommendation, counts, recommend_all
 from remediator.report.sources import read_cluster, read_usage, step_for
 

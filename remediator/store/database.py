@@ -22,10 +22,10 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from remediator.store import jsoncodec
+from remediator.store.audit.seal import AuditSeal, attach
 from remediator.store.changes import ChangeCounts
 from remediator.store.checkpoint import BACKSTOP_PAGES, Checkpointer
 from remediator.store.fencing import end_stalled_holders
-from remediator.store.seal import AuditSeal, attach
 from remediator.store.timeouts import RESTORED_SESSION, UNBOUNDED_SESSION, Timeouts
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from functools import cached_property
 
 from sqlalchemy import Connection, bindparam, func, select
 
-from remediator.decisions import Decision
-from remediator.guards import BreakerSnapshot
-from remediator.state import MemoryState
+from remediator.decide.decision import Decision
+from remediator.decide.guards import BreakerSnapshot
+from remediator.decide.state import MemoryState
 from remediator.store import controls
 from remediator.store.tables import alerts, remediations
 

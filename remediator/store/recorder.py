@@ -13,18 +13,19 @@ from typing import Any
 
 from sqlalchemy import Connection, Executable, delete, select
 
-from remediator import followups
-from remediator.actions.base import ActionRequest
-from remediator.alertmanager import Alert
-from remediator.decisions import Decision
-from remediator.outcomes import Outcome
-from remediator.promql import render_promql
-from remediator.store import audit, changes, controls, jobs, remediations, upsert
-from remediator.store.audit import AuditRecord
+from remediator.decide import followups
+from remediator.decide.decision import Decision
+from remediator.model.actions import ActionRequest
+from remediator.model.alerts import Alert
+from remediator.model.outcomes import Outcome
+from remediator.rules.promql import render_promql
+from remediator.rules.templating import Template, TemplateError
+from remediator.store import changes, controls, jobs, remediations, upsert
+from remediator.store.audit import log as audit
+from remediator.store.audit.log import AuditRecord
 from remediator.store.database import note_changed
 from remediator.store.tables import RELATED_LABELS, alerts, related_columns
 from remediator.store.tables import remediations as remediations_table
-from remediator.templating import Template, TemplateError
 
 _REMEMBER: dict[str, Executable] = {}
 """The upsert per dialect, built once: every delivery runs it (see `store.jobs`)."""
@@ -106,7 +107,7 @@ def record(connection: Connection, decisions: Sequence[Decision], *, now: dateti
                 decision, remediation_id=remediation_id, root_id=root_id, now=now,
                 group_key=group_key))
             if decision.outcome is Outcome.AWAITING_APPROVAL:
-                pass  # no job until a human approves (see remediator.approvals)
+                pass  # no job until a human approves (see remediator.operate.approvals)
             elif decision.outcome is Outcome.EXECUTED:
                 new_jobs.append({"kind": jobs.ACTION, "remediation_id": remediation_id,
                                  "run_at": now,

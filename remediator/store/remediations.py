@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
-from remediator.actions.base import ActionRequest
-from remediator.alertmanager import Alert
-from remediator.decisions import Decision
-from remediator.outcomes import Outcome
+from remediator.decide.decision import Decision
+from remediator.model.actions import ActionRequest
+from remediator.model.alerts import Alert
+from remediator.model.outcomes import Outcome
 from remediator.store.tables import jobs, remediations
 
 _CHUNK = 500

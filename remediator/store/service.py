@@ -17,12 +17,12 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from remediator.actions.base import ActionRequest
-from remediator.alertmanager import Alert
-from remediator.decisions import Decision
-from remediator.outcomes import Outcome
+from remediator.decide.decision import Decision
+from remediator.model.actions import ActionRequest
+from remediator.model.alerts import Alert
+from remediator.model.outcomes import Outcome
 from remediator.store import jobs, recorder, remediations
-from remediator.store.audit import purge_before
+from remediator.store.audit.log import purge_before
 from remediator.store.database import Database
 from remediator.store.guard_state import DatabaseState
 from remediator.store.jobs import Job

@@ -31,8 +31,8 @@ from sqlalchemy import (
     true,
 )
 
+from remediator.model.validation import ALERTNAME_MAX
 from remediator.store.types import UTCDateTime
-from remediator.validation import ALERTNAME_MAX
 
 metadata = MetaData()
 

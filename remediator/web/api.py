@@ -9,13 +9,14 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from remediator import operations, operator_log, readmodel
-from remediator.outcomes import Outcome
-from remediator.readmodel import RemediationRow, RemediationView
-from remediator.services import Services
-from remediator.store import audit
-from remediator.store.audit import AuditQuery
-from remediator.timeparse import parse_time
+from remediator.app.services import Services
+from remediator.model.outcomes import Outcome
+from remediator.model.timeparse import parse_time
+from remediator.operate import operations, operator_log
+from remediator.store import readmodel
+from remediator.store.audit import log as audit
+from remediator.store.audit.log import AuditQuery
+from remediator.store.readmodel import RemediationRow, RemediationView
 from remediator.web import console
 from remediator.web.console import AnswerBody, AnswerView, RemediationPage, actor_of
 from remediator.web.deps import OperatorDep, Reader, ServicesDep

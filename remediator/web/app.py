@@ -18,9 +18,9 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from remediator import __version__
-from remediator.scheduler import build_scheduler
-from remediator.services import Services
-from remediator.settings import Settings
+from remediator.app.scheduler import build_scheduler
+from remediator.app.services import Services
+from remediator.app.settings import Settings
 from remediator.store import StoreUnavailable
 from remediator.web import api, login, ops, page, sessions_api, webhook
 from remediator.web.forwarded import ForwardedFor, proxy_networks

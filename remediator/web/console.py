@@ -14,14 +14,14 @@ from fastapi import HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from remediator import approvals, readmodel
-from remediator.actions import target_check
-from remediator.operator_log import Actor
-from remediator.readmodel import ListQuery, RemediationRow, RemediationView
-from remediator.services import Services
-from remediator.store import remediations
+from remediator.actions.kubernetes import target_check
+from remediator.app.services import Services
+from remediator.model.timeparse import parse_time
+from remediator.operate import approvals
+from remediator.operate.operator_log import Actor
+from remediator.store import readmodel, remediations
+from remediator.store.readmodel import ListQuery, RemediationRow, RemediationView
 from remediator.store.remediations import Remediation
-from remediator.timeparse import parse_time
 from remediator.web.deps import client_address
 from remediator.web.session import Principal
 

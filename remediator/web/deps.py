@@ -22,7 +22,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
-from remediator.services import Services
+from remediator.app.services import Services
 from remediator.store.sessions import SessionStore
 from remediator.web.forwarded import trusted_proxy
 from remediator.web.session import COOKIE, Expiry, Principal, Sessions, csrf_matches

@@ -31,9 +31,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from remediator import session_admin
-from remediator.operator_log import Actor
-from remediator.services import Services
+from remediator.app.services import Services
+from remediator.operate import sessions as session_admin
+from remediator.operate.operator_log import Actor
 from remediator.store import StoreUnavailable
 from remediator.store.sessions import SessionStore
 from remediator.web.deps import (

@@ -11,9 +11,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from remediator import operator_log
-from remediator.operator_log import Actor
-from remediator.rules import RuleLoadError
+from remediator.operate import operator_log
+from remediator.operate.operator_log import Actor
+from remediator.rules.model import RuleLoadError
 from remediator.store import StoreUnavailable
 from remediator.web.deps import OperatorDep, ServicesDep, client_address
 

@@ -23,10 +23,11 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from remediator import operations, operator_log, readmodel
-from remediator.outcomes import Outcome
-from remediator.store import audit
-from remediator.store.audit import AuditQuery
+from remediator.model.outcomes import Outcome
+from remediator.operate import operations, operator_log
+from remediator.store import readmodel
+from remediator.store.audit import log as audit
+from remediator.store.audit.log import AuditQuery
 from remediator.web import console
 from remediator.web.console import actor_of
 from remediator.web.deps import (

@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from remediator.services import Services
+from remediator.app.services import Services
 from remediator.store import StoreUnavailable
 from remediator.web.deps import READ_ONLY, client_address, note_refusal
 

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from remediator import session_admin
+from remediator.operate import sessions as session_admin
 from remediator.store import StoreUnavailable
 from remediator.store.sessions import SessionRecord, SessionStore, digest
 

@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from remediator import session_admin
+from remediator.operate import sessions as session_admin
 from remediator.store.sessions import SessionRecord
 from remediator.web.console import actor_of
 from remediator.web.deps import OperatorDep, ReaderDep, ServicesDep, sessions

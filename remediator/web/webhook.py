@@ -17,8 +17,8 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 
-from remediator.alertmanager import WebhookPayload
-from remediator.services import Services
+from remediator.app.services import Services
+from remediator.model.alerts import WebhookPayload
 from remediator.store import StoreUnavailable
 from remediator.web.deps import ServicesDep, auth_failure
 from remediator.web.refusals import refuse

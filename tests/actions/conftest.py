@@ -17,9 +17,9 @@ import kmock
 import pytest
 from kubernetes.client import ApiClient, Configuration
 
-from remediator.actions.base import Action
-from remediator.actions.kube_client import api_client
-from remediator.actions.kubernetes import close_api_client, kubernetes_actions
+from remediator.actions.kubernetes.actions import close_api_client, kubernetes_actions
+from remediator.actions.kubernetes.client import api_client
+from remediator.model.actions import Action
 
 NAMESPACE = "apps-a"
 TOKEN = "s3cr3t-bearer-token"

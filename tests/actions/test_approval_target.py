@@ -12,19 +12,20 @@ from pathlib import Path
 import pytest
 from kubernetes.client import ApiClient
 
-from remediator import approvals
-from remediator.actions.base import ActionRegistry, ActionRequest
-from remediator.actions.kubernetes import kubernetes_actions
-from remediator.actions.target_check import target_exists
-from remediator.alertmanager import Alert
-from remediator.clock import FakeClock
-from remediator.intake import Intake
-from remediator.metrics import Metrics
-from remediator.operator_log import Actor
-from remediator.policy import Policy
-from remediator.rulebook import RuleBook
-from remediator.store import Database, audit, jobs, remediations
-from remediator.store.audit import AuditQuery
+from remediator.actions.kubernetes.actions import kubernetes_actions
+from remediator.actions.kubernetes.target_check import target_exists
+from remediator.app.metrics import Metrics
+from remediator.intake.intake import Intake
+from remediator.model.actions import ActionRegistry, ActionRequest
+from remediator.model.alerts import Alert
+from remediator.model.clock import FakeClock
+from remediator.model.policy import Policy
+from remediator.operate import approvals
+from remediator.operate.operator_log import Actor
+from remediator.rules.book import RuleBook
+from remediator.store import Database, jobs, remediations
+from remediator.store.audit import log as audit
+from remediator.store.audit.log import AuditQuery
 from tests.actions.conftest import NAMESPACE, Cluster, hpa, pod, workload
 from tests.support.payloads import crashloop
 

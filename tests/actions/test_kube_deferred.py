@@ -24,18 +24,18 @@ import kmock
 import pytest
 from kubernetes.client import ApiClient
 
-from remediator.actions.base import ActionRegistry
 from remediator.actions.deferred import DeferredActions
-from remediator.actions.kube_client import KubeConfigError, close_api_client, load_api_client
-from remediator.actions.kube_deferred import KUBERNETES_ACTION_TYPES, deferred_kubernetes
-from remediator.actions.kube_peek import api_server
-from remediator.actions.kube_source import InCluster, find_kube_source
-from remediator.actions.kubernetes import kubernetes_actions
-from remediator.alertmanager import Alert
-from remediator.services import Services
-from remediator.settings import load_settings
-from remediator.store import audit
-from remediator.store.audit import AuditQuery
+from remediator.actions.kubernetes.actions import kubernetes_actions
+from remediator.actions.kubernetes.client import KubeConfigError, close_api_client, load_api_client
+from remediator.actions.kubernetes.deferred import KUBERNETES_ACTION_TYPES, deferred_kubernetes
+from remediator.actions.kubernetes.peek import api_server
+from remediator.actions.kubernetes.source import InCluster, find_kube_source
+from remediator.app.services import Services
+from remediator.app.settings import load_settings
+from remediator.model.actions import ActionRegistry
+from remediator.model.alerts import Alert
+from remediator.store.audit import log as audit
+from remediator.store.audit.log import AuditQuery
 from tests.actions.conftest import PODS, Cluster, pod
 from tests.edge.serving import environment, serve_argv
 from tests.support.payloads import crashloop, payload

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from remediator.actions.kube_client import close_api_client, load_api_client
-from remediator.actions.kube_source import (
+from remediator.actions.kubernetes.client import close_api_client, load_api_client
+from remediator.actions.kubernetes.source import (
     SERVICEACCOUNT_DIR,
     InCluster,
     KubeConfigFiles,
     find_kube_source,
 )
-from remediator.services import kube_config_present
+from remediator.app.services import kube_config_present
 
 from .test_kubernetes_client import write_kubeconfig
 

@@ -7,7 +7,7 @@ from typing import Any
 import kmock
 import pytest
 
-from remediator.actions.base import Action, ActionRequest
+from remediator.model.actions import Action, ActionRequest
 
 from .conftest import HPAS, NAMESPACE, NOW, PODS, WORKLOADS, Cluster, hpa, pod, requests, workload
 

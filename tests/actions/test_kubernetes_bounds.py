@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from remediator.actions.base import ActionError
-from remediator.actions.kubernetes import hpa_bounds, scale_target
+from remediator.actions.kubernetes.actions import hpa_bounds, scale_target
+from remediator.model.actions import ActionError
 
 
 @pytest.mark.parametrize(("current", "params", "expected"), [

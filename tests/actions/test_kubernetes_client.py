@@ -13,14 +13,14 @@ import pytest
 from kubernetes.client import ApiClient, Configuration
 from kubernetes.config import load_kube_config
 
-from remediator.actions.base import ActionRequest
-from remediator.actions.kube_client import ThrottledRefresh
-from remediator.actions.kubernetes import (
+from remediator.actions.kubernetes.actions import (
     KubeConfigError,
     close_api_client,
     kubernetes_actions,
     load_api_client,
 )
+from remediator.actions.kubernetes.client import ThrottledRefresh
+from remediator.model.actions import ActionRequest
 
 from .conftest import NAMESPACE, PODS, Cluster, pod, requests
 

@@ -19,8 +19,8 @@ import kmock
 import pytest
 from kubernetes.client import ApiClient, Configuration
 
-from remediator.actions.base import Action, ActionError, ActionRequest, TargetGone
-from remediator.actions.kube_client import (
+from remediator.actions.kubernetes.actions import close_api_client, kubernetes_actions
+from remediator.actions.kubernetes.client import (
     MAX_RETRY_AFTER,
     RETRY_AFTER_JITTER,
     Deadline,
@@ -29,7 +29,7 @@ from remediator.actions.kube_client import (
     bounded_retry_after,
     call,
 )
-from remediator.actions.kubernetes import close_api_client, kubernetes_actions
+from remediator.model.actions import Action, ActionError, ActionRequest, TargetGone
 
 from .conftest import NAMESPACE, PODS, TOKEN, WORKLOADS, Cluster, hpa, pod, workload
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from remediator.actions.base import Observed, TargetChanged
+from remediator.model.actions import Observed, TargetChanged
 
 SEEN = Observed(values={"revision": 2, "template": "abc"}, resource_version="41")
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from remediator.actions.ansible import AnsiblePlaybookAction
-from remediator.actions.base import ActionError, ActionRequest, TargetGone
-from remediator.rules import load_rules
+from remediator.actions.ansible.action import AnsiblePlaybookAction
+from remediator.model.actions import ActionError, ActionRequest, TargetGone
+from remediator.rules.model import load_rules
 from tests.ansible.conftest import PLAYBOOKS, PROJECT, REPO
 
 Inventory = Callable[..., dict[str, Any]]

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from remediator.actions.ansible import AnsiblePlaybookAction
-from remediator.ansible.runner import PlaybookRequest, PlaybookResult, run_playbook
-from remediator.rules import load_rules
+from remediator.actions.ansible.action import AnsiblePlaybookAction
+from remediator.actions.ansible.runner import PlaybookRequest, PlaybookResult, run_playbook
+from remediator.rules.model import load_rules
 from tests.ansible.conftest import PLAYBOOKS, REPO, ROLES, FakeNode
 
 pytestmark = pytest.mark.ansible

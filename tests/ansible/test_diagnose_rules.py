@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from remediator.alertmanager import Alert
-from remediator.engine import decide, decide_step
-from remediator.outcomes import Outcome
-from remediator.policy import Policy
-from remediator.rules import load_rules
-from remediator.state import MemoryState
+from remediator.decide.engine import decide, decide_step
+from remediator.decide.state import MemoryState
+from remediator.model.alerts import Alert
+from remediator.model.outcomes import Outcome
+from remediator.model.policy import Policy
+from remediator.rules.model import load_rules
 from tests.ansible.conftest import REPO
 
 RULES = load_rules([REPO / "rules" / "node-repairs.yml"])

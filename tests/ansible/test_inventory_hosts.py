@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from remediator.ansible.inventory import InventoryUnreadable, inventory_hosts
+from remediator.actions.ansible.inventory import InventoryUnreadable, inventory_hosts
 from tests.ansible.conftest import PLAYBOOKS
 
 

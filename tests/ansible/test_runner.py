@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from remediator.ansible.runner import (
+from remediator.actions.ansible.runner import (
     PlaybookEvent,
     PlaybookRequest,
     Redactor,

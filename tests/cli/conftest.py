@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from remediator.alertmanager import Alert
-from remediator.clock import utcnow
-from remediator.intake import Intake
-from remediator.metrics import Metrics
-from remediator.policy import Policy
-from remediator.rulebook import RuleBook
+from remediator.app.metrics import Metrics
+from remediator.intake.intake import Intake
+from remediator.model.alerts import Alert
+from remediator.model.clock import utcnow
+from remediator.model.policy import Policy
+from remediator.rules.book import RuleBook
 from remediator.store import Database
 from tests.support.payloads import crashloop
 

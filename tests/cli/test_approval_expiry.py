@@ -7,12 +7,12 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from remediator.alertmanager import Alert
-from remediator.clock import FakeClock, utcnow
-from remediator.intake import Intake
-from remediator.metrics import Metrics
-from remediator.policy import Policy
-from remediator.rulebook import RuleBook
+from remediator.app.metrics import Metrics
+from remediator.intake.intake import Intake
+from remediator.model.alerts import Alert
+from remediator.model.clock import FakeClock, utcnow
+from remediator.model.policy import Policy
+from remediator.rules.book import RuleBook
 from remediator.store import Database
 from tests.cli.test_console_cli import ROOT, run
 from tests.support.payloads import crashloop

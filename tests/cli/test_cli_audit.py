@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import typer.main
 
+from remediator.app.settings import load_settings
 from remediator.cli import app
 from remediator.cli.audit import AuditOptions, parse
-from remediator.settings import load_settings
-from remediator.store_location import STORE_SETTINGS, StoreLocation, from_environment
+from remediator.store.location import STORE_SETTINGS, StoreLocation, from_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -121,8 +121,8 @@ def test_settings_decide_anything_else(monkeypatch: pytest.MonkeyPatch,
 
 def test_a_config_file_is_read_by_settings(tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from remediator.app.settings import Settings
     from remediator.cli.store import store_settings
-    from remediator.settings import Settings
 
     _only_these(monkeypatch, {})
     config = tmp_path / "remediator.yml"
@@ -133,7 +133,7 @@ def test_a_config_file_is_read_by_settings(tmp_path: Path,
 
 
 def test_store_settings_are_settings_fields() -> None:
-    from remediator.settings import Settings
+    from remediator.app.settings import Settings
 
     assert set(Settings.model_fields) >= STORE_SETTINGS
 

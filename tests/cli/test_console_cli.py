@@ -11,9 +11,10 @@ from typer.testing import CliRunner
 
 from remediator import __version__
 from remediator.cli import app
-from remediator.console_cli import follow
-from remediator.store import Database, audit
-from remediator.store.audit import AuditQuery
+from remediator.cli.console import follow
+from remediator.store import Database
+from remediator.store.audit import log as audit
+from remediator.store.audit.log import AuditQuery
 from tests.cli.conftest import decided
 from tests.support.payloads import crashloop
 

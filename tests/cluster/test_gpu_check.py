@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from remediator.ansible.runner import PlaybookRequest, PlaybookResult, run_playbook
+from remediator.actions.ansible.runner import PlaybookRequest, PlaybookResult, run_playbook
 from remediator.cluster.provision import failure_summary
 from tests.cluster.conftest import OLD, REPO, WriteInventory
 from tests.cluster.fake_k3s import Fleet

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from remediator.settings import Settings
+from remediator.app.settings import Settings
 
 from .chart import VALUE_SETS, Rendered, render
 from .test_chart import container, env, mounts, volumes

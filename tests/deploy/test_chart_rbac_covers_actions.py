@@ -14,9 +14,9 @@ import kmock
 import pytest
 from kubernetes.client import ApiClient, Configuration
 
-from remediator.actions.base import ActionRequest
-from remediator.actions.kube_client import api_client, close_api_client
-from remediator.actions.kubernetes import kubernetes_actions
+from remediator.actions.kubernetes.actions import kubernetes_actions
+from remediator.actions.kubernetes.client import api_client, close_api_client
+from remediator.model.actions import ActionRequest
 from tests.actions.conftest import NAMESPACE, Cluster, hpa, pod, workload
 
 from .chart import render

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from remediator.rules import RuleLoadError, load_rules
+from remediator.rules.model import RuleLoadError, load_rules
 
 BASE = """\
 rules:

@@ -24,10 +24,10 @@ import pytest
 import uvicorn
 from kubernetes.client import Configuration
 
-from remediator.actions.base import ActionRegistry
-from remediator.actions.kube_client import api_client
-from remediator.actions.kubernetes import close_api_client, kubernetes_actions
-from remediator.settings import load_settings
+from remediator.actions.kubernetes.actions import close_api_client, kubernetes_actions
+from remediator.actions.kubernetes.client import api_client
+from remediator.app.settings import load_settings
+from remediator.model.actions import ActionRegistry
 from remediator.web.app import create_app
 from tests.support import promstack
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import kmock
 import pytest
 
-from remediator.outcomes import Outcome
-from remediator.verify import PrometheusVerifier
+from remediator.execute.verify import PrometheusVerifier
+from remediator.model.outcomes import Outcome
 from tests.actions.conftest import HPAS, PODS, Cluster, hpa, pod, workload
 from tests.e2e.conftest import TOKEN, Service, Stack, prom_stack, run_service
 from tests.support import promstack

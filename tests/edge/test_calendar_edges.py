@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
-from remediator.alertmanager import Alert
+from remediator.model.alerts import Alert
 from tests.support.payloads import crashloop, payload
 from tests.web.conftest import RecordingAction, auth, drain
 

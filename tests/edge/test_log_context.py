@@ -10,10 +10,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from remediator import logs
-from remediator.actions.base import ActionRegistry, ActionRequest, ActionResult
-from remediator.clock import FakeClock
-from remediator.settings import load_settings
+from remediator.app import logs
+from remediator.app.settings import load_settings
+from remediator.model.actions import ActionRegistry, ActionRequest, ActionResult
+from remediator.model.clock import FakeClock
 from remediator.web.app import create_app
 from tests.support.payloads import crashloop, payload
 from tests.web.conftest import RULES, TOKEN, auth, drain

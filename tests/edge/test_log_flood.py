@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from remediator.logs import RepeatFilter
+from remediator.app.logs import RepeatFilter
 
 
 class Clock:
@@ -40,7 +40,7 @@ def test_distinct_messages_never_hide_each_other() -> None:
 
 
 def test_setup_installs_it() -> None:
-    from remediator import logs
+    from remediator.app import logs
 
     root = logging.getLogger()
     saved = root.handlers[:], root.level

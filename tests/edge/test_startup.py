@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from remediator.metrics import Metrics
-from remediator.rulebook import RuleBook
-from remediator.services import startup_summary
-from remediator.settings import load_settings
+from remediator.app.metrics import Metrics
+from remediator.app.services import startup_summary
+from remediator.app.settings import load_settings
+from remediator.rules.book import RuleBook
 from remediator.store import Database
 from tests.edge.serving import RULES, environment, run_once, running
 from tests.support.payloads import crashloop, payload
@@ -168,10 +168,10 @@ def test_a_kubeconfig_the_client_refuses_later_stops_the_service(tmp_path: Path)
 
 STARTUP_HARNESS = """
 import json, sys
-from remediator.services import Services
-from remediator.settings import load_settings
+from remediator.app.services import Services
+from remediator.app.settings import load_settings
 from remediator.web.app import create_app
-import remediator.server
+import remediator.web.server
 
 settings = load_settings(rules=[sys.argv[1]], dev=True, kubernetes="on",
                          database_url=f"sqlite:///{sys.argv[2]}")

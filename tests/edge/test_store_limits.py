@@ -17,10 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Column, String
 
-from remediator.actions.base import ActionRegistry
-from remediator.alertmanager import ALERTNAME_MAX, NAMESPACE_MAX
-from remediator.clock import FakeClock
-from remediator.settings import load_settings
+from remediator.app.settings import load_settings
+from remediator.model.actions import ActionRegistry
+from remediator.model.alerts import ALERTNAME_MAX, NAMESPACE_MAX
+from remediator.model.clock import FakeClock
 from remediator.store.tables import audit, remediations
 from remediator.web.app import create_app
 from tests.support.keys import shared_audit_key
@@ -130,8 +130,8 @@ def test_the_key_and_target_columns_hold_the_longest_values_validation_allows() 
 
     from pydantic import TypeAdapter
 
-    from remediator.actions.specs import ActionSpec
-    from remediator.decisions import idempotency_key, unavailable_key
+    from remediator.decide.decision import idempotency_key, unavailable_key
+    from remediator.rules.specs import ActionSpec
 
     key = unavailable_key(idempotency_key("r" * 128, "f" * 64,
                                           datetime(9999, 12, 31, tzinfo=UTC), 10))
@@ -147,7 +147,7 @@ def test_the_key_and_target_columns_hold_the_longest_values_validation_allows() 
 
 
 def test_an_alert_from_alertmanagers_api_that_the_webhook_refuses_is_skipped() -> None:
-    from remediator.alertmanager import ApiAlert
+    from remediator.model.alerts import ApiAlert
 
     reported = [ApiAlert.model_validate({**alert(name), "status": {"state": "active"}})
                 for name in ("A" * 300, "Fine")]

@@ -21,9 +21,9 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from remediator.actions.base import ActionRegistry
-from remediator.clock import FakeClock
-from remediator.settings import load_settings
+from remediator.app.settings import load_settings
+from remediator.model.actions import ActionRegistry
+from remediator.model.clock import FakeClock
 from remediator.store import Database, StoreUnavailable
 from remediator.store.database import _ADVISORY_LOCK_ID
 from remediator.store.timeouts import Timeouts

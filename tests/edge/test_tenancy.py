@@ -19,10 +19,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from remediator.actions.base import ActionRegistry
-from remediator.clock import FakeClock
-from remediator.reconcile import reconcile
-from remediator.settings import load_settings
+from remediator.app.settings import load_settings
+from remediator.intake.reconcile import reconcile
+from remediator.model.actions import ActionRegistry
+from remediator.model.clock import FakeClock
 from remediator.web.app import create_app
 from tests.support import promstack
 from tests.support.payloads import alert, crashloop, payload

@@ -14,8 +14,8 @@ import kmock
 import pytest
 from kubernetes.client import ApiClient, Configuration
 
-from remediator.actions.kube_client import api_client
-from remediator.actions.kubernetes import close_api_client
+from remediator.actions.kubernetes.actions import close_api_client
+from remediator.actions.kubernetes.client import api_client
 
 NAMESPACE = "apps-a"
 NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)

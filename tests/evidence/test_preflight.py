@@ -15,20 +15,21 @@ import kmock
 import pytest
 from kubernetes.client import ApiClient
 
-from remediator.actions.base import ActionRegistry
-from remediator.actions.kubernetes import kubernetes_actions
-from remediator.alertmanager import Alert
-from remediator.clock import FakeClock
-from remediator.evidence.render import evidence_view, render_text
-from remediator.intake import Intake
-from remediator.metrics import Metrics
-from remediator.policy import Policy
-from remediator.preflight import Preflight, PreflightConfig
-from remediator.rulebook import RuleBook
-from remediator.store import Database, audit
-from remediator.store.audit import AuditQuery
-from remediator.verify import NoVerifier
-from remediator.worker import Worker
+from remediator.actions.kubernetes.actions import kubernetes_actions
+from remediator.app.metrics import Metrics
+from remediator.execute.preflight import Preflight, PreflightConfig
+from remediator.execute.verify import NoVerifier
+from remediator.execute.worker import Worker
+from remediator.intake.intake import Intake
+from remediator.model.actions import ActionRegistry
+from remediator.model.alerts import Alert
+from remediator.model.clock import FakeClock
+from remediator.model.policy import Policy
+from remediator.rules.book import RuleBook
+from remediator.store import Database
+from remediator.store.audit import log as audit
+from remediator.store.audit.log import AuditQuery
+from remediator.store.evidence_view import evidence_view, render_text
 from tests.support.payloads import crashloop
 
 from .conftest import NAMESPACE, NOW, Seeded, declare_logs
@@ -174,7 +175,7 @@ async def test_without_a_cluster_nothing_is_gathered_and_hints_still_apply(
     rulebook = RuleBook([str(tmp_path / "rules.yml")], metrics=metrics)
     preflight = Preflight(database=database, actions=ActionRegistry(), clock=clock,
                           rules=rulebook.current.by_name)
-    from remediator.actions.base import ActionRequest
+    from remediator.model.actions import ActionRequest
 
     request = ActionRequest(type="kubernetes.delete_pod", kind="pod", namespace=NAMESPACE,
                             name="web-1")

@@ -16,11 +16,11 @@ import kmock
 import pytest
 from kubernetes.client import ApiClient
 
-from remediator.actions import revisions
-from remediator.actions.base import ActionError, ActionRequest
-from remediator.actions.kubernetes import RolloutUndoAction
+from remediator.actions.kubernetes.actions import RolloutUndoAction
+from remediator.actions.kubernetes.snapshot import SnapshotAction
+from remediator.evidence import revisions
 from remediator.evidence.limits import Limits, snapshot_request
-from remediator.evidence.snapshot import SnapshotAction
+from remediator.model.actions import ActionError, ActionRequest
 
 from .conftest import NAMESPACE, NOW, Seeded, replicaset
 

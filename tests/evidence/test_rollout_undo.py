@@ -9,9 +9,9 @@ import kmock
 import pytest
 from kubernetes.client import ApiClient
 
-from remediator.actions import revisions
-from remediator.actions.base import ActionError, ActionRequest
-from remediator.actions.kubernetes import RolloutUndoAction
+from remediator.actions.kubernetes.actions import RolloutUndoAction
+from remediator.evidence import revisions
+from remediator.model.actions import ActionError, ActionRequest
 
 from .conftest import NAMESPACE, NOW, Seeded, deployment, replicaset
 
@@ -97,7 +97,7 @@ async def test_acts_only_while_the_current_revision_is_younger_than_max_age(
 
 async def test_a_missing_deployment_is_target_gone(
         kmock: kmock.KubernetesEmulator, client: ApiClient) -> None:
-    from remediator.actions.base import TargetGone
+    from remediator.model.actions import TargetGone
 
     kmock.resources["apps/v1/deployments"] = kmock.ResourceInfo(kind="Deployment",
                                                                 namespaced=True)

@@ -11,9 +11,9 @@ import kmock
 import pytest
 from kubernetes.client import ApiClient
 
-from remediator.actions.base import ActionRequest
+from remediator.actions.kubernetes.snapshot import SnapshotAction, cap, size_of
 from remediator.evidence.limits import Limits, snapshot_request
-from remediator.evidence.snapshot import SnapshotAction, cap, size_of
+from remediator.model.actions import ActionRequest
 
 from .conftest import LOG, NAMESPACE, NOW, Seeded, declare_logs, event, replicaset
 
@@ -196,7 +196,7 @@ def test_cap_drops_whole_sections_when_needed() -> None:
 
 
 def test_many_replicasets_are_filtered_by_owner() -> None:
-    from remediator.actions import revisions
+    from remediator.evidence import revisions
 
     mine = replicaset("web-a1", 1, NOW, "web:1")
     other = replicaset("api-a1", 7, NOW, "api:1", owner="api")

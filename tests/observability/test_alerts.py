@@ -10,7 +10,7 @@ import pytest
 import yaml
 from prometheus_client import generate_latest
 
-from remediator.metrics import Metrics
+from remediator.app.metrics import Metrics
 from tests.observability.catalog import (
     ALERT_NAMES,
     ALERT_TESTS,
@@ -87,7 +87,7 @@ def test_alert_expressions_use_metrics_the_service_exports() -> None:
     exported = exported_names(generate_latest(Metrics.create().registry).decode())
     used = set().union(*(remediator_metrics_in(rule["expr"]) for rule in RULES.values()))
     assert used, "the remediator alerts query no remediator_ metric"
-    assert used <= exported, f"not exported by remediator.metrics: {sorted(used - exported)}"
+    assert used <= exported, f"not exported by remediator.app.metrics: {sorted(used - exported)}"
 
 
 def _alert_cases() -> dict[str, list[tuple[int, int, bool]]]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from prometheus_client import generate_latest
 
-from remediator.metrics import Metrics
+from remediator.app.metrics import Metrics
 from tests.observability.catalog import (
     DASHBOARD_UIDS,
     DASHBOARDS_DIR,
@@ -142,7 +142,7 @@ def _create_app() -> Any:
 def test_dashboard_metrics_are_served_by_the_running_service(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from remediator.settings import load_settings
+    from remediator.app.settings import load_settings
 
     create_app = _create_app()
     rules = Path(__file__).resolve().parents[2] / "rules"

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from remediator.outcomes import Outcome
-from remediator.prometheus import (
+from remediator.clients.prometheus import (
     PrometheusClient,
     PrometheusConfig,
     PrometheusError,
     PrometheusExecutor,
 )
-from remediator.verify import PrometheusVerifier
+from remediator.execute.verify import PrometheusVerifier
+from remediator.model.outcomes import Outcome
 from tests.support import promstack
 
 from .conftest import TlsServer

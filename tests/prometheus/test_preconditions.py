@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from remediator.alertmanager import Alert
+from remediator.clients.prometheus import PrometheusConfig, PrometheusExecutor
 from remediator.diagnosis import Hint
-from remediator.preconditions import expr_verdict, hint_verdict
-from remediator.prometheus import PrometheusConfig, PrometheusExecutor
-from remediator.rules import Rule, load_rules
+from remediator.execute.preconditions import expr_verdict, hint_verdict
+from remediator.model.alerts import Alert
+from remediator.rules.model import Rule, load_rules
 from tests.support import promstack
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,11 +17,11 @@ import kmock
 import pytest
 from kubernetes.client import ApiClient, Configuration
 
-from remediator.actions.kube_client import api_client, close_api_client
+from remediator.actions.kubernetes.client import api_client, close_api_client
+from remediator.model.validation import InvalidTarget
 from remediator.report.prometheus import PrometheusError, query_range
 from remediator.report.rightsizing import MIB
 from remediator.report.service import rightsizing
-from remediator.validation import InvalidTarget
 from tests.support.promstack import (
     Prometheus,
     TestExporter,

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from remediator.clock import FakeClock
-from remediator.intake import Intake
-from remediator.metrics import Metrics
-from remediator.policy import Policy
-from remediator.rulebook import RuleBook
+from remediator.app.metrics import Metrics
+from remediator.intake.intake import Intake
+from remediator.model.clock import FakeClock
+from remediator.model.policy import Policy
+from remediator.rules.book import RuleBook
 from remediator.store import Database
 
 RULES = """\

@@ -20,15 +20,16 @@ import pytest
 from sqlalchemy import select, text, update
 from typer.testing import CliRunner
 
-from remediator.actions.base import ActionRegistry
+from remediator.app.services import Services
+from remediator.app.settings import load_settings
 from remediator.cli import app
-from remediator.clock import FakeClock
-from remediator.services import Services
-from remediator.settings import load_settings
-from remediator.store import Database, audit
-from remediator.store.audit import AuditRecord
-from remediator.store.chain import canonical
-from remediator.store.seal import AuditSeal
+from remediator.model.actions import ActionRegistry
+from remediator.model.clock import FakeClock
+from remediator.store import Database
+from remediator.store.audit import log as audit
+from remediator.store.audit.chain import canonical
+from remediator.store.audit.log import AuditRecord
+from remediator.store.audit.seal import AuditSeal
 from remediator.store.tables import audit as audit_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,7 +189,7 @@ def test_a_writer_does_not_launder_a_truncation(sealed: Database, clock: FakeClo
 # -- `remediator audit verify` with default settings -------------------------------------
 
 def _serve_and_decide(tmp_path: Path) -> str:
-    from remediator.alertmanager import Alert
+    from remediator.model.alerts import Alert
     from tests.support.payloads import crashloop
 
     url = f"sqlite:///{tmp_path / 'remediator.db'}"

@@ -18,18 +18,19 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from remediator.actions.base import ActionRegistry
-from remediator.alertmanager import Alert
+from remediator.app.scheduler import refresh_audit_head
+from remediator.app.services import Services
+from remediator.app.settings import load_settings
 from remediator.cli import app
-from remediator.clock import FakeClock
-from remediator.scheduler import refresh_audit_head
-from remediator.services import Services
-from remediator.settings import load_settings
-from remediator.store import Database, audit
-from remediator.store.audit import AuditRecord
+from remediator.model.actions import ActionRegistry
+from remediator.model.alerts import Alert
+from remediator.model.clock import FakeClock
+from remediator.store import Database
+from remediator.store.audit import log as audit
+from remediator.store.audit.log import AuditRecord
+from remediator.store.audit.seal import AuditSeal
 from remediator.store.database import HEAD_REVISION
-from remediator.store.seal import AuditSeal
-from remediator.store_location import audit_files
+from remediator.store.location import audit_files
 from tests.store import previous_release
 from tests.support.payloads import crashloop
 

@@ -20,8 +20,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, create_engine, event, inspect, select, text
 
-from remediator.store import Database, audit
-from remediator.store.audit import AuditQuery, AuditRecord
+from remediator.store import Database
+from remediator.store.audit import log as audit
+from remediator.store.audit.log import AuditQuery, AuditRecord
 from remediator.store.database import _MIGRATIONS, HEAD_REVISION
 from remediator.store.tables import audit as audit_table
 

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from remediator import approvals, readmodel
-from remediator.alertmanager import Alert
-from remediator.clock import FakeClock
-from remediator.intake import Intake
-from remediator.metrics import Metrics
-from remediator.operator_log import Actor
-from remediator.policy import Policy
-from remediator.rulebook import RuleBook
-from remediator.store import Database
+from remediator.app.metrics import Metrics
+from remediator.intake.intake import Intake
+from remediator.model.alerts import Alert
+from remediator.model.clock import FakeClock
+from remediator.model.policy import Policy
+from remediator.operate import approvals
+from remediator.operate.operator_log import Actor
+from remediator.rules.book import RuleBook
+from remediator.store import Database, readmodel
 from tests.support.payloads import crashloop
 
 RULES = """\

@@ -25,15 +25,15 @@ from typing import Protocol
 import pytest
 from sqlalchemy import select
 
-from remediator import approvals
-from remediator.alertmanager import Alert
-from remediator.decisions import Decision
-from remediator.engine import decide
-from remediator.operator_log import Actor
-from remediator.outcomes import Outcome
-from remediator.policy import Policy
-from remediator.rules import Approval, Rule, RuleSet
-from remediator.state import MemoryState
+from remediator.decide.decision import Decision
+from remediator.decide.engine import decide
+from remediator.decide.state import MemoryState
+from remediator.model.alerts import Alert
+from remediator.model.outcomes import Outcome
+from remediator.model.policy import Policy
+from remediator.operate import approvals
+from remediator.operate.operator_log import Actor
+from remediator.rules.model import Approval, Rule, RuleSet
 from remediator.store import Database, recorder, remediations
 from remediator.store.guard_state import DatabaseState
 from remediator.store.tables import remediations as remediations_table
@@ -153,11 +153,11 @@ class DatabaseBackend:
             recorder.record(connection, decisions, now=at, group_key="g")
 
     def reset_breaker(self, at: datetime) -> None:
-        from remediator.operations import reset_breaker
+        from remediator.operate.operations import reset_breaker
         reset_breaker(self.database, at, "test")
 
     def pause(self, paused: bool, at: datetime) -> None:
-        from remediator.operations import set_paused
+        from remediator.operate.operations import set_paused
         set_paused(self.database, paused, "test", at)
 
     def node_down(self, node: str, status: str, at: datetime) -> None:

@@ -13,17 +13,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from remediator.alertmanager import Alert
-from remediator.clock import FakeClock
-from remediator.intake import Intake
-from remediator.outcomes import Outcome
-from remediator.store import Database, audit, jobs, remediations
-from remediator.store.audit import AuditQuery
+from remediator.execute.worker import owner_id
+from remediator.intake.intake import Intake
+from remediator.model.alerts import Alert
+from remediator.model.clock import FakeClock
+from remediator.model.outcomes import Outcome
+from remediator.store import Database, jobs, remediations
+from remediator.store.audit import log as audit
+from remediator.store.audit.log import AuditQuery
 from remediator.store.jobs import Job
 from remediator.store.remediations import Remediation
 from remediator.store.service import Settled, Store
 from remediator.store.tables import jobs as jobs_table
-from remediator.worker import owner_id
 from tests.support.payloads import crashloop
 
 LEASE = timedelta(minutes=1)

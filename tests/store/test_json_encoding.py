@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from remediator.store import jsoncodec
-from remediator.store.chain import HASHED, canonical, standard_canonical
+from remediator.store.audit.chain import HASHED, canonical, standard_canonical
 
 text = st.text()  # includes lone surrogates, control characters, astral planes
 scalars = (st.none() | st.booleans() | st.integers() | text

@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, create_engine, event, inspect, select, text
 
-from remediator.alertmanager import Alert
+from remediator.model.alerts import Alert
 from remediator.store import Database, evidence, recorder
 from remediator.store.database import _MIGRATIONS, HEAD_REVISION
 from remediator.store.tables import alerts

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select
 
-from remediator.alertmanager import Alert
 from remediator.diagnosis import Context, FiringAlert, diagnose
+from remediator.model.alerts import Alert
 from remediator.store import Database, recorder
 from remediator.store import evidence as evidence_store
 from remediator.store.tables import alerts, related_columns

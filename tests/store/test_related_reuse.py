@@ -12,12 +12,12 @@ from datetime import timedelta
 
 import pytest
 
-from remediator.actions.base import ActionRegistry
-from remediator.alertmanager import Alert
-from remediator.clock import FakeClock
 from remediator.diagnosis import Hint
-from remediator.intake import Intake
-from remediator.preflight import RELATED_REUSE_SECONDS, Preflight
+from remediator.execute.preflight import RELATED_REUSE_SECONDS, Preflight
+from remediator.intake.intake import Intake
+from remediator.model.actions import ActionRegistry
+from remediator.model.alerts import Alert
+from remediator.model.clock import FakeClock
 from remediator.store import Database, changes, jobs, recorder, remediations
 from remediator.store.jobs import Job
 from tests.support.payloads import crashloop

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from remediator.alertmanager import Alert
-from remediator.clock import FakeClock
-from remediator.intake import Intake
+from remediator.intake.intake import Intake
+from remediator.model.alerts import Alert
+from remediator.model.clock import FakeClock
 from remediator.store import Database, jobs
 from remediator.store.service import Store
 from remediator.store.tables import jobs as jobs_table
@@ -47,8 +47,8 @@ def test_retention_purges_closed_remediations_and_keeps_open_ones(
 
 def test_status_says_truthfully_what_is_a_dry_run(database: Database, clock: FakeClock) -> None:
     """Issue 7, bug 3: status said `dry_run: false` while every action was one."""
-    from remediator.operations import status
-    from remediator.policy import Policy
+    from remediator.model.policy import Policy
+    from remediator.operate.operations import status
 
     no_cluster = Policy(executable=frozenset({"ansible.playbook"}))
     assert status(database, no_cluster, clock.now)["dry_run"] == {

@@ -10,10 +10,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, func, inspect, select
 
-from remediator.alertmanager import Alert
-from remediator.clock import FakeClock
+from remediator.model.alerts import Alert
+from remediator.model.clock import FakeClock
 from remediator.store import Database
-from remediator.store.audit import verify_chain
+from remediator.store.audit.log import verify_chain
 from remediator.store.database import _MIGRATIONS, HEAD_REVISION
 from remediator.store.sessions import SessionRecord, SessionStore, find, open_session
 from remediator.store.tables import audit, remediations

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from remediator.alertmanager import Alert
-from remediator.clock import FakeClock
-from remediator.intake import Intake
-from remediator.outcomes import Outcome
-from remediator.store import Database, audit, jobs, remediations
-from remediator.store.audit import AuditQuery
+from remediator.intake.intake import Intake
+from remediator.model.alerts import Alert
+from remediator.model.clock import FakeClock
+from remediator.model.outcomes import Outcome
+from remediator.store import Database, jobs, remediations
+from remediator.store.audit import log as audit
+from remediator.store.audit.log import AuditQuery
 from remediator.store.tables import audit as audit_table
 from remediator.store.tables import jobs as jobs_table
 from tests.store.conftest import make_intake

@@ -7,11 +7,12 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from remediator.alertmanager import Alert
-from remediator.clock import FakeClock
-from remediator.intake import Intake
-from remediator.store import Database, StoreUnavailable, audit
-from remediator.writer import DecisionWriter
+from remediator.intake.intake import Intake
+from remediator.intake.writer import DecisionWriter
+from remediator.model.alerts import Alert
+from remediator.model.clock import FakeClock
+from remediator.store import Database, StoreUnavailable
+from remediator.store.audit import log as audit
 from tests.store.conftest import make_intake
 from tests.support.payloads import crashloop
 

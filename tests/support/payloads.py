@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from remediator.alertmanager import fingerprint
+from remediator.model.alerts import fingerprint
 
 RUNBOOK = "https://runbooks.example.org/runbooks/{}.md"
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

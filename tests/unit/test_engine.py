@@ -8,16 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remediator.alertmanager import Alert
-from remediator.engine import decide, decide_step
-from remediator.guards import BreakerSnapshot
-from remediator.matchers import Matcher
-from remediator.outcomes import Outcome
-from remediator.policy import Policy
-from remediator.rules import Rule, RuleSet
-from remediator.state import MemoryState
-from remediator.validation import namespace as valid_namespace
-from remediator.validation import object_name as valid_name
+from remediator.decide.engine import decide, decide_step
+from remediator.decide.guards import BreakerSnapshot
+from remediator.decide.state import MemoryState
+from remediator.model.alerts import Alert
+from remediator.model.outcomes import Outcome
+from remediator.model.policy import Policy
+from remediator.model.validation import namespace as valid_namespace
+from remediator.model.validation import object_name as valid_name
+from remediator.rules.matchers import Matcher
+from remediator.rules.model import Rule, RuleSet
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

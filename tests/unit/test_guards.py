@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from remediator import guards
-from remediator.guards import BreakerSnapshot, render_matchers
-from remediator.matchers import Matcher
-from remediator.policy import Policy
+from remediator.decide import guards
+from remediator.decide.guards import BreakerSnapshot, render_matchers
+from remediator.model.policy import Policy
+from remediator.rules.matchers import Matcher
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)

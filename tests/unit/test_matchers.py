@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from remediator.matchers import Matcher, MatcherError, MatchType
+from remediator.rules.matchers import Matcher, MatcherError, MatchType
 
 LABELS = {"alertname": "KubePodCrashLooping", "namespace": "apps-a", "pod": "web-1"}
 

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remediator.actions.base import ActionRequest
-from remediator.alertmanager import Alert
-from remediator.decisions import Decision
-from remediator.outcomes import Outcome
-from remediator.rules import Rule
-from remediator.state import MemoryState
+from remediator.decide.decision import Decision
+from remediator.decide.state import MemoryState
+from remediator.model.actions import ActionRequest
+from remediator.model.alerts import Alert
+from remediator.model.outcomes import Outcome
+from remediator.rules.model import Rule
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 RULES = ["restart-pod", "rollout-restart"]

@@ -1,6 +1,6 @@
 """The outcome vocabulary is public contract: API, metrics, page and CLI share it."""
 
-from remediator.outcomes import ACTION_RESULTS, APPROVALS, DECISIONS, VERIFICATIONS, Outcome
+from remediator.model.outcomes import ACTION_RESULTS, APPROVALS, DECISIONS, VERIFICATIONS, Outcome
 
 CONTRACT = [
     "executed", "dry_run", "duplicate", "cooldown", "rate_limited", "breaker_open", "denied",

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from remediator.alertmanager import Alert
-from remediator.engine import decide
-from remediator.outcomes import Outcome
-from remediator.policy import Policy
-from remediator.rules import Rule, RuleSet
-from remediator.state import MemoryState
+from remediator.decide.engine import decide
+from remediator.decide.state import MemoryState
+from remediator.model.alerts import Alert
+from remediator.model.outcomes import Outcome
+from remediator.model.policy import Policy
+from remediator.rules.model import Rule, RuleSet
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 HOSTS = frozenset({"worker-1", "worker-2", "cp-1"})

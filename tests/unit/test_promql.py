@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from remediator.promql import render_promql
-from remediator.templating import Template, TemplateError
+from remediator.rules.promql import render_promql
+from remediator.rules.templating import Template, TemplateError
 from tests.unit.promql_strings import lex_string
 
 values = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"),

@@ -1,4 +1,4 @@
-"""The escaping of `remediator.promql`, checked by a real Prometheus: the string
+"""The escaping of `remediator.rules.promql`, checked by a real Prometheus: the string
 it parses is the label value, and the regex it compiles matches that value only."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from remediator.promql import escape
+from remediator.rules.promql import escape
 from tests.support import promstack
 
 pytestmark = pytest.mark.e2e

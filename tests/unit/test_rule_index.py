@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remediator.matchers import Matcher
-from remediator.rule_index import RuleIndex, literal_alternatives, pinned_alertnames
-from remediator.rules import Rule, RuleSet
+from remediator.rules.index import RuleIndex, literal_alternatives, pinned_alertnames
+from remediator.rules.matchers import Matcher
+from remediator.rules.model import Rule, RuleSet
 
 ACTION = {"type": "kubernetes.delete_pod", "namespace": "{{ labels.namespace }}",
           "name": "{{ labels.pod }}"}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from remediator.rules import RuleLoadError, load_rules
+from remediator.rules.model import RuleLoadError, load_rules
 
 GOOD = """\
 rules:

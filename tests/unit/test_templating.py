@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from remediator.templating import Template, TemplateError
+from remediator.rules.templating import Template, TemplateError
 
 
 @pytest.mark.parametrize(("source", "expected"), [

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from remediator.alertmanager import Alert
+from remediator.execute.verify import alerts_query, same_alert
+from remediator.model.alerts import Alert
+from remediator.rules.templating import Template
 from remediator.store.recorder import promql_expr
-from remediator.templating import Template
-from remediator.verify import alerts_query, same_alert
 from tests.unit.promql_strings import lex_string
 
 ALERT = {"alertname": "HpaMaxedOut", "namespace": "apps-a", "horizontalpodautoscaler": "web",

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from remediator.actions.base import ActionRegistry, ActionRequest, ActionResult
-from remediator.clock import FakeClock
-from remediator.settings import load_settings
+from remediator.app.settings import load_settings
+from remediator.model.actions import ActionRegistry, ActionRequest, ActionResult
+from remediator.model.clock import FakeClock
 from remediator.web.app import create_app
 
 TOKEN = "s3cret-webhook-token"

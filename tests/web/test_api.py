@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from remediator.clock import FakeClock
-from remediator.rules import RuleLoadError
-from remediator.settings import load_settings
+from remediator.app.settings import load_settings
+from remediator.model.clock import FakeClock
+from remediator.rules.model import RuleLoadError
 from remediator.web.app import ConfigurationError, create_app
 from tests.support.payloads import alert, crashloop, payload
 from tests.web.conftest import READ_TOKEN, auth, drain

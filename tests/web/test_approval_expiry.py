@@ -13,8 +13,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from remediator import approvals
-from remediator.clock import FakeClock
+from remediator.model.clock import FakeClock
+from remediator.operate import approvals
 from tests.web.conftest import RecordingAction, auth, drain
 from tests.web.test_api import deliver
 from tests.web.test_console import audit, payments

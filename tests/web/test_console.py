@@ -10,9 +10,9 @@ from urllib.parse import unquote
 import pytest
 from fastapi.testclient import TestClient
 
-from remediator import approvals
-from remediator.clock import FakeClock
-from remediator.settings import load_settings
+from remediator.app.settings import load_settings
+from remediator.model.clock import FakeClock
+from remediator.operate import approvals
 from remediator.web.app import create_app
 from remediator.web.session import COOKIE
 from tests.support.payloads import crashloop, payload
@@ -357,7 +357,7 @@ def test_approve_from_the_detail_page(client: TestClient, recorder: RecordingAct
 
 
 def test_detail_page_renders_evidence_and_hints_when_present(client: TestClient) -> None:
-    from remediator.readmodel import RemediationView
+    from remediator.store.readmodel import RemediationView
     from remediator.web.page import templates
     from remediator.web.session import Principal
 

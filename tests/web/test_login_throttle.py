@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from remediator.clock import FakeClock
+from remediator.model.clock import FakeClock
 from remediator.web.session import COOKIE
 from remediator.web.throttle import ALLOWED, LoginLimits, Verdict, wait
 from tests.web.conftest import READ_TOKEN, TOKEN, auth, form_token

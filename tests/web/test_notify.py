@@ -10,9 +10,9 @@ import pytest
 import respx
 from fastapi.testclient import TestClient
 
-from remediator.clock import FakeClock
-from remediator.metrics import Metrics
-from remediator.notify import Channel, Notifier, claim_events
+from remediator.app.metrics import Metrics
+from remediator.model.clock import FakeClock
+from remediator.operate.notify import Channel, Notifier, claim_events
 from tests.support.payloads import crashloop
 from tests.web.test_api import deliver
 

@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from remediator.app.settings import load_settings
 from remediator.cli import app as cli
-from remediator.clock import FakeClock, utcnow
-from remediator.settings import load_settings
+from remediator.model.clock import FakeClock, utcnow
 from remediator.store.sessions import SessionStore
 from remediator.web.app import create_app
 from remediator.web.login import LOGIN_COOKIE

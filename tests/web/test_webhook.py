@@ -13,14 +13,14 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from remediator.actions.base import ActionRegistry
-from remediator.clock import FakeClock
-from remediator.settings import (
+from remediator.app.settings import (
     ALERT_BUDGET_BYTES,
     DEFAULT_MAX_BODY_BYTES,
     EXAMPLE_MAX_ALERTS,
     load_settings,
 )
+from remediator.model.actions import ActionRegistry
+from remediator.model.clock import FakeClock
 from remediator.store import Database
 from remediator.web.app import create_app
 from tests.support.payloads import alert, crashloop, payload

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from remediator.actions.base import ActionRegistry, ActionRequest, ActionResult
-from remediator.clock import FakeClock
-from remediator.intake import Intake
-from remediator.metrics import Metrics
-from remediator.outcomes import Outcome
-from remediator.policy import Policy
-from remediator.rulebook import RuleBook
+from remediator.app.metrics import Metrics
+from remediator.execute.worker import Worker
+from remediator.intake.intake import Intake
+from remediator.model.actions import ActionRegistry, ActionRequest, ActionResult
+from remediator.model.clock import FakeClock
+from remediator.model.outcomes import Outcome
+from remediator.model.policy import Policy
+from remediator.rules.book import RuleBook
 from remediator.store import Database
-from remediator.worker import Worker
 
 RULES = """\
 rules:

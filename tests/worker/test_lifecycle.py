@@ -8,16 +8,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from remediator import operations
-from remediator.actions.base import ActionRequest, ActionResult
-from remediator.alertmanager import Alert
-from remediator.engine import breaker_state
-from remediator.outcomes import Outcome
+from remediator.decide.engine import breaker_state
+from remediator.execute.worker import Worker, owner_id
+from remediator.model.actions import ActionRequest, ActionResult
+from remediator.model.alerts import Alert
+from remediator.model.outcomes import Outcome
+from remediator.operate import operations
 from remediator.store import jobs, recorder
 from remediator.store.guard_state import DatabaseState
 from remediator.store.tables import jobs as jobs_table
 from remediator.store.tables import remediations as remediations_table
-from remediator.worker import Worker, owner_id
 from tests.support.payloads import crashloop
 from tests.worker.conftest import Rig
 from tests.worker.test_worker import fire, history, settle
@@ -136,7 +136,7 @@ async def test_a_restart_recovers_expired_leases_only_never_by_host_name(rig: Ri
 
 async def test_the_last_action_the_breaker_allowed_still_runs(rig: Rig) -> None:
     """A queued action counted itself again and was cancelled as `breaker_open`."""
-    from remediator.policy import Policy
+    from remediator.model.policy import Policy
 
     rig.intake.policy = Policy(breaker_max_actions=2)
     fire(rig, pod="a")

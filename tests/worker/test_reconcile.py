@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from remediator.actions.base import ActionRequest, ActionResult
-from remediator.alertmanager import Alert
-from remediator.alertmanager_client import AlertmanagerClient
-from remediator.reconcile import reconcile
+from remediator.clients.alertmanager import AlertmanagerClient
+from remediator.intake.reconcile import reconcile
+from remediator.model.actions import ActionRequest, ActionResult
+from remediator.model.alerts import Alert
 from remediator.store.tables import alerts as alerts_table
 from tests.support.payloads import crashloop
 from tests.worker.conftest import Rig

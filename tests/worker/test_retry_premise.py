@@ -22,18 +22,19 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient, Configuration
 
-from remediator.actions.base import ActionRegistry
-from remediator.actions.kube_client import api_client
-from remediator.actions.kubernetes import close_api_client, kubernetes_actions
-from remediator.alertmanager import Alert
-from remediator.clock import FakeClock
-from remediator.intake import Intake
-from remediator.metrics import Metrics
-from remediator.policy import Policy
-from remediator.rulebook import RuleBook
-from remediator.store import Database, audit
-from remediator.store.audit import AuditQuery
-from remediator.worker import Worker
+from remediator.actions.kubernetes.actions import close_api_client, kubernetes_actions
+from remediator.actions.kubernetes.client import api_client
+from remediator.app.metrics import Metrics
+from remediator.execute.worker import Worker
+from remediator.intake.intake import Intake
+from remediator.model.actions import ActionRegistry
+from remediator.model.alerts import Alert
+from remediator.model.clock import FakeClock
+from remediator.model.policy import Policy
+from remediator.rules.book import RuleBook
+from remediator.store import Database
+from remediator.store.audit import log as audit
+from remediator.store.audit.log import AuditQuery
 from tests.actions.optimistic import OptimisticEmulator
 from tests.support.payloads import alert
 

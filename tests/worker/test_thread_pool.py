@@ -15,10 +15,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from remediator.actions.base import ActionRegistry, ActionRequest, ActionResult
-from remediator.alertmanager import Alert
-from remediator.services import Services
-from remediator.settings import load_settings
+from remediator.app.services import Services
+from remediator.app.settings import load_settings
+from remediator.model.actions import ActionRegistry, ActionRequest, ActionResult
+from remediator.model.alerts import Alert
 from remediator.store.tables import audit
 from tests.support.payloads import crashloop
 from tests.worker.conftest import RULES

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from remediator.actions.base import ActionRequest, ActionResult
+from remediator.model.actions import ActionRequest, ActionResult
 from remediator.store import jobs
 from remediator.store.tables import jobs as jobs_table
 from tests.worker.conftest import Rig

@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from remediator.actions.base import ActionError, ActionRequest, ActionResult, TargetGone
-from remediator.alertmanager import Alert
-from remediator.outcomes import Outcome
-from remediator.store import audit, jobs
-from remediator.store.audit import AuditQuery
+from remediator.model.actions import ActionError, ActionRequest, ActionResult, TargetGone
+from remediator.model.alerts import Alert
+from remediator.model.outcomes import Outcome
+from remediator.store import jobs
+from remediator.store.audit import log as audit
+from remediator.store.audit.log import AuditQuery
 from remediator.store.tables import jobs as jobs_table
 from tests.support.payloads import crashloop
 from tests.worker.conftest import Rig
@@ -197,7 +198,7 @@ async def test_a_running_action_is_leased_for_its_timeout_plus_a_margin(rig: Rig
 
 
 async def test_pause_stops_queued_actions_and_frees_the_alert_for_later(rig: Rig) -> None:
-    from remediator import operations
+    from remediator.operate import operations
 
     fire(rig)
     operations.set_paused(rig.database, True, "incident", rig.clock.now)
@@ -225,7 +226,7 @@ async def test_an_open_breaker_stops_queued_actions(rig: Rig) -> None:
 
 
 async def test_a_blocked_escalation_step_pages_instead_of_going_quiet(rig: Rig) -> None:
-    from remediator import operations
+    from remediator.operate import operations
 
     rig.verifier.answers = [Outcome.UNVERIFIED]
     fire(rig)

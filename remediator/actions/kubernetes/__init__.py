@@ -1,0 +1,1 @@
+"""Kubernetes actions: the client, each action, evidence snapshots, target checks."""

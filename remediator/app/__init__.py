@@ -1,0 +1,1 @@
+"""The service assembled: settings, the composition root (services), scheduler, logs, metrics."""

@@ -1,0 +1,102 @@
+"""Periodic work on APScheduler 3: job polling, lease recovery, reconciliation,
+gauges, retention.
+
+Due verifications and follow-ups live in the jobs table, so the polling job
+finds them after a restart; nothing time-critical exists only in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from remediator.app.services import Services, audit_head_gauges
+from remediator.clients.alertmanager import AlertmanagerClient
+from remediator.intake.reconcile import reconcile
+from remediator.operate import operations
+from remediator.operate.approvals import expire_approvals
+from remediator.operate.notify import Notifier, channels_of, notify_pending
+from remediator.store import jobs
+
+log = logging.getLogger(__name__)
+
+
+def build_scheduler(services: Services) -> AsyncIOScheduler:
+    settings = services.settings
+    scheduler = AsyncIOScheduler(timezone="UTC", job_defaults={
+        "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
+    every = {"seconds": max(settings.job_poll_interval.total_seconds(), 0.1)}
+    scheduler.add_job(services.worker.tick, "interval", id="poll-jobs", **every)
+    scheduler.add_job(_recover, "interval", id="recover-leases", seconds=30, args=[services])
+    scheduler.add_job(_recover, "date", id="recover-previous-run", args=[services],
+                      run_date=datetime.now(UTC))  # leases that ran out while none of us ran
+    scheduler.add_job(_refresh_gauges, "interval", id="gauges", seconds=5, args=[services])
+    scheduler.add_job(_retention, "interval", id="audit-retention", hours=1, args=[services])
+    scheduler.add_job(expire_approvals, "interval", id="expire-approvals", seconds=30,
+                      args=[services])
+    channels = channels_of(settings.notify_slack_url, settings.notify_webhook_url)
+    if channels:
+        notifier = Notifier(channels, metrics=services.metrics, retries=settings.notify_retries,
+                            external_url=settings.external_url)
+        scheduler.add_job(notify_pending, "interval", id="notify", seconds=5,
+                          args=[services, notifier])
+    if services.alertmanager is not None:
+        scheduler.add_job(_reconcile, "interval", id="reconcile",
+                          seconds=settings.reconcile_interval.total_seconds(),
+                          args=[services, services.alertmanager],
+                          next_run_time=datetime.now(UTC))  # at start: catch what we missed
+    return scheduler
+
+
+async def _recover(services: Services) -> None:
+    lost = await asyncio.to_thread(services.worker.recover_expired)
+    if lost:
+        log.warning("recovered %d jobs whose worker vanished", lost)
+
+
+async def _reconcile(services: Services, client: AlertmanagerClient) -> None:
+    try:
+        decided = await reconcile(client, services.intake)
+    except Exception as error:
+        services.metrics.reconcile_runs.labels(result="error").inc()
+        log.warning("reconciliation with Alertmanager failed: %s", error)
+        return
+    services.metrics.reconcile_runs.labels(result="ok").inc()
+    if decided:
+        log.info("reconciliation decided for %d missed alerts", len(decided))
+        services.worker.wake()
+
+
+def refresh_gauges(services: Services) -> None:
+    """Breaker state, pause switch and queue depth as gauges (read from the store)."""
+    status = operations.status(services.database, services.intake.policy, services.clock())
+    services.metrics.breaker_open.set(1 if status["breaker_open"] else 0)
+    services.metrics.paused.set(1 if status["paused"] else 0)
+    for kind in (jobs.ACTION, jobs.VERIFY, jobs.FOLLOWUP):
+        services.metrics.jobs_queued.labels(kind=kind).set(status["jobs_queued"].get(kind, 0))
+    refresh_audit_head(services)
+
+
+def refresh_audit_head(services: Services) -> None:
+    """The audit head as the database holds it (the external witness: see metrics)."""
+    audit_head_gauges(services.database, services.metrics)
+
+
+async def _refresh_gauges(services: Services) -> None:
+    await asyncio.to_thread(refresh_gauges, services)
+
+
+async def _retention(services: Services) -> None:
+    cutoff = services.clock() - services.settings.audit_retention
+
+    removed = await asyncio.to_thread(services.worker.store.purge, cutoff)
+    if any(removed.values()):
+        log.info("retention removed %s older than %s",
+                 ", ".join(f"{n} {what}" for what, n in removed.items()),
+                 cutoff.isoformat(timespec="seconds"))
+
+
+

@@ -1,0 +1,245 @@
+"""Everything a running service holds, built once from settings (and injectables).
+
+Tests pass their own clock, database, metric registry, actions and verifier;
+production builds them from `Settings`. The web app, the scheduler and the
+CLI all receive this one object instead of reaching for globals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from remediator.actions.deferred import DeferredActions
+from remediator.actions.kubernetes.deferred import deferred_kubernetes
+from remediator.actions.kubernetes.source import find_kube_source
+from remediator.app.metrics import Metrics
+from remediator.app.policy_settings import policy_from_settings, read_inventory_hosts
+from remediator.app.settings import Settings
+from remediator.clients.alertmanager import AlertmanagerClient
+from remediator.clients.prometheus import PrometheusConfig, PrometheusExecutor
+from remediator.execute.preflight import Preflight, PreflightConfig
+from remediator.execute.verify import NoVerifier, PrometheusVerifier, Verifier
+from remediator.execute.worker import Worker
+from remediator.intake.catchup import CatchUp
+from remediator.intake.intake import Intake
+from remediator.intake.writer import DecisionWriter
+from remediator.model.actions import Action, ActionRegistry
+from remediator.model.clock import Clock, utcnow
+from remediator.rules.book import RuleBook
+from remediator.store import Database
+from remediator.store.audit.head import read_head
+from remediator.store.audit.seal import AuditSeal
+from remediator.store.timeouts import Timeouts
+
+log = logging.getLogger(__name__)
+
+_SERVICE_THREADS = 6
+"""Threads beside the workers': the webhook's writer, the scheduler's jobs, catch-up."""
+
+
+@dataclass
+class Services:
+    settings: Settings
+    database: Database
+    rulebook: RuleBook
+    intake: Intake
+    worker: Worker
+    metrics: Metrics
+    clock: Clock
+    executable: frozenset[str]
+    writer: DecisionWriter
+    alertmanager: AlertmanagerClient | None = None
+    catch_up: CatchUp | None = None
+    prometheus: PrometheusExecutor | None = None
+    kubernetes: DeferredActions | None = None
+    """The Kubernetes actions while their client loads in the background (see `start`)."""
+
+    def start(self) -> None:
+        """Begin what may run once the service serves: loading the Kubernetes client,
+        checkpointing SQLite's log in the background.
+
+        Called on the event loop. Sizes the loop's thread pool first: every
+        job of the worker holds a thread while it writes to the database or
+        waits for the API server, and the default pool (cores + 4 threads,
+        shared with the webhook's writer and the scheduler) left `workers`
+        jobs queueing for threads instead of running.
+        """
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(
+            max_workers=self.settings.workers + _SERVICE_THREADS,
+            thread_name_prefix="remediator"))
+        self.database.checkpoint_in_background()
+        if self.kubernetes is not None:
+            self.kubernetes.start()
+
+    async def aclose(self) -> None:
+        """Release connections (Alertmanager client, database pools)."""
+        if self.catch_up is not None:
+            await self.catch_up.stop()
+        if self.alertmanager is not None:
+            await self.alertmanager.aclose()
+        if self.prometheus is not None:
+            self.prometheus.close()
+        self.database.dispose()
+
+    @classmethod
+    def build(cls, settings: Settings, *, database: Database | None = None,
+              metrics: Metrics | None = None, clock: Clock = utcnow,
+              actions: ActionRegistry | None = None,
+              verifier: Verifier | None = None) -> Services:
+        metrics = metrics or Metrics.create()
+        # Rules first: bad rules refuse to start before the database is touched.
+        rulebook = RuleBook(settings.rules, metrics=metrics, clock=clock)
+        database = database or Database(settings.database_url, seal=open_seal(settings),
+                                        timeouts=database_timeouts(settings))
+        database.migrate()
+        audit_head_gauges(database, metrics)  # from the first scrape, not 0 until refreshed
+        cluster, deferred = "injected actions", None
+        if actions is None:
+            actions, cluster, deferred = service_actions(settings)
+        executable = frozenset(actions.types())
+        if not any(t.startswith("kubernetes.") for t in executable):
+            log.warning("no Kubernetes connection: Kubernetes actions run as dry-runs "
+                        "(decided and audited, not executed)")
+        policy = policy_from_settings(settings, executable=executable,
+                                      inventory_hosts=read_inventory_hosts(settings))
+        if "kube-system" not in settings.denied_namespaces:
+            log.warning("kube-system is not in DENIED_NAMESPACES (%s): setting the list "
+                        "replaces the default", ",".join(settings.denied_namespaces) or "empty")
+        log.info("%s", startup_summary(settings, rulebook, database, cluster))
+        intake = Intake(database=database, rulebook=rulebook, policy=policy, metrics=metrics,
+                        clock=clock)
+        prometheus_config = PrometheusConfig.from_settings(settings)
+        prometheus = (PrometheusExecutor.connect(prometheus_config) if prometheus_config
+                      else None)
+        if verifier is None:
+            verifier = (PrometheusVerifier(prometheus.client.config, executor=prometheus)
+                        if prometheus is not None else NoVerifier())
+        preflight = Preflight(database=database, actions=actions, prometheus=prometheus,
+                              rules=lambda name: rulebook.current.by_name(name), clock=clock,
+                              config=PreflightConfig.from_settings(settings))
+        worker = Worker(database=database, intake=intake, actions=actions, verifier=verifier,
+                        metrics=metrics, clock=clock, concurrency=settings.workers,
+                        retries=settings.action_retries, backoff=settings.retry_backoff,
+                        preflight=preflight)
+        alertmanager = (AlertmanagerClient(settings.alertmanager_url,
+                                           receiver=settings.alertmanager_receiver)
+                        if settings.alertmanager_url else None)
+        if alertmanager is not None:
+            log.info("%s", alertmanager.scope())
+        return cls(settings=settings, database=database, rulebook=rulebook, intake=intake,
+                   worker=worker, metrics=metrics, clock=clock, executable=executable,
+                   writer=DecisionWriter(intake), alertmanager=alertmanager,
+                   catch_up=CatchUp(alertmanager, intake, on_decided=worker.wake),
+                   prometheus=prometheus, kubernetes=deferred)
+
+
+def database_timeouts(settings: Settings) -> Timeouts:
+    """The PostgreSQL session bounds from settings (store.timeouts says why)."""
+    return Timeouts(lock=settings.db_lock_timeout.total_seconds(),
+                    statement=settings.db_statement_timeout.total_seconds(),
+                    idle_in_transaction=settings.db_idle_in_transaction_timeout.total_seconds(),
+                    connect=settings.db_connect_timeout.total_seconds(),
+                    keepalive=settings.db_keepalive.total_seconds())
+
+
+def audit_head_gauges(database: Database, metrics: Metrics) -> None:
+    """The audit head the database holds, as gauges: every replica reports the one head,
+    and Prometheus keeps its history outside the database (the external witness that
+    RemediatorAuditHeadWentBack reads). 0 when there is no head record."""
+    with database.reading() as connection:
+        head = read_head(connection, None)
+    metrics.audit_head_id.set(head.id if head is not None else 0)
+    metrics.audit_head_count.set(head.count if head is not None else 0)
+    stalled = database.seal is not None and database.seal.stalled
+    metrics.audit_head_stalled.set(1 if stalled else 0)
+
+
+class SharedSecretsMissing(ValueError):
+    """PostgreSQL without the keys every replica must share: `serve` refuses (exit 2)."""
+
+
+def open_seal(settings: Settings) -> AuditSeal:
+    """The audit key from settings: generated on first start with SQLite; with PostgreSQL
+    it (and the session key) must be configured, or the service refuses to start."""
+    problem = settings.shared_secrets_problem()
+    if problem is not None:
+        raise SharedSecretsMissing(problem)
+    key_file, head_file = settings.audit_files()
+    return AuditSeal.open(key_file, head_file,
+                          create=settings.database_url.startswith("sqlite"))
+
+
+def kube_config_present(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the client would find a configuration (checked without importing it).
+
+    Importing the Kubernetes client costs about a second and 30 MB; a service
+    without a cluster should not pay that at every start. The client adapter
+    asks the same `find_kube_source`, so both agree on `KUBECONFIG=~/kc`.
+    """
+    return find_kube_source(environ) is not None
+
+
+def default_actions(settings: Settings) -> ActionRegistry:
+    """Kubernetes actions when a cluster is configured; plays when an inventory is.
+
+    Whatever is not configured is decided and audited as a dry-run, so a
+    newcomer can watch the service decide without a cluster.
+    """
+    return actions_and_cluster(settings)[0]
+
+
+def actions_and_cluster(settings: Settings) -> tuple[ActionRegistry, str]:
+    """`default_actions`, and the Kubernetes API server they talk to ("none")."""
+    cluster = "none"
+    registry = ActionRegistry(_playbooks(settings))
+    wanted = settings.kubernetes == "on" or (settings.kubernetes == "auto"
+                                             and kube_config_present())
+    if wanted:
+        from remediator.actions.kubernetes import actions as kubernetes
+
+        client = kubernetes.load_api_client(settings.kubernetes)
+        if client is not None:
+            for type_, action in kubernetes.kubernetes_actions(
+                    client, evidence_readers=settings.workers).items():
+                registry.register(type_, action)
+            cluster = str(client.configuration.host)
+    return registry, cluster
+
+
+def service_actions(settings: Settings) -> tuple[ActionRegistry, str, DeferredActions | None]:
+    """`actions_and_cluster` for `serve`: the Kubernetes client loads in the background.
+
+    Its configuration is checked now (a broken one is a start-up error) and
+    its action types are registered now, so decisions do not depend on
+    whether the import has finished; `Services.start` begins it.
+    """
+    registry = ActionRegistry(_playbooks(settings))
+    deferred, cluster = deferred_kubernetes(settings.kubernetes,
+                                            evidence_readers=settings.workers)
+    if deferred is not None:
+        registry.register_deferred(deferred)
+    return registry, cluster, deferred
+
+
+def _playbooks(settings: Settings) -> dict[str, Action]:
+    if settings.ansible_inventory is None:
+        return {}
+    from remediator.actions.ansible.action import AnsiblePlaybookAction
+
+    return {"ansible.playbook": AnsiblePlaybookAction(settings.playbook_dir,
+                                                      inventory=settings.ansible_inventory)}
+
+
+def startup_summary(settings: Settings, rulebook: RuleBook, database: Database,
+                    cluster: str) -> str:
+    """One line saying what the service runs with (no secrets: the password is masked)."""
+    rules = rulebook.current
+    inventory = settings.ansible_inventory or "none (plays are dry-runs)"
+    return (f"loaded {len(rules.rules)} rules from {len(rules.sources)} file(s) "
+            f"[{', '.join(rules.sources) or 'none'}] digest {rules.digest or '-'}; "
+            f"database {database.display_url}; kubernetes {cluster}; "
+            f"ansible inventory {inventory}; dry-run {'on' if settings.dry_run else 'off'}")

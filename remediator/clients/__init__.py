@@ -1,0 +1,1 @@
+"""Typed clients of the services we read: Prometheus and Alertmanager."""

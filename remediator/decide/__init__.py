@@ -1,0 +1,1 @@
+"""The pure decision core: engine, guards, guard state, follow-ups, simulate, rules test."""

@@ -1,0 +1,1 @@
+"""Decisions carried out: the worker, preflight, preconditions, verification."""

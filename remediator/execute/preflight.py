@@ -1,0 +1,194 @@
+"""Just before an action runs: gather evidence, draw hints, check the rule's preconditions.
+
+The worker calls `Preflight.prepare` once per action attempt, right before
+acting, and `Prepared.settle` with the result. Evidence gathering is bounded
+by its own budget and never raises; a precondition that does not hold
+records `precondition_failed` (with the hint, or the query and its result)
+and gives the idempotency key back, so a later notification of the same
+alert is decided afresh once things have changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+
+from remediator.diagnosis import Context, FiringAlert, Hint, Related, diagnose
+from remediator.evidence.limits import SNAPSHOT_ACTION, Limits, snapshot_request
+from remediator.execute.preconditions import Querier, Verdict, expr_verdict, hint_verdict
+from remediator.model.actions import (
+    ActionError,
+    ActionRegistry,
+    ActionRequest,
+    ActionResult,
+    TargetGone,
+)
+from remediator.model.clock import Clock, utcnow
+from remediator.model.outcomes import Outcome
+from remediator.rules.model import Rule
+from remediator.store import Database, changes, jobs, recorder, remediations
+from remediator.store import evidence as evidence_store
+from remediator.store.jobs import Job
+from remediator.store.recent_reads import RecentReads
+from remediator.store.remediations import Remediation
+
+log = logging.getLogger(__name__)
+
+# A snapshot never raises and honours its budget; this margin only guards against bugs.
+_SNAPSHOT_MARGIN = 0.5
+
+RELATED_REUSE_SECONDS = 1.0
+"""How long one read of related alerts may answer the same question again
+(`store.recent_reads`), unless this process writes alerts first: the bound
+for another replica's writes, which this process's change count cannot see."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PreflightConfig:
+    limits: Limits = field(default_factory=Limits)
+    rollout_window: timedelta = timedelta(minutes=30)
+    dependency_label: str = "depends_on"
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> PreflightConfig:
+        return cls(limits=Limits(budget=settings.evidence_budget,
+                                 max_bytes=settings.evidence_max_bytes,
+                                 log_lines=settings.evidence_log_lines),
+                   rollout_window=settings.hint_rollout_window,
+                   dependency_label=settings.hint_dependency_label)
+
+
+@dataclass
+class Prepared:
+    """What the preflight found; `blocked` means the action must not run (already recorded)."""
+
+    blocked: bool = False
+    hints: list[Hint] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    _failure: Callable[[], Any] | None = None
+
+    def annotations(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.hints:
+            out["hints"] = [{"name": h.name, "explanation": h.explanation}
+                            for h in self.hints]
+        if self.notes:
+            out["preconditions"] = self.notes
+        return out
+
+    async def settle(self, result: ActionResult | ActionError) -> ActionResult | ActionError:
+        """Put the hints on the result's audit entry; snapshot again if the action failed."""
+        extra = self.annotations()
+        if isinstance(result, ActionError):
+            if self._failure is not None and not isinstance(result, TargetGone):
+                await self._failure()
+            result.detail.update(extra)
+            return result
+        return replace(result, detail={**result.detail, **extra}) if extra else result
+
+
+class Preflight:
+    def __init__(self, *, database: Database, actions: ActionRegistry,
+                 rules: Callable[[str], Rule | None], prometheus: Querier | None = None,
+                 clock: Clock = utcnow, config: PreflightConfig | None = None) -> None:
+        self.database = database
+        self.actions = actions
+        self.rules = rules
+        self.prometheus = prometheus
+        self.clock = clock
+        self.config = config or PreflightConfig()
+        self._related: RecentReads[Related, tuple[Sequence[FiringAlert], bool]] = RecentReads(
+            version=lambda: database.changes.count(changes.ALERTS),
+            ttl=RELATED_REUSE_SECONDS, seconds=lambda: self.clock().timestamp())
+
+    async def prepare(self, job: Job, remediation: Remediation,
+                      request: ActionRequest) -> Prepared:
+        rule = self.rules(remediation.rule)
+        document = await self.snapshot(request)
+        context = self._context(remediation, document, [])
+        firing, capped = await asyncio.to_thread(self._firing, context.related())
+        hints = diagnose(replace(context, firing=firing, firing_capped=capped))
+        notes: list[dict[str, Any]] = []
+        verdict = None
+        if rule is not None:
+            verdict = hint_verdict(rule, hints) or await expr_verdict(
+                rule, remediation.alert, self.prometheus, notes)
+        await asyncio.to_thread(self._store, job, remediation, document, hints, verdict)
+
+        async def on_failure() -> None:
+            again = await self.snapshot(request)
+            if again is not None:
+                await asyncio.to_thread(self._save, remediation.id, evidence_store.FAILURE,
+                                        again, hints)
+
+        return Prepared(blocked=verdict is not None, hints=hints, notes=notes,
+                        _failure=on_failure)
+
+    async def snapshot(self, request: ActionRequest) -> dict[str, Any] | None:
+        """The target's evidence, or None when there is no Kubernetes target or client."""
+        action = self.actions.get(SNAPSHOT_ACTION)
+        if action is None or not request.type.startswith("kubernetes."):
+            return None
+        limits = self.config.limits
+        try:
+            result = await asyncio.wait_for(action.run(snapshot_request(request, limits)),
+                                            limits.budget + _SNAPSHOT_MARGIN)
+        except Exception as error:  # never let evidence stop or fail the action
+            log.warning("evidence for %s not gathered: %s", request.target, error)
+            return {"target": request.target, "errors": [
+                {"section": "snapshot", "error": f"{type(error).__name__}: {error}"[:300]}]}
+        return dict(result.detail)
+
+    def _context(self, remediation: Remediation, document: Mapping[str, Any] | None,
+                 firing: list[FiringAlert]) -> Context:
+        alert = remediation.alert
+        return Context(labels=alert.labels, starts_at=alert.starts_at,
+                       fingerprint=alert.fingerprint, evidence=document or {}, firing=firing,
+                       rollout_window=self.config.rollout_window,
+                       dependency_label=self.config.dependency_label)
+
+    def _firing(self, related: Related) -> tuple[Sequence[FiringAlert], bool]:
+        """The related firing alerts; in a storm most actions reuse a recent read."""
+        if not related:
+            return (), False
+        return self._related.get(related, lambda: self._read_firing(related))
+
+    def _read_firing(self, related: Related) -> tuple[Sequence[FiringAlert], bool]:
+        with self.database.reading() as connection:
+            rows, capped = evidence_store.firing_alerts(connection, node=related.node,
+                                                        namespace=related.namespace,
+                                                        services=related.services)
+        return tuple(FiringAlert(r["alertname"], r["labels"], r["fingerprint"],
+                                 r["starts_at"]) for r in rows), capped
+
+    def _save(self, remediation_id: str, phase: str, document: Mapping[str, Any],
+              hints: list[Hint]) -> None:
+        with self.database.writing() as connection:
+            evidence_store.save(connection, remediation_id=remediation_id, phase=phase,
+                                at=self.clock(), document=document,
+                                hints=[h.to_json() for h in hints])
+
+    def _store(self, job: Job, remediation: Remediation, document: dict[str, Any] | None,
+               hints: list[Hint], verdict: Verdict | None) -> None:
+        """The snapshot and, if a precondition failed, the outcome: one transaction."""
+        now = self.clock()
+        with self.database.writing() as connection:
+            if document is not None or hints:
+                evidence_store.save(connection, remediation_id=remediation.id,
+                                    phase=evidence_store.BEFORE, at=now,
+                                    document=document or {},
+                                    hints=[h.to_json() for h in hints])
+            if verdict is None:
+                return
+            jobs.finish(connection, job)  # FencedOut: the lease is lost, nothing is written
+            remediations.release_key(connection, remediation.id)
+            detail = {**verdict.detail,
+                      "hints": [{"name": h.name, "explanation": h.explanation} for h in hints]}
+            recorder.record_outcome(connection, remediation,
+                                    outcome=Outcome.PRECONDITION_FAILED,
+                                    reason=f"not run: {verdict.reason}", now=now,
+                                    detail=detail, state=Outcome.PRECONDITION_FAILED.value)

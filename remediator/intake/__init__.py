@@ -1,0 +1,1 @@
+"""Alerts in: the webhook's intake and writer, reconciliation and catch-up."""

@@ -1,0 +1,1 @@
+"""The vocabulary every layer shares: alerts, outcomes, action requests, policy, time."""

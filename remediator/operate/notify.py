@@ -1,0 +1,162 @@
+"""Outgoing notifications: approval requests, failures, exhausted ladders, an open breaker.
+
+A scheduler job reads the audit log past a cursor kept in the database (so
+replicas share it and a restart neither repeats nor skips), then posts each
+event to a Slack-compatible incoming webhook and/or a generic JSON webhook,
+with a link to the console (`EXTERNAL_URL`). Posting happens after the
+cursor is committed and outside any decision: a slow or failing receiver
+never delays a decision. Retries are bounded; a notification that still
+fails is counted (`remediator_notifications_total{result="failed"}`) and
+logged, and is not retried later (at most once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, desc, select
+
+from remediator.model.outcomes import Outcome
+from remediator.store import Database, controls
+from remediator.store.audit.log import as_dict
+from remediator.store.tables import audit
+
+if TYPE_CHECKING:  # httpx: imported by a Notifier, which only configured channels build
+    import httpx
+
+    from remediator.app.metrics import Metrics
+    from remediator.app.services import Services
+
+log = logging.getLogger(__name__)
+
+CURSOR = "notify_cursor"
+EVENTS = (Outcome.AWAITING_APPROVAL.value, Outcome.FAILED.value, Outcome.EXHAUSTED.value,
+          Outcome.BREAKER_OPEN.value)
+_TITLES = {"awaiting_approval": "Approval needed", "failed": "Remediation failed",
+           "exhausted": "Escalation exhausted: a human is needed",
+           "breaker_open": "Circuit breaker open: automation stopped"}
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    """`slack` or `webhook`."""
+    url: str
+
+
+def claim_events(database: Database, now: datetime, *,
+                 batch: int = 200) -> list[dict[str, Any]]:
+    """Audit entries to notify since the shared cursor; the cursor moves past them.
+
+    On first use the cursor starts at the newest entry: history is not replayed.
+    """
+    with database.writing() as connection:
+        newest = connection.execute(select(audit.c.id).order_by(desc(audit.c.id)).limit(1)
+                                    ).scalar() or 0
+        stored = controls.read(connection).get(CURSOR)
+        if stored is None or not stored[2].isdigit():
+            _move(connection, int(newest), now)
+            return []
+        start = int(stored[2])
+        rows = connection.execute(select(audit).where(audit.c.id > start)
+                                  .order_by(audit.c.id).limit(batch)).all()
+        if not rows:
+            return []
+        _move(connection, int(rows[-1].id), now)
+    return [as_dict(row) for row in rows if row.outcome in EVENTS
+            and not (row.detail or {}).get("retrying")]
+
+
+def _move(connection: Connection, position: int, now: datetime) -> None:
+    controls.set_control(connection, CURSOR, flag=False, at=now, reason=str(position))
+
+
+def message(entry: dict[str, Any], external_url: str | None) -> dict[str, Any]:
+    """The generic JSON event; Slack gets its `text`."""
+    link = (f"{external_url.rstrip('/')}/remediations/{entry['remediation_id']}"
+            if external_url and entry.get("remediation_id") else "")
+    title = _TITLES.get(entry["outcome"], entry["outcome"])
+    what = " ".join(x for x in (entry["alertname"], entry["target"]) if x)
+    text = f"[remediator] {title}: {what}" + (f" (rule {entry['rule']})" if entry["rule"]
+                                                else "")
+    text += f"\n{entry['reason']}" + (f"\n{link}" if link else "")
+    return {"event": entry["outcome"], "title": title, "text": text, "url": link,
+            "remediation_id": entry.get("remediation_id"), "rule": entry["rule"],
+            "alertname": entry["alertname"], "namespace": entry["namespace"],
+            "target": entry["target"], "reason": entry["reason"], "ts": entry["ts"]}
+
+
+class Notifier:
+    def __init__(self, channels: Sequence[Channel], *, metrics: Metrics,
+                 external_url: str | None, retries: int = 2,
+                 client: httpx.AsyncClient | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 breaker_quiet: timedelta = timedelta(minutes=30)) -> None:
+        import httpx
+
+        self.channels = list(channels)
+        self.metrics = metrics
+        self.external_url = external_url
+        self.retries = retries
+        self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(5.0))
+        self.sleep = sleep
+        self.breaker_quiet = breaker_quiet
+        self._breaker_sent: datetime | None = None
+
+    async def send(self, entries: Sequence[dict[str, Any]], now: datetime) -> None:
+        for entry in entries:
+            if entry["outcome"] == Outcome.BREAKER_OPEN.value:
+                # Every decision while open is `breaker_open`: say it once per opening.
+                if self._breaker_sent and now - self._breaker_sent < self.breaker_quiet:
+                    continue
+                self._breaker_sent = now
+            event = message(entry, self.external_url)
+            for channel in self.channels:
+                body = {"text": event["text"]} if channel.name == "slack" else event
+                await self._post(channel, body)
+
+    async def _post(self, channel: Channel, body: dict[str, Any]) -> None:
+        import httpx
+
+        problem = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                await self.sleep(0.5 * 2 ** (attempt - 1))
+            try:
+                response = await self.client.post(channel.url, json=body)
+            except httpx.HTTPError as error:
+                problem = f"{type(error).__name__}: {error}"
+                continue
+            if response.status_code < 300:
+                self.metrics.notifications.labels(channel=channel.name, result="sent").inc()
+                return
+            problem = f"HTTP {response.status_code}"
+            if response.status_code < 500 and response.status_code != 429:
+                break  # the receiver refuses this message; retrying will not help
+        self.metrics.notifications.labels(channel=channel.name, result="failed").inc()
+        log.warning("notification to %s failed after %d attempt(s): %s (event %s)",
+                    channel.name, attempt + 1, problem, body.get("event", "slack"))
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def channels_of(slack_url: str | None, webhook_url: str | None) -> list[Channel]:
+    found = []
+    if slack_url:
+        found.append(Channel("slack", slack_url))
+    if webhook_url:
+        found.append(Channel("webhook", webhook_url))
+    return found
+
+
+async def notify_pending(services: Services, notifier: Notifier) -> None:
+    """Scheduler job: claim new events, then post them (never inside a decision)."""
+    entries = await asyncio.to_thread(claim_events, services.database, services.clock())
+    if entries:
+        await notifier.send(entries, services.clock())

@@ -1,0 +1,1 @@
+"""Rules as loaded from YAML: the model, action specs, matchers, templating, the index."""

@@ -1,0 +1,1 @@
+"""The audit log: append, the keyed chain and its head, verification."""

@@ -1,0 +1,187 @@
+"""The audit log: append with a hash chain, query with filters and a cursor, verify.
+
+Each entry's hash covers its content and the previous entry's hash, so an
+edited or deleted row in the middle breaks the chain and `audit verify` says
+where. With the service's key (`seal.py`) the hashes are HMACs and a signed
+head record (`store.head`) and retention anchor close the two ends: see README
+"The audit chain" for what that proves and what it does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, Select, desc, func, insert, select
+
+from remediator.store.audit import check as chain_check
+from remediator.store.audit.announce import announce
+from remediator.store.audit.chain import GENESIS, entry_hash
+from remediator.store.audit.check import ChainReport
+from remediator.store.audit.head import track_head
+from remediator.store.audit.seal import AuditSeal, seal_for
+from remediator.store.tables import audit
+
+__all__ = ["GENESIS", "AuditQuery", "AuditRecord", "ChainReport", "append", "count",
+           "entry_hash", "purge_before", "query", "verify_chain"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditRecord:
+    """One entry to append. Every field an on-call reader needs, nothing secret."""
+
+    ts: datetime
+    outcome: str
+    remediation_id: str | None = None
+    rule: str = ""
+    step: int = 0
+    alertname: str = ""
+    fingerprint: str = ""
+    namespace: str = ""
+    action: str = ""
+    target: str = ""
+    reason: str = ""
+    duration_ms: float | None = None
+    runbook_url: str = ""
+    group_key: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "ts": self.ts, "outcome": self.outcome, "remediation_id": self.remediation_id,
+            "rule": self.rule, "step": self.step, "alertname": self.alertname,
+            "fingerprint": self.fingerprint, "namespace": self.namespace,
+            "action": self.action, "target": self.target, "reason": self.reason,
+            "duration_ms": self.duration_ms, "runbook_url": self.runbook_url,
+            "group_key": self.group_key, "labels": dict(self.labels),
+            "detail": dict(self.detail),
+        }
+
+
+# Built once, as in `store.jobs`: every decision and outcome runs these.
+_NEWEST = select(audit.c.id, audit.c.hash, audit.c.ts).order_by(desc(audit.c.id)).limit(1)
+_INSERT = insert(audit)
+
+
+def append(connection: Connection, records: Sequence[AuditRecord]) -> None:
+    """Append entries in order, chained to the newest existing entry.
+
+    Must run inside `Database.writing()`: writers are serialised, so the
+    newest entry read here is still the newest when the rows land. An entry
+    is never older than the one before it (`ts` is monotonic in `id`, which
+    retention relies on): a timestamp taken before the lock is moved up.
+    """
+    if not records:
+        return
+    seal = seal_for(connection)
+    newest = connection.execute(_NEWEST).first()
+    prev = newest.hash if newest is not None else GENESIS
+    floor = newest.ts if newest is not None else None
+    rows = []
+    for record in records:
+        row = record.row()
+        if floor is not None and row["ts"] < floor:
+            row["ts"] = floor
+        floor = row["ts"]
+        row["prev_hash"] = prev
+        row["hash"] = prev = entry_hash(prev, row, seal)
+        rows.append(row)
+    connection.execute(_INSERT, rows)
+    if seal is not None:
+        track_head(connection, seal, newest, len(rows), prev)
+    announce(connection, rows)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditQuery:
+    rule: str | None = None
+    alertname: str | None = None
+    namespace: str | None = None
+    outcome: str | None = None
+    remediation_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+    cursor: int | None = None
+
+
+def query(connection: Connection, q: AuditQuery) -> tuple[list[dict[str, Any]], int | None]:
+    """Entries newest first, and the cursor for the next (older) page, if any."""
+    rows = connection.execute(statement(connection, q)).all()
+    items = [as_dict(row) for row in rows[: q.limit]]
+    next_cursor = items[-1]["id"] if len(rows) > q.limit else None
+    return items, next_cursor
+
+
+def statement(connection: Connection, q: AuditQuery) -> Select[Any]:
+    """The page's SELECT, shaped so an index answers it without sorting.
+
+    Newest first is `ts DESC, id DESC`, the same order as `id DESC` because
+    `ts` never decreases with `id` (`append` keeps it so). Sorted by `ts`, a
+    filter's `(column, ts)` index (the row id is its last key on SQLite, and
+    PostgreSQL sorts only rows that share a timestamp) yields the page in
+    order and stops after `limit + 1` rows; sorted by `id` alone, the
+    database reads every matching row and sorts them (1 s at 1 million rows).
+    For the same reason the cursor also bounds `ts` by the cursor entry's time
+    (one primary-key lookup): implied by `id < cursor`, but usable as a range.
+    """
+    stmt = (select(audit).order_by(desc(audit.c.ts), desc(audit.c.id))
+            .limit(q.limit + 1))
+    for column, value in (("rule", q.rule), ("alertname", q.alertname),
+                          ("namespace", q.namespace), ("outcome", q.outcome),
+                          ("remediation_id", q.remediation_id)):
+        if value is not None:
+            stmt = stmt.where(audit.c[column] == value)
+    if q.since is not None:
+        stmt = stmt.where(audit.c.ts >= q.since)
+    if q.until is not None:
+        stmt = stmt.where(audit.c.ts < q.until)
+    if q.cursor is not None:
+        stmt = stmt.where(audit.c.id < q.cursor)
+        at = connection.execute(select(audit.c.ts).where(audit.c.id == q.cursor)).scalar()
+        if at is not None:  # gone (retention) or never there: `id < cursor` alone
+            stmt = stmt.where(audit.c.ts <= at)
+    return stmt
+
+
+def entries_for(connection: Connection, remediation_ids: Iterable[str]) -> list[dict[str, Any]]:
+    """Every entry of the given remediations, oldest first (a remediation's history)."""
+    stmt = (select(audit).where(audit.c.remediation_id.in_(list(remediation_ids)))
+            .order_by(audit.c.id))
+    return [as_dict(row) for row in connection.execute(stmt)]
+
+
+def as_dict(row: Row[Any]) -> dict[str, Any]:
+    data = dict(row._mapping)
+    data["ts"] = data["ts"].isoformat()
+    data.pop("prev_hash", None)
+    return data
+
+
+def verify_chain(connection: Connection, *, seal: AuditSeal | None = None,
+                 batch: int = 5000) -> ChainReport:
+    """Check every hash and link from the retention anchor to the head record.
+
+    With a seal (the key): entries must carry HMACs (plain SHA-256 is accepted
+    only before the first keyed entry, for logs written before keys existed),
+    the oldest entry must link to the signed anchor (or genesis), and the
+    signed head's entry must exist with its hash and count.
+    """
+    seal = seal or seal_for(connection)
+    return chain_check.verify(connection, seal=seal, batch=batch)
+
+
+def purge_before(connection: Connection, cutoff: datetime) -> int:
+    """Retention: drop the oldest entries, those before `cutoff`, leaving an anchor.
+
+    Deletes a prefix (by id) and never the newest entry, so the chain left is
+    whole: its oldest entry links to the anchor recorded here.
+    """
+    return chain_check.purge_prefix(connection, cutoff, seal=seal_for(connection))
+
+
+def count(connection: Connection) -> int:
+    return int(connection.execute(select(func.count()).select_from(audit)).scalar_one())
