@@ -33,6 +33,8 @@ from remediator.rules.book import RuleBook
 from remediator.store import Database
 from remediator.store.audit.head import read_head
 from remediator.store.audit.seal import AuditSeal
+from remediator.store.readmodel import ReadModel
+from remediator.store.sessions import SessionStore
 from remediator.store.timeouts import Timeouts
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,10 @@ class Services:
     clock: Clock
     executable: frozenset[str]
     writer: DecisionWriter
+    reads: ReadModel
+    """What the console, the API and the CLI show (one read transaction per call)."""
+    sessions: SessionStore
+    """Console sessions and failed sign-ins, shared by every replica."""
     alertmanager: AlertmanagerClient | None = None
     catch_up: CatchUp | None = None
     prometheus: PrometheusExecutor | None = None
@@ -132,7 +138,8 @@ class Services:
             log.info("%s", alertmanager.scope())
         return cls(settings=settings, database=database, rulebook=rulebook, intake=intake,
                    worker=worker, metrics=metrics, clock=clock, executable=executable,
-                   writer=DecisionWriter(intake), alertmanager=alertmanager,
+                   writer=DecisionWriter(intake), reads=ReadModel(database=database),
+                   sessions=SessionStore(database), alertmanager=alertmanager,
                    catch_up=CatchUp(alertmanager, intake, on_decided=worker.wake),
                    prometheus=prometheus, kubernetes=deferred)
 

@@ -17,19 +17,19 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from remediator.cli.store import open_database, store_settings
+from remediator.cli.store import audit_reads, open_database, store_settings
 from remediator.cli.terminal import err, out
 from remediator.model.clock import utcnow
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from remediator.store import Database
     from remediator.store.audit.log import AuditQuery
+    from remediator.store.audit.reads import AuditReads
 
 _STYLE = {"executed": "green", "succeeded": "green", "verified": "green", "approved": "green",
           "failed": "red", "unverified": "red", "exhausted": "red", "breaker_open": "red",
@@ -94,7 +94,6 @@ def show(options: AuditOptions) -> None:
     """Print the entries `options` select, newest first (`--follow`: as they come)."""
     from remediator.model.outcomes import Outcome
     from remediator.model.timeparse import parse_time
-    from remediator.store.audit import log as audit
     from remediator.store.audit.log import AuditQuery
 
     if options.outcome is not None and options.outcome not in {o.value for o in Outcome}:
@@ -110,19 +109,18 @@ def show(options: AuditOptions) -> None:
     if options.follow and until_at is not None:
         err.print("--follow shows new entries; it cannot be combined with --until")
         raise SystemExit(2)
-    database = open_database(store_settings(options.config, options.database_url))
+    reads = audit_reads(open_database(store_settings(options.config, options.database_url)))
     query = AuditQuery(rule=options.rule, outcome=options.outcome, alertname=options.alertname,
                        namespace=options.namespace, since=since_at, until=until_at,
                        limit=options.limit)
     if options.follow:
         gc.enable()  # it runs until interrupted (`remediator.cli.main` may have disabled it)
         try:
-            follow(database, query, _emitter(as_json=options.as_json))
+            follow(reads, query, _emitter(as_json=options.as_json))
         except KeyboardInterrupt:
             return
         return
-    with database.reading() as connection:
-        items, _ = audit.query(connection, query)
+    items, _ = reads.query(query)
     if options.as_json:
         sys.stdout.write(json.dumps(items, default=str) + "\n")
         return
@@ -174,24 +172,19 @@ def audit_table(items: Iterable[dict[str, Any]], width: int, title: str = "") ->
     return table
 
 
-def follow(database: Database, query: AuditQuery, emit: Callable[[list[dict[str, Any]]], None],
-           *, sleep: Callable[[float], None] = time.sleep, interval: float = 2.0,
+def follow(reads: AuditReads, query: AuditQuery,
+           emit: Callable[[list[dict[str, Any]]], None], *,
+           sleep: Callable[[float], None] = time.sleep, interval: float = 2.0,
            polls: int | None = None) -> None:
     """Print new entries as they are appended (oldest first), until interrupted."""
-    from remediator.store.audit import log as audit
-
-    with database.reading() as connection:
-        items, _ = audit.query(connection, query)
+    items, _ = reads.query(query)
     emit(list(reversed(items)))
     last = max((int(e["id"]) for e in items), default=0)
     done = 0
     while polls is None or done < polls:
         sleep(interval)
         done += 1
-        with database.reading() as connection:
-            fresh = [e for e in audit.query(connection, replace(query, since=None,
-                                                                limit=1000))[0]
-                     if int(e["id"]) > last]
+        fresh = reads.newer_than(query, last)
         if fresh:
             last = max(int(e["id"]) for e in fresh)
             emit(list(reversed(fresh)))

@@ -17,9 +17,9 @@ import typer
 from remediator import __version__
 from remediator.cli import audit
 from remediator.cli.sessions import app as sessions_app
+from remediator.cli.store import audit_reads, store_settings
 from remediator.cli.store import load_settings as _settings
 from remediator.cli.store import open_database as _database
-from remediator.cli.store import store_settings
 from remediator.cli.terminal import out
 from remediator.cluster.cli import app as cluster_app
 from remediator.model.clock import utcnow
@@ -149,14 +149,11 @@ def audit_log(
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context) -> None:
     """Recompute the audit log's hash chain; exit 1 at the first tampered entry."""
-    from remediator.store.audit.log import verify_chain
-
     config, database_url = ctx.obj or (None, None)
     settings = store_settings(config, database_url)
     database = _database(settings)
     try:
-        with database.reading() as connection:
-            report = verify_chain(connection, seal=database.seal)
+        report = audit_reads(database).verify()
     finally:
         database.dispose()
     if not report.ok:

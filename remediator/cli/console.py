@@ -4,7 +4,11 @@ log, rendered for a terminal (80 columns and up) or followed as it grows, is in
 
 They read and write the service's database directly, like `pause`, so they
 work against a running service and every replica sees the result; actions
-approved here are run by the service's worker at its next poll.
+approved here are run by the service's worker at its next poll. They read
+through the store's read model (`cli.store.read_model`) and act through
+`remediator.operate`, holding no connection of their own.
+
+`register` adds one command (or the approve/decline pair) per function below.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from remediator.cli.audit import audit_table, follow
+from remediator.cli.store import read_model
 from remediator.cli.terminal import LazyConsole
 from remediator.model.clock import utcnow
 
@@ -26,6 +31,10 @@ if TYPE_CHECKING:
     from remediator.model.policy import Policy
     from remediator.store import Database
     from remediator.store.remediations import Remediation
+    from remediator.store.views import RemediationView
+
+    SettingsOf = Callable[..., Settings]
+    DatabaseOf = Callable[[Settings], Database]
 
 __all__ = ["audit_table", "follow", "policy_of", "register"]
 
@@ -53,153 +62,168 @@ def policy_of(settings: Settings) -> Policy:
                                 inventory_hosts=read_inventory_hosts(settings))
 
 
-def register(app: typer.Typer, *, settings_of: Callable[..., Settings],
-             database_of: Callable[[Settings], Database]) -> None:
+def register(app: typer.Typer, *, settings_of: SettingsOf, database_of: DatabaseOf) -> None:
     """Add the on-call commands to `app` (cli.py's option helpers passed in)."""
+    _register_status(app, settings_of, database_of)
+    _register_show(app, settings_of, database_of)
+    _register_answers(app, settings_of, database_of)
+
+
+def _register_status(app: typer.Typer, settings_of: SettingsOf,
+                     database_of: DatabaseOf) -> None:
     @app.command()
     def status(as_json: Annotated[bool, typer.Option("--json")] = False,
                config: config_opt = None, database_url: db_opt = None) -> None:
         """Paused? Breaker open? Queue depth? Waiting approvals? (as /api/v1/status)."""
-        from sqlalchemy import func, select
-
         from remediator.operate import operations
-        from remediator.store.tables import remediations
 
         settings = settings_of(config, database_url=database_url)
         database = database_of(settings)
         now = utcnow()
         found = operations.status(database, policy_of(settings), now)
-        with database.reading() as connection:
-            found["awaiting_approval"] = int(connection.execute(
-                select(func.count()).select_from(remediations).where(
-                    remediations.c.state == "awaiting_approval")).scalar_one())
+        found["awaiting_approval"] = read_model(database).awaiting_approval()
         if as_json:
             sys.stdout.write(json.dumps(found, default=str) + "\n")
             return
-        paused = (f"[red]PAUSED[/red]: {found['paused_reason']}" if found["paused"]
-                  else "[green]active[/green]")
-        breaker = (f"[red]OPEN[/red]: {found['breaker_reason']}" if found["breaker_open"]
-                   else "[green]closed[/green]")
-        out.print(f"remediation   {paused}")
-        out.print(f"breaker       {breaker}")
-        out.print(f"dry-run       {'yes' if found['dry_run'] else 'no'}")
-        queued = ", ".join(f"{k} {v}" for k, v in sorted(found["jobs_queued"].items()))
-        out.print(f"jobs queued   {queued or 'none'}")
-        out.print(f"approvals     {found['awaiting_approval']} waiting")
+        _print_status(found)
 
+
+def _print_status(found: dict[str, Any]) -> None:
+    paused = (f"[red]PAUSED[/red]: {found['paused_reason']}" if found["paused"]
+              else "[green]active[/green]")
+    breaker = (f"[red]OPEN[/red]: {found['breaker_reason']}" if found["breaker_open"]
+               else "[green]closed[/green]")
+    out.print(f"remediation   {paused}")
+    out.print(f"breaker       {breaker}")
+    out.print(f"dry-run       {'yes' if found['dry_run'] else 'no'}")
+    queued = ", ".join(f"{k} {v}" for k, v in sorted(found["jobs_queued"].items()))
+    out.print(f"jobs queued   {queued or 'none'}")
+    out.print(f"approvals     {found['awaiting_approval']} waiting")
+
+
+def _register_show(app: typer.Typer, settings_of: SettingsOf,
+                   database_of: DatabaseOf) -> None:
     @app.command()
     def show(remediation_id: Annotated[str, typer.Argument(metavar="ID",
                                                            help="id or unique prefix")],
              as_json: Annotated[bool, typer.Option("--json")] = False,
              config: config_opt = None, database_url: db_opt = None) -> None:
         """One remediation: alert, action, state, escalation steps and its timeline."""
-        from remediator.store import readmodel
+        from remediator.store.readmodel import LookupError_
 
         settings = settings_of(config, database_url=database_url)
-        with database_of(settings).reading() as connection:
-            try:
-                view = readmodel.remediation_view(
-                    connection, readmodel.resolve_id(connection, remediation_id),
-                    alertmanager_url=(settings.alertmanager_external_url
-                                      or settings.alertmanager_url))
-            except readmodel.LookupError_ as error:
-                err.print(str(error))
-                raise typer.Exit(1) from None
+        try:
+            view = read_model(database_of(settings)).remediation(
+                remediation_id, alertmanager_url=(settings.alertmanager_external_url
+                                                  or settings.alertmanager_url))
+        except LookupError_ as error:
+            err.print(str(error))
+            raise typer.Exit(1) from None
         if as_json:
             sys.stdout.write(view.model_dump_json() + "\n")
             return
-        out.print(f"[bold]{view.alert.alertname}[/bold] -> {view.action.type} "
-                  f"{view.action.target}")
-        out.print(f"id {view.id}  rule {view.rule}  state [bold]{view.state}[/bold]"
-                  + (f"  resolved {view.resolved_at[:19]}" if view.resolved_at else "")
-                  + (f"  repeats {view.repeats}" if view.repeats else ""))
-        for label, url in (("runbook", view.alert.runbook_url),
-                           ("prometheus", view.alert.generator_url),
-                           ("silence", view.alert.silence_url)):
-            if url:
-                out.print(f"{label:<11}{url}", soft_wrap=True)
-        if len(view.steps) > 1:
-            out.print("steps: " + " -> ".join(f"{s.step}:{s.action.type} ({s.state})"
-                                             for s in view.steps))
-        entries = [e.model_dump() for e in view.timeline]
-        for e in entries:
-            e.setdefault("alertname", "")
-            e.setdefault("rule", view.rule)
-        out.print(audit_table(entries, out.width, title="timeline"))
-        if view.evidence or view.hints:
-            from remediator.store.evidence_view import render_text
+        _print_view(view)
 
-            text = render_text({"evidence": view.evidence, "hints": view.hints})
-            out.print(text, soft_wrap=True, markup=False, highlight=False)
 
-    def _target_exists(settings: Settings, current: Remediation | None) -> bool | None:
-        """Ask the cluster, as the service would, whether the target is still there."""
-        import asyncio
+def _print_view(view: RemediationView) -> None:
+    out.print(f"[bold]{view.alert.alertname}[/bold] -> {view.action.type} "
+              f"{view.action.target}")
+    out.print(f"id {view.id}  rule {view.rule}  state [bold]{view.state}[/bold]"
+              + (f"  resolved {view.resolved_at[:19]}" if view.resolved_at else "")
+              + (f"  repeats {view.repeats}" if view.repeats else ""))
+    for label, url in (("runbook", view.alert.runbook_url),
+                       ("prometheus", view.alert.generator_url),
+                       ("silence", view.alert.silence_url)):
+        if url:
+            out.print(f"{label:<11}{url}", soft_wrap=True)
+    if len(view.steps) > 1:
+        out.print("steps: " + " -> ".join(f"{s.step}:{s.action.type} ({s.state})"
+                                         for s in view.steps))
+    entries = [e.model_dump() for e in view.timeline]
+    for e in entries:
+        e.setdefault("alertname", "")
+        e.setdefault("rule", view.rule)
+    out.print(audit_table(entries, out.width, title="timeline"))
+    if view.evidence or view.hints:
+        from remediator.cli.evidence_text import render_text
 
-        from remediator.actions.kubernetes.client import KubeConfigError
-        from remediator.actions.kubernetes.target_check import target_exists
-        from remediator.app.services import default_actions
+        text = render_text({"evidence": view.evidence, "hints": view.hints})
+        out.print(text, soft_wrap=True, markup=False, highlight=False)
 
-        if current is None or current.dry_run or not current.request.type.startswith(
-                "kubernetes."):
-            return None
-        try:
-            actions = default_actions(settings)
-        except KubeConfigError as error:
-            # Approving from a laptop without cluster access is still an answer:
-            # the worker reads the target again when it acts.
-            err.print(f"the target could not be checked here ({error}); "
-                      "the worker checks it when it acts")
-            return None
-        return asyncio.run(target_exists(actions, current.request))
 
-    def _answer(verb: str, remediation_id: str, reason: str, config: Path | None,
-                database_url: str | None) -> None:
-        from remediator.operate import approvals
-        from remediator.operate.operator_log import Actor
-        from remediator.rules.model import RuleLoadError, load_rules
-        from remediator.store import readmodel, remediations
+def _target_exists(settings: Settings, current: Remediation) -> bool | None:
+    """Ask the cluster, as the service would, whether the target is still there."""
+    import asyncio
 
+    from remediator.actions.kubernetes.client import KubeConfigError
+    from remediator.actions.kubernetes.target_check import target_exists
+    from remediator.app.services import default_actions
+
+    if current.dry_run or not current.request.type.startswith("kubernetes."):
+        return None
+    try:
+        actions = default_actions(settings)
+    except KubeConfigError as error:
+        # Approving from a laptop without cluster access is still an answer:
+        # the worker reads the target again when it acts.
+        err.print(f"the target could not be checked here ({error}); "
+                  "the worker checks it when it acts")
+        return None
+    return asyncio.run(target_exists(actions, current.request))
+
+
+def _register_answers(app: typer.Typer, settings_of: SettingsOf,
+                      database_of: DatabaseOf) -> None:
+    def answer(verb: str, remediation_id: str, reason: str, config: Path | None,
+               database_url: str | None) -> None:
         settings = settings_of(config, database_url=database_url)
-        database = database_of(settings)
-        with database.reading() as connection:
-            try:
-                full = readmodel.resolve_id(connection, remediation_id)
-            except readmodel.LookupError_ as error:
-                err.print(str(error))
-                raise typer.Exit(1) from None
-            current = remediations.get(connection, full)
-        try:
-            if verb == "approve":
-                try:
-                    rules = load_rules(settings.rules)
-                except RuleLoadError as error:
-                    err.print(f"cannot load the rules to re-check the guards: {error}")
-                    raise typer.Exit(1) from None
-                exists = _target_exists(settings, current)
-                answer = approvals.approve(database, remediation_id=full, actor=Actor.cli(),
-                                           reason=reason, now=utcnow(), rules=rules,
-                                           policy=policy_of(settings), target_exists=exists)
-            else:
-                answer = approvals.decline(database, remediation_id=full, actor=Actor.cli(),
-                                           reason=reason, now=utcnow())
-        except approvals.ApprovalError as error:
-            err.print(str(error))
-            raise typer.Exit(1) from None
-        out.print(f"{answer.outcome.value}: {answer.reason}", soft_wrap=True)
-        if verb == "approve" and not answer.queued:
-            raise typer.Exit(1)
+        _answer(verb, remediation_id, reason, settings, database_of(settings))
 
     @app.command()
     def approve(remediation_id: Annotated[str, typer.Argument(metavar="ID")],
                 reason: reason_opt, config: config_opt = None,
                 database_url: db_opt = None) -> None:
         """Approve a remediation awaiting approval (every guard is checked again first)."""
-        _answer("approve", remediation_id, reason, config, database_url)
+        answer("approve", remediation_id, reason, config, database_url)
 
     @app.command()
     def decline(remediation_id: Annotated[str, typer.Argument(metavar="ID")],
                 reason: reason_opt, config: config_opt = None,
                 database_url: db_opt = None) -> None:
         """Decline a remediation awaiting approval: nothing runs."""
-        _answer("decline", remediation_id, reason, config, database_url)
+        answer("decline", remediation_id, reason, config, database_url)
+
+
+def _answer(verb: str, remediation_id: str, reason: str, settings: Settings,
+            database: Database) -> None:
+    from remediator.operate import approvals
+    from remediator.operate.operator_log import Actor
+    from remediator.rules.model import RuleLoadError, load_rules
+    from remediator.store.readmodel import LookupError_
+
+    try:
+        current = read_model(database).find(remediation_id)
+    except LookupError_ as error:
+        err.print(str(error))
+        raise typer.Exit(1) from None
+    full = current.id
+    try:
+        if verb == "approve":
+            try:
+                rules = load_rules(settings.rules)
+            except RuleLoadError as error:
+                err.print(f"cannot load the rules to re-check the guards: {error}")
+                raise typer.Exit(1) from None
+            exists = _target_exists(settings, current)
+            answer = approvals.approve(database, remediation_id=full, actor=Actor.cli(),
+                                       reason=reason, now=utcnow(), rules=rules,
+                                       policy=policy_of(settings), target_exists=exists)
+        else:
+            answer = approvals.decline(database, remediation_id=full, actor=Actor.cli(),
+                                       reason=reason, now=utcnow())
+    except approvals.ApprovalError as error:
+        err.print(str(error))
+        raise typer.Exit(1) from None
+    out.print(f"{answer.outcome.value}: {answer.reason}", soft_wrap=True)
+    if verb == "approve" and not answer.queued:
+        raise typer.Exit(1)

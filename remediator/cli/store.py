@@ -1,4 +1,9 @@
-"""Settings and the database for CLI commands, without typer.
+"""Settings, the database and its reads for CLI commands, without typer.
+
+The CLI works on the service's database directly (it needs no running
+service: break-glass), through the store's facades: `read_model` for what
+`show` and `status` read, `audit_reads` for `audit` (which must not import
+pydantic), never a connection of its own.
 
 `remediator audit` runs without typer (see `remediator.cli.audit`), so these
 helpers end a command with `SystemExit`, which typer lets through
@@ -17,7 +22,9 @@ from remediator.store.location import from_environment
 if TYPE_CHECKING:
     from remediator.app.settings import Settings
     from remediator.store import Database
+    from remediator.store.audit.reads import AuditReads
     from remediator.store.audit.seal import AuditSeal
+    from remediator.store.readmodel import ReadModel
 
 class StoreSettings(Protocol):
     """What opening the database needs: `Settings` or a `StoreLocation`."""
@@ -64,6 +71,20 @@ def open_database(settings: StoreSettings) -> Database:
                   "REMEDIATOR_DATABASE_URL)")
         raise SystemExit(2)
     return Database(url, seal=_seal(settings))
+
+
+def read_model(database: Database) -> ReadModel:
+    """The service's read model over `database` (remediations, audit, evidence)."""
+    from remediator.store.readmodel import ReadModel
+
+    return ReadModel(database=database)
+
+
+def audit_reads(database: Database) -> AuditReads:
+    """The audit log's reads alone: `remediator audit` stays free of pydantic."""
+    from remediator.store.audit.reads import AuditReads
+
+    return AuditReads(database=database)
 
 
 def _seal(settings: StoreSettings) -> AuditSeal | None:

@@ -1,31 +1,46 @@
-"""What the console and the API show about remediations: documented shapes, not rows.
+"""The faces' reads: what the console, the API and the CLI show about remediations.
 
-`GET /api/v1/remediations/{id}` returns `RemediationView` (its JSON schema is
-in `/api/openapi.json`); the page and `remediator show` render the same
-object. Internal columns (the idempotency key, follow-up requests) stay out.
-A remediation is addressed by its id or by any unique prefix of at least
-six characters (the page shows eight).
+`ReadModel` is their one way in: each named read opens its own read
+transaction and returns a documented shape (`store.views`), never a row or
+a connection. It is built once, by the composition root (`Services.reads`)
+and by the CLI's store helper (`cli.store.read_model`). A remediation is
+addressed by its id or by any unique prefix of at least six characters
+(the page shows eight).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, and_, desc, func, or_, select
 
-from remediator.store import evidence_view as render
+from remediator.store import evidence as evidence_store
+from remediator.store import remediations
 from remediator.store.audit import log as audit
+from remediator.store.audit.reads import AuditReads
+from remediator.store.database import Database
+from remediator.store.remediations import Remediation
 from remediator.store.tables import audit as audit_table
 from remediator.store.tables import remediations as table
+from remediator.store.views import (
+    ActionView,
+    AlertView,
+    ListQuery,
+    RemediationRow,
+    RemediationView,
+    StepView,
+    TimelineEntry,
+)
 
 SHORT = 8
 _ID = re.compile(r"^[0-9a-f-]{6,36}$")
 DUPLICATE = "duplicate"
+
+Cursor = tuple[datetime, str]
+"""Where a page of remediations ended: the last row's (created_at, id)."""
 
 
 class LookupError_(Exception):
@@ -36,109 +51,60 @@ class LookupError_(Exception):
         self.status = status
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class ReadModel:
+    """The console's, the API's and the CLI's reads, one read transaction each."""
+
+    def __init__(self, *, database: Database) -> None:
+        self._database = database
+        self.audit = AuditReads(database=database)
+        """The audit log's pages and its chain check."""
+
+    def remediations(self, q: ListQuery) -> tuple[list[RemediationRow], Cursor | None]:
+        """Ladders newest first, with their current state; and the cursor for older ones."""
+        with self._database.reading() as connection:
+            return _list_remediations(connection, q)
+
+    def resolve(self, id_or_prefix: str) -> str:
+        """The full id of the remediation `id_or_prefix` names; LookupError_ otherwise."""
+        with self._database.reading() as connection:
+            return _resolve_id(connection, id_or_prefix)
+
+    def remediation(self, id_or_prefix: str, *,
+                    alertmanager_url: str | None = None) -> RemediationView:
+        """The whole story of one remediation's ladder (any step's id shows the ladder);
+        `alertmanager_url` is the Alertmanager UI its silence link opens."""
+        with self._database.reading() as connection:
+            return _remediation_view(connection, _resolve_id(connection, id_or_prefix),
+                                     alertmanager_url=alertmanager_url)
+
+    def find(self, id_or_prefix: str) -> Remediation:
+        """The remediation (the step itself, with its request) `id_or_prefix` names."""
+        with self._database.reading() as connection:
+            full = _resolve_id(connection, id_or_prefix)
+            found = remediations.get(connection, full)
+        if found is None:  # cannot happen in one transaction; said for the type
+            raise LookupError_(f"no remediation {full!r}", 404)
+        return found
+
+    def awaiting_approval(self) -> int:
+        """How many remediation steps wait for an operator's answer."""
+        with self._database.reading() as connection:
+            return int(connection.execute(select(func.count()).select_from(table).where(
+                table.c.state == "awaiting_approval")).scalar_one())
+
+    def evidence(self, remediation_id: str) -> dict[str, Any]:
+        """`{"evidence": [snapshot, ...], "hints": [...]}` of one step (`RemediationView`
+        carries the same for a whole ladder)."""
+        with self._database.reading() as connection:
+            return _evidence_view(connection, remediation_id)
+
+    def ping(self) -> None:
+        """Return when the store answers a read; StoreUnavailable otherwise (readiness)."""
+        with self._database.reading() as connection:
+            connection.execute(select(1))
 
 
-class AlertView(_Frozen):
-    alertname: str
-    fingerprint: str
-    starts_at: str
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    runbook_url: str
-    generator_url: str
-    """"Open in Prometheus": the expression that fired, as Alertmanager sent it."""
-    silence_url: str
-    """Alertmanager's new-silence form, pre-filled with this alert's labels ("" if unknown)."""
-
-
-class ActionView(_Frozen):
-    type: str
-    target: str
-    namespace: str
-    dry_run: bool
-
-
-class StepView(_Frozen):
-    id: str
-    step: int
-    action: ActionView
-    state: str
-    created_at: str
-    updated_at: str
-
-
-class TimelineEntry(_Frozen):
-    id: int
-    ts: str
-    outcome: str
-    step: int
-    action: str
-    target: str
-    reason: str
-    duration_ms: float | None
-    actor: str
-    """Who, for operator actions and approvals (token name, proxy user, cli:user)."""
-    detail: dict[str, Any]
-
-
-class RemediationView(_Frozen):
-    id: str
-    short_id: str
-    rule: str
-    state: str
-    """State of the newest ladder step (pending, succeeded, verified, exhausted...)."""
-    resolved_at: str | None
-    created_at: str
-    updated_at: str
-    approval_expires: str | None
-    alert: AlertView
-    action: ActionView
-    steps: list[StepView]
-    timeline: list[TimelineEntry]
-    repeats: int
-    """Alertmanager repeats of this alert folded into this remediation (`duplicate`)."""
-    evidence: list[Any]
-    """Snapshots (pod state, logs, events...) gathered before and after acting; empty when
-    none was (no cluster connected, or a playbook action)."""
-    hints: list[Any]
-    """Diagnosis hints drawn from the evidence before acting."""
-
-
-class RemediationRow(_Frozen):
-    """One line of the list: the ladder's first step, its current state, its repeats."""
-
-    id: str
-    short_id: str
-    rule: str
-    alertname: str
-    namespace: str
-    action: str
-    target: str
-    state: str
-    steps: int
-    repeats: int
-    dry_run: bool
-    resolved: bool
-    created_at: str
-    updated_at: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class ListQuery:
-    rule: str | None = None
-    namespace: str | None = None
-    alertname: str | None = None
-    state: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    limit: int = 50
-    before: tuple[datetime, str] | None = None
-    """Keyset cursor: rows created before this (created_at, id)."""
-
-
-def resolve_id(connection: Connection, text: str) -> str:
+def _resolve_id(connection: Connection, text: str) -> str:
     """The full id for an id or a unique prefix; LookupError_ otherwise."""
     text = text.strip().lower()
     if not _ID.match(text):
@@ -192,8 +158,8 @@ def _steps() -> Any:
             .scalar_subquery())
 
 
-def list_remediations(connection: Connection,
-                      q: ListQuery) -> tuple[list[RemediationRow], tuple[datetime, str] | None]:
+def _list_remediations(connection: Connection,
+                       q: ListQuery) -> tuple[list[RemediationRow], Cursor | None]:
     """Ladders newest first, with their current state; and the cursor for older ones."""
     state = _latest_state().label("current_state")
     stmt = (select(table, state, _repeats().label("repeats"), _steps().label("steps"))
@@ -228,7 +194,7 @@ def list_remediations(connection: Connection,
     return items, cursor
 
 
-def load_evidence(connection: Connection, remediation_ids: list[str]) -> tuple[
+def _ladder_evidence(connection: Connection, remediation_ids: list[str]) -> tuple[
         list[Any], list[Any]]:
     """Evidence snapshots gathered around the ladder's actions, and diagnosis hints.
 
@@ -238,14 +204,22 @@ def load_evidence(connection: Connection, remediation_ids: list[str]) -> tuple[
     evidence: list[Any] = []
     hints: list[Any] = []
     for remediation_id in remediation_ids:
-        found = render.evidence_view(connection, remediation_id)
+        found = _evidence_view(connection, remediation_id)
         evidence.extend(found.get("evidence") or [])
         hints.extend(h for h in found.get("hints") or [] if h not in hints)
     return evidence, hints
 
 
-def remediation_view(connection: Connection, remediation_id: str, *,
-                     alertmanager_url: str | None = None) -> RemediationView:
+def _evidence_view(connection: Connection, remediation_id: str) -> dict[str, Any]:
+    """`{"evidence": [snapshot, ...], "hints": [...]}`; hints are those drawn before acting."""
+    snapshots = evidence_store.for_remediation(connection, remediation_id)
+    before = [s for s in snapshots if s["phase"] == evidence_store.BEFORE]
+    hints = before[-1]["hints"] if before else []
+    return {"evidence": snapshots, "hints": hints}
+
+
+def _remediation_view(connection: Connection, remediation_id: str, *,
+                      alertmanager_url: str | None = None) -> RemediationView:
     """The whole story of one remediation's ladder (any step's id shows the ladder)."""
     row = connection.execute(select(table).where(table.c.id == remediation_id)).one()
     root = connection.execute(select(table).where(table.c.id == row.root_id)).first() or row
@@ -259,7 +233,7 @@ def remediation_view(connection: Connection, remediation_id: str, *,
         audit_table.c.ts <= (root.resolved_at or datetime.max.replace(tzinfo=UTC)))
         .order_by(audit_table.c.id).limit(1000))]
     timeline = sorted(entries + repeats, key=lambda e: int(e["id"]))
-    evidence, hints = load_evidence(connection, [step.id for step in ladder])
+    evidence, hints = _ladder_evidence(connection, [step.id for step in ladder])
     labels = dict(root.labels)
     annotations = dict(root.annotations)
     return RemediationView(

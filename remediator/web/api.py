@@ -13,13 +13,11 @@ from remediator.app.services import Services
 from remediator.model.outcomes import Outcome
 from remediator.model.timeparse import parse_time
 from remediator.operate import operations, operator_log
-from remediator.store import readmodel
-from remediator.store.audit import log as audit
 from remediator.store.audit.log import AuditQuery
-from remediator.store.readmodel import RemediationRow, RemediationView
+from remediator.store.views import RemediationRow, RemediationView
 from remediator.web import console
 from remediator.web.console import AnswerBody, AnswerView, RemediationPage, actor_of
-from remediator.web.deps import OperatorDep, Reader, ServicesDep
+from remediator.web.deps import OperatorDep, Reader, ReadsDep, ServicesDep
 from remediator.web.responses import FastJSONResponse
 
 router = APIRouter(prefix="/api/v1")
@@ -28,6 +26,7 @@ router = APIRouter(prefix="/api/v1")
 @router.get("/audit", dependencies=[Reader], response_model=dict[str, Any])
 async def list_audit(
     services: ServicesDep,
+    reads: ReadsDep,
     rule: str | None = None,
     alertname: str | None = None,
     namespace: str | None = None,
@@ -51,8 +50,7 @@ async def list_audit(
         raise HTTPException(400, str(error)) from None
 
     def run() -> FastJSONResponse:
-        with services.database.reading() as connection:
-            items, next_cursor = audit.query(connection, q)
+        items, next_cursor = reads.audit.query(q)
         # Entries are JSON values already: FastAPI's encoder would walk every one
         # again (40 ms for a 500-entry page, three times the query). Encoded here,
         # off the event loop, by orjson (see `responses`).
@@ -73,6 +71,7 @@ def _cursor(value: str | None) -> int | None:
 @router.get("/remediations", dependencies=[Reader])
 async def list_remediations(
     services: ServicesDep,
+    reads: ReadsDep,
     rule: str | None = None,
     namespace: str | None = None,
     alertname: str | None = None,
@@ -91,8 +90,7 @@ async def list_remediations(
         raise HTTPException(400, str(error)) from None
 
     def run() -> tuple[list[RemediationRow], str | None]:
-        with services.database.reading() as connection:
-            items, after = readmodel.list_remediations(connection, q)
+        items, after = reads.remediations(q)
         return items, console.encode_cursor(after)
 
     items, next_cursor = await run_in_threadpool(run)

@@ -19,9 +19,9 @@ from remediator.app.services import Services
 from remediator.model.timeparse import parse_time
 from remediator.operate import approvals
 from remediator.operate.operator_log import Actor
-from remediator.store import readmodel, remediations
-from remediator.store.readmodel import ListQuery, RemediationRow, RemediationView
+from remediator.store.readmodel import LookupError_
 from remediator.store.remediations import Remediation
+from remediator.store.views import ListQuery, RemediationRow, RemediationView
 from remediator.web.deps import client_address
 from remediator.web.session import Principal
 
@@ -92,25 +92,21 @@ def when(text: str | None, now: datetime) -> datetime | None:
 
 def load_view(services: Services, remediation_id: str) -> RemediationView:
     settings = services.settings
-    with services.database.reading() as connection:
-        try:
-            full = readmodel.resolve_id(connection, remediation_id)
-        except readmodel.LookupError_ as error:
-            raise HTTPException(error.status, str(error)) from None
-        return readmodel.remediation_view(
-            connection, full,
+    try:
+        return services.reads.remediation(
+            remediation_id,
             alertmanager_url=settings.alertmanager_external_url or settings.alertmanager_url)
+    except LookupError_ as error:
+        raise HTTPException(error.status, str(error)) from None
 
 
 async def target_exists(services: Services, remediation_id: str) -> bool | None:
     """Ask the cluster whether the awaiting action's target is still there (approve only)."""
     def load() -> Remediation | None:
-        with services.database.reading() as connection:
-            try:
-                full = readmodel.resolve_id(connection, remediation_id)
-            except readmodel.LookupError_:
-                return None  # answer() reports the 404 with its reason
-            return remediations.get(connection, full)
+        try:
+            return services.reads.find(remediation_id)
+        except LookupError_:
+            return None  # answer() reports the 404 with its reason
 
     current = await run_in_threadpool(load)
     if current is None or current.dry_run:
@@ -122,11 +118,10 @@ def answer(services: Services, remediation_id: str, verb: str, actor: Actor,
            reason: str, *, target_exists: bool | None = None) -> AnswerView:
     """Approve or decline (blocking; run in a thread)."""
     now = services.clock()
-    with services.database.reading() as connection:
-        try:
-            full = readmodel.resolve_id(connection, remediation_id)
-        except readmodel.LookupError_ as error:
-            raise HTTPException(error.status, str(error)) from None
+    try:
+        full = services.reads.resolve(remediation_id)
+    except LookupError_ as error:
+        raise HTTPException(error.status, str(error)) from None
     try:
         if verb == "approve":
             result = approvals.approve(services.database, remediation_id=full, actor=actor,

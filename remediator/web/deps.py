@@ -23,7 +23,7 @@ from fastapi import Depends, HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from remediator.app.services import Services
-from remediator.store.sessions import SessionStore
+from remediator.store.readmodel import ReadModel
 from remediator.web.forwarded import trusted_proxy
 from remediator.web.session import COOKIE, Expiry, Principal, Sessions, csrf_matches
 from remediator.web.unauthenticated import RefusalSampler
@@ -43,8 +43,16 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+def get_reads(request: Request) -> ReadModel:
+    """The read model the services hold: every read of the console and the API."""
+    return get_services(request).reads
+
+
+ReadsDep = Annotated[ReadModel, Depends(get_reads)]
+
+
 def sessions(request: Request) -> Sessions:
-    """The app's sessions (built on first use from the settings and the database)."""
+    """The app's sessions (built on first use from the settings and the session store)."""
     state = request.app.state
     found: Sessions | None = getattr(state, "sessions", None)
     if found is None:
@@ -52,7 +60,7 @@ def sessions(request: Request) -> Sessions:
         settings = services.settings
         key = settings.resolved_session_key()
         found = state.sessions = Sessions(
-            key, store=SessionStore(services.database),
+            key, store=services.sessions,
             expiry=Expiry(ttl=settings.session_ttl, idle=settings.session_idle_timeout))
     return found
 

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
 from remediator.operate import operator_log
 from remediator.operate.operator_log import Actor
@@ -33,12 +32,8 @@ async def healthy() -> PlainTextResponse:
 @router.get("/-/ready")
 async def ready(services: ServicesDep) -> PlainTextResponse:
     """Ready when the store answers: without it no delivery can be acknowledged."""
-    def probe() -> None:
-        with services.database.reading() as connection:
-            connection.execute(text("SELECT 1"))
-
     try:
-        await run_in_threadpool(probe)
+        await run_in_threadpool(services.reads.ping)
     except StoreUnavailable as error:
         return PlainTextResponse(f"store unavailable: {error}\n", status_code=503)
     return PlainTextResponse("remediator is ready\n")

@@ -25,12 +25,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from remediator.model.outcomes import Outcome
 from remediator.operate import operations, operator_log
-from remediator.store import readmodel
-from remediator.store.audit import log as audit
 from remediator.store.audit.log import AuditQuery
+from remediator.store.views import ListQuery, RemediationRow
 from remediator.web import console
 from remediator.web.console import actor_of
 from remediator.web.deps import (
+    ReadsDep,
     ServicesDep,
     acting_refusal,
     csrf_refusal,
@@ -73,6 +73,7 @@ def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
 @router.get("/", response_class=HTMLResponse)
 async def remediations_page(
     services: ServicesDep,
+    reads: ReadsDep,
     viewer: Viewer,
     rule: str = "",
     namespace: str = "",
@@ -91,11 +92,10 @@ async def remediations_page(
                                alertname=alertname, state=state, since=since, until=until,
                                limit=limit, cursor=cursor)
     except ValueError as problem:
-        error, q = str(problem), readmodel.ListQuery(limit=limit)
+        error, q = str(problem), ListQuery(limit=limit)
 
-    def load() -> tuple[list[readmodel.RemediationRow], str | None, dict[str, Any]]:
-        with services.database.reading() as connection:
-            items, after = readmodel.list_remediations(connection, q)
+    def load() -> tuple[list[RemediationRow], str | None, dict[str, Any]]:
+        items, after = reads.remediations(q)
         status = operations.status(services.database, services.intake.policy,
                                    services.clock())
         return items, console.encode_cursor(after), status
@@ -110,6 +110,7 @@ async def remediations_page(
 @router.get("/audit", response_class=HTMLResponse)
 async def audit_page(
     services: ServicesDep,
+    reads: ReadsDep,
     viewer: Viewer,
     rule: str = "",
     outcome: str = "",
@@ -134,11 +135,7 @@ async def audit_page(
                    namespace=namespace or None, since=since_at, until=until_at, limit=limit,
                    cursor=int(cursor) if cursor else None)
 
-    def load() -> tuple[list[dict[str, object]], int | None]:
-        with services.database.reading() as connection:
-            return audit.query(connection, q)
-
-    items, next_cursor = await run_in_threadpool(load)
+    items, next_cursor = await run_in_threadpool(reads.audit.query, q)
     filters = {"rule": rule, "outcome": outcome, "alertname": alertname,
                "namespace": namespace, "since": since, "until": until}
     older = urlencode({**{k: v for k, v in filters.items() if v},

@@ -15,6 +15,7 @@ from remediator.cli.console import follow
 from remediator.store import Database
 from remediator.store.audit import log as audit
 from remediator.store.audit.log import AuditQuery
+from remediator.store.audit.reads import AuditReads
 from tests.cli.conftest import decided
 from tests.support.payloads import crashloop
 
@@ -120,9 +121,8 @@ def test_follow_prints_new_entries_as_they_arrive(db: tuple[str, dict[str, str]]
         if len(batches) == 1:
             runner.invoke(app, ["pause", "--reason", "follow me", "--database-url", url])
 
-    follow(database, AuditQuery(limit=100), lambda b: batches.append([e["outcome"]
-                                                                        for e in b]),
-           sleep=more, polls=2)
+    follow(AuditReads(database=database), AuditQuery(limit=100),
+           lambda b: batches.append([e["outcome"] for e in b]), sleep=more, polls=2)
     assert batches[0][:2] == ["executed", "awaiting_approval"]
     assert batches[1:] == [["operator"]]
     with database.reading() as connection:

@@ -17,6 +17,7 @@ from kubernetes.client import ApiClient
 
 from remediator.actions.kubernetes.actions import kubernetes_actions
 from remediator.app.metrics import Metrics
+from remediator.cli.evidence_text import render_text
 from remediator.execute.preflight import Preflight, PreflightConfig
 from remediator.execute.verify import NoVerifier
 from remediator.execute.worker import Worker
@@ -29,7 +30,7 @@ from remediator.rules.book import RuleBook
 from remediator.store import Database
 from remediator.store.audit import log as audit
 from remediator.store.audit.log import AuditQuery
-from remediator.store.evidence_view import evidence_view, render_text
+from remediator.store.readmodel import ReadModel
 from tests.support.payloads import crashloop
 
 from .conftest import NAMESPACE, NOW, Seeded, declare_logs
@@ -67,8 +68,7 @@ class Rig:
         return list(reversed(items))
 
     def evidence(self, remediation_id: str) -> dict[str, object]:
-        with self.database.reading() as connection:
-            return evidence_view(connection, remediation_id)
+        return ReadModel(database=self.database).evidence(remediation_id)
 
 
 @pytest.fixture

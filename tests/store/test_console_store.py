@@ -1,4 +1,4 @@
-"""The console's reads and the approval writes on both backends (SQLite, PostgreSQL)."""
+"""The console's reads (`ReadModel`) and the approval writes on both backends (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from remediator.model.policy import Policy
 from remediator.operate import approvals
 from remediator.operate.operator_log import Actor
 from remediator.rules.book import RuleBook
-from remediator.store import Database, readmodel
+from remediator.store import Database, StoreUnavailable
+from remediator.store.audit.log import AuditQuery
+from remediator.store.readmodel import LookupError_, ReadModel
+from remediator.store.views import ListQuery
 from tests.support.payloads import crashloop
 
 RULES = """\
@@ -46,17 +49,17 @@ def test_list_filters_pages_and_resolves_short_ids(intake: Intake, clock: FakeCl
         ids.append(str(receive(intake, f"web-{n}")["remediation_id"]))
         clock.advance(minutes=1)
     receive(intake, "web-0")  # a repeat
-    with intake.database.reading() as connection:
-        first, cursor = readmodel.list_remediations(connection, readmodel.ListQuery(limit=2))
-        assert [r.id for r in first] == ids[:0:-1]
-        rest, end = readmodel.list_remediations(
-            connection, readmodel.ListQuery(limit=2, before=cursor))
-        assert [(r.id, r.repeats) for r in rest] == [(ids[0], 1)] and end is None
-        pending, _ = readmodel.list_remediations(connection, readmodel.ListQuery(state="pending"))
-        assert len(pending) == 3
-        assert readmodel.resolve_id(connection, ids[1][:8]) == ids[1]
-        view = readmodel.remediation_view(connection, ids[0])
-        assert [e.outcome for e in view.timeline] == ["executed", "duplicate"]
+    reads = ReadModel(database=intake.database)
+    first, cursor = reads.remediations(ListQuery(limit=2))
+    assert [r.id for r in first] == ids[:0:-1]
+    rest, end = reads.remediations(ListQuery(limit=2, before=cursor))
+    assert [(r.id, r.repeats) for r in rest] == [(ids[0], 1)] and end is None
+    pending, _ = reads.remediations(ListQuery(state="pending"))
+    assert len(pending) == 3
+    assert reads.resolve(ids[1][:8]) == ids[1]
+    view = reads.remediation(ids[0][:8])
+    assert view.id == ids[0]
+    assert [e.outcome for e in view.timeline] == ["executed", "duplicate"]
 
 
 def test_approve_decline_and_expire(intake: Intake, clock: FakeClock) -> None:
@@ -72,9 +75,73 @@ def test_approve_decline_and_expire(intake: Intake, clock: FakeClock) -> None:
                              now=clock()).reason == "declined by webhook-token: no"
     clock.advance(minutes=31)
     assert [r.id for r in approvals.expire_due(database, clock())] == [c]
-    with database.reading() as connection:
-        states = {rid: readmodel.remediation_view(connection, rid).state for rid in (a, b, c)}
+    reads = ReadModel(database=database)
+    states = {rid: reads.remediation(rid).state for rid in (a, b, c)}
     assert states == {a: "pending", b: "declined", c: "expired"}
     with pytest.raises(approvals.ApprovalError, match="not awaiting approval"):
         approvals.approve(database, remediation_id=c, actor=OPERATOR, reason="", now=clock(),
                           rules=rules, policy=Policy())
+
+
+@pytest.mark.parametrize(("text", "status"), [
+    pytest.param("not-an-id", 404, id="not-hex"),
+    pytest.param("abc", 404, id="too-short"),
+    pytest.param("ffffff", 404, id="unknown"),
+])
+def test_an_id_that_names_no_remediation_is_a_lookup_error(
+        intake: Intake, text: str, status: int) -> None:
+    receive(intake, "web-0")
+    reads = ReadModel(database=intake.database)
+    for read in (reads.resolve, reads.find, reads.remediation):
+        with pytest.raises(LookupError_) as raised:
+            read(text)
+        assert raised.value.status == status
+
+
+def test_find_returns_the_step_with_its_request(intake: Intake) -> None:
+    rid = str(receive(intake, "pay-1", "apps-payments")["remediation_id"])
+    found = ReadModel(database=intake.database).find(rid[:8])
+    assert (found.id, found.state, found.request.target) == (
+        rid, "awaiting_approval", "pod/apps-payments/pay-1")
+
+
+def test_awaiting_approval_counts_steps_waiting_for_an_answer(
+        intake: Intake, clock: FakeClock) -> None:
+    reads = ReadModel(database=intake.database)
+    assert reads.awaiting_approval() == 0
+    receive(intake, "web-0")
+    a = str(receive(intake, "pay-1", "apps-payments")["remediation_id"])
+    receive(intake, "pay-2", "apps-payments")
+    assert reads.awaiting_approval() == 2
+    approvals.decline(intake.database, remediation_id=a, actor=OPERATOR, reason="no",
+                      now=clock())
+    assert reads.awaiting_approval() == 1
+
+
+def test_evidence_is_empty_when_none_was_gathered(intake: Intake) -> None:
+    rid = str(receive(intake, "web-0")["remediation_id"])
+    reads = ReadModel(database=intake.database)
+    assert reads.evidence(rid) == {"evidence": [], "hints": []}
+    view = reads.remediation(rid)
+    assert (view.evidence, view.hints) == ([], [])
+
+
+def test_audit_pages_follow_and_verify(intake: Intake) -> None:
+    reads = ReadModel(database=intake.database).audit
+    receive(intake, "web-0")
+    items, _ = reads.query(AuditQuery(limit=10))
+    last = max(int(e["id"]) for e in items)
+    assert reads.newer_than(AuditQuery(limit=10), last) == []
+    receive(intake, "web-1")
+    fresh = reads.newer_than(AuditQuery(limit=10), last)
+    assert [e["target"] for e in fresh] == ["pod/apps-a/web-1"]
+    assert reads.verify().ok
+
+
+def test_ping_answers_while_the_store_does(intake: Intake) -> None:
+    reads = ReadModel(database=intake.database)
+    reads.ping()
+    gone = ReadModel(database=Database("postgresql+psycopg://nobody@127.0.0.1:1/none"
+                                       "?connect_timeout=2"))
+    with pytest.raises(StoreUnavailable):
+        gone.ping()

@@ -357,7 +357,7 @@ def test_approve_from_the_detail_page(client: TestClient, recorder: RecordingAct
 
 
 def test_detail_page_renders_evidence_and_hints_when_present(client: TestClient) -> None:
-    from remediator.store.readmodel import RemediationView
+    from remediator.store.views import RemediationView
     from remediator.web.page import templates
     from remediator.web.session import Principal
 

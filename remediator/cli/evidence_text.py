@@ -1,25 +1,14 @@
-"""The evidence of a remediation for people: plain JSON for the API, text for the CLI.
+"""A remediation's evidence as text: what `remediator show ID` prints under its timeline.
 
-`evidence_view` is what `GET /api/v1/remediations/{id}` returns under
-`evidence` and `hints`; `render_text` is what `remediator show ID` prints.
+The API returns the same evidence as JSON (`RemediationView.evidence` and
+`.hints`, read by `store.readmodel.ReadModel`); this is only its rendering
+for a terminal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-
-from sqlalchemy import Connection
-
-from remediator.store import evidence as evidence_store
-
-
-def evidence_view(connection: Connection, remediation_id: str) -> dict[str, Any]:
-    """`{"evidence": [snapshot, ...], "hints": [...]}`; hints are those drawn before acting."""
-    snapshots = evidence_store.for_remediation(connection, remediation_id)
-    before = [s for s in snapshots if s["phase"] == evidence_store.BEFORE]
-    hints = before[-1]["hints"] if before else []
-    return {"evidence": snapshots, "hints": hints}
 
 
 def render_text(view: Mapping[str, Any]) -> str:
