@@ -63,12 +63,13 @@ def register(app: typer.Typer, *, settings_of: Callable[..., Settings],
         from sqlalchemy import func, select
 
         from remediator.operate import operations
+        from remediator.store.operating import OperatorStore
         from remediator.store.tables import remediations
 
         settings = settings_of(config, database_url=database_url)
         database = database_of(settings)
         now = utcnow()
-        found = operations.status(database, policy_of(settings), now)
+        found = operations.status(OperatorStore(database), policy_of(settings), now)
         with database.reading() as connection:
             found["awaiting_approval"] = int(connection.execute(
                 select(func.count()).select_from(remediations).where(
@@ -159,6 +160,7 @@ def register(app: typer.Typer, *, settings_of: Callable[..., Settings],
         from remediator.operate.operator_log import Actor
         from remediator.rules.model import RuleLoadError, load_rules
         from remediator.store import readmodel, remediations
+        from remediator.store.approving import ApprovalStore
 
         settings = settings_of(config, database_url=database_url)
         database = database_of(settings)
@@ -177,12 +179,13 @@ def register(app: typer.Typer, *, settings_of: Callable[..., Settings],
                     err.print(f"cannot load the rules to re-check the guards: {error}")
                     raise typer.Exit(1) from None
                 exists = _target_exists(settings, current)
-                answer = approvals.approve(database, remediation_id=full, actor=Actor.cli(),
-                                           reason=reason, now=utcnow(), rules=rules,
-                                           policy=policy_of(settings), target_exists=exists)
+                answer = approvals.approve(ApprovalStore(database), remediation_id=full,
+                                           actor=Actor.cli(), reason=reason, now=utcnow(),
+                                           rules=rules, policy=policy_of(settings),
+                                           target_exists=exists)
             else:
-                answer = approvals.decline(database, remediation_id=full, actor=Actor.cli(),
-                                           reason=reason, now=utcnow())
+                answer = approvals.decline(ApprovalStore(database), remediation_id=full,
+                                           actor=Actor.cli(), reason=reason, now=utcnow())
         except approvals.ApprovalError as error:
             err.print(str(error))
             raise typer.Exit(1) from None

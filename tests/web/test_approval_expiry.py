@@ -52,8 +52,8 @@ def test_approving_past_the_expiry_is_refused_and_audited(
         "asks again)")
     # The expiry stands: the key was given back, so the alert asks again.
     assert deliver(client, payments())[0]["outcome"] == "awaiting_approval"
-    assert approvals.expire_due(client.app.state.services.database,  # type: ignore[attr-defined]
-                                clock()) == []
+    services = client.app.state.services  # type: ignore[attr-defined]
+    assert approvals.expire_due(services.approval_store, clock()) == []
 
 
 def test_declining_a_request_the_scheduler_expired_is_refused_and_audited(
@@ -61,7 +61,7 @@ def test_declining_a_request_the_scheduler_expired_is_refused_and_audited(
     rid = deliver(client, payments())[0]["remediation_id"]
     clock.advance(minutes=31)
     services = client.app.state.services  # type: ignore[attr-defined]
-    assert [r.id for r in approvals.expire_due(services.database, clock())] == [rid]
+    assert [r.id for r in approvals.expire_due(services.approval_store, clock())] == [rid]
     for _ in range(2):
         refused = answer(client, rid, "decline", "")
         assert refused.status_code == 409

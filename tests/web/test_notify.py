@@ -39,13 +39,13 @@ def entry(outcome: str, **fields: Any) -> dict[str, Any]:
 def test_claims_only_new_events_once(client: TestClient, clock: FakeClock) -> None:
     services = client.app.state.services  # type: ignore[attr-defined]
     deliver(client, crashloop(pod="before"))
-    assert claim_events(services.database, clock()) == []  # history is not replayed
+    assert claim_events(services.operator_store, clock()) == []  # history is not replayed
     waiting = deliver(client, crashloop(pod="pay-0", namespace="apps-payments"))[0]
     deliver(client, crashloop(pod="web-2"))  # executed: not an event
-    events = claim_events(services.database, clock())
+    events = claim_events(services.operator_store, clock())
     assert [(e["outcome"], e["remediation_id"]) for e in events] == [
         ("awaiting_approval", waiting["remediation_id"])]
-    assert claim_events(services.database, clock()) == []
+    assert claim_events(services.operator_store, clock()) == []
 
 
 @respx.mock
