@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from remediator.app.metrics import Metrics
 from remediator.app.services import Services, audit_head_gauges
 from remediator.clients.alertmanager import AlertmanagerClient
 from remediator.intake.reconcile import reconcile
+from remediator.model.outcomes import Outcome
 from remediator.operate import operations
 from remediator.operate.approvals import expire_approvals
 from remediator.operate.notify import Notifier, channels_of, notify_pending
 from remediator.store import jobs
+from remediator.store.remediations import Remediation
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +40,29 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     scheduler.add_job(_refresh_gauges, "interval", id="gauges", seconds=5, args=[services])
     scheduler.add_job(_retention, "interval", id="audit-retention", hours=1, args=[services])
     scheduler.add_job(expire_approvals, "interval", id="expire-approvals", seconds=30,
-                      args=[services])
+                      args=[services.approval_store],
+                      kwargs={"clock": services.clock,
+                              "expired": _count_expired(services.metrics)})
     channels = channels_of(settings.notify_slack_url, settings.notify_webhook_url)
     if channels:
         notifier = Notifier(channels, metrics=services.metrics, retries=settings.notify_retries,
                             external_url=settings.external_url)
         scheduler.add_job(notify_pending, "interval", id="notify", seconds=5,
-                          args=[services, notifier])
+                          args=[services.operator_store, notifier],
+                          kwargs={"clock": services.clock})
     if services.alertmanager is not None:
         scheduler.add_job(_reconcile, "interval", id="reconcile",
                           seconds=settings.reconcile_interval.total_seconds(),
                           args=[services, services.alertmanager],
                           next_run_time=datetime.now(UTC))  # at start: catch what we missed
     return scheduler
+
+
+def _count_expired(metrics: Metrics) -> Callable[[Remediation], None]:
+    """Counts each request that expired unanswered (`remediator_approvals_total`)."""
+    def count(current: Remediation) -> None:
+        metrics.approvals.labels(rule=current.rule, outcome=Outcome.EXPIRED.value).inc()
+    return count
 
 
 async def _recover(services: Services) -> None:
@@ -72,7 +86,8 @@ async def _reconcile(services: Services, client: AlertmanagerClient) -> None:
 
 def refresh_gauges(services: Services) -> None:
     """Breaker state, pause switch and queue depth as gauges (read from the store)."""
-    status = operations.status(services.database, services.intake.policy, services.clock())
+    status = operations.status(services.operator_store, services.intake.policy,
+                               services.clock())
     services.metrics.breaker_open.set(1 if status["breaker_open"] else 0)
     services.metrics.paused.set(1 if status["paused"] else 0)
     for kind in (jobs.ACTION, jobs.VERIFY, jobs.FOLLOWUP):
@@ -97,6 +112,3 @@ async def _retention(services: Services) -> None:
         log.info("retention removed %s older than %s",
                  ", ".join(f"{n} {what}" for what, n in removed.items()),
                  cutoff.isoformat(timespec="seconds"))
-
-
-

@@ -31,8 +31,10 @@ from remediator.model.actions import Action, ActionRegistry
 from remediator.model.clock import Clock, utcnow
 from remediator.rules.book import RuleBook
 from remediator.store import Database
+from remediator.store.approving import ApprovalStore
 from remediator.store.audit.head import read_head
 from remediator.store.audit.seal import AuditSeal
+from remediator.store.operating import OperatorStore
 from remediator.store.readmodel import ReadModel
 from remediator.store.sessions import SessionStore
 from remediator.store.timeouts import Timeouts
@@ -58,6 +60,10 @@ class Services:
     """What the console, the API and the CLI show (one read transaction per call)."""
     sessions: SessionStore
     """Console sessions and failed sign-ins, shared by every replica."""
+    operator_store: OperatorStore
+    """Operator actions and their audit entries (`operate.operator_log`, sessions, status)."""
+    approval_store: ApprovalStore
+    """Answers to approval requests and their expiry (`operate.approvals`)."""
     alertmanager: AlertmanagerClient | None = None
     catch_up: CatchUp | None = None
     prometheus: PrometheusExecutor | None = None
@@ -139,7 +145,8 @@ class Services:
         return cls(settings=settings, database=database, rulebook=rulebook, intake=intake,
                    worker=worker, metrics=metrics, clock=clock, executable=executable,
                    writer=DecisionWriter(intake), reads=ReadModel(database=database),
-                   sessions=SessionStore(database), alertmanager=alertmanager,
+                   sessions=SessionStore(database), operator_store=OperatorStore(database),
+                   approval_store=ApprovalStore(database), alertmanager=alertmanager,
                    catch_up=CatchUp(alertmanager, intake, on_decided=worker.wake),
                    prometheus=prometheus, kubernetes=deferred)
 

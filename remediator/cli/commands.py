@@ -177,6 +177,7 @@ def audit_reanchor(ctx: typer.Context, reason: Annotated[str, typer.Option(
     `audit verify` reported the old one (a restored backup, deleted entries). Audited."""
     from remediator.operate import operator_log
     from remediator.operate.operator_log import Actor
+    from remediator.store.operating import OperatorStore
 
     if not reason.strip():
         typer.echo("--reason must say what the investigation found", err=True)
@@ -188,8 +189,8 @@ def audit_reanchor(ctx: typer.Context, reason: Annotated[str, typer.Option(
             typer.echo("no audit key found: an unkeyed chain has no head to re-anchor",
                        err=True)
             raise typer.Exit(2)
-        was = operator_log.reanchor_audit(database, actor=Actor.cli(), reason=reason,
-                                          now=utcnow())
+        was = operator_log.reanchor_audit(OperatorStore(database), actor=Actor.cli(),
+                                          reason=reason, now=utcnow())
     finally:
         database.dispose()
     out.print(f"new audit head started (replaced: {was}); restart the replicas so a "
@@ -203,10 +204,11 @@ def breaker_reset(config: ConfigOption = None, database_url: DatabaseOption = No
     """Close the circuit breaker now (every replica sees it)."""
     from remediator.operate import operator_log
     from remediator.operate.operator_log import Actor
+    from remediator.store.operating import OperatorStore
 
     settings = _settings(config, database_url=database_url)
-    operator_log.reset_breaker(_database(settings), actor=Actor.cli(), reason=reason,
-                               now=utcnow())
+    operator_log.reset_breaker(OperatorStore(_database(settings)), actor=Actor.cli(),
+                               reason=reason, now=utcnow())
     out.print("circuit breaker reset")
 
 
@@ -216,9 +218,11 @@ def pause(reason: Annotated[str, typer.Option(help="shown in the audit log")] = 
     """Stop all remediation (decisions are still audited, as `paused`)."""
     from remediator.operate import operator_log
     from remediator.operate.operator_log import Actor
+    from remediator.store.operating import OperatorStore
 
     settings = _settings(config, database_url=database_url)
-    operator_log.pause(_database(settings), actor=Actor.cli(), reason=reason, now=utcnow())
+    operator_log.pause(OperatorStore(_database(settings)), actor=Actor.cli(), reason=reason,
+                       now=utcnow())
     out.print("remediation paused")
 
 
@@ -228,9 +232,11 @@ def resume(config: ConfigOption = None, database_url: DatabaseOption = None,
     """Resume remediation after `pause`."""
     from remediator.operate import operator_log
     from remediator.operate.operator_log import Actor
+    from remediator.store.operating import OperatorStore
 
     settings = _settings(config, database_url=database_url)
-    operator_log.resume(_database(settings), actor=Actor.cli(), reason=reason, now=utcnow())
+    operator_log.resume(OperatorStore(_database(settings)), actor=Actor.cli(), reason=reason,
+                        now=utcnow())
     out.print("remediation resumed")
 
 

@@ -76,11 +76,12 @@ def _register_status(app: typer.Typer, settings_of: SettingsOf,
                config: config_opt = None, database_url: db_opt = None) -> None:
         """Paused? Breaker open? Queue depth? Waiting approvals? (as /api/v1/status)."""
         from remediator.operate import operations
+        from remediator.store.operating import OperatorStore
 
         settings = settings_of(config, database_url=database_url)
         database = database_of(settings)
         now = utcnow()
-        found = operations.status(database, policy_of(settings), now)
+        found = operations.status(OperatorStore(database), policy_of(settings), now)
         found["awaiting_approval"] = read_model(database).awaiting_approval()
         if as_json:
             sys.stdout.write(json.dumps(found, default=str) + "\n")
@@ -199,6 +200,7 @@ def _answer(verb: str, remediation_id: str, reason: str, settings: Settings,
     from remediator.operate import approvals
     from remediator.operate.operator_log import Actor
     from remediator.rules.model import RuleLoadError, load_rules
+    from remediator.store.approving import ApprovalStore
     from remediator.store.readmodel import LookupError_
 
     try:
@@ -215,11 +217,13 @@ def _answer(verb: str, remediation_id: str, reason: str, settings: Settings,
                 err.print(f"cannot load the rules to re-check the guards: {error}")
                 raise typer.Exit(1) from None
             exists = _target_exists(settings, current)
-            answer = approvals.approve(database, remediation_id=full, actor=Actor.cli(),
+            answer = approvals.approve(ApprovalStore(database), remediation_id=full,
+                                       actor=Actor.cli(),
                                        reason=reason, now=utcnow(), rules=rules,
                                        policy=policy_of(settings), target_exists=exists)
         else:
-            answer = approvals.decline(database, remediation_id=full, actor=Actor.cli(),
+            answer = approvals.decline(ApprovalStore(database), remediation_id=full,
+                                       actor=Actor.cli(),
                                        reason=reason, now=utcnow())
     except approvals.ApprovalError as error:
         err.print(str(error))

@@ -46,12 +46,13 @@ def list_sessions(as_json: Annotated[bool, typer.Option("--json")] = False,
                   config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
     """Console sessions newest first (live ones; `--all` for ended ones too)."""
     from remediator.operate import sessions as session_admin
+    from remediator.store.operating import OperatorStore
 
     settings = load_settings(config, database_url=database_url)
     now = utcnow()
     idle_since = now - settings.session_idle_timeout
-    found = session_admin.listing(open_database(settings), now=now, idle_since=idle_since,
-                                  include_ended=include_ended)
+    found = session_admin.listing(OperatorStore(open_database(settings)), now=now,
+                                  idle_since=idle_since, include_ended=include_ended)
     rows = [{"id": r.id, "actor": r.actor, "can_act": r.can_act,
              "state": _state(r, now, idle_since), "created_at": r.created_at.isoformat(),
              "last_seen_at": r.last_seen_at.isoformat(),
@@ -87,11 +88,13 @@ def revoke(session: Annotated[str, typer.Argument(metavar="ID",
     """End a console session now, on every replica (audited)."""
     from remediator.operate import sessions as session_admin
     from remediator.operate.operator_log import Actor
+    from remediator.store.operating import OperatorStore
 
     settings = load_settings(config, database_url=database_url)
     try:
-        record, changed = session_admin.revoke(open_database(settings), session,
-                                               actor=Actor.cli(), reason=reason, now=utcnow())
+        record, changed = session_admin.revoke(OperatorStore(open_database(settings)),
+                                               session, actor=Actor.cli(), reason=reason,
+                                               now=utcnow())
     except LookupError as error:  # unknown or ambiguous
         err.print(str(error))
         raise typer.Exit(1) from None

@@ -17,20 +17,14 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Connection, desc, select
-
+from remediator.model.clock import Clock
 from remediator.model.outcomes import Outcome
-from remediator.store import Database, controls
-from remediator.store.audit.log import as_dict
-from remediator.store.tables import audit
+from remediator.store.operating import OperatorStore
 
 if TYPE_CHECKING:  # httpx: imported by a Notifier, which only configured channels build
     import httpx
-
-    from remediator.app.metrics import Metrics
-    from remediator.app.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +36,21 @@ _TITLES = {"awaiting_approval": "Approval needed", "failed": "Remediation failed
            "breaker_open": "Circuit breaker open: automation stopped"}
 
 
+class _Count(Protocol):
+    def inc(self, amount: float = 1) -> None: ...
+
+
+class _ByLabels(Protocol):
+    def labels(self, *values: Any, **labels: Any) -> _Count: ...
+
+
+class NotifyMetrics(Protocol):
+    """What a Notifier counts into (`app.metrics.Metrics` is one)."""
+
+    @property
+    def notifications(self) -> _ByLabels: ...
+
+
 @dataclass(frozen=True)
 class Channel:
     name: str
@@ -49,31 +58,15 @@ class Channel:
     url: str
 
 
-def claim_events(database: Database, now: datetime, *,
+def claim_events(store: OperatorStore, now: datetime, *,
                  batch: int = 200) -> list[dict[str, Any]]:
     """Audit entries to notify since the shared cursor; the cursor moves past them.
 
     On first use the cursor starts at the newest entry: history is not replayed.
     """
-    with database.writing() as connection:
-        newest = connection.execute(select(audit.c.id).order_by(desc(audit.c.id)).limit(1)
-                                    ).scalar() or 0
-        stored = controls.read(connection).get(CURSOR)
-        if stored is None or not stored[2].isdigit():
-            _move(connection, int(newest), now)
-            return []
-        start = int(stored[2])
-        rows = connection.execute(select(audit).where(audit.c.id > start)
-                                  .order_by(audit.c.id).limit(batch)).all()
-        if not rows:
-            return []
-        _move(connection, int(rows[-1].id), now)
-    return [as_dict(row) for row in rows if row.outcome in EVENTS
-            and not (row.detail or {}).get("retrying")]
-
-
-def _move(connection: Connection, position: int, now: datetime) -> None:
-    controls.set_control(connection, CURSOR, flag=False, at=now, reason=str(position))
+    entries = store.claim_audit_entries(cursor=CURSOR, now=now, batch=batch)
+    return [entry for entry in entries if entry["outcome"] in EVENTS
+            and not (entry["detail"] or {}).get("retrying")]
 
 
 def message(entry: dict[str, Any], external_url: str | None) -> dict[str, Any]:
@@ -92,7 +85,7 @@ def message(entry: dict[str, Any], external_url: str | None) -> dict[str, Any]:
 
 
 class Notifier:
-    def __init__(self, channels: Sequence[Channel], *, metrics: Metrics,
+    def __init__(self, channels: Sequence[Channel], *, metrics: NotifyMetrics,
                  external_url: str | None, retries: int = 2,
                  client: httpx.AsyncClient | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -155,8 +148,8 @@ def channels_of(slack_url: str | None, webhook_url: str | None) -> list[Channel]
     return found
 
 
-async def notify_pending(services: Services, notifier: Notifier) -> None:
+async def notify_pending(store: OperatorStore, notifier: Notifier, *, clock: Clock) -> None:
     """Scheduler job: claim new events, then post them (never inside a decision)."""
-    entries = await asyncio.to_thread(claim_events, services.database, services.clock())
+    entries = await asyncio.to_thread(claim_events, store, clock())
     if entries:
-        await notifier.send(entries, services.clock())
+        await notifier.send(entries, clock())

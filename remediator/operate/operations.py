@@ -12,25 +12,20 @@ from typing import Any
 
 from remediator.decide.engine import breaker_state
 from remediator.model.policy import Policy
-from remediator.store import Database, controls, jobs
-from remediator.store.guard_state import DatabaseState
+from remediator.store.operating import OperatorStore
 
 log = logging.getLogger(__name__)
 
 
-def status(database: Database, policy: Policy, now: datetime) -> dict[str, Any]:
+def status(store: OperatorStore, policy: Policy, now: datetime) -> dict[str, Any]:
     """Paused? Breaker open (and why)? Queue depth? What an on-call person asks first."""
-    with database.reading() as connection:
-        verdict = breaker_state(DatabaseState(connection), policy, now)
-        values = controls.read(connection)
-        paused = values.get(controls.PAUSED)
-        queued = jobs.depth(connection)
+    found = store.controls(breaker=lambda state: breaker_state(state, policy, now))
     return {
-        "paused": bool(paused and paused[0]),
-        "paused_reason": paused[2] if paused and paused[0] else "",
-        "breaker_open": verdict.open,
-        "breaker_reason": verdict.reason,
-        "jobs_queued": queued,
+        "paused": found.paused,
+        "paused_reason": found.paused_reason,
+        "breaker_open": found.breaker.open,
+        "breaker_reason": found.breaker.reason,
+        "jobs_queued": found.jobs_queued,
         "dry_run": dry_run_status(policy),
     }
 
@@ -47,16 +42,18 @@ def dry_run_status(policy: Policy) -> dict[str, Any]:
             "all": policy.dry_run or len(missing) == 2}
 
 
-def reset_breaker(database: Database, now: datetime, who: str) -> None:
-    with database.writing() as connection:
-        controls.set_control(connection, controls.BREAKER, flag=False, at=now,
-                             reason=f"reset by {who}")
-        controls.set_control(connection, controls.BREAKER_RESET, flag=True, at=now,
-                             reason=f"reset by {who}")
+def reset_breaker(store: OperatorStore, now: datetime, who: str) -> None:
+    """Close the breaker without an operator entry (tests, tools); operators use
+    `operator_log.reset_breaker`, which audits it."""
+    store.reset_breaker(reason=f"reset by {who}", now=now)
     log.warning("circuit breaker reset by %s", who)
 
 
-def set_paused(database: Database, paused: bool, reason: str, now: datetime) -> None:
-    with database.writing() as connection:
-        controls.set_control(connection, controls.PAUSED, flag=paused, at=now, reason=reason)
+def set_paused(store: OperatorStore, paused: bool, reason: str, now: datetime) -> None:
+    """Pause or resume without an operator entry (tests, tools); operators use
+    `operator_log.pause`/`resume`, which audit it."""
+    if paused:
+        store.pause(reason=reason, now=now)
+    else:
+        store.resume(reason=reason, now=now)
     log.warning("remediation %s: %s", "paused" if paused else "resumed", reason)

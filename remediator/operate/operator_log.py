@@ -2,9 +2,10 @@
 
 Every switch an operator flips (pause, resume, breaker reset, rules reload,
 approve, decline) is written with outcome `operator` in the same transaction
-as the change itself, so the log can never show a pause nobody did or miss
-one somebody did. The actor is the token name (`webhook-token`), the proxy
-user, or `cli:<user>`; never a secret.
+as the change itself (`store.operating.OperatorStore`), so the log can never
+show a pause nobody did or miss one somebody did. The actor is the token name
+(`webhook-token`), the proxy user, or `cli:<user>`; never a secret. This
+module says what the entry holds; the store writes it with the change.
 """
 
 from __future__ import annotations
@@ -16,13 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
-
 from remediator.model.outcomes import Outcome
-from remediator.store import Database, controls
-from remediator.store.audit import head
-from remediator.store.audit import log as audit
 from remediator.store.audit.log import AuditRecord
+from remediator.store.audit.seal import Head
+from remediator.store.operating import OperatorStore
 
 log = logging.getLogger(__name__)
 
@@ -52,68 +50,69 @@ def clean_reason(reason: str) -> str:
     return " ".join(reason.split())[:MAX_REASON]
 
 
-def record(connection: Connection, *, action: str, actor: Actor, reason: str, now: datetime,
-           detail: Mapping[str, Any] | None = None, remediation_id: str | None = None,
-           **fields: Any) -> None:
-    """Append one `operator` entry (inside the caller's writing transaction)."""
-    audit.append(connection, [AuditRecord(
-        ts=now, outcome=Outcome.OPERATOR.value, action=action, reason=clean_reason(reason),
-        remediation_id=remediation_id, detail={**actor.detail(), **(detail or {})}, **fields)])
-    log.warning("operator %s: %s by %s (%s) from %s", action, clean_reason(reason) or "-",
-                actor.name, actor.via, actor.client or "-")
+def entry(*, action: str, actor: Actor, reason: str, now: datetime,
+          detail: Mapping[str, Any] | None = None, remediation_id: str | None = None,
+          **fields: Any) -> AuditRecord:
+    """One `operator` entry, for the store to write with the change it records."""
+    return AuditRecord(ts=now, outcome=Outcome.OPERATOR.value, action=action,
+                       reason=clean_reason(reason), remediation_id=remediation_id,
+                       detail={**actor.detail(), **(detail or {})}, **fields)
 
 
-def pause(database: Database, *, actor: Actor, reason: str, now: datetime) -> None:
+def announce(written: AuditRecord) -> None:
+    """Log an operator entry the store has written (operators' actions stand out)."""
+    detail = written.detail
+    log.warning("operator %s: %s by %s (%s) from %s", written.action, written.reason or "-",
+                detail.get("actor", ""), detail.get("via", ""), detail.get("client") or "-")
+
+
+def pause(store: OperatorStore, *, actor: Actor, reason: str, now: datetime) -> None:
     reason = clean_reason(reason) or "no reason given"
-    with database.writing() as connection:
-        controls.set_control(connection, controls.PAUSED, flag=True, at=now,
-                             reason=f"{reason} (by {actor.name})")
-        record(connection, action="pause", actor=actor, reason=reason, now=now)
+    said = entry(action="pause", actor=actor, reason=reason, now=now)
+    store.pause(reason=f"{reason} (by {actor.name})", now=now, entry=said)
+    announce(said)
 
 
-def resume(database: Database, *, actor: Actor, reason: str, now: datetime) -> None:
-    with database.writing() as connection:
-        controls.set_control(connection, controls.PAUSED, flag=False, at=now,
-                             reason=f"resumed by {actor.name}")
-        record(connection, action="resume", actor=actor, reason=reason, now=now)
+def resume(store: OperatorStore, *, actor: Actor, reason: str, now: datetime) -> None:
+    said = entry(action="resume", actor=actor, reason=reason, now=now)
+    store.resume(reason=f"resumed by {actor.name}", now=now, entry=said)
+    announce(said)
 
 
-def reset_breaker(database: Database, *, actor: Actor, reason: str, now: datetime) -> None:
-    with database.writing() as connection:
-        controls.set_control(connection, controls.BREAKER, flag=False, at=now,
-                             reason=f"reset by {actor.name}")
-        controls.set_control(connection, controls.BREAKER_RESET, flag=True, at=now,
-                             reason=f"reset by {actor.name}")
-        record(connection, action="breaker_reset", actor=actor, reason=reason, now=now)
+def reset_breaker(store: OperatorStore, *, actor: Actor, reason: str, now: datetime) -> None:
+    said = entry(action="breaker_reset", actor=actor, reason=reason, now=now)
+    store.reset_breaker(reason=f"reset by {actor.name}", now=now, entry=said)
+    announce(said)
 
 
-def reloaded(database: Database, *, actor: Actor, before: str, after: str, now: datetime,
+def reloaded(store: OperatorStore, *, actor: Actor, before: str, after: str, now: datetime,
              errors: list[str] | None = None) -> None:
     """A rules reload, with the digest in force before and after (equal when refused)."""
     reason = (f"rules reloaded: {before} -> {after}" if not errors
               else f"rules reload refused ({len(errors)} error(s)); {before} stays")
-    with database.writing() as connection:
-        record(connection, action="reload", actor=actor, reason=reason, now=now,
-               detail={"digest_before": before, "digest_after": after,
-                       "errors": (errors or [])[:20]})
+    said = entry(action="reload", actor=actor, reason=reason, now=now,
+                 detail={"digest_before": before, "digest_after": after,
+                         "errors": (errors or [])[:20]})
+    store.record_operator_action(entry=said)
+    announce(said)
 
 
-def reanchor_audit(database: Database, *, actor: Actor, reason: str, now: datetime) -> str:
+def reanchor_audit(store: OperatorStore, *, actor: Actor, reason: str, now: datetime) -> str:
     """Start a new audit head from what the table holds, after an operator investigated
     why the old one no longer matched (`store.head.reanchor`); says what it replaced."""
-    if database.seal is None:
+    if not store.keyed:
         raise ValueError("no audit key: an unkeyed chain has no head to re-anchor")
     reason = clean_reason(reason)
-    with database.writing() as connection:
-        replaced = head.reanchor(connection, database.seal)
-        was = (f"entry {replaced.id}, {replaced.count} entries" if replaced is not None
-               else "none")
-        record(connection, action="audit_reanchor", actor=actor, reason=reason, now=now,
-               detail={"replaced_head": was})
-    return was
+
+    def said(replaced: Head | None) -> AuditRecord:
+        return entry(action="audit_reanchor", actor=actor, reason=reason, now=now,
+                     detail={"replaced_head": _was(replaced)})
+
+    replaced = store.reanchor_audit(entry=said)
+    announce(said(replaced))
+    return _was(replaced)
 
 
-def paused_reason(connection: Connection) -> str | None:
-    """The operator's reason for the pause in force, for quoting in `paused` decisions."""
-    flag = controls.read(connection).get(controls.PAUSED)
-    return flag[2] if flag and flag[0] else None
+def _was(replaced: Head | None) -> str:
+    return (f"entry {replaced.id}, {replaced.count} entries" if replaced is not None
+            else "none")

@@ -144,7 +144,7 @@ async def get_status(services: ServicesDep) -> dict[str, Any]:
 async def reset_breaker(services: ServicesDep, request: Request, principal: OperatorDep,
                         reason: str = "") -> dict[str, Any]:
     services.metrics.operator_actions.labels(action="breaker_reset").inc()
-    await run_in_threadpool(operator_log.reset_breaker, services.database,
+    await run_in_threadpool(operator_log.reset_breaker, services.operator_store,
                             actor=actor_of(principal, request), reason=reason,
                             now=services.clock())
     return await run_in_threadpool(_status, services)
@@ -154,7 +154,7 @@ async def reset_breaker(services: ServicesDep, request: Request, principal: Oper
 async def pause(services: ServicesDep, request: Request, principal: OperatorDep,
                 reason: str = "") -> dict[str, Any]:
     services.metrics.operator_actions.labels(action="pause").inc()
-    await run_in_threadpool(operator_log.pause, services.database,
+    await run_in_threadpool(operator_log.pause, services.operator_store,
                             actor=actor_of(principal, request),
                             reason=reason or "paused via API", now=services.clock())
     return await run_in_threadpool(_status, services)
@@ -164,11 +164,12 @@ async def pause(services: ServicesDep, request: Request, principal: OperatorDep,
 async def resume(services: ServicesDep, request: Request, principal: OperatorDep,
                  reason: str = "") -> dict[str, Any]:
     services.metrics.operator_actions.labels(action="resume").inc()
-    await run_in_threadpool(operator_log.resume, services.database,
+    await run_in_threadpool(operator_log.resume, services.operator_store,
                             actor=actor_of(principal, request), reason=reason,
                             now=services.clock())
     return await run_in_threadpool(_status, services)
 
 
 def _status(services: Services) -> dict[str, Any]:
-    return operations.status(services.database, services.intake.policy, services.clock())
+    return operations.status(services.operator_store, services.intake.policy,
+                             services.clock())

@@ -124,13 +124,13 @@ def answer(services: Services, remediation_id: str, verb: str, actor: Actor,
         raise HTTPException(error.status, str(error)) from None
     try:
         if verb == "approve":
-            result = approvals.approve(services.database, remediation_id=full, actor=actor,
+            result = approvals.approve(services.approval_store, remediation_id=full, actor=actor,
                                        reason=reason, now=now,
                                        rules=services.rulebook.current,
                                        policy=services.intake.policy,
                                        target_exists=target_exists)
         else:
-            result = approvals.decline(services.database, remediation_id=full, actor=actor,
+            result = approvals.decline(services.approval_store, remediation_id=full, actor=actor,
                                        reason=reason, now=now)
     except approvals.ApprovalError as error:
         raise HTTPException(error.status, str(error)) from None

@@ -60,7 +60,7 @@ def sessions(request: Request) -> Sessions:
         settings = services.settings
         key = settings.resolved_session_key()
         found = state.sessions = Sessions(
-            key, store=services.sessions,
+            key, store=services.sessions, operators=services.operator_store,
             expiry=Expiry(ttl=settings.session_ttl, idle=settings.session_idle_timeout))
     return found
 

@@ -207,7 +207,8 @@ async def logout(request: Request, services: ServicesDep) -> Response:
     if refusal is not None:
         return render("error.html", 403, viewer=found, status=403, message=refusal, back="/")
     actor = Actor(name=found.actor, via="session", client=client_address(request))
-    await run_in_threadpool(partial(session_admin.signed_out, services.database, found.session,
+    await run_in_threadpool(partial(session_admin.signed_out, services.operator_store,
+                                    found.session,
                                     actor=actor, now=services.clock()))
     return _signed_out()
 

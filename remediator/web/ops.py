@@ -50,12 +50,12 @@ async def reload(services: ServicesDep, request: Request,
         rules = await run_in_threadpool(services.rulebook.reload)
     except RuleLoadError as error:
         errors = [str(e) for e in error.errors]
-        await run_in_threadpool(partial(operator_log.reloaded, services.database, actor=actor,
+        await run_in_threadpool(partial(operator_log.reloaded, services.operator_store, actor=actor,
                                         before=before, after=before, errors=errors,
                                         now=services.clock()))
         body: dict[str, Any] = {"status": "error", "kept": before, "errors": errors}
         return JSONResponse(body, status_code=400)
-    await run_in_threadpool(partial(operator_log.reloaded, services.database, actor=actor,
+    await run_in_threadpool(partial(operator_log.reloaded, services.operator_store, actor=actor,
                                     before=before, after=rules.digest, now=services.clock()))
     return JSONResponse({"status": "ok", "rules": len(rules.rules), "digest": rules.digest,
                          "previous_digest": before})

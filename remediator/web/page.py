@@ -96,7 +96,7 @@ async def remediations_page(
 
     def load() -> tuple[list[RemediationRow], str | None, dict[str, Any]]:
         items, after = reads.remediations(q)
-        status = operations.status(services.database, services.intake.policy,
+        status = operations.status(services.operator_store, services.intake.policy,
                                    services.clock())
         return items, console.encode_cursor(after), status
 
@@ -213,6 +213,7 @@ async def control_form(control: str, request: Request, services: ServicesDep, vi
                       message="a pause needs a reason (it is quoted in every paused decision)",
                       back="/")
     services.metrics.operator_actions.labels(action=control.replace("-", "_")).inc()
-    await run_in_threadpool(lambda: run(services.database, actor=actor_of(viewer, request),
-                                        reason=reason, now=services.clock()))
+    await run_in_threadpool(lambda: run(services.operator_store,
+                                        actor=actor_of(viewer, request), reason=reason,
+                                        now=services.clock()))
     return RedirectResponse("/", status_code=303)

@@ -26,6 +26,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from remediator.operate import sessions as session_admin
 from remediator.store import StoreUnavailable
+from remediator.store.operating import OperatorStore
 from remediator.store.sessions import SessionRecord, SessionStore, digest
 
 log = logging.getLogger(__name__)
@@ -66,10 +67,12 @@ class Expiry:
 class Sessions:
     """Issue and read session cookies; derive CSRF tokens for proxy users."""
 
-    def __init__(self, key: str | None, *, store: SessionStore, expiry: Expiry) -> None:
+    def __init__(self, key: str | None, *, store: SessionStore, operators: OperatorStore,
+                 expiry: Expiry) -> None:
         self._key = key or secrets.token_urlsafe(32)
         self._serializer = URLSafeSerializer(self._key, salt="remediator-session-id")
         self.store = store
+        self.operators = operators
         self.expiry = expiry
 
     @property
@@ -84,7 +87,7 @@ class Sessions:
                                csrf=secrets.token_urlsafe(24), created_at=now,
                                last_seen_at=now, expires_at=now + self.expiry.ttl,
                                client=client, user_agent=user_agent)
-        session_admin.signed_in(self.store.database, record, forget_before=now - FORGET_AFTER)
+        session_admin.signed_in(self.operators, record, forget_before=now - FORGET_AFTER)
         return self._serializer.dumps(session_id), _principal(record)
 
     def read(self, value: str, now: datetime) -> Principal | None:

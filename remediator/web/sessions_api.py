@@ -83,7 +83,7 @@ async def list_sessions(request: Request, services: ServicesDep, principal: Read
                         limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> SessionPage:
     """Console sessions newest first: live ones, or with `all=true` those ended lately too."""
     expiry, now = sessions(request).expiry, services.clock()
-    found = await run_in_threadpool(partial(session_admin.listing, services.database, now=now,
+    found = await run_in_threadpool(partial(session_admin.listing, services.operator_store, now=now,
                                             idle_since=now - expiry.idle, include_ended=all,
                                             limit=limit))
     return SessionPage(items=[view(r, expiry, now, principal.session) for r in found])
@@ -98,7 +98,7 @@ async def revoke_session(session_id: str, request: Request, services: ServicesDe
     now = services.clock()
     try:
         record, changed = await run_in_threadpool(partial(
-            session_admin.revoke, services.database, session_id,
+            session_admin.revoke, services.operator_store, session_id,
             actor=actor_of(principal, request), reason=body.reason if body else "", now=now))
     except session_admin.AmbiguousSession as error:
         raise HTTPException(400, str(error)) from None

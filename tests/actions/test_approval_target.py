@@ -24,6 +24,7 @@ from remediator.operate import approvals
 from remediator.operate.operator_log import Actor
 from remediator.rules.book import RuleBook
 from remediator.store import Database, jobs, remediations
+from remediator.store.approving import ApprovalStore
 from remediator.store.audit import log as audit
 from remediator.store.audit.log import AuditQuery
 from tests.actions.conftest import NAMESPACE, Cluster, hpa, pod, workload
@@ -92,7 +93,7 @@ async def test_approval_of_a_vanished_pod_is_target_gone(intake: Intake, clock: 
         assert current is not None
         exists = await target_exists(registry, current.request)
         answers[rid] = approvals.approve(
-            database, remediation_id=rid, actor=OPERATOR, reason="go", now=clock(),
+            ApprovalStore(database), remediation_id=rid, actor=OPERATOR, reason="go", now=clock(),
             rules=intake.rulebook.current, policy=intake.policy, target_exists=exists)
     assert answers[here].queued and answers[here].outcome.value == "approved"
     assert not answers[gone].queued and answers[gone].outcome.value == "target_gone"

@@ -15,6 +15,7 @@ from remediator.operate import approvals
 from remediator.operate.operator_log import Actor
 from remediator.rules.book import RuleBook
 from remediator.store import Database, StoreUnavailable
+from remediator.store.approving import ApprovalStore
 from remediator.store.audit.log import AuditQuery
 from remediator.store.readmodel import LookupError_, ReadModel
 from remediator.store.views import ListQuery
@@ -68,18 +69,18 @@ def test_approve_decline_and_expire(intake: Intake, clock: FakeClock) -> None:
     a = str(receive(intake, "pay-1", "apps-payments")["remediation_id"])
     b = str(receive(intake, "pay-2", "apps-payments")["remediation_id"])
     c = str(receive(intake, "pay-3", "apps-payments")["remediation_id"])
-    answer = approvals.approve(database, remediation_id=a, actor=OPERATOR, reason="ok",
+    answer = approvals.approve(ApprovalStore(database), remediation_id=a, actor=OPERATOR, reason="ok",
                                now=clock(), rules=rules, policy=Policy())
     assert answer.queued
-    assert approvals.decline(database, remediation_id=b, actor=OPERATOR, reason="no",
+    assert approvals.decline(ApprovalStore(database), remediation_id=b, actor=OPERATOR, reason="no",
                              now=clock()).reason == "declined by webhook-token: no"
     clock.advance(minutes=31)
-    assert [r.id for r in approvals.expire_due(database, clock())] == [c]
+    assert [r.id for r in approvals.expire_due(ApprovalStore(database), clock())] == [c]
     reads = ReadModel(database=database)
     states = {rid: reads.remediation(rid).state for rid in (a, b, c)}
     assert states == {a: "pending", b: "declined", c: "expired"}
     with pytest.raises(approvals.ApprovalError, match="not awaiting approval"):
-        approvals.approve(database, remediation_id=c, actor=OPERATOR, reason="", now=clock(),
+        approvals.approve(ApprovalStore(database), remediation_id=c, actor=OPERATOR, reason="", now=clock(),
                           rules=rules, policy=Policy())
 
 
@@ -113,7 +114,7 @@ def test_awaiting_approval_counts_steps_waiting_for_an_answer(
     a = str(receive(intake, "pay-1", "apps-payments")["remediation_id"])
     receive(intake, "pay-2", "apps-payments")
     assert reads.awaiting_approval() == 2
-    approvals.decline(intake.database, remediation_id=a, actor=OPERATOR, reason="no",
+    approvals.decline(ApprovalStore(intake.database), remediation_id=a, actor=OPERATOR, reason="no",
                       now=clock())
     assert reads.awaiting_approval() == 1
 

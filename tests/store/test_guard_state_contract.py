@@ -1,5 +1,5 @@
 """One `GuardState` contract, four implementations: MemoryState, DatabaseState on
-SQLite and PostgreSQL, and `approvals.RecheckState` on both databases.
+SQLite and PostgreSQL, and `store.approving.RecheckState` on both databases.
 
 In the APScheduler manner: every test runs against every backend through a
 small harness that says what happened (decided, failed, cancelled, resolved,
@@ -35,7 +35,9 @@ from remediator.operate import approvals
 from remediator.operate.operator_log import Actor
 from remediator.rules.model import Approval, Rule, RuleSet
 from remediator.store import Database, recorder, remediations
+from remediator.store.approving import ApprovalStore
 from remediator.store.guard_state import DatabaseState
+from remediator.store.operating import OperatorStore
 from remediator.store.tables import remediations as remediations_table
 from tests.support.postgres import create_database
 
@@ -154,11 +156,11 @@ class DatabaseBackend:
 
     def reset_breaker(self, at: datetime) -> None:
         from remediator.operate.operations import reset_breaker
-        reset_breaker(self.database, at, "test")
+        reset_breaker(OperatorStore(self.database), at, "test")
 
     def pause(self, paused: bool, at: datetime) -> None:
         from remediator.operate.operations import set_paused
-        set_paused(self.database, paused, "test", at)
+        set_paused(OperatorStore(self.database), paused, "test", at)
 
     def node_down(self, node: str, status: str, at: datetime) -> None:
         with self.database.writing() as connection:
@@ -190,7 +192,7 @@ class ApprovalBackend(DatabaseBackend):
     def answer(self, decision: Decision, now: datetime, policy: Policy) -> Decision:
         """Approve the request: `executed`, or the refusing guard and its reason."""
         assert decision.outcome is Outcome.AWAITING_APPROVAL
-        got = approvals.approve(self.database, remediation_id=self.ids[decision.key],
+        got = approvals.approve(ApprovalStore(self.database), remediation_id=self.ids[decision.key],
                                 actor=OPERATOR, reason="", now=now, rules=APPROVED_RULES,
                                 policy=policy)
         if got.outcome is Outcome.APPROVED:
@@ -199,7 +201,7 @@ class ApprovalBackend(DatabaseBackend):
         return replace(decision, outcome=got.outcome, reason=why)
 
     def decline(self, decision: Decision, now: datetime) -> None:
-        approvals.decline(self.database, remediation_id=self.ids[decision.key],
+        approvals.decline(ApprovalStore(self.database), remediation_id=self.ids[decision.key],
                           actor=OPERATOR, reason="", now=now)
 
     def decide(self, alert: Alert, now: datetime, policy: Policy) -> Decision:

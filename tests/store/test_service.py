@@ -49,14 +49,16 @@ def test_status_says_truthfully_what_is_a_dry_run(database: Database, clock: Fak
     """Issue 7, bug 3: status said `dry_run: false` while every action was one."""
     from remediator.model.policy import Policy
     from remediator.operate.operations import status
+    from remediator.store.operating import OperatorStore
 
+    store = OperatorStore(database)
     no_cluster = Policy(executable=frozenset({"ansible.playbook"}))
-    assert status(database, no_cluster, clock.now)["dry_run"] == {
+    assert status(store, no_cluster, clock.now)["dry_run"] == {
         "global": False, "capabilities_missing": ["kubernetes"], "all": False}
-    nothing = status(database, Policy(executable=frozenset()), clock.now)["dry_run"]
+    nothing = status(store, Policy(executable=frozenset()), clock.now)["dry_run"]
     assert nothing == {"global": False, "capabilities_missing": ["kubernetes", "ansible"],
                        "all": True}
-    assert status(database, Policy(dry_run=True), clock.now)["dry_run"]["global"] is True
+    assert status(store, Policy(dry_run=True), clock.now)["dry_run"]["global"] is True
 
 
 def test_claiming_actions_loads_and_starts_them_in_one_transaction(

@@ -9,10 +9,12 @@ operator had tried.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from remediator.app.scheduler import build_scheduler
 from remediator.model.clock import FakeClock
 from remediator.operate import approvals
 from tests.web.conftest import RecordingAction, auth, drain
@@ -52,8 +54,8 @@ def test_approving_past_the_expiry_is_refused_and_audited(
         "asks again)")
     # The expiry stands: the key was given back, so the alert asks again.
     assert deliver(client, payments())[0]["outcome"] == "awaiting_approval"
-    assert approvals.expire_due(client.app.state.services.database,  # type: ignore[attr-defined]
-                                clock()) == []
+    services = client.app.state.services  # type: ignore[attr-defined]
+    assert approvals.expire_due(services.approval_store, clock()) == []
 
 
 def test_declining_a_request_the_scheduler_expired_is_refused_and_audited(
@@ -61,7 +63,7 @@ def test_declining_a_request_the_scheduler_expired_is_refused_and_audited(
     rid = deliver(client, payments())[0]["remediation_id"]
     clock.advance(minutes=31)
     services = client.app.state.services  # type: ignore[attr-defined]
-    assert [r.id for r in approvals.expire_due(services.database, clock())] == [rid]
+    assert [r.id for r in approvals.expire_due(services.approval_store, clock())] == [rid]
     for _ in range(2):
         refused = answer(client, rid, "decline", "")
         assert refused.status_code == 409
@@ -73,3 +75,17 @@ def test_declining_a_request_the_scheduler_expired_is_refused_and_audited(
     assert "expired at 2026-01-01T00:30:00+00:00; nothing was declined" in (
         refused.json()["detail"])
     assert [e["outcome"] for e in audit(client, outcome="expired")] == ["expired"]
+
+
+def test_the_scheduler_job_expires_and_counts_unanswered_requests(
+        client: TestClient, clock: FakeClock) -> None:
+    """The job as `build_scheduler` wires it: the approval store, the clock, a counter."""
+    rid = deliver(client, payments())[0]["remediation_id"]
+    services = client.app.state.services  # type: ignore[attr-defined]
+    job = build_scheduler(services).get_job("expire-approvals")
+    clock.advance(minutes=31)
+    asyncio.run(job.func(*job.args, **job.kwargs))
+    assert state(client, rid) == "expired"
+    assert services.metrics.registry.get_sample_value(
+        "remediator_approvals_total",
+        {"rule": "restart-crashlooping-pod", "outcome": "expired"}) == 1

@@ -333,9 +333,9 @@ def test_unanswered_request_expires(client: TestClient, clock: FakeClock) -> Non
     rid = deliver(client, payments())[0]["remediation_id"]
     services = client.app.state.services  # type: ignore[attr-defined]
     clock.advance(minutes=29)
-    assert approvals.expire_due(services.database, clock()) == []
+    assert approvals.expire_due(services.approval_store, clock()) == []
     clock.advance(minutes=2)
-    assert [r.id for r in approvals.expire_due(services.database, clock())] == [rid]
+    assert [r.id for r in approvals.expire_due(services.approval_store, clock())] == [rid]
     late = client.post(f"/api/v1/remediations/{rid}/approve", headers=auth())
     assert late.status_code == 409
     assert "expired" in late.json()["detail"]

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from remediator.store import Database
+from remediator.store.operating import OperatorStore
 from remediator.store.sessions import SessionStore
 from remediator.web.console import decode_cursor, encode_cursor
 from remediator.web.login import _safe_next
@@ -49,20 +50,24 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SessionStore]:
 
 
 EXPIRY = Expiry(ttl=timedelta(hours=1), idle=timedelta(hours=1))
+
+
+def _sessions(key: str, store: SessionStore) -> Sessions:
+    return Sessions(key, store=store, operators=OperatorStore(store.database), expiry=EXPIRY)
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @given(value=st.text(max_size=500))
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_forged_cookies_are_not_sessions(store: SessionStore, value: str) -> None:
-    assert Sessions("k", store=store, expiry=EXPIRY).read(value, NOW) is None
+    assert _sessions("k", store).read(value, NOW) is None
 
 
 def test_a_cookie_signed_with_another_key_is_not_a_session(store: SessionStore) -> None:
-    value, _ = Sessions("old", store=store, expiry=EXPIRY).issue(
+    value, _ = _sessions("old", store).issue(
         actor="webhook-token", can_act=True, now=NOW)
-    assert Sessions("new", store=store, expiry=EXPIRY).read(value, NOW) is None
-    principal = Sessions("old", store=store, expiry=EXPIRY).read(value, NOW)
+    assert _sessions("new", store).read(value, NOW) is None
+    principal = _sessions("old", store).read(value, NOW)
     assert principal is not None and principal.can_act and principal.actor == "webhook-token"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -12,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from remediator.app.metrics import Metrics
 from remediator.model.clock import FakeClock
-from remediator.operate.notify import Channel, Notifier, claim_events
+from remediator.operate.notify import Channel, Notifier, claim_events, notify_pending
 from tests.support.payloads import crashloop
 from tests.web.test_api import deliver
 
@@ -39,13 +40,13 @@ def entry(outcome: str, **fields: Any) -> dict[str, Any]:
 def test_claims_only_new_events_once(client: TestClient, clock: FakeClock) -> None:
     services = client.app.state.services  # type: ignore[attr-defined]
     deliver(client, crashloop(pod="before"))
-    assert claim_events(services.database, clock()) == []  # history is not replayed
+    assert claim_events(services.operator_store, clock()) == []  # history is not replayed
     waiting = deliver(client, crashloop(pod="pay-0", namespace="apps-payments"))[0]
     deliver(client, crashloop(pod="web-2"))  # executed: not an event
-    events = claim_events(services.database, clock())
+    events = claim_events(services.operator_store, clock())
     assert [(e["outcome"], e["remediation_id"]) for e in events] == [
         ("awaiting_approval", waiting["remediation_id"])]
-    assert claim_events(services.database, clock()) == []
+    assert claim_events(services.operator_store, clock()) == []
 
 
 @respx.mock
@@ -95,3 +96,19 @@ async def test_breaker_open_is_said_once_per_opening(clock: FakeClock) -> None:
     await sender.send([entry("breaker_open")], clock())
     await sender.aclose()
     assert route.call_count == 2
+
+
+@respx.mock
+def test_the_scheduler_job_claims_then_posts(client: TestClient, clock: FakeClock) -> None:
+    """`notify_pending` as the scheduler runs it: the operator store, a notifier, the clock."""
+    route = respx.post(HOOK).mock(return_value=httpx.Response(200))
+    services = client.app.state.services  # type: ignore[attr-defined]
+    sender = Notifier([Channel("webhook", HOOK)], metrics=services.metrics, external_url=None,
+                      sleep=no_wait)
+    asyncio.run(notify_pending(services.operator_store, sender, clock=clock))  # the cursor
+    waiting = deliver(client, crashloop(pod="pay-0", namespace="apps-payments"))[0]
+    asyncio.run(notify_pending(services.operator_store, sender, clock=clock))
+    asyncio.run(notify_pending(services.operator_store, sender, clock=clock))  # once only
+    asyncio.run(sender.aclose())
+    assert [json.loads(call.request.content)["remediation_id"] for call in route.calls] == [
+        waiting["remediation_id"]]

@@ -16,6 +16,7 @@ from remediator.model.outcomes import Outcome
 from remediator.operate import operations
 from remediator.store import jobs, recorder
 from remediator.store.guard_state import DatabaseState
+from remediator.store.operating import OperatorStore
 from remediator.store.tables import jobs as jobs_table
 from remediator.store.tables import remediations as remediations_table
 from tests.support.payloads import crashloop
@@ -79,13 +80,13 @@ async def test_followups_wait_while_paused(rig: Rig) -> None:
     rig.delete.script = [ActionResult(message="raised", followups=(revert((2, 5), (2, 6)),))]
     fire(rig)
     await settle(rig)
-    operations.set_paused(rig.database, True, "freeze", rig.clock.now)
+    operations.set_paused(OperatorStore(rig.database), True, "freeze", rig.clock.now)
     resolve(rig)
     await settle(rig)
     await settle(rig, after=timedelta(minutes=1))
     assert rig.restart.calls == []
     assert history(rig).count("paused") == 1  # noted once, not at every recheck
-    operations.set_paused(rig.database, False, "over", rig.clock.now)
+    operations.set_paused(OperatorStore(rig.database), False, "over", rig.clock.now)
     await settle(rig, after=timedelta(minutes=1))
     assert rig.restart.calls == [revert((2, 5), (2, 6))]
     assert history(rig)[-1] == "succeeded"
@@ -156,9 +157,9 @@ async def test_an_action_cancelled_by_pause_counts_for_no_cooldown_or_rate(rig: 
         return {"outcome": summary["outcome"], "reason": summary["reason"]}
 
     assert slow_crash()["outcome"] == "executed"
-    operations.set_paused(rig.database, True, "incident", rig.clock.now)
+    operations.set_paused(OperatorStore(rig.database), True, "incident", rig.clock.now)
     await settle(rig)
-    operations.set_paused(rig.database, False, "over", rig.clock.now)
+    operations.set_paused(OperatorStore(rig.database), False, "over", rig.clock.now)
     rig.clock.advance(minutes=1)
     assert slow_crash() == {"outcome": "executed",
                             "reason": "kubernetes.delete_pod on pod/apps-a/web-1 queued"}

@@ -199,13 +199,14 @@ async def test_a_running_action_is_leased_for_its_timeout_plus_a_margin(rig: Rig
 
 async def test_pause_stops_queued_actions_and_frees_the_alert_for_later(rig: Rig) -> None:
     from remediator.operate import operations
+    from remediator.store.operating import OperatorStore
 
     fire(rig)
-    operations.set_paused(rig.database, True, "incident", rig.clock.now)
+    operations.set_paused(OperatorStore(rig.database), True, "incident", rig.clock.now)
     await settle(rig)
     assert rig.delete.calls == []
     assert history(rig) == ["executed", "paused"]
-    operations.set_paused(rig.database, False, "over", rig.clock.now)
+    operations.set_paused(OperatorStore(rig.database), False, "over", rig.clock.now)
     rig.clock.advance(minutes=1)
     again = rig.intake.receive([Alert.model_validate(crashloop())], group_key="g")[0]
     assert again["outcome"] == "executed"  # not a duplicate of the cancelled one
@@ -227,11 +228,12 @@ async def test_an_open_breaker_stops_queued_actions(rig: Rig) -> None:
 
 async def test_a_blocked_escalation_step_pages_instead_of_going_quiet(rig: Rig) -> None:
     from remediator.operate import operations
+    from remediator.store.operating import OperatorStore
 
     rig.verifier.answers = [Outcome.UNVERIFIED]
     fire(rig)
     await settle(rig)
-    operations.set_paused(rig.database, True, "freeze", rig.clock.now)
+    operations.set_paused(OperatorStore(rig.database), True, "freeze", rig.clock.now)
     await settle(rig, after=timedelta(minutes=5))
     assert rig.restart.calls == []
     with rig.database.reading() as connection:
