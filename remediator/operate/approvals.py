@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, func, select
 
-from remediator.decide.decision import Decision
 from remediator.decide.engine import decide_step
-from remediator.decide.guards import BreakerSnapshot
+from remediator.model.abc import RecordedDecision
+from remediator.model.breaker import BreakerSnapshot
 from remediator.model.outcomes import Outcome
 from remediator.model.policy import Policy
 from remediator.operate.operator_log import Actor, clean_reason
@@ -65,7 +65,7 @@ class Answer:
 
 
 class RecheckState:
-    """Guard state for re-deciding an approved step: the request itself does not count.
+    """A `GuardState` for re-deciding an approved step: the request itself does not count.
 
     Nor do other requests still awaiting an answer, or declined and expired
     ones: none of them acted.
@@ -112,7 +112,7 @@ class RecheckState:
     def firing_alerts(self, alertnames: frozenset[str] | None) -> Iterable[Mapping[str, str]]:
         return self._inner.firing_alerts(alertnames)
 
-    def record(self, decision: Decision, now: datetime) -> None:
+    def record(self, decision: RecordedDecision, now: datetime) -> None:
         return None
 
 

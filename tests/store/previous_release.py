@@ -23,7 +23,7 @@ REVISION = 'HEAD_REVISION = "0008"'
 _SCRIPT = """
 import json, sys
 from pathlib import Path
-from remediator.model.actions import ActionRegistry
+from remediator.actions.registry import ActionRegistry
 from remediator.model.alerts import Alert
 from remediator.app.services import Services
 from remediator.app.settings import load_settings
