@@ -1,5 +1,5 @@
-"""One `GuardState` contract, four implementations: MemoryState, DatabaseState on
-SQLite and PostgreSQL, and `approvals.RecheckState` on both databases.
+"""One `GuardState` contract (`remediator.model.abc`), every implementation: MemoryState,
+DatabaseState on SQLite and PostgreSQL, and `approvals.RecheckState` on both databases.
 
 In the APScheduler manner: every test runs against every backend through a
 small harness that says what happened (decided, failed, cancelled, resolved,
