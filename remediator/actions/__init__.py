@@ -1,1 +1,1 @@
-"""Remediation actions: one module per family, all behind `base.Action`."""
+"""Remediation actions: one module per family, each a `remediator.model.abc.Action`."""

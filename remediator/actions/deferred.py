@@ -18,7 +18,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 
-from remediator.model.actions import Action, ActionError, ActionRequest, ActionResult
+from remediator.model.abc import Action
+from remediator.model.actions import ActionError, ActionRequest, ActionResult
 
 log = logging.getLogger(__name__)
 

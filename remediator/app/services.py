@@ -16,18 +16,19 @@ from dataclasses import dataclass
 from remediator.actions.deferred import DeferredActions
 from remediator.actions.kubernetes.deferred import deferred_kubernetes
 from remediator.actions.kubernetes.source import find_kube_source
+from remediator.actions.registry import ActionRegistry
 from remediator.app.metrics import Metrics
 from remediator.app.policy_settings import policy_from_settings, read_inventory_hosts
 from remediator.app.settings import Settings
 from remediator.clients.alertmanager import AlertmanagerClient
 from remediator.clients.prometheus import PrometheusConfig, PrometheusExecutor
 from remediator.execute.preflight import Preflight, PreflightConfig
-from remediator.execute.verify import NoVerifier, PrometheusVerifier, Verifier
+from remediator.execute.verify import NoVerifier, PrometheusVerifier
 from remediator.execute.worker import Worker
 from remediator.intake.catchup import CatchUp
 from remediator.intake.intake import Intake
 from remediator.intake.writer import DecisionWriter
-from remediator.model.actions import Action, ActionRegistry
+from remediator.model.abc import Action, Verifier
 from remediator.model.clock import Clock, utcnow
 from remediator.rules.book import RuleBook
 from remediator.store import Database

@@ -23,14 +23,12 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from remediator.model.prometheus import PrometheusError, Sample
+
 if TYPE_CHECKING:  # httpx is imported by the client: a service without Prometheus skips it
     import httpx
 
 T = TypeVar("T")
-
-
-class PrometheusError(RuntimeError):
-    """Prometheus did not answer, or answered with an error; the message says which."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,14 +55,6 @@ class PrometheusConfig:
                    token_file=settings.prometheus_token_file,
                    connect_timeout=settings.prometheus_connect_timeout,
                    read_timeout=settings.prometheus_read_timeout)
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One series of an instant vector (or a scalar, with no labels)."""
-
-    labels: Mapping[str, str]
-    value: float
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from remediator.decide import guards
 from remediator.decide.decision import Decision, idempotency_key, unavailable_key
-from remediator.decide.state import GuardState
+from remediator.model.abc import GuardState
 from remediator.model.actions import ActionRequest
 from remediator.model.alerts import Alert
 from remediator.model.outcomes import Outcome

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from remediator.model.actions import ActionRequest
+from remediator.model.breaker import BreakerSnapshot
 from remediator.model.policy import Policy
 from remediator.rules.matchers import Matcher, MatchType, match_all
 from remediator.rules.templating import Template
@@ -107,14 +108,6 @@ def blocking_alert(preconditions: Iterable[Matcher],
     if not matchers:
         return None
     return next((labels for labels in firing if match_all(matchers, labels)), None)
-
-
-@dataclass(frozen=True, kw_only=True)
-class BreakerSnapshot:
-    """What the breaker needs to know: when it opened or was reset, and counts."""
-
-    opened_at: datetime | None = None
-    reset_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,9 +1,9 @@
-"""What the engine may ask about the past, and an in-memory implementation.
+"""A `GuardState` kept in memory (the interface is in `remediator.model.abc`).
 
-The database implements `GuardState` inside the deciding transaction; the
-in-memory one serves `simulate`, `rules test` and unit tests. Both record the
-decisions of the current batch, so the tenth alert of a storm sees the nine
-actions before it.
+The database implements it inside the deciding transaction; this one serves
+`simulate`, `rules test` and unit tests, and holds the database's overlay of
+the current batch. Both record the decisions of the batch, so the tenth alert
+of a storm sees the nine actions before it.
 """
 
 from __future__ import annotations
@@ -12,25 +12,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Protocol
 
-from remediator.decide.decision import Decision
-from remediator.decide.guards import BreakerSnapshot
+from remediator.model.abc import RecordedDecision
+from remediator.model.breaker import BreakerSnapshot
 from remediator.model.outcomes import Outcome
-
-
-class GuardState(Protocol):
-    def is_duplicate(self, key: str) -> bool: ...
-    def paused(self) -> bool: ...
-    def breaker(self) -> BreakerSnapshot: ...
-    def last_action_at(self, target: str, *, include_dry_run: bool) -> datetime | None: ...
-    def actions_since(self, since: datetime, *, rule: str | None,
-                      include_dry_run: bool) -> int: ...
-    def failures_since(self, since: datetime) -> int: ...
-    def firing_alerts(self, alertnames: frozenset[str] | None) -> Iterable[Mapping[str, str]]:
-        """Labels of firing alerts, only those named `alertnames` unless None."""
-        ...
-    def record(self, decision: Decision, now: datetime) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -89,7 +74,7 @@ class MemoryState:
         return [labels for labels in self.firing
                 if alertnames is None or labels.get("alertname") in alertnames]
 
-    def record(self, decision: Decision, now: datetime) -> None:
+    def record(self, decision: RecordedDecision, now: datetime) -> None:
         if decision.trips_breaker:
             self.breaker_snapshot = BreakerSnapshot(opened_at=now,
                                                     reset_at=self.breaker_snapshot.reset_at)

@@ -12,20 +12,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from remediator.clients.prometheus import PrometheusError, Sample
 from remediator.diagnosis import Hint
+from remediator.model.abc import Querier
 from remediator.model.alerts import Alert
+from remediator.model.prometheus import PrometheusError, Sample
 from remediator.rules.model import Rule
 from remediator.rules.templating import Template
 from remediator.store.recorder import promql_expr
 
 _SHOWN_SERIES = 5
-
-
-class Querier(Protocol):
-    async def query(self, expr: str) -> list[Sample]: ...
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,12 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
+from remediator.actions.registry import ActionRegistry
 from remediator.diagnosis import Context, FiringAlert, Hint, Related, diagnose
 from remediator.evidence.limits import SNAPSHOT_ACTION, Limits, snapshot_request
-from remediator.execute.preconditions import Querier, Verdict, expr_verdict, hint_verdict
-from remediator.model.actions import (
-    ActionError,
-    ActionRegistry,
-    ActionRequest,
-    ActionResult,
-    TargetGone,
-)
+from remediator.execute.preconditions import Verdict, expr_verdict, hint_verdict
+from remediator.model.abc import Querier
+from remediator.model.actions import ActionError, ActionRequest, ActionResult, TargetGone
 from remediator.model.clock import Clock, utcnow
 from remediator.model.outcomes import Outcome
 from remediator.rules.model import Rule

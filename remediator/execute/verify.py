@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Protocol
 
-from remediator.clients.prometheus import PrometheusConfig, PrometheusError, PrometheusExecutor
+from remediator.clients.prometheus import PrometheusConfig, PrometheusExecutor
 from remediator.model.outcomes import Outcome
+from remediator.model.prometheus import PrometheusError
 
 # Labels of the ALERTS series that are not the alert's own labels.
 _SERIES_ONLY = frozenset({"alertstate", "__name__"})
-
-
-class Verifier(Protocol):
-    async def check(self, labels: Mapping[str, str], expr: str | None) -> tuple[Outcome, str]: ...
 
 
 def alerts_query(labels: Mapping[str, str]) -> str:

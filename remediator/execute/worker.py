@@ -19,21 +19,15 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from remediator.actions.registry import ActionRegistry
 from remediator.app import logs
 from remediator.app.metrics import Metrics
 from remediator.decide.decision import Decision
 from remediator.decide.engine import breaker_stops_queued, decide_step
 from remediator.execute.preflight import Preflight, Prepared
-from remediator.execute.verify import Verifier
 from remediator.intake.intake import Intake
-from remediator.model.actions import (
-    ActionError,
-    ActionRegistry,
-    ActionRequest,
-    ActionResult,
-    Observed,
-    TargetGone,
-)
+from remediator.model.abc import Verifier
+from remediator.model.actions import ActionError, ActionRequest, ActionResult, Observed, TargetGone
 from remediator.model.clock import Clock, utcnow
 from remediator.model.outcomes import Outcome
 from remediator.store import Database, jobs

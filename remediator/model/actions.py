@@ -1,4 +1,4 @@
-"""The action extension point: what a worker hands to an action and gets back.
+"""What a worker hands to an action and gets back (the `Action` interface is in `abc`).
 
 An action receives a fully rendered, validated `ActionRequest` (never a raw
 label) and either returns an `ActionResult` or raises one of the errors
@@ -14,10 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from remediator.actions.deferred import DeferredActions
+from typing import Any
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,47 +144,3 @@ class TargetChanged(ActionError):
         """Raise when `expected` (an earlier attempt's view) differs from `found` now."""
         if expected is not None and expected.changes(found):
             raise cls(what, expected, found)
-
-
-class Action(Protocol):
-    """One action type, e.g. `kubernetes.delete_pod`."""
-
-    async def run(self, request: ActionRequest) -> ActionResult: ...
-
-
-class ActionRegistry:
-    """Action implementations by type; each app and each test builds its own."""
-
-    def __init__(self, actions: Mapping[str, Action] | None = None) -> None:
-        self._actions: dict[str, Action] = dict(actions or {})
-        self._deferred: list[DeferredActions] = []
-
-    def register(self, type_: str, action: Action) -> None:
-        self._actions[type_] = action
-
-    def register_deferred(self, group: DeferredActions) -> None:
-        """Register a group's types now; their implementations arrive when it is built."""
-        self._actions.update(group.proxies())
-        self._deferred.append(group)
-
-    def loaded(self) -> bool:
-        """Whether every deferred group is built (True when there is none)."""
-        return all(group.loaded for group in self._deferred)
-
-    async def ready(self) -> bool:
-        """Wait until every deferred group is built; False if one could not be."""
-        for group in self._deferred:
-            try:
-                await group.wait()
-            except Exception:  # reported by the group (serve stops on it)
-                return False
-        return True
-
-    def get(self, type_: str) -> Action | None:
-        return self._actions.get(type_)
-
-    def __contains__(self, type_: object) -> bool:
-        return type_ in self._actions
-
-    def types(self) -> list[str]:
-        return sorted(self._actions)

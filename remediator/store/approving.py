@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, func, select
 
 from remediator.decide.decision import Decision
-from remediator.decide.guards import BreakerSnapshot
-from remediator.decide.state import GuardState
+from remediator.model.abc import GuardState, RecordedDecision
+from remediator.model.breaker import BreakerSnapshot
 from remediator.model.outcomes import Outcome
 from remediator.store import jobs, recorder, remediations
 from remediator.store.audit import log as audit
@@ -171,5 +171,5 @@ class RecheckState:
     def firing_alerts(self, alertnames: frozenset[str] | None) -> Iterable[Mapping[str, str]]:
         return self._inner.firing_alerts(alertnames)
 
-    def record(self, decision: Decision, now: datetime) -> None:
+    def record(self, decision: RecordedDecision, now: datetime) -> None:
         return None

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from remediator.decide.guards import BreakerSnapshot
+from remediator.model.breaker import BreakerSnapshot
 from remediator.store import upsert
 from remediator.store.tables import controls
 

@@ -13,9 +13,9 @@ from functools import cached_property
 
 from sqlalchemy import Connection, bindparam, func, select
 
-from remediator.decide.decision import Decision
-from remediator.decide.guards import BreakerSnapshot
 from remediator.decide.state import MemoryState
+from remediator.model.abc import RecordedDecision
+from remediator.model.breaker import BreakerSnapshot
 from remediator.store import controls
 from remediator.store.tables import alerts, remediations
 
@@ -50,6 +50,8 @@ _FIRING_LABELS_NAMED = _FIRING_LABELS.where(
 
 
 class DatabaseState:
+    """A `GuardState` over the deciding transaction's connection, with the batch overlaid."""
+
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._batch = MemoryState()
@@ -135,7 +137,7 @@ class DatabaseState:
             self._firing[alertnames] = list(self._connection.execute(stmt, params).scalars())
         return self._firing[alertnames]
 
-    def record(self, decision: Decision, now: datetime) -> None:
+    def record(self, decision: RecordedDecision, now: datetime) -> None:
         self._batch.record(decision, now)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, desc, select
 
 from remediator.decide.guards import BreakerVerdict
-from remediator.decide.state import GuardState
+from remediator.model.abc import GuardState
 from remediator.store import controls, jobs
 from remediator.store import sessions as session_rows
 from remediator.store.audit import head

@@ -19,7 +19,7 @@ from kubernetes.client import ApiClient, Configuration
 
 from remediator.actions.kubernetes.actions import close_api_client, kubernetes_actions
 from remediator.actions.kubernetes.client import api_client
-from remediator.model.actions import Action
+from remediator.model.abc import Action
 
 NAMESPACE = "apps-a"
 TOKEN = "s3cr3t-bearer-token"

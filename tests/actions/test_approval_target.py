@@ -14,9 +14,10 @@ from kubernetes.client import ApiClient
 
 from remediator.actions.kubernetes.actions import kubernetes_actions
 from remediator.actions.kubernetes.target_check import target_exists
+from remediator.actions.registry import ActionRegistry
 from remediator.app.metrics import Metrics
 from remediator.intake.intake import Intake
-from remediator.model.actions import ActionRegistry, ActionRequest
+from remediator.model.actions import ActionRequest
 from remediator.model.alerts import Alert
 from remediator.model.clock import FakeClock
 from remediator.model.policy import Policy

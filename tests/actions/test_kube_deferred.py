@@ -30,9 +30,9 @@ from remediator.actions.kubernetes.client import KubeConfigError, close_api_clie
 from remediator.actions.kubernetes.deferred import KUBERNETES_ACTION_TYPES, deferred_kubernetes
 from remediator.actions.kubernetes.peek import api_server
 from remediator.actions.kubernetes.source import InCluster, find_kube_source
+from remediator.actions.registry import ActionRegistry
 from remediator.app.services import Services
 from remediator.app.settings import load_settings
-from remediator.model.actions import ActionRegistry
 from remediator.model.alerts import Alert
 from remediator.store.audit import log as audit
 from remediator.store.audit.log import AuditQuery

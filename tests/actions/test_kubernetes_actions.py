@@ -7,7 +7,8 @@ from typing import Any
 import kmock
 import pytest
 
-from remediator.model.actions import Action, ActionRequest
+from remediator.model.abc import Action
+from remediator.model.actions import ActionRequest
 
 from .conftest import HPAS, NAMESPACE, NOW, PODS, WORKLOADS, Cluster, hpa, pod, requests, workload
 

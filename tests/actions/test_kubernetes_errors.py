@@ -29,7 +29,8 @@ from remediator.actions.kubernetes.client import (
     bounded_retry_after,
     call,
 )
-from remediator.model.actions import Action, ActionError, ActionRequest, TargetGone
+from remediator.model.abc import Action
+from remediator.model.actions import ActionError, ActionRequest, TargetGone
 
 from .conftest import NAMESPACE, PODS, TOKEN, WORKLOADS, Cluster, hpa, pod, workload
 

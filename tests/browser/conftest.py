@@ -23,9 +23,9 @@ from kubernetes.client import ApiClient
 from playwright.async_api import Browser, Page, async_playwright
 
 from remediator.actions.kubernetes.actions import kubernetes_actions
+from remediator.actions.registry import ActionRegistry
 from remediator.app.services import Services
 from remediator.app.settings import load_settings
-from remediator.model.actions import ActionRegistry
 from remediator.web.app import create_app
 from remediator.web.server import NO_FORWARDED
 from tests.actions.conftest import client, cluster  # noqa: F401  (fixtures)

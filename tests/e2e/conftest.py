@@ -26,8 +26,8 @@ from kubernetes.client import Configuration
 
 from remediator.actions.kubernetes.actions import close_api_client, kubernetes_actions
 from remediator.actions.kubernetes.client import api_client
+from remediator.actions.registry import ActionRegistry
 from remediator.app.settings import load_settings
-from remediator.model.actions import ActionRegistry
 from remediator.web.app import create_app
 from tests.support import promstack
 

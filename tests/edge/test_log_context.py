@@ -10,9 +10,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from remediator.actions.registry import ActionRegistry
 from remediator.app import logs
 from remediator.app.settings import load_settings
-from remediator.model.actions import ActionRegistry, ActionRequest, ActionResult
+from remediator.model.actions import ActionRequest, ActionResult
 from remediator.model.clock import FakeClock
 from remediator.web.app import create_app
 from tests.support.payloads import crashloop, payload

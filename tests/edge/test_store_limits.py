@@ -17,8 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Column, String
 
+from remediator.actions.registry import ActionRegistry
 from remediator.app.settings import load_settings
-from remediator.model.actions import ActionRegistry
 from remediator.model.alerts import ALERTNAME_MAX, NAMESPACE_MAX
 from remediator.model.clock import FakeClock
 from remediator.store.tables import audit, remediations

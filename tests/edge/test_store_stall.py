@@ -21,8 +21,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from remediator.actions.registry import ActionRegistry
 from remediator.app.settings import load_settings
-from remediator.model.actions import ActionRegistry
 from remediator.model.clock import FakeClock
 from remediator.store import Database, StoreUnavailable
 from remediator.store.database import _ADVISORY_LOCK_ID

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from remediator.actions.registry import ActionRegistry
 from remediator.app.settings import load_settings
-from remediator.model.actions import ActionRegistry
 from remediator.model.clock import FakeClock
 from remediator.web.app import create_app
 from tests.support import promstack

@@ -16,13 +16,13 @@ import pytest
 from kubernetes.client import ApiClient
 
 from remediator.actions.kubernetes.actions import kubernetes_actions
+from remediator.actions.registry import ActionRegistry
 from remediator.app.metrics import Metrics
 from remediator.cli.evidence_text import render_text
 from remediator.execute.preflight import Preflight, PreflightConfig
 from remediator.execute.verify import NoVerifier
 from remediator.execute.worker import Worker
 from remediator.intake.intake import Intake
-from remediator.model.actions import ActionRegistry
 from remediator.model.alerts import Alert
 from remediator.model.clock import FakeClock
 from remediator.model.policy import Policy

@@ -10,14 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from remediator.clients.prometheus import (
-    PrometheusClient,
-    PrometheusConfig,
-    PrometheusError,
-    PrometheusExecutor,
-)
+from remediator.clients.prometheus import PrometheusClient, PrometheusConfig, PrometheusExecutor
 from remediator.execute.verify import PrometheusVerifier
 from remediator.model.outcomes import Outcome
+from remediator.model.prometheus import PrometheusError
 from tests.support import promstack
 
 from .conftest import TlsServer

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from remediator.actions.registry import ActionRegistry
 from remediator.app.settings import load_settings
-from remediator.model.actions import ActionRegistry
 from remediator.web.app import create_app
 from tests.support.payloads import crashloop, payload
 from tests.web.conftest import TOKEN, RecordingAction, auth

@@ -23,10 +23,10 @@ REVISION = 'HEAD_REVISION = "0008"'
 _SCRIPT = """
 import json, sys
 from pathlib import Path
-from remediator.model.actions import ActionRegistry
-from remediator.model.alerts import Alert
-from remediator.app.services import Services
-from remediator.app.settings import load_settings
+from remediator.actions.base import ActionRegistry
+from remediator.alertmanager import Alert
+from remediator.services import Services
+from remediator.settings import load_settings
 
 url, key_file, state_dir, rules, alerts = sys.argv[1:6]
 settings = load_settings(rules=[rules], database_url=url, dev=True,

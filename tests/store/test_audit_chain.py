@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import select, text, update
 from typer.testing import CliRunner
 
+from remediator.actions.registry import ActionRegistry
 from remediator.app.services import Services
 from remediator.app.settings import load_settings
 from remediator.cli import app
-from remediator.model.actions import ActionRegistry
 from remediator.model.clock import FakeClock
 from remediator.store import Database
 from remediator.store.audit import log as audit

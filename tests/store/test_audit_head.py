@@ -18,11 +18,11 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from remediator.actions.registry import ActionRegistry
 from remediator.app.scheduler import refresh_audit_head
 from remediator.app.services import Services
 from remediator.app.settings import load_settings
 from remediator.cli import app
-from remediator.model.actions import ActionRegistry
 from remediator.model.alerts import Alert
 from remediator.model.clock import FakeClock
 from remediator.store import Database

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from remediator.decide.guards import BreakerVerdict
-from remediator.decide.state import GuardState
+from remediator.model.abc import GuardState
 from remediator.model.clock import FakeClock
 from remediator.store import Database, controls
 from remediator.store.audit import log as audit

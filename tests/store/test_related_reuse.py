@@ -12,10 +12,10 @@ from datetime import timedelta
 
 import pytest
 
+from remediator.actions.registry import ActionRegistry
 from remediator.diagnosis import Hint
 from remediator.execute.preflight import RELATED_REUSE_SECONDS, Preflight
 from remediator.intake.intake import Intake
-from remediator.model.actions import ActionRegistry
 from remediator.model.alerts import Alert
 from remediator.model.clock import FakeClock
 from remediator.store import Database, changes, jobs, recorder, remediations

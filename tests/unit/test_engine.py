@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from remediator.decide.engine import decide, decide_step
-from remediator.decide.guards import BreakerSnapshot
 from remediator.decide.state import MemoryState
 from remediator.model.alerts import Alert
+from remediator.model.breaker import BreakerSnapshot
 from remediator.model.outcomes import Outcome
 from remediator.model.policy import Policy
 from remediator.model.validation import namespace as valid_namespace

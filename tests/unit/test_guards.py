@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from remediator.decide import guards
-from remediator.decide.guards import BreakerSnapshot, render_matchers
+from remediator.decide.guards import render_matchers
+from remediator.model.breaker import BreakerSnapshot
 from remediator.model.policy import Policy
 from remediator.rules.matchers import Matcher
 

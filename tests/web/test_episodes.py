@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from remediator.actions.registry import ActionRegistry
 from remediator.app.settings import load_settings
-from remediator.model.actions import ActionRegistry
 from remediator.model.clock import FakeClock
 from remediator.web.app import create_app
 from tests.support.keys import shared_audit_key

@@ -13,13 +13,13 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from remediator.actions.registry import ActionRegistry
 from remediator.app.settings import (
     ALERT_BUDGET_BYTES,
     DEFAULT_MAX_BODY_BYTES,
     EXAMPLE_MAX_ALERTS,
     load_settings,
 )
-from remediator.model.actions import ActionRegistry
 from remediator.model.clock import FakeClock
 from remediator.store import Database
 from remediator.web.app import create_app

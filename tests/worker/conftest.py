@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from remediator.actions.registry import ActionRegistry
 from remediator.app.metrics import Metrics
 from remediator.execute.worker import Worker
 from remediator.intake.intake import Intake
-from remediator.model.actions import ActionRegistry, ActionRequest, ActionResult
+from remediator.model.actions import ActionRequest, ActionResult
 from remediator.model.clock import FakeClock
 from remediator.model.outcomes import Outcome
 from remediator.model.policy import Policy

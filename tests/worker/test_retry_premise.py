@@ -24,10 +24,10 @@ from kubernetes.client import ApiClient, Configuration
 
 from remediator.actions.kubernetes.actions import close_api_client, kubernetes_actions
 from remediator.actions.kubernetes.client import api_client
+from remediator.actions.registry import ActionRegistry
 from remediator.app.metrics import Metrics
 from remediator.execute.worker import Worker
 from remediator.intake.intake import Intake
-from remediator.model.actions import ActionRegistry
 from remediator.model.alerts import Alert
 from remediator.model.clock import FakeClock
 from remediator.model.policy import Policy

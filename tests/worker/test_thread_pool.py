@@ -15,9 +15,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from remediator.actions.registry import ActionRegistry
 from remediator.app.services import Services
 from remediator.app.settings import load_settings
-from remediator.model.actions import ActionRegistry, ActionRequest, ActionResult
+from remediator.model.actions import ActionRequest, ActionResult
 from remediator.model.alerts import Alert
 from remediator.store.tables import audit
 from tests.support.payloads import crashloop

@@ -33,8 +33,8 @@ from remediator.actions.kubernetes.snapshot import SnapshotAction
 from remediator.actions.kubernetes.target_check import EXISTS_ACTION
 from remediator.actions.kubernetes.undo import RolloutUndoAction
 from remediator.evidence.limits import SNAPSHOT_ACTION
+from remediator.model.abc import Action
 from remediator.model.actions import (
-    Action,
     ActionError,
     ActionRequest,
     ActionResult,

@@ -24,7 +24,7 @@ from remediator.evidence import revisions, summary
 from remediator.evidence.budget import Gathering
 from remediator.evidence.limits import Limits
 from remediator.evidence.redact import redact_lines
-from remediator.model.actions import ActionRequest, ActionResult
+from remediator.model.actions import ActionError, ActionRequest, ActionResult
 
 VERSION = 1
 _WORKLOADS = {"deployment": "deployments", "statefulset": "statefulsets",
@@ -36,7 +36,8 @@ class SnapshotAction:
     """`kubernetes.snapshot`: read-only; its result's detail is the evidence document.
 
     Registered with the other Kubernetes actions so that it shares their
-    client; it never raises (failures are inside the document).
+    client; it never raises for its target (failures are inside the document),
+    only for a malformed request.
     """
 
     def __init__(self, api_client: ApiClient, *, workers: int = 4) -> None:
@@ -45,7 +46,11 @@ class SnapshotAction:
         self._reader = KubeReader(api_client, executor)
 
     async def run(self, request: ActionRequest) -> ActionResult:
-        document = await gather(self._reader, request, Limits.from_params(request.params))
+        try:
+            limits = Limits.from_params(request.params)
+        except (TypeError, ValueError) as error:  # a malformed request: the Action contract
+            raise ActionError(f"invalid evidence limits: {error}") from None
+        document = await gather(self._reader, request, limits)
         return ActionResult(message=f"evidence for {request.target}", detail=document)
 
 

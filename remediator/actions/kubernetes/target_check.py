@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 
-from remediator.model.actions import ActionRegistry, ActionRequest, TargetGone
+from remediator.actions.registry import ActionRegistry
+from remediator.model.actions import ActionRequest, TargetGone
 
 log = logging.getLogger(__name__)
 
