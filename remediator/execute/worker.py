@@ -20,9 +20,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from remediator.app import logs
-from remediator.app.metrics import Metrics
 from remediator.decide.decision import Decision
 from remediator.decide.engine import breaker_stops_queued, decide_step
+from remediator.execute.metrics import WorkerMetrics
 from remediator.execute.preflight import Preflight, Prepared
 from remediator.execute.verify import Verifier
 from remediator.intake.intake import Intake
@@ -66,7 +66,7 @@ def owner_id(host: str | None = None) -> str:
 
 class Worker:
     def __init__(self, *, database: Database, intake: Intake, actions: ActionRegistry,
-                 verifier: Verifier, metrics: Metrics, clock: Clock = utcnow,
+                 verifier: Verifier, metrics: WorkerMetrics, clock: Clock = utcnow,
                  concurrency: int = 4, retries: int = 3,
                  backoff: timedelta = timedelta(seconds=2),
                  timeout_grace: float = 30.0, preflight: Preflight | None = None,

@@ -261,7 +261,7 @@ async def expire_approvals(services: Services) -> None:
     """Scheduler job: expire unanswered requests (and count them)."""
     expired = await asyncio.to_thread(expire_due, services.database, services.clock())
     for current in expired:
-        services.metrics.approvals.labels(rule=current.rule,
-                                          outcome=Outcome.EXPIRED.value).inc()
+        services.metrics.approvals.approvals.labels(rule=current.rule,
+                                                    outcome=Outcome.EXPIRED.value).inc()
     if expired:
         log.info("%d approval request(s) expired unanswered", len(expired))

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, desc, select
 
 from remediator.model.outcomes import Outcome
+from remediator.operate.metrics import NotifyMetrics
 from remediator.store import Database, controls
 from remediator.store.audit.log import as_dict
 from remediator.store.tables import audit
@@ -29,7 +30,6 @@ from remediator.store.tables import audit
 if TYPE_CHECKING:  # httpx: imported by a Notifier, which only configured channels build
     import httpx
 
-    from remediator.app.metrics import Metrics
     from remediator.app.services import Services
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def message(entry: dict[str, Any], external_url: str | None) -> dict[str, Any]:
 
 
 class Notifier:
-    def __init__(self, channels: Sequence[Channel], *, metrics: Metrics,
+    def __init__(self, channels: Sequence[Channel], *, metrics: NotifyMetrics,
                  external_url: str | None, retries: int = 2,
                  client: httpx.AsyncClient | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,

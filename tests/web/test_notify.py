@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from remediator.app.metrics import Metrics
 from remediator.model.clock import FakeClock
+from remediator.operate.metrics import NotifyMetrics
 from remediator.operate.notify import Channel, Notifier, claim_events
 from tests.support.payloads import crashloop
 from tests.web.test_api import deliver
@@ -25,7 +26,7 @@ async def no_wait(_: float) -> None:
     return None
 
 
-def notifier(metrics: Metrics, retries: int = 2) -> Notifier:
+def notifier(metrics: NotifyMetrics, retries: int = 2) -> Notifier:
     return Notifier([Channel("slack", SLACK), Channel("webhook", HOOK)], metrics=metrics,
                     external_url=CONSOLE, retries=retries, sleep=no_wait)
 
@@ -53,7 +54,7 @@ async def test_slack_and_webhook_get_a_link_and_retries_are_bounded(clock: FakeC
     slack = respx.post(SLACK).mock(side_effect=[httpx.Response(503), httpx.Response(200)])
     hook = respx.post(HOOK).mock(return_value=httpx.Response(204))
     metrics = Metrics.create()
-    sender = notifier(metrics)
+    sender = notifier(metrics.notify)
     await sender.send([entry("awaiting_approval")], clock())
     await sender.aclose()
     assert slack.call_count == 2 and hook.call_count == 1
@@ -76,7 +77,7 @@ async def test_a_failed_notification_is_counted_and_does_not_raise(
         clock: FakeClock, answers: list[Any], attempts: int) -> None:
     route = respx.post(HOOK).mock(side_effect=answers)
     metrics = Metrics.create()
-    sender = Notifier([Channel("webhook", HOOK)], metrics=metrics, external_url=None,
+    sender = Notifier([Channel("webhook", HOOK)], metrics=metrics.notify, external_url=None,
                       retries=2, sleep=no_wait)
     await sender.send([entry("failed")], clock())
     await sender.aclose()
@@ -88,7 +89,7 @@ async def test_a_failed_notification_is_counted_and_does_not_raise(
 @respx.mock
 async def test_breaker_open_is_said_once_per_opening(clock: FakeClock) -> None:
     route = respx.post(HOOK).mock(return_value=httpx.Response(200))
-    sender = Notifier([Channel("webhook", HOOK)], metrics=Metrics.create(), external_url=None,
+    sender = Notifier([Channel("webhook", HOOK)], metrics=Metrics.create().notify, external_url=None,
                       sleep=no_wait)
     await sender.send([entry("breaker_open"), entry("breaker_open")], clock())
     clock.advance(minutes=31)
