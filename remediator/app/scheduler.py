@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from remediator.app.audit_head import audit_head_gauges
 from remediator.app.metrics import Metrics
-from remediator.app.services import Services, audit_head_gauges
+from remediator.app.services import Services
 from remediator.clients.alertmanager import AlertmanagerClient
 from remediator.intake.reconcile import reconcile
 from remediator.model.outcomes import Outcome
@@ -45,8 +46,8 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
                               "expired": _count_expired(services.metrics)})
     channels = channels_of(settings.notify_slack_url, settings.notify_webhook_url)
     if channels:
-        notifier = Notifier(channels, metrics=services.metrics, retries=settings.notify_retries,
-                            external_url=settings.external_url)
+        notifier = Notifier(channels, metrics=services.metrics.notify,
+                            retries=settings.notify_retries, external_url=settings.external_url)
         scheduler.add_job(notify_pending, "interval", id="notify", seconds=5,
                           args=[services.operator_store, notifier],
                           kwargs={"clock": services.clock})
@@ -61,7 +62,8 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
 def _count_expired(metrics: Metrics) -> Callable[[Remediation], None]:
     """Counts each request that expired unanswered (`remediator_approvals_total`)."""
     def count(current: Remediation) -> None:
-        metrics.approvals.labels(rule=current.rule, outcome=Outcome.EXPIRED.value).inc()
+        metrics.approvals.approvals.labels(rule=current.rule,
+                                           outcome=Outcome.EXPIRED.value).inc()
     return count
 
 
@@ -75,10 +77,10 @@ async def _reconcile(services: Services, client: AlertmanagerClient) -> None:
     try:
         decided = await reconcile(client, services.intake)
     except Exception as error:
-        services.metrics.reconcile_runs.labels(result="error").inc()
+        services.metrics.scheduler.reconcile_runs.labels(result="error").inc()
         log.warning("reconciliation with Alertmanager failed: %s", error)
         return
-    services.metrics.reconcile_runs.labels(result="ok").inc()
+    services.metrics.scheduler.reconcile_runs.labels(result="ok").inc()
     if decided:
         log.info("reconciliation decided for %d missed alerts", len(decided))
         services.worker.wake()
@@ -88,16 +90,17 @@ def refresh_gauges(services: Services) -> None:
     """Breaker state, pause switch and queue depth as gauges (read from the store)."""
     status = operations.status(services.operator_store, services.intake.policy,
                                services.clock())
-    services.metrics.breaker_open.set(1 if status["breaker_open"] else 0)
-    services.metrics.paused.set(1 if status["paused"] else 0)
+    services.metrics.intake.breaker_open.set(1 if status["breaker_open"] else 0)
+    gauges = services.metrics.scheduler
+    gauges.paused.set(1 if status["paused"] else 0)
     for kind in (jobs.ACTION, jobs.VERIFY, jobs.FOLLOWUP):
-        services.metrics.jobs_queued.labels(kind=kind).set(status["jobs_queued"].get(kind, 0))
+        gauges.jobs_queued.labels(kind=kind).set(status["jobs_queued"].get(kind, 0))
     refresh_audit_head(services)
 
 
 def refresh_audit_head(services: Services) -> None:
     """The audit head as the database holds it (the external witness: see metrics)."""
-    audit_head_gauges(services.database, services.metrics)
+    audit_head_gauges(services.database, services.metrics.audit_head)
 
 
 async def _refresh_gauges(services: Services) -> None:

@@ -17,6 +17,7 @@ from remediator.actions.deferred import DeferredActions
 from remediator.actions.kubernetes.deferred import deferred_kubernetes
 from remediator.actions.kubernetes.source import find_kube_source
 from remediator.actions.registry import ActionRegistry
+from remediator.app.audit_head import audit_head_gauges
 from remediator.app.metrics import Metrics
 from remediator.app.policy_settings import policy_from_settings, read_inventory_hosts
 from remediator.app.settings import Settings
@@ -33,7 +34,6 @@ from remediator.model.clock import Clock, utcnow
 from remediator.rules.book import RuleBook
 from remediator.store import Database
 from remediator.store.approving import ApprovalStore
-from remediator.store.audit.head import read_head
 from remediator.store.audit.seal import AuditSeal
 from remediator.store.operating import OperatorStore
 from remediator.store.readmodel import ReadModel
@@ -105,11 +105,11 @@ class Services:
               verifier: Verifier | None = None) -> Services:
         metrics = metrics or Metrics.create()
         # Rules first: bad rules refuse to start before the database is touched.
-        rulebook = RuleBook(settings.rules, metrics=metrics, clock=clock)
+        rulebook = RuleBook(settings.rules, metrics=metrics.rules, clock=clock)
         database = database or Database(settings.database_url, seal=open_seal(settings),
                                         timeouts=database_timeouts(settings))
         database.migrate()
-        audit_head_gauges(database, metrics)  # from the first scrape, not 0 until refreshed
+        audit_head_gauges(database, metrics.audit_head)  # right from the first scrape
         cluster, deferred = "injected actions", None
         if actions is None:
             actions, cluster, deferred = service_actions(settings)
@@ -123,8 +123,8 @@ class Services:
             log.warning("kube-system is not in DENIED_NAMESPACES (%s): setting the list "
                         "replaces the default", ",".join(settings.denied_namespaces) or "empty")
         log.info("%s", startup_summary(settings, rulebook, database, cluster))
-        intake = Intake(database=database, rulebook=rulebook, policy=policy, metrics=metrics,
-                        clock=clock)
+        intake = Intake(database=database, rulebook=rulebook, policy=policy,
+                        metrics=metrics.intake, clock=clock)
         prometheus_config = PrometheusConfig.from_settings(settings)
         prometheus = (PrometheusExecutor.connect(prometheus_config) if prometheus_config
                       else None)
@@ -135,7 +135,7 @@ class Services:
                               rules=lambda name: rulebook.current.by_name(name), clock=clock,
                               config=PreflightConfig.from_settings(settings))
         worker = Worker(database=database, intake=intake, actions=actions, verifier=verifier,
-                        metrics=metrics, clock=clock, concurrency=settings.workers,
+                        metrics=metrics.worker, clock=clock, concurrency=settings.workers,
                         retries=settings.action_retries, backoff=settings.retry_backoff,
                         preflight=preflight)
         alertmanager = (AlertmanagerClient(settings.alertmanager_url,
@@ -159,18 +159,6 @@ def database_timeouts(settings: Settings) -> Timeouts:
                     idle_in_transaction=settings.db_idle_in_transaction_timeout.total_seconds(),
                     connect=settings.db_connect_timeout.total_seconds(),
                     keepalive=settings.db_keepalive.total_seconds())
-
-
-def audit_head_gauges(database: Database, metrics: Metrics) -> None:
-    """The audit head the database holds, as gauges: every replica reports the one head,
-    and Prometheus keeps its history outside the database (the external witness that
-    RemediatorAuditHeadWentBack reads). 0 when there is no head record."""
-    with database.reading() as connection:
-        head = read_head(connection, None)
-    metrics.audit_head_id.set(head.id if head is not None else 0)
-    metrics.audit_head_count.set(head.count if head is not None else 0)
-    stalled = database.seal is not None and database.seal.stalled
-    metrics.audit_head_stalled.set(1 if stalled else 0)
 
 
 class SharedSecretsMissing(ValueError):

@@ -21,9 +21,9 @@ from typing import Any
 
 from remediator.actions.registry import ActionRegistry
 from remediator.app import logs
-from remediator.app.metrics import Metrics
 from remediator.decide.decision import Decision
 from remediator.decide.engine import breaker_stops_queued, decide_step
+from remediator.execute.metrics import WorkerMetrics
 from remediator.execute.preflight import Preflight, Prepared
 from remediator.intake.intake import Intake
 from remediator.model.abc import Verifier
@@ -60,7 +60,7 @@ def owner_id(host: str | None = None) -> str:
 
 class Worker:
     def __init__(self, *, database: Database, intake: Intake, actions: ActionRegistry,
-                 verifier: Verifier, metrics: Metrics, clock: Clock = utcnow,
+                 verifier: Verifier, metrics: WorkerMetrics, clock: Clock = utcnow,
                  concurrency: int = 4, retries: int = 3,
                  backoff: timedelta = timedelta(seconds=2),
                  timeout_grace: float = 30.0, preflight: Preflight | None = None,

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from remediator.app.metrics import Metrics
 from remediator.decide.decision import Decision
 from remediator.decide.engine import decide, decide_step, lookups
+from remediator.intake.metrics import IntakeMetrics
 from remediator.model.alerts import Alert
 from remediator.model.clock import Clock, utcnow
 from remediator.model.outcomes import Outcome
@@ -38,7 +38,7 @@ class Delivery:
 
 class Intake:
     def __init__(self, *, database: Database, rulebook: RuleBook, policy: Policy,
-                 metrics: Metrics, clock: Clock = utcnow) -> None:
+                 metrics: IntakeMetrics, clock: Clock = utcnow) -> None:
         self.database = database
         self.rulebook = rulebook
         self.policy = policy

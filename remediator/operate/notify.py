@@ -17,10 +17,11 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from remediator.model.clock import Clock
 from remediator.model.outcomes import Outcome
+from remediator.operate.metrics import NotifyMetrics
 from remediator.store.operating import OperatorStore
 
 if TYPE_CHECKING:  # httpx: imported by a Notifier, which only configured channels build
@@ -34,21 +35,6 @@ EVENTS = (Outcome.AWAITING_APPROVAL.value, Outcome.FAILED.value, Outcome.EXHAUST
 _TITLES = {"awaiting_approval": "Approval needed", "failed": "Remediation failed",
            "exhausted": "Escalation exhausted: a human is needed",
            "breaker_open": "Circuit breaker open: automation stopped"}
-
-
-class _Count(Protocol):
-    def inc(self, amount: float = 1) -> None: ...
-
-
-class _ByLabels(Protocol):
-    def labels(self, *values: Any, **labels: Any) -> _Count: ...
-
-
-class NotifyMetrics(Protocol):
-    """What a Notifier counts into (`app.metrics.Metrics` is one)."""
-
-    @property
-    def notifications(self) -> _ByLabels: ...
 
 
 @dataclass(frozen=True)

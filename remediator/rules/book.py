@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from remediator.app.metrics import Metrics
 from remediator.model.clock import Clock, utcnow
+from remediator.rules.metrics import RuleMetrics
 from remediator.rules.model import RuleLoadError, RuleSet, load_rules
 
 
 class RuleBook:
-    def __init__(self, paths: Sequence[str], *, metrics: Metrics, clock: Clock = utcnow,
+    def __init__(self, paths: Sequence[str], *, metrics: RuleMetrics, clock: Clock = utcnow,
                  loader: Callable[[Sequence[str]], RuleSet] = load_rules) -> None:
         self._paths = list(paths)
         self._metrics = metrics
@@ -24,11 +24,11 @@ class RuleBook:
         try:
             rules = self._loader(self._paths)
         except RuleLoadError:
-            self._metrics.rules_last_reload_success.set(0)
+            self._metrics.last_reload_success.set(0)
             raise
-        self._metrics.rules_loaded.set(len(rules.rules))
-        self._metrics.rules_last_reload_success.set(1)
-        self._metrics.rules_last_reload_timestamp.set(self._clock().timestamp())
+        self._metrics.loaded.set(len(rules.rules))
+        self._metrics.last_reload_success.set(1)
+        self._metrics.last_reload_timestamp.set(self._clock().timestamp())
         return rules
 
     def reload(self) -> RuleSet:

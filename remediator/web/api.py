@@ -18,6 +18,7 @@ from remediator.store.views import RemediationRow, RemediationView
 from remediator.web import console
 from remediator.web.console import AnswerBody, AnswerView, RemediationPage, actor_of
 from remediator.web.deps import OperatorDep, Reader, ReadsDep, ServicesDep
+from remediator.web.metrics import web_metrics
 from remediator.web.responses import FastJSONResponse
 
 router = APIRouter(prefix="/api/v1")
@@ -108,7 +109,8 @@ async def approve(remediation_id: str, request: Request, services: ServicesDep,
                   principal: OperatorDep, body: AnswerBody | None = None) -> AnswerView:
     """Approve a remediation awaiting approval; every guard is checked again first."""
     exists = await console.target_exists(services, remediation_id)
-    answer = await run_in_threadpool(partial(console.answer, target_exists=exists), services,
+    answer = await run_in_threadpool(partial(console.answer, target_exists=exists,
+                                             metrics=web_metrics(request)), services,
                                      remediation_id, "approve", actor_of(principal, request),
                                      body.reason if body else "")
     if answer.queued:
@@ -121,7 +123,8 @@ async def decline(remediation_id: str, request: Request, services: ServicesDep,
                   principal: OperatorDep, body: AnswerBody | None = None) -> AnswerView:
     """Decline a remediation awaiting approval: nothing runs."""
     return await run_in_threadpool(console.answer, services, remediation_id, "decline",
-                                   actor_of(principal, request), body.reason if body else "")
+                                   actor_of(principal, request), body.reason if body else "",
+                                   metrics=web_metrics(request))
 
 
 @router.get("/rules", dependencies=[Reader])
@@ -143,7 +146,7 @@ async def get_status(services: ServicesDep) -> dict[str, Any]:
 @router.post("/breaker/reset")
 async def reset_breaker(services: ServicesDep, request: Request, principal: OperatorDep,
                         reason: str = "") -> dict[str, Any]:
-    services.metrics.operator_actions.labels(action="breaker_reset").inc()
+    web_metrics(request).operator_actions.labels(action="breaker_reset").inc()
     await run_in_threadpool(operator_log.reset_breaker, services.operator_store,
                             actor=actor_of(principal, request), reason=reason,
                             now=services.clock())
@@ -153,7 +156,7 @@ async def reset_breaker(services: ServicesDep, request: Request, principal: Oper
 @router.post("/pause")
 async def pause(services: ServicesDep, request: Request, principal: OperatorDep,
                 reason: str = "") -> dict[str, Any]:
-    services.metrics.operator_actions.labels(action="pause").inc()
+    web_metrics(request).operator_actions.labels(action="pause").inc()
     await run_in_threadpool(operator_log.pause, services.operator_store,
                             actor=actor_of(principal, request),
                             reason=reason or "paused via API", now=services.clock())
@@ -163,7 +166,7 @@ async def pause(services: ServicesDep, request: Request, principal: OperatorDep,
 @router.post("/resume")
 async def resume(services: ServicesDep, request: Request, principal: OperatorDep,
                  reason: str = "") -> dict[str, Any]:
-    services.metrics.operator_actions.labels(action="resume").inc()
+    web_metrics(request).operator_actions.labels(action="resume").inc()
     await run_in_threadpool(operator_log.resume, services.operator_store,
                             actor=actor_of(principal, request), reason=reason,
                             now=services.clock())

@@ -25,6 +25,7 @@ from remediator.store import StoreUnavailable
 from remediator.web import api, login, ops, page, sessions_api, webhook
 from remediator.web.forwarded import ForwardedFor, proxy_networks
 from remediator.web.headers import SecurityHeaders, swagger_page
+from remediator.web.metrics import WebMetrics
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ def create_app(settings: Settings, *, scheduler: bool = True, services: Services
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         built = services if services is not None else Services.build(settings, **inject)
         app.state.services = built
+        app.state.metrics = WebMetrics.of(built.metrics)
         built.writer.start()
         jobs = build_scheduler(built) if scheduler else None
         if jobs is not None:

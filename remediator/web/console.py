@@ -23,6 +23,7 @@ from remediator.store.readmodel import LookupError_
 from remediator.store.remediations import Remediation
 from remediator.store.views import ListQuery, RemediationRow, RemediationView
 from remediator.web.deps import client_address
+from remediator.web.metrics import WebMetrics
 from remediator.web.session import Principal
 
 
@@ -115,7 +116,8 @@ async def target_exists(services: Services, remediation_id: str) -> bool | None:
 
 
 def answer(services: Services, remediation_id: str, verb: str, actor: Actor,
-           reason: str, *, target_exists: bool | None = None) -> AnswerView:
+           reason: str, *, metrics: WebMetrics,
+           target_exists: bool | None = None) -> AnswerView:
     """Approve or decline (blocking; run in a thread)."""
     now = services.clock()
     try:
@@ -134,8 +136,8 @@ def answer(services: Services, remediation_id: str, verb: str, actor: Actor,
                                        reason=reason, now=now)
     except approvals.ApprovalError as error:
         raise HTTPException(error.status, str(error)) from None
-    services.metrics.operator_actions.labels(action=verb).inc()
+    metrics.operator_actions.labels(action=verb).inc()
     view = load_view(services, full)
-    services.metrics.approvals.labels(rule=view.rule, outcome=result.outcome.value).inc()
+    metrics.approvals.labels(rule=view.rule, outcome=result.outcome.value).inc()
     return AnswerView(remediation_id=result.remediation_id, outcome=result.outcome.value,
                       reason=result.reason, queued=result.queued)

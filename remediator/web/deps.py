@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from remediator.app.services import Services
 from remediator.store.readmodel import ReadModel
 from remediator.web.forwarded import trusted_proxy
+from remediator.web.metrics import web_metrics
 from remediator.web.session import COOKIE, Expiry, Principal, Sessions, csrf_matches
 from remediator.web.unauthenticated import RefusalSampler
 
@@ -170,7 +171,7 @@ def note_refusal(request: Request, services: Services, reason: str) -> int | Non
     """
     route = request.scope.get("route")
     endpoint = getattr(route, "path", "") or "other"
-    services.metrics.unauthenticated_requests.labels(endpoint=endpoint).inc()
+    web_metrics(request).unauthenticated_requests.labels(endpoint=endpoint).inc()
     sample = _sampler(request).note(client_address(request), services.clock())
     if sample is None:
         return None

@@ -47,6 +47,7 @@ from remediator.web.deps import (
     note_refusal,
     sessions,
 )
+from remediator.web.metrics import web_metrics
 from remediator.web.page import render
 from remediator.web.session import COOKIE, Principal
 from remediator.web.throttle import LoginLimits, Verdict, wait
@@ -144,7 +145,7 @@ async def _throttled(request: Request, services: Services, verdict: Verdict,
 async def _refused(request: Request, services: Services, reason: str, status: int,
                    metric: str) -> None:
     """Count a refused sign-in; sample it into the log and the audit (`unauthenticated`)."""
-    services.metrics.login_failures.labels(reason=metric).inc()
+    web_metrics(request).login_failures.labels(reason=metric).inc()
     suppressed = note_refusal(request, services, reason)
     if suppressed is not None:
         detail = {"status": status, "client": client_address(request), "endpoint": "/login",

@@ -15,6 +15,7 @@ from remediator.operate.operator_log import Actor
 from remediator.rules.model import RuleLoadError
 from remediator.store import StoreUnavailable
 from remediator.web.deps import OperatorDep, ServicesDep, client_address
+from remediator.web.metrics import web_metrics
 
 router = APIRouter()
 
@@ -45,7 +46,7 @@ async def reload(services: ServicesDep, request: Request,
     """Reload rules; bad rules are reported and the rules in force stay. Audited."""
     before = services.rulebook.current.digest
     actor = Actor(name=principal.actor, via=principal.via, client=client_address(request))
-    services.metrics.operator_actions.labels(action="reload").inc()
+    web_metrics(request).operator_actions.labels(action="reload").inc()
     try:
         rules = await run_in_threadpool(services.rulebook.reload)
     except RuleLoadError as error:

@@ -37,6 +37,7 @@ from remediator.web.deps import (
     identify,
     note_refusal,
 )
+from remediator.web.metrics import web_metrics
 from remediator.web.session import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -182,7 +183,8 @@ async def answer_form(remediation_id: str, verb: str, request: Request, services
     try:
         exists = (await console.target_exists(services, remediation_id)
                   if verb == "approve" else None)
-        result = await run_in_threadpool(partial(console.answer, target_exists=exists),
+        result = await run_in_threadpool(partial(console.answer, target_exists=exists,
+                                                 metrics=web_metrics(request)),
                                          services, remediation_id, verb,
                                          actor_of(viewer, request), reason)
     except HTTPException as error:
@@ -212,7 +214,7 @@ async def control_form(control: str, request: Request, services: ServicesDep, vi
         return render("error.html", 400, viewer=viewer, status=400,
                       message="a pause needs a reason (it is quoted in every paused decision)",
                       back="/")
-    services.metrics.operator_actions.labels(action=control.replace("-", "_")).inc()
+    web_metrics(request).operator_actions.labels(action=control.replace("-", "_")).inc()
     await run_in_threadpool(lambda: run(services.operator_store,
                                         actor=actor_of(viewer, request), reason=reason,
                                         now=services.clock()))

@@ -20,6 +20,7 @@ from remediator.operate import sessions as session_admin
 from remediator.store.sessions import SessionRecord
 from remediator.web.console import actor_of
 from remediator.web.deps import OperatorDep, ReaderDep, ServicesDep, sessions
+from remediator.web.metrics import web_metrics
 from remediator.web.session import Expiry
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
@@ -105,6 +106,6 @@ async def revoke_session(session_id: str, request: Request, services: ServicesDe
     except session_admin.UnknownSession as error:
         raise HTTPException(404, str(error)) from None
     if changed:
-        services.metrics.operator_actions.labels(action="session_revoke").inc()
+        web_metrics(request).operator_actions.labels(action="session_revoke").inc()
     return Revoked(session=view(record, sessions(request).expiry, now, principal.session),
                    revoked=changed)

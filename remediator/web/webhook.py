@@ -21,6 +21,7 @@ from remediator.app.services import Services
 from remediator.model.alerts import WebhookPayload
 from remediator.store import StoreUnavailable
 from remediator.web.deps import ServicesDep, auth_failure
+from remediator.web.metrics import web_metrics
 from remediator.web.refusals import refuse
 from remediator.web.responses import FastJSONResponse
 
@@ -69,8 +70,9 @@ def _payload_schema() -> dict[str, Any]:
 async def alertmanager_webhook(request: Request, services: ServicesDep) -> JSONResponse:
     started = time.perf_counter()
     response = await _handle(request, services)
-    services.metrics.deliveries.labels(code=str(response.status_code)).inc()
-    services.metrics.webhook_duration.observe(time.perf_counter() - started)
+    metrics = web_metrics(request)
+    metrics.deliveries.labels(code=str(response.status_code)).inc()
+    metrics.webhook_duration.observe(time.perf_counter() - started)
     return response
 
 

@@ -52,8 +52,8 @@ def intake(tmp_path: Path, clock: FakeClock) -> Intake:
     database = Database(f"sqlite:///{tmp_path / 'r.db'}")
     database.migrate()
     metrics = Metrics.create()
-    return Intake(database=database, policy=Policy(), metrics=metrics, clock=clock,
-                  rulebook=RuleBook([str(tmp_path / "rules.yml")], metrics=metrics))
+    return Intake(database=database, policy=Policy(), metrics=metrics.intake, clock=clock,
+                  rulebook=RuleBook([str(tmp_path / "rules.yml")], metrics=metrics.rules))
 
 
 def request(kind: str, name: str, type_: str = "kubernetes.rollout_restart") -> ActionRequest:

@@ -32,9 +32,9 @@ def pipeline(tmp_path: Path, client: ApiClient, clock: FakeClock) -> tuple[Intak
     database = Database(f"sqlite:///{tmp_path / 'r.db'}")
     database.migrate()
     metrics = Metrics.create()
-    intake = Intake(database=database, policy=Policy(), metrics=metrics, clock=clock,
-                    rulebook=RuleBook([str(RULES)], metrics=metrics))
-    worker = Worker(database=database, intake=intake, metrics=metrics, clock=clock,
+    intake = Intake(database=database, policy=Policy(), metrics=metrics.intake, clock=clock,
+                    rulebook=RuleBook([str(RULES)], metrics=metrics.rules))
+    worker = Worker(database=database, intake=intake, metrics=metrics.worker, clock=clock,
                     actions=ActionRegistry(kubernetes_actions(client)), verifier=NoVerifier())
     return intake, worker
 

@@ -25,8 +25,8 @@ def decided(url: str, alerts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     database = Database(url)
     database.migrate()
     metrics = Metrics.create()
-    intake = Intake(database=database, policy=Policy(), metrics=metrics, clock=utcnow,
-                    rulebook=RuleBook([str(ROOT / "rules")], metrics=metrics))
+    intake = Intake(database=database, policy=Policy(), metrics=metrics.intake, clock=utcnow,
+                    rulebook=RuleBook([str(ROOT / "rules")], metrics=metrics.rules))
     decisions = intake.receive([Alert.model_validate(alert) for alert in alerts],
                                group_key="g")
     database.dispose()

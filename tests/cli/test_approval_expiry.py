@@ -23,9 +23,9 @@ def awaiting_since(url: str, ago: timedelta) -> str:
     database = Database(url)
     database.migrate()
     metrics = Metrics.create()
-    intake = Intake(database=database, policy=Policy(), metrics=metrics,
+    intake = Intake(database=database, policy=Policy(), metrics=metrics.intake,
                     clock=FakeClock(utcnow() - ago),
-                    rulebook=RuleBook([str(ROOT / "rules")], metrics=metrics))
+                    rulebook=RuleBook([str(ROOT / "rules")], metrics=metrics.rules))
     alert = crashloop(pod="pay-0", namespace="apps-payments", deployment="pay")
     [decision] = intake.receive([Alert.model_validate(alert)], group_key="g")
     database.dispose()

@@ -102,7 +102,7 @@ def test_the_summary_never_shows_the_database_password(tmp_path: Path) -> None:
     settings = load_settings(rules=[str(RULES)], dev=True,
                              database_url="postgresql://remediator:hunter2@db:5432/r")
     database = Database(settings.database_url)
-    summary = startup_summary(settings, RuleBook(settings.rules, metrics=Metrics.create()),
+    summary = startup_summary(settings, RuleBook(settings.rules, metrics=Metrics.create().rules),
                               database, "https://k8s.example:6443")
     assert "hunter2" not in summary
     assert "postgresql+psycopg://remediator:***@db:5432/r" in summary

@@ -78,14 +78,14 @@ def rig(tmp_path: Path, client: ApiClient) -> Iterator[Rig]:
     database.migrate()
     clock = FakeClock(NOW)
     metrics = Metrics.create()
-    rulebook = RuleBook([str(tmp_path / "rules.yml")], metrics=metrics)
-    intake = Intake(database=database, policy=Policy(), metrics=metrics, clock=clock,
+    rulebook = RuleBook([str(tmp_path / "rules.yml")], metrics=metrics.rules)
+    intake = Intake(database=database, policy=Policy(), metrics=metrics.intake, clock=clock,
                     rulebook=rulebook)
     actions = ActionRegistry(kubernetes_actions(client, clock=clock))
     preflight = Preflight(database=database, actions=actions, clock=clock,
                           rules=rulebook.current.by_name, config=PreflightConfig())
     worker = Worker(database=database, intake=intake, actions=actions, verifier=NoVerifier(),
-                    metrics=metrics, clock=clock, preflight=preflight, retries=0)
+                    metrics=metrics.worker, clock=clock, preflight=preflight, retries=0)
     yield Rig(database, intake, worker, clock)
     database.dispose()
 
@@ -172,7 +172,7 @@ async def test_without_a_cluster_nothing_is_gathered_and_hints_still_apply(
     database.migrate()
     clock = FakeClock(NOW)
     metrics = Metrics.create()
-    rulebook = RuleBook([str(tmp_path / "rules.yml")], metrics=metrics)
+    rulebook = RuleBook([str(tmp_path / "rules.yml")], metrics=metrics.rules)
     preflight = Preflight(database=database, actions=ActionRegistry(), clock=clock,
                           rules=rulebook.current.by_name)
     from remediator.model.actions import ActionRequest

@@ -93,6 +93,19 @@ def remediator_metrics_in(expr: str) -> set[str]:
     return set(_REMEDIATOR_METRIC.findall(expr))
 
 
+def service_exposition() -> str:
+    """What the service's /metrics page holds before anything happened: the groups
+    `Services.build` assembles and the web layer's, on one registry."""
+    from prometheus_client import generate_latest
+
+    from remediator.app.metrics import Metrics
+    from remediator.web.metrics import WebMetrics
+
+    metrics = Metrics.create()
+    WebMetrics.of(metrics)
+    return generate_latest(metrics.registry).decode()
+
+
 def exported_names(exposition: str) -> set[str]:
     """Sample names a /metrics page exports, from its `# TYPE` lines.
 

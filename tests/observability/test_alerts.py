@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from prometheus_client import generate_latest
 
-from remediator.app.metrics import Metrics
 from tests.observability.catalog import (
     ALERT_NAMES,
     ALERT_TESTS,
@@ -24,6 +22,7 @@ from tests.observability.catalog import (
     exported_names,
     remediation_rules,
     remediator_metrics_in,
+    service_exposition,
 )
 
 RULES = {rule["alert"]: rule for rule in alert_rules()}
@@ -84,10 +83,10 @@ def test_every_rule_in_rules_dir_is_named_by_its_alert() -> None:
 
 
 def test_alert_expressions_use_metrics_the_service_exports() -> None:
-    exported = exported_names(generate_latest(Metrics.create().registry).decode())
+    exported = exported_names(service_exposition())
     used = set().union(*(remediator_metrics_in(rule["expr"]) for rule in RULES.values()))
     assert used, "the remediator alerts query no remediator_ metric"
-    assert used <= exported, f"not exported by remediator.app.metrics: {sorted(used - exported)}"
+    assert used <= exported, f"not exported by the service: {sorted(used - exported)}"
 
 
 def _alert_cases() -> dict[str, list[tuple[int, int, bool]]]:

@@ -10,9 +10,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from prometheus_client import generate_latest
 
-from remediator.app.metrics import Metrics
 from tests.observability.catalog import (
     DASHBOARD_UIDS,
     DASHBOARDS_DIR,
@@ -20,6 +18,7 @@ from tests.observability.catalog import (
     dashboards,
     exported_names,
     remediator_metrics_in,
+    service_exposition,
 )
 from tests.support.promstack import Prometheus, query_error
 
@@ -127,7 +126,7 @@ def _dashboard_metrics() -> set[str]:
 
 
 def test_dashboard_metrics_are_in_the_metrics_registry() -> None:
-    exported = exported_names(generate_latest(Metrics.create().registry).decode())
+    exported = exported_names(service_exposition())
     used = _dashboard_metrics()
     assert used, "the overview dashboard queries no remediator_ metric"
     assert used <= exported, f"not exported: {sorted(used - exported)}"

@@ -37,8 +37,8 @@ def rules_dir(tmp_path: Path) -> Path:
 def make_intake(database: Database, rules_dir: Path, clock: FakeClock,
                 policy: Policy | None = None) -> Intake:
     metrics = Metrics.create()
-    return Intake(database=database, rulebook=RuleBook([str(rules_dir)], metrics=metrics),
-                  policy=policy or Policy(), metrics=metrics, clock=clock)
+    return Intake(database=database, rulebook=RuleBook([str(rules_dir)], metrics=metrics.rules),
+                  policy=policy or Policy(), metrics=metrics.intake, clock=clock)
 
 
 @pytest.fixture

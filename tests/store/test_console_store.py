@@ -35,8 +35,8 @@ OPERATOR = Actor(name="webhook-token", via="token", client="192.0.2.1")
 def intake(database: Database, tmp_path: Path, clock: FakeClock) -> Intake:
     (tmp_path / "rules.yml").write_text(RULES)
     metrics = Metrics.create()
-    return Intake(database=database, policy=Policy(), metrics=metrics, clock=clock,
-                  rulebook=RuleBook([str(tmp_path / "rules.yml")], metrics=metrics))
+    return Intake(database=database, policy=Policy(), metrics=metrics.intake, clock=clock,
+                  rulebook=RuleBook([str(tmp_path / "rules.yml")], metrics=metrics.rules))
 
 
 def receive(intake: Intake, pod: str, namespace: str = "apps-a") -> dict[str, object]:

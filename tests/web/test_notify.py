@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from remediator.app.metrics import Metrics
 from remediator.model.clock import FakeClock
+from remediator.operate.metrics import NotifyMetrics
 from remediator.operate.notify import Channel, Notifier, claim_events, notify_pending
 from tests.support.payloads import crashloop
 from tests.web.test_api import deliver
@@ -26,7 +27,7 @@ async def no_wait(_: float) -> None:
     return None
 
 
-def notifier(metrics: Metrics, retries: int = 2) -> Notifier:
+def notifier(metrics: NotifyMetrics, retries: int = 2) -> Notifier:
     return Notifier([Channel("slack", SLACK), Channel("webhook", HOOK)], metrics=metrics,
                     external_url=CONSOLE, retries=retries, sleep=no_wait)
 
@@ -54,7 +55,7 @@ async def test_slack_and_webhook_get_a_link_and_retries_are_bounded(clock: FakeC
     slack = respx.post(SLACK).mock(side_effect=[httpx.Response(503), httpx.Response(200)])
     hook = respx.post(HOOK).mock(return_value=httpx.Response(204))
     metrics = Metrics.create()
-    sender = notifier(metrics)
+    sender = notifier(metrics.notify)
     await sender.send([entry("awaiting_approval")], clock())
     await sender.aclose()
     assert slack.call_count == 2 and hook.call_count == 1
@@ -77,7 +78,7 @@ async def test_a_failed_notification_is_counted_and_does_not_raise(
         clock: FakeClock, answers: list[Any], attempts: int) -> None:
     route = respx.post(HOOK).mock(side_effect=answers)
     metrics = Metrics.create()
-    sender = Notifier([Channel("webhook", HOOK)], metrics=metrics, external_url=None,
+    sender = Notifier([Channel("webhook", HOOK)], metrics=metrics.notify, external_url=None,
                       retries=2, sleep=no_wait)
     await sender.send([entry("failed")], clock())
     await sender.aclose()
@@ -89,7 +90,7 @@ async def test_a_failed_notification_is_counted_and_does_not_raise(
 @respx.mock
 async def test_breaker_open_is_said_once_per_opening(clock: FakeClock) -> None:
     route = respx.post(HOOK).mock(return_value=httpx.Response(200))
-    sender = Notifier([Channel("webhook", HOOK)], metrics=Metrics.create(), external_url=None,
+    sender = Notifier([Channel("webhook", HOOK)], metrics=Metrics.create().notify, external_url=None,
                       sleep=no_wait)
     await sender.send([entry("breaker_open"), entry("breaker_open")], clock())
     clock.advance(minutes=31)
@@ -103,7 +104,7 @@ def test_the_scheduler_job_claims_then_posts(client: TestClient, clock: FakeCloc
     """`notify_pending` as the scheduler runs it: the operator store, a notifier, the clock."""
     route = respx.post(HOOK).mock(return_value=httpx.Response(200))
     services = client.app.state.services  # type: ignore[attr-defined]
-    sender = Notifier([Channel("webhook", HOOK)], metrics=services.metrics, external_url=None,
+    sender = Notifier([Channel("webhook", HOOK)], metrics=services.metrics.notify, external_url=None,
                       sleep=no_wait)
     asyncio.run(notify_pending(services.operator_store, sender, clock=clock))  # the cursor
     waiting = deliver(client, crashloop(pod="pay-0", namespace="apps-payments"))[0]

@@ -93,8 +93,8 @@ def rig(tmp_path: Path, clock: FakeClock) -> Rig:
     database = Database(f"sqlite:///{tmp_path / 'r.db'}")
     database.migrate()
     metrics = Metrics.create()
-    intake = Intake(database=database, policy=Policy(), metrics=metrics, clock=clock,
-                    rulebook=RuleBook([str(tmp_path / "rules.yml")], metrics=metrics))
+    intake = Intake(database=database, policy=Policy(), metrics=metrics.intake, clock=clock,
+                    rulebook=RuleBook([str(tmp_path / "rules.yml")], metrics=metrics.rules))
     delete, restart, play = ScriptedAction(), ScriptedAction(), ScriptedAction()
     verifier = ScriptedVerifier()
     registry = ActionRegistry({"kubernetes.delete_pod": delete,
@@ -102,5 +102,5 @@ def rig(tmp_path: Path, clock: FakeClock) -> Rig:
                                "kubernetes.hpa_revert": restart,
                                "ansible.playbook": play})
     worker = Worker(database=database, intake=intake, actions=registry, verifier=verifier,
-                    metrics=metrics, clock=clock, retries=2, timeout_grace=0.1)
+                    metrics=metrics.worker, clock=clock, retries=2, timeout_grace=0.1)
     return Rig(database, intake, worker, delete, restart, verifier, clock, metrics, play)

@@ -119,7 +119,7 @@ async def test_a_restart_recovers_expired_leases_only_never_by_host_name(rig: Ri
     fire(rig)
     fire(rig, pod="web-2")
     restarted = Worker(database=rig.database, intake=rig.intake, actions=rig.worker.actions,
-                       verifier=rig.verifier, metrics=rig.metrics, clock=rig.clock,
+                       verifier=rig.verifier, metrics=rig.metrics.worker, clock=rig.clock,
                        owner=owner_id("node"))
     with rig.database.writing() as connection:
         jobs.claim(connection, owner=owner_id("node-2"), now=rig.clock.now, limit=1,
@@ -201,7 +201,7 @@ async def test_a_running_jobs_lease_is_renewed_and_a_lost_one_is_reported(rig: R
     await rig.worker.tick()
     await rig.delete.started.wait()  # leased for its 1 s timeout + 5 minutes
     other = Worker(database=rig.database, intake=rig.intake, actions=rig.worker.actions,
-                   verifier=rig.verifier, metrics=rig.metrics, clock=rig.clock)
+                   verifier=rig.verifier, metrics=rig.metrics.worker, clock=rig.clock)
     for _ in range(4):  # 12 minutes of heartbeats, well past the first lease
         rig.clock.advance(minutes=3)
         assert rig.worker.renew_leases() == []

@@ -110,7 +110,7 @@ class Rig:
     def worker(self) -> Worker:
         """A worker, as a (re)started process builds it: only the database is shared."""
         return Worker(database=self.database, intake=self.intake, actions=self.registry,
-                      verifier=_NoVerifier(), metrics=self.metrics, clock=self.clock,
+                      verifier=_NoVerifier(), metrics=self.metrics.worker, clock=self.clock,
                       retries=2, timeout_grace=1.0)
 
     def add(self, resource: str, obj: dict[str, Any]) -> None:
@@ -154,8 +154,8 @@ def rig(tmp_path: Path, kmock: OptimisticEmulator, client: ApiClient, clock: Fak
     """On SQLite and on a real PostgreSQL: the premise lives in the job's JSON payload."""
     (tmp_path / "rules.yml").write_text(RULES)
     metrics = Metrics.create()
-    intake = Intake(database=database, policy=Policy(), metrics=metrics, clock=clock,
-                    rulebook=RuleBook([str(tmp_path / "rules.yml")], metrics=metrics))
+    intake = Intake(database=database, policy=Policy(), metrics=metrics.intake, clock=clock,
+                    rulebook=RuleBook([str(tmp_path / "rules.yml")], metrics=metrics.rules))
     registry = ActionRegistry(kubernetes_actions(client, clock=clock))
     return Rig(kmock, database, intake, registry, metrics, clock)
 

@@ -1,0 +1,35 @@
+"""What the operator-facing jobs count: notifications sent, approval requests answered.
+
+Built on a registry the composition root gives (`app.metrics`), never the
+global one. `approvals` is counted here when a request expires, and by the
+web console when an operator answers one (it is handed this counter).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter
+
+
+@dataclass(frozen=True)
+class NotifyMetrics:
+    notifications: Counter
+
+    @classmethod
+    def create(cls, *, registry: CollectorRegistry) -> NotifyMetrics:
+        return cls(notifications=Counter(
+            "remediator_notifications", "Outgoing notifications, by channel and result.",
+            ["channel", "result"], registry=registry))
+
+
+@dataclass(frozen=True)
+class ApprovalMetrics:
+    approvals: Counter
+
+    @classmethod
+    def create(cls, *, registry: CollectorRegistry) -> ApprovalMetrics:
+        return cls(approvals=Counter(
+            "remediator_approvals",
+            "Answers to approval requests (approved, declined, expired), by rule.",
+            ["rule", "outcome"], registry=registry))
