@@ -18,8 +18,8 @@ from remediator.clients.prometheus import PrometheusError, Sample
 from remediator.diagnosis import Hint
 from remediator.model.alerts import Alert
 from remediator.rules.model import Rule
-from remediator.rules.templating import Template
-from remediator.store.recorder import promql_expr
+from remediator.rules.promql import render_promql
+from remediator.rules.templating import Template, TemplateError
 
 _SHOWN_SERIES = 5
 
@@ -60,10 +60,19 @@ def _series(samples: Sequence[Sample]) -> list[dict[str, Any]]:
             for s in samples[:_SHOWN_SERIES]]
 
 
+def _query(template: Template, alert: Alert) -> str | None:
+    """The condition's query for this alert, each label value escaped for where it lands
+    (`rules.promql`); None when it cannot render safely (a missing label)."""
+    try:
+        return render_promql(template, alert.labels, alert.annotations)
+    except TemplateError:
+        return None
+
+
 async def _check(name: str, template: Template, on_error: str, alert: Alert,
                  prometheus: Querier | None, *, want_series: bool,
                  notes: list[dict[str, Any]]) -> Verdict | None:
-    query = promql_expr(template, alert)
+    query = _query(template, alert)
     try:
         if query is None:
             raise PrometheusError("cannot render it for this alert (a label it uses is missing)")

@@ -15,6 +15,7 @@ from remediator.operate import approvals
 from remediator.operate.operator_log import Actor
 from remediator.rules.book import RuleBook
 from remediator.store import Database, readmodel
+from remediator.store.intake_store import IntakeStore
 from tests.support.payloads import crashloop
 
 RULES = """\
@@ -31,7 +32,7 @@ OPERATOR = Actor(name="webhook-token", via="token", client="192.0.2.1")
 def intake(database: Database, tmp_path: Path, clock: FakeClock) -> Intake:
     (tmp_path / "rules.yml").write_text(RULES)
     metrics = Metrics.create()
-    return Intake(database=database, policy=Policy(), metrics=metrics, clock=clock,
+    return Intake(store=IntakeStore(database), policy=Policy(), metrics=metrics, clock=clock,
                   rulebook=RuleBook([str(tmp_path / "rules.yml")], metrics=metrics))
 
 
@@ -46,7 +47,7 @@ def test_list_filters_pages_and_resolves_short_ids(intake: Intake, clock: FakeCl
         ids.append(str(receive(intake, f"web-{n}")["remediation_id"]))
         clock.advance(minutes=1)
     receive(intake, "web-0")  # a repeat
-    with intake.database.reading() as connection:
+    with intake.store.database.reading() as connection:
         first, cursor = readmodel.list_remediations(connection, readmodel.ListQuery(limit=2))
         assert [r.id for r in first] == ids[:0:-1]
         rest, end = readmodel.list_remediations(
@@ -60,7 +61,7 @@ def test_list_filters_pages_and_resolves_short_ids(intake: Intake, clock: FakeCl
 
 
 def test_approve_decline_and_expire(intake: Intake, clock: FakeClock) -> None:
-    database = intake.database
+    database = intake.store.database
     rules = intake.rulebook.current
     a = str(receive(intake, "pay-1", "apps-payments")["remediation_id"])
     b = str(receive(intake, "pay-2", "apps-payments")["remediation_id"])
