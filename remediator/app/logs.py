@@ -1,55 +1,26 @@
 """Logging as JSON lines (for log pipelines) or plain text (for a terminal).
 
 Work on one remediation binds its id and the alert's fingerprint with
-`bound(...)`; every line logged inside (ours, the Kubernetes client's,
-ansible-runner's) carries them, so one grep finds all of it. Plain stdlib
-logging with a ContextVar: asyncio tasks and `to_thread` copy it.
+`bound(...)` (`remediator.model.log_context`, re-exported here); every line
+logged inside carries them, so one grep finds all of it. This module only
+formats and configures: plain stdlib logging.
 """
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from datetime import UTC, datetime
-from types import MappingProxyType
 from typing import Any
 
-_EMPTY: Mapping[str, str] = MappingProxyType({})
-_CONTEXT: ContextVar[Mapping[str, str]] = ContextVar("remediator_log_context", default=_EMPTY)
+from remediator.model.log_context import bind, bound, context, task_context
 
-
-@contextmanager
-def bound(**fields: str | None) -> Iterator[None]:
-    """Attach fields (remediation_id, fingerprint...) to every line logged inside."""
-    merged = {**_CONTEXT.get(), **{k: v for k, v in fields.items() if v}}
-    token = _CONTEXT.set(MappingProxyType(merged))
-    try:
-        yield
-    finally:
-        _CONTEXT.reset(token)
-
-
-def bind(**fields: str | None) -> None:
-    """Attach fields for the rest of the current context (an asyncio task's own copy)."""
-    _CONTEXT.set(MappingProxyType({**_CONTEXT.get(), **{k: v for k, v in fields.items() if v}}))
-
-
-def task_context(**fields: str | None) -> contextvars.Context:
-    """A copy of the current context with fields bound: `create_task(..., context=...)`."""
-    ctx = contextvars.copy_context()
-    ctx.run(bind, **fields)
-    return ctx
-
-
-def context() -> Mapping[str, str]:
-    return _CONTEXT.get()
+__all__ = ["ConsoleFormatter", "ContextFilter", "JsonFormatter", "RepeatFilter", "bind",
+           "bound", "context", "setup", "task_context"]
 
 
 class ContextFilter(logging.Filter):
@@ -57,7 +28,7 @@ class ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         explicit = getattr(record, "context", None) or {}
-        record.context = {**_CONTEXT.get(), **explicit}
+        record.context = {**context(), **explicit}
         return True
 
 

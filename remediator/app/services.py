@@ -31,12 +31,17 @@ from remediator.intake.intake import Intake
 from remediator.intake.writer import DecisionWriter
 from remediator.model.abc import Action, Verifier
 from remediator.model.clock import Clock, utcnow
+from remediator.model.policy import Policy
 from remediator.rules.book import RuleBook
+from remediator.rules.model import Rule
 from remediator.store import Database
 from remediator.store.approving import ApprovalStore
 from remediator.store.audit.seal import AuditSeal
+from remediator.store.intake_store import IntakeStore
 from remediator.store.operating import OperatorStore
+from remediator.store.preflight_store import PreflightStore
 from remediator.store.readmodel import ReadModel
+from remediator.store.service import Store
 from remediator.store.sessions import SessionStore
 from remediator.store.timeouts import Timeouts
 
@@ -123,7 +128,7 @@ class Services:
             log.warning("kube-system is not in DENIED_NAMESPACES (%s): setting the list "
                         "replaces the default", ",".join(settings.denied_namespaces) or "empty")
         log.info("%s", startup_summary(settings, rulebook, database, cluster))
-        intake = Intake(database=database, rulebook=rulebook, policy=policy,
+        intake = Intake(store=IntakeStore(database), rulebook=rulebook, policy=policy,
                         metrics=metrics.intake, clock=clock)
         prometheus_config = PrometheusConfig.from_settings(settings)
         prometheus = (PrometheusExecutor.connect(prometheus_config) if prometheus_config
@@ -131,13 +136,9 @@ class Services:
         if verifier is None:
             verifier = (PrometheusVerifier(prometheus.client.config, executor=prometheus)
                         if prometheus is not None else NoVerifier())
-        preflight = Preflight(database=database, actions=actions, prometheus=prometheus,
-                              rules=lambda name: rulebook.current.by_name(name), clock=clock,
-                              config=PreflightConfig.from_settings(settings))
-        worker = Worker(database=database, intake=intake, actions=actions, verifier=verifier,
-                        metrics=metrics.worker, clock=clock, concurrency=settings.workers,
-                        retries=settings.action_retries, backoff=settings.retry_backoff,
-                        preflight=preflight)
+        worker = build_worker(settings, database=database, rulebook=rulebook, policy=policy,
+                              actions=actions, verifier=verifier, prometheus=prometheus,
+                              metrics=metrics, clock=clock)
         alertmanager = (AlertmanagerClient(settings.alertmanager_url,
                                            receiver=settings.alertmanager_receiver)
                         if settings.alertmanager_url else None)
@@ -150,6 +151,25 @@ class Services:
                    approval_store=ApprovalStore(database), alertmanager=alertmanager,
                    catch_up=CatchUp(alertmanager, intake, on_decided=worker.wake),
                    prometheus=prometheus, kubernetes=deferred)
+
+
+def build_worker(settings: Settings, *, database: Database, rulebook: RuleBook,
+                 policy: Policy, actions: ActionRegistry, verifier: Verifier,
+                 prometheus: PrometheusExecutor | None, metrics: Metrics,
+                 clock: Clock) -> Worker:
+    """The worker and its pre-flight, each given its side of the store facade (built
+    here once; the scheduler's retention uses the worker's) and the rules as reloaded."""
+
+    def rule(name: str) -> Rule | None:
+        return rulebook.current.by_name(name)
+
+    preflight = Preflight(store=PreflightStore(database), actions=actions,
+                          prometheus=prometheus, rules=rule, clock=clock,
+                          config=PreflightConfig.from_settings(settings))
+    return Worker(store=Store(database), policy=policy, rules=rule, actions=actions,
+                  verifier=verifier, metrics=metrics.worker, clock=clock,
+                  concurrency=settings.workers, retries=settings.action_retries,
+                  backoff=settings.retry_backoff, preflight=preflight)
 
 
 def database_timeouts(settings: Settings) -> Timeouts:

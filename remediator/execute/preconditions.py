@@ -19,8 +19,8 @@ from remediator.model.abc import Querier
 from remediator.model.alerts import Alert
 from remediator.model.prometheus import PrometheusError, Sample
 from remediator.rules.model import Rule
-from remediator.rules.templating import Template
-from remediator.store.recorder import promql_expr
+from remediator.rules.promql import render_promql
+from remediator.rules.templating import Template, TemplateError
 
 _SHOWN_SERIES = 5
 
@@ -57,10 +57,19 @@ def _series(samples: Sequence[Sample]) -> list[dict[str, Any]]:
             for s in samples[:_SHOWN_SERIES]]
 
 
+def _query(template: Template, alert: Alert) -> str | None:
+    """The condition's query for this alert, each label value escaped for where it lands
+    (`rules.promql`); None when it cannot render safely (a missing label)."""
+    try:
+        return render_promql(template, alert.labels, alert.annotations)
+    except TemplateError:
+        return None
+
+
 async def _check(name: str, template: Template, on_error: str, alert: Alert,
                  prometheus: Querier | None, *, want_series: bool,
                  notes: list[dict[str, Any]]) -> Verdict | None:
-    query = promql_expr(template, alert)
+    query = _query(template, alert)
     try:
         if query is None:
             raise PrometheusError("cannot render it for this alert (a label it uses is missing)")

@@ -24,11 +24,9 @@ from remediator.execute.preconditions import Verdict, expr_verdict, hint_verdict
 from remediator.model.abc import Querier
 from remediator.model.actions import ActionError, ActionRequest, ActionResult, TargetGone
 from remediator.model.clock import Clock, utcnow
-from remediator.model.outcomes import Outcome
 from remediator.rules.model import Rule
-from remediator.store import Database, changes, jobs, recorder, remediations
-from remediator.store import evidence as evidence_store
 from remediator.store.jobs import Job
+from remediator.store.preflight_store import PreflightStore
 from remediator.store.recent_reads import RecentReads
 from remediator.store.remediations import Remediation
 
@@ -88,17 +86,17 @@ class Prepared:
 
 
 class Preflight:
-    def __init__(self, *, database: Database, actions: ActionRegistry,
+    def __init__(self, *, store: PreflightStore, actions: ActionRegistry,
                  rules: Callable[[str], Rule | None], prometheus: Querier | None = None,
                  clock: Clock = utcnow, config: PreflightConfig | None = None) -> None:
-        self.database = database
+        self.store = store
         self.actions = actions
         self.rules = rules
         self.prometheus = prometheus
         self.clock = clock
         self.config = config or PreflightConfig()
         self._related: RecentReads[Related, tuple[Sequence[FiringAlert], bool]] = RecentReads(
-            version=lambda: database.changes.count(changes.ALERTS),
+            version=store.alerts_version,
             ttl=RELATED_REUSE_SECONDS, seconds=lambda: self.clock().timestamp())
 
     async def prepare(self, job: Job, remediation: Remediation,
@@ -113,13 +111,12 @@ class Preflight:
         if rule is not None:
             verdict = hint_verdict(rule, hints) or await expr_verdict(
                 rule, remediation.alert, self.prometheus, notes)
-        await asyncio.to_thread(self._store, job, remediation, document, hints, verdict)
+        await asyncio.to_thread(self._record, job, remediation, document, hints, verdict)
 
         async def on_failure() -> None:
             again = await self.snapshot(request)
             if again is not None:
-                await asyncio.to_thread(self._save, remediation.id, evidence_store.FAILURE,
-                                        again, hints)
+                await asyncio.to_thread(self._save_failure, remediation.id, again, hints)
 
         return Prepared(blocked=verdict is not None, hints=hints, notes=notes,
                         _failure=on_failure)
@@ -154,37 +151,24 @@ class Preflight:
         return self._related.get(related, lambda: self._read_firing(related))
 
     def _read_firing(self, related: Related) -> tuple[Sequence[FiringAlert], bool]:
-        with self.database.reading() as connection:
-            rows, capped = evidence_store.firing_alerts(connection, node=related.node,
-                                                        namespace=related.namespace,
-                                                        services=related.services)
+        rows, capped = self.store.firing_alerts(node=related.node,
+                                                namespace=related.namespace,
+                                                services=related.services)
         return tuple(FiringAlert(r["alertname"], r["labels"], r["fingerprint"],
                                  r["starts_at"]) for r in rows), capped
 
-    def _save(self, remediation_id: str, phase: str, document: Mapping[str, Any],
-              hints: list[Hint]) -> None:
-        with self.database.writing() as connection:
-            evidence_store.save(connection, remediation_id=remediation_id, phase=phase,
-                                at=self.clock(), document=document,
-                                hints=[h.to_json() for h in hints])
+    def _save_failure(self, remediation_id: str, document: Mapping[str, Any],
+                      hints: list[Hint]) -> None:
+        self.store.save_failure_evidence(remediation_id, at=self.clock(), document=document,
+                                         hints=[h.to_json() for h in hints])
 
-    def _store(self, job: Job, remediation: Remediation, document: dict[str, Any] | None,
-               hints: list[Hint], verdict: Verdict | None) -> None:
+    def _record(self, job: Job, remediation: Remediation, document: dict[str, Any] | None,
+                hints: list[Hint], verdict: Verdict | None) -> None:
         """The snapshot and, if a precondition failed, the outcome: one transaction."""
-        now = self.clock()
-        with self.database.writing() as connection:
-            if document is not None or hints:
-                evidence_store.save(connection, remediation_id=remediation.id,
-                                    phase=evidence_store.BEFORE, at=now,
-                                    document=document or {},
-                                    hints=[h.to_json() for h in hints])
-            if verdict is None:
-                return
-            jobs.finish(connection, job)  # FencedOut: the lease is lost, nothing is written
-            remediations.release_key(connection, remediation.id)
-            detail = {**verdict.detail,
-                      "hints": [{"name": h.name, "explanation": h.explanation} for h in hints]}
-            recorder.record_outcome(connection, remediation,
-                                    outcome=Outcome.PRECONDITION_FAILED,
-                                    reason=f"not run: {verdict.reason}", now=now,
-                                    detail=detail, state=Outcome.PRECONDITION_FAILED.value)
+        refused = None
+        if verdict is not None:
+            refused = (f"not run: {verdict.reason}", {
+                **verdict.detail,
+                "hints": [{"name": h.name, "explanation": h.explanation} for h in hints]})
+        self.store.record_preflight(job, remediation, now=self.clock(), document=document,
+                                    hints=[h.to_json() for h in hints], refused=refused)

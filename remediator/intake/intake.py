@@ -14,18 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from remediator.decide.decision import Decision
-from remediator.decide.engine import decide, decide_step, lookups
+from remediator.decide.engine import decide, lookups
 from remediator.intake.metrics import IntakeMetrics
+from remediator.model.abc import GuardState
 from remediator.model.alerts import Alert
 from remediator.model.clock import Clock, utcnow
 from remediator.model.outcomes import Outcome
 from remediator.model.policy import Policy
 from remediator.rules.book import RuleBook
-from remediator.rules.model import Rule
-from remediator.store import Database, recorder
-from remediator.store.audit import log as audit
-from remediator.store.audit.log import AuditRecord
-from remediator.store.guard_state import DatabaseState
+from remediator.store.intake_store import IntakeStore
 
 
 @dataclass(frozen=True)
@@ -37,9 +34,9 @@ class Delivery:
 
 
 class Intake:
-    def __init__(self, *, database: Database, rulebook: RuleBook, policy: Policy,
+    def __init__(self, *, store: IntakeStore, rulebook: RuleBook, policy: Policy,
                  metrics: IntakeMetrics, clock: Clock = utcnow) -> None:
-        self.database = database
+        self.store = store
         self.rulebook = rulebook
         self.policy = policy
         self.metrics = metrics
@@ -58,43 +55,22 @@ class Intake:
         rules = self.rulebook.current
         every_alert = [alert for delivery in deliveries for alert in delivery.alerts]
         usable = [alert for alert in every_alert if not alert.unusable_time]
-        results = []
-        all_decisions: list[Decision] = []
-        with self.database.writing() as connection:
-            now = self.clock()  # inside the writer lock: audit `ts` grows with `id`
-            recorder.remember_alerts(connection, usable, now)
-            state = DatabaseState(connection)
-            state.prefetch(*lookups(usable, rules))
-            for delivery in deliveries:
-                decisions = [decision for alert in delivery.alerts
-                             for decision in (
-                                 [_unusable(alert)] if alert.unusable_time
-                                 else decide(alert, rules=rules, policy=self.policy,
-                                             state=state, now=now))]
-                results.append(recorder.record(connection, decisions, now=now,
-                                               group_key=delivery.group_key))
-                all_decisions.extend(decisions)
-        self._count(every_alert, all_decisions)
-        return results
 
-    def escalate(self, alert: Alert, rule: Rule, step: int, *, parent_id: str,
-                 group_key: str) -> dict[str, Any]:
-        """Decide the next ladder step through the same guards as a new alert."""
-        with self.database.writing() as connection:
-            now = self.clock()
-            state = DatabaseState(connection)
-            decision = decide_step(alert, rule, step, policy=self.policy, state=state, now=now,
-                                   parent_id=parent_id)
-            summary = recorder.record(connection, [decision], now=now, group_key=group_key)[0]
-        self._count([], [decision])
-        return summary
+        def decide_all(alerts: Sequence[Alert], state: GuardState,
+                       now: datetime) -> list[Decision]:
+            return [decision for alert in alerts for decision in (
+                [_unusable(alert)] if alert.unusable_time
+                else decide(alert, rules=rules, policy=self.policy, state=state, now=now))]
+
+        recorded = self.store.record_deliveries(
+            [(delivery.alerts, delivery.group_key) for delivery in deliveries],
+            seen=usable, lookups=lookups(usable, rules), clock=self.clock, decide=decide_all)
+        self._count(every_alert, [d for batch in recorded for d in batch.decisions])
+        return [batch.summaries for batch in recorded]
 
     def reject(self, *, reason: str, detail: dict[str, Any], now: datetime | None = None) -> None:
         """Record a delivery that failed validation or authentication."""
-        with self.database.writing() as connection:
-            record = AuditRecord(ts=now or self.clock(), outcome=Outcome.REJECTED.value,
-                                 reason=reason, detail=detail)
-            audit.append(connection, [record])
+        self.store.record_rejection(ts=now or self.clock(), reason=reason, detail=detail)
         self.metrics.decisions.labels(rule="", outcome=Outcome.REJECTED.value).inc()
 
     def _count(self, alerts: Sequence[Alert], decisions: Sequence[Decision]) -> None:

@@ -26,7 +26,6 @@ from typing import Any
 
 from remediator.clients.alertmanager import AlertmanagerClient
 from remediator.intake.intake import Intake
-from remediator.store.service import Store
 
 GROUP_KEY = "reconcile"
 
@@ -35,7 +34,7 @@ log = logging.getLogger(__name__)
 
 async def reconcile(client: AlertmanagerClient, intake: Intake) -> list[dict[str, Any]]:
     """Feed unseen firing alerts and missed resolves through the normal path."""
-    store = Store(intake.database)
+    store = intake.store
     asked_at = intake.clock()
     reported = await client.active_alerts(include_muted=True)
     # An alert the webhook would refuse (say, an alertname longer than the store

@@ -7,7 +7,7 @@ of a delivery's decisions are durable, or none is and Alertmanager retries.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,12 +74,19 @@ def forget_resolved_alerts(connection: Connection, cutoff: datetime) -> int:
     return int(result.rowcount or 0)
 
 
+@dataclass
+class _Rows:
+    """What a batch of decisions writes, gathered to be inserted once per table."""
+
+    audit: list[AuditRecord] = field(default_factory=list)
+    remediations: list[dict[str, Any]] = field(default_factory=list)
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+
+
 def record(connection: Connection, decisions: Sequence[Decision], *, now: datetime,
            group_key: str) -> list[dict[str, Any]]:
     """Persist decisions; return their summaries with remediation ids."""
-    audit_rows: list[AuditRecord] = []
-    new_remediations: list[dict[str, Any]] = []
-    new_jobs: list[dict[str, Any]] = []
+    rows = _Rows()
     summaries = []
     closing = remediations.close_open(connection, _resolved_episodes(decisions), now)
     for decision in decisions:
@@ -89,44 +96,57 @@ def record(connection: Connection, decisions: Sequence[Decision], *, now: dateti
             decision = _name_the_episode(decision, closing)
         summary = decision.summary()
         if decision.outcome is Outcome.RESOLVED:
-            # Several rules' `resolved` for one alert: the first closes them all.
-            closed = closing.closed.pop(decision.alert.fingerprint, [])
-            ids = [r.id for r in closed]
-            summary["remediation_ids"] = ids
-            for remediation in closed:
-                audit_rows.append(_audit(decision, now, group_key, remediation.id,
-                                         rule=remediation.rule, step=remediation.step))
-            new_jobs.extend(followup_jobs(
-                [(r.id, r.followups) for r in closed], now=now))
-            if not closed:
-                audit_rows.append(_audit(decision, now, group_key, None))
+            summary["remediation_ids"] = _resolve(decision, closing, rows, now=now,
+                                                  group_key=group_key)
         elif decision.creates_remediation:
-            remediation_id = remediations.new_id()
-            root_id = _root_of(connection, decision) or remediation_id
-            new_remediations.append(remediations.row_for(
-                decision, remediation_id=remediation_id, root_id=root_id, now=now,
-                group_key=group_key))
-            if decision.outcome is Outcome.AWAITING_APPROVAL:
-                pass  # no job until a human approves (see remediator.operate.approvals)
-            elif decision.outcome is Outcome.EXECUTED:
-                new_jobs.append({"kind": jobs.ACTION, "remediation_id": remediation_id,
-                                 "run_at": now,
-                                 "payload": _verify_payload(decision)})
-            elif decision.check_run:
-                new_jobs.append({"kind": jobs.ACTION, "remediation_id": remediation_id,
-                                 "run_at": now, "payload": {"check": True}})
-            summary["remediation_id"] = remediation_id
-            audit_rows.append(_audit(decision, now, group_key, remediation_id))
+            summary["remediation_id"] = _open(connection, decision, rows, now=now,
+                                              group_key=group_key)
         else:
-            audit_rows.append(_audit(decision, now, group_key, decision.parent_id))
+            rows.audit.append(_audit(decision, now, group_key, decision.parent_id))
         if decision.trips_breaker:
             controls.set_control(connection, controls.BREAKER, flag=True, at=now,
                                  reason=decision.reason)
         summaries.append(summary)
-    remediations.insert_rows(connection, new_remediations)
-    jobs.enqueue_many(connection, new_jobs)
-    audit.append(connection, audit_rows)
+    remediations.insert_rows(connection, rows.remediations)
+    jobs.enqueue_many(connection, rows.jobs)
+    audit.append(connection, rows.audit)
     return summaries
+
+
+def _resolve(decision: Decision, closing: remediations.Closing, rows: _Rows, *,
+             now: datetime, group_key: str) -> list[str]:
+    """A `resolved` decision: audit each remediation it closed and queue their follow-ups.
+
+    Several rules' `resolved` for one alert: the first closes them all.
+    """
+    closed = closing.closed.pop(decision.alert.fingerprint, [])
+    for remediation in closed:
+        rows.audit.append(_audit(decision, now, group_key, remediation.id,
+                                 rule=remediation.rule, step=remediation.step))
+    rows.jobs.extend(followup_jobs([(r.id, r.followups) for r in closed], now=now))
+    if not closed:
+        rows.audit.append(_audit(decision, now, group_key, None))
+    return [r.id for r in closed]
+
+
+def _open(connection: Connection, decision: Decision, rows: _Rows, *, now: datetime,
+          group_key: str) -> str:
+    """A decision that creates a remediation: its row, its audit entry and its action job."""
+    remediation_id = remediations.new_id()
+    root_id = _root_of(connection, decision) or remediation_id
+    rows.remediations.append(remediations.row_for(
+        decision, remediation_id=remediation_id, root_id=root_id, now=now,
+        group_key=group_key))
+    if decision.outcome is Outcome.AWAITING_APPROVAL:
+        pass  # no job until a human approves (see remediator.operate.approvals)
+    elif decision.outcome is Outcome.EXECUTED:
+        rows.jobs.append({"kind": jobs.ACTION, "remediation_id": remediation_id,
+                          "run_at": now, "payload": _verify_payload(decision)})
+    elif decision.check_run:
+        rows.jobs.append({"kind": jobs.ACTION, "remediation_id": remediation_id,
+                          "run_at": now, "payload": {"check": True}})
+    rows.audit.append(_audit(decision, now, group_key, remediation_id))
+    return remediation_id
 
 
 def _resolved_episodes(decisions: Sequence[Decision]) -> dict[str, datetime]:
@@ -162,6 +182,8 @@ def _quote_pause(connection: Connection, decision: Decision) -> Decision:
 def verify_payload(decision: Decision) -> dict[str, Any]:
     """The action job's payload (its verification), for jobs queued after approval."""
     return _verify_payload(decision)
+
+
 def followup_jobs(steps: Sequence[tuple[str, Sequence[ActionRequest]]], *,
                   now: datetime) -> list[dict[str, Any]]:
     """Job rows for the follow-ups of resolved remediations (given oldest first)."""

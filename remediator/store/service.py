@@ -1,25 +1,25 @@
-"""The store facade: named operations that each own one transaction.
+"""The store facade, execution side: named operations that each own one transaction.
 
-The worker, the scheduler and reconciliation say what happened ("the
-action settled", "the verification came back unverified") and this module
-writes it all in one `Database.writing()` transaction: job state,
-remediation state and audit entries never disagree after a crash.
+The worker and the scheduler say what happened ("the action settled", "the
+verification came back unverified") and this module writes it all in one
+`Database.writing()` transaction: job state, remediation state and audit
+entries never disagree after a crash. The intake's transactions are in
+`store.intake_store`, the pre-flight's in `store.preflight_store`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from remediator.decide.decision import Decision
 from remediator.model.actions import ActionRequest
-from remediator.model.alerts import Alert
 from remediator.model.outcomes import Outcome
 from remediator.store import jobs, recorder, remediations
 from remediator.store.audit.log import purge_before
@@ -27,7 +27,6 @@ from remediator.store.database import Database
 from remediator.store.guard_state import DatabaseState
 from remediator.store.jobs import Job
 from remediator.store.remediations import Remediation
-from remediator.store.tables import alerts as alerts_table
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +94,6 @@ class Store:
                     continue
                 runnable.append((job, found.get(job.remediation_id)))
             return runnable
-
-    def load(self, remediation_id: str) -> Remediation | None:
-        with self.database.reading() as connection:
-            return remediations.get(connection, remediation_id)
 
     def finish(self, job: Job) -> None:
         with _fenced(), self.database.writing() as connection:
@@ -247,47 +242,6 @@ class Store:
                     reason=("interrupted: the worker stopped while the action ran; not "
                             "run again (it may have happened) - check the target"))
         return len(lost)
-
-    # -- reconciliation ------------------------------------------------------
-
-    def reconcile_candidates(self, candidates: Sequence[Alert], *,
-                             known_only: bool = False) -> list[Alert]:
-        """The firing alerts that the store has no record of in this episode.
-
-        `known_only`: only alerts whose fingerprint the store holds (from any
-        episode), i.e. alerts this service has received by webhook; used when
-        Alertmanager's answer is not narrowed to our receiver (see `reconcile`).
-        """
-        if not candidates:
-            return []
-        with self.database.reading() as connection:
-            rows = connection.execute(
-                select(alerts_table.c.fingerprint, alerts_table.c.starts_at,
-                       alerts_table.c.status)
-                .where(alerts_table.c.fingerprint.in_([a.fingerprint for a in candidates]))
-            ).all()
-        known = {(row.fingerprint, row.starts_at) for row in rows if row.status == "firing"}
-        ours = {row.fingerprint for row in rows}
-        return [a for a in candidates if (a.fingerprint, a.starts_at) not in known
-                and (not known_only or a.fingerprint in ours)]
-
-    def resolve_missing(self, reported: set[str], *, seen_before: datetime) -> list[Alert]:
-        """Stored firing alerts that Alertmanager no longer reports, as resolved alerts.
-
-        `reported` holds every fingerprint Alertmanager still has firing for
-        this receiver, silenced and inhibited ones included. Only alerts
-        last seen before `seen_before` (when Alertmanager was asked) are
-        candidates: one delivered since may not have been in the answer.
-        Fed through the normal path, the resolved alerts close their
-        remediations, run their follow-ups and stop blocking `unless_firing`.
-        """
-        with self.database.reading() as connection:
-            rows = connection.execute(select(alerts_table).where(
-                alerts_table.c.status == "firing",
-                alerts_table.c.updated_at < seen_before)).all()
-        return [Alert(status="resolved", labels=row.labels, starts_at=row.starts_at,
-                      ends_at=seen_before, fingerprint_=row.fingerprint)
-                for row in rows if row.fingerprint not in reported]
 
     # -- retention -----------------------------------------------------------
 

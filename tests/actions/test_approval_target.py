@@ -28,6 +28,7 @@ from remediator.store import Database, jobs, remediations
 from remediator.store.approving import ApprovalStore
 from remediator.store.audit import log as audit
 from remediator.store.audit.log import AuditQuery
+from remediator.store.intake_store import IntakeStore
 from tests.actions.conftest import NAMESPACE, Cluster, hpa, pod, workload
 from tests.support.payloads import crashloop
 
@@ -52,7 +53,7 @@ def intake(tmp_path: Path, clock: FakeClock) -> Intake:
     database = Database(f"sqlite:///{tmp_path / 'r.db'}")
     database.migrate()
     metrics = Metrics.create()
-    return Intake(database=database, policy=Policy(), metrics=metrics.intake, clock=clock,
+    return Intake(store=IntakeStore(database), policy=Policy(), metrics=metrics.intake, clock=clock,
                   rulebook=RuleBook([str(tmp_path / "rules.yml")], metrics=metrics.rules))
 
 
@@ -86,7 +87,7 @@ async def test_approval_of_a_vanished_pod_is_target_gone(intake: Intake, clock: 
                               group_key="g")[0]["remediation_id"])
     gone = str(intake.receive([Alert.model_validate(crashloop(pod="web-2"))],
                               group_key="g")[0]["remediation_id"])
-    database = intake.database
+    database = intake.store.database
     answers = {}
     for rid in (here, gone):
         with database.reading() as connection:

@@ -21,6 +21,8 @@ from remediator.rules.book import RuleBook
 from remediator.store import Database
 from remediator.store.audit import log as audit
 from remediator.store.audit.log import AuditQuery
+from remediator.store.intake_store import IntakeStore
+from remediator.store.service import Store
 from tests.actions.conftest import HPAS, PODS, Cluster, hpa, pod
 from tests.support.payloads import alert, crashloop
 
@@ -32,15 +34,16 @@ def pipeline(tmp_path: Path, client: ApiClient, clock: FakeClock) -> tuple[Intak
     database = Database(f"sqlite:///{tmp_path / 'r.db'}")
     database.migrate()
     metrics = Metrics.create()
-    intake = Intake(database=database, policy=Policy(), metrics=metrics.intake, clock=clock,
+    intake = Intake(store=IntakeStore(database), policy=Policy(), metrics=metrics.intake, clock=clock,
                     rulebook=RuleBook([str(RULES)], metrics=metrics.rules))
-    worker = Worker(database=database, intake=intake, metrics=metrics.worker, clock=clock,
+    worker = Worker(store=Store(database), policy=intake.policy, rules=intake.rulebook.current.by_name,
+                    metrics=metrics.worker, clock=clock,
                     actions=ActionRegistry(kubernetes_actions(client)), verifier=NoVerifier())
     return intake, worker
 
 
 def outcomes(intake: Intake) -> list[str]:
-    with intake.database.reading() as connection:
+    with intake.store.database.reading() as connection:
         items, _ = audit.query(connection, AuditQuery())
     return [i["outcome"] for i in reversed(items)]
 

@@ -15,6 +15,7 @@ from remediator.model.clock import utcnow
 from remediator.model.policy import Policy
 from remediator.rules.book import RuleBook
 from remediator.store import Database
+from remediator.store.intake_store import IntakeStore
 from tests.support.payloads import crashloop
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +26,7 @@ def decided(url: str, alerts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     database = Database(url)
     database.migrate()
     metrics = Metrics.create()
-    intake = Intake(database=database, policy=Policy(), metrics=metrics.intake, clock=utcnow,
+    intake = Intake(store=IntakeStore(database), policy=Policy(), metrics=metrics.intake, clock=utcnow,
                     rulebook=RuleBook([str(ROOT / "rules")], metrics=metrics.rules))
     decisions = intake.receive([Alert.model_validate(alert) for alert in alerts],
                                group_key="g")

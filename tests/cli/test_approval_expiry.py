@@ -14,6 +14,7 @@ from remediator.model.clock import FakeClock, utcnow
 from remediator.model.policy import Policy
 from remediator.rules.book import RuleBook
 from remediator.store import Database
+from remediator.store.intake_store import IntakeStore
 from tests.cli.test_console_cli import ROOT, run
 from tests.support.payloads import crashloop
 
@@ -23,7 +24,7 @@ def awaiting_since(url: str, ago: timedelta) -> str:
     database = Database(url)
     database.migrate()
     metrics = Metrics.create()
-    intake = Intake(database=database, policy=Policy(), metrics=metrics.intake,
+    intake = Intake(store=IntakeStore(database), policy=Policy(), metrics=metrics.intake,
                     clock=FakeClock(utcnow() - ago),
                     rulebook=RuleBook([str(ROOT / "rules")], metrics=metrics.rules))
     alert = crashloop(pod="pay-0", namespace="apps-payments", deployment="pay")

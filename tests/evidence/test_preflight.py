@@ -30,7 +30,10 @@ from remediator.rules.book import RuleBook
 from remediator.store import Database
 from remediator.store.audit import log as audit
 from remediator.store.audit.log import AuditQuery
+from remediator.store.intake_store import IntakeStore
+from remediator.store.preflight_store import PreflightStore
 from remediator.store.readmodel import ReadModel
+from remediator.store.service import Store
 from tests.support.payloads import crashloop
 
 from .conftest import NAMESPACE, NOW, Seeded, declare_logs
@@ -79,12 +82,13 @@ def rig(tmp_path: Path, client: ApiClient) -> Iterator[Rig]:
     clock = FakeClock(NOW)
     metrics = Metrics.create()
     rulebook = RuleBook([str(tmp_path / "rules.yml")], metrics=metrics.rules)
-    intake = Intake(database=database, policy=Policy(), metrics=metrics.intake, clock=clock,
+    intake = Intake(store=IntakeStore(database), policy=Policy(), metrics=metrics.intake, clock=clock,
                     rulebook=rulebook)
     actions = ActionRegistry(kubernetes_actions(client, clock=clock))
-    preflight = Preflight(database=database, actions=actions, clock=clock,
+    preflight = Preflight(store=PreflightStore(database), actions=actions, clock=clock,
                           rules=rulebook.current.by_name, config=PreflightConfig())
-    worker = Worker(database=database, intake=intake, actions=actions, verifier=NoVerifier(),
+    worker = Worker(store=Store(database), policy=intake.policy, rules=rulebook.current.by_name,
+                    actions=actions, verifier=NoVerifier(),
                     metrics=metrics.worker, clock=clock, preflight=preflight, retries=0)
     yield Rig(database, intake, worker, clock)
     database.dispose()
@@ -173,7 +177,7 @@ async def test_without_a_cluster_nothing_is_gathered_and_hints_still_apply(
     clock = FakeClock(NOW)
     metrics = Metrics.create()
     rulebook = RuleBook([str(tmp_path / "rules.yml")], metrics=metrics.rules)
-    preflight = Preflight(database=database, actions=ActionRegistry(), clock=clock,
+    preflight = Preflight(store=PreflightStore(database), actions=ActionRegistry(), clock=clock,
                           rules=rulebook.current.by_name)
     from remediator.model.actions import ActionRequest
 

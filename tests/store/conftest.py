@@ -12,6 +12,7 @@ from remediator.model.clock import FakeClock
 from remediator.model.policy import Policy
 from remediator.rules.book import RuleBook
 from remediator.store import Database
+from remediator.store.intake_store import IntakeStore
 
 RULES = """\
 rules:
@@ -37,7 +38,8 @@ def rules_dir(tmp_path: Path) -> Path:
 def make_intake(database: Database, rules_dir: Path, clock: FakeClock,
                 policy: Policy | None = None) -> Intake:
     metrics = Metrics.create()
-    return Intake(database=database, rulebook=RuleBook([str(rules_dir)], metrics=metrics.rules),
+    return Intake(store=IntakeStore(database),
+                  rulebook=RuleBook([str(rules_dir)], metrics=metrics.rules),
                   policy=policy or Policy(), metrics=metrics.intake, clock=clock)
 
 

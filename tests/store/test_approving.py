@@ -19,6 +19,7 @@ from remediator.store import Database, jobs, remediations
 from remediator.store.approving import ApprovalStore, Pending, Ruling
 from remediator.store.audit import log as audit
 from remediator.store.audit.log import AuditQuery, AuditRecord
+from remediator.store.intake_store import IntakeStore
 from tests.support.payloads import crashloop
 
 RULES = """\
@@ -35,7 +36,7 @@ rules:
 def intake(database: Database, tmp_path: Path, clock: FakeClock) -> Intake:
     (tmp_path / "rules.yml").write_text(RULES)
     metrics = Metrics.create()
-    return Intake(database=database, policy=Policy(), metrics=metrics.intake, clock=clock,
+    return Intake(store=IntakeStore(database), policy=Policy(), metrics=metrics.intake, clock=clock,
                   rulebook=RuleBook([str(tmp_path / "rules.yml")], metrics=metrics.rules))
 
 
@@ -72,10 +73,10 @@ def test_an_approval_rechecks_and_queues_in_one_transaction(intake: Intake,
         return (Ruling(entry=said(clock, rid), queue=step, outcome=Outcome.APPROVED,
                        reason="ok", state="pending"), "queued")
 
-    done, result = ApprovalStore(intake.database).answer(remediation_id=rid, now=clock(),
+    done, result = ApprovalStore(intake.store.database).answer(remediation_id=rid, now=clock(),
                                                          ruling=ruling)
     assert result == "queued" and done.queue is not None
-    assert written(intake.database, rid) == (
+    assert written(intake.store.database, rid) == (
         "pending", ["approved", "awaiting_approval", "operator"], {jobs.ACTION: 1})
 
 
@@ -86,8 +87,8 @@ def test_an_answer_that_fails_writes_nothing(intake: Intake, clock: FakeClock) -
         raise RuntimeError("the re-check failed")
 
     with pytest.raises(RuntimeError):
-        ApprovalStore(intake.database).answer(remediation_id=rid, now=clock(), ruling=ruling)
-    assert written(intake.database, rid) == ("awaiting_approval", ["awaiting_approval"], {})
+        ApprovalStore(intake.store.database).answer(remediation_id=rid, now=clock(), ruling=ruling)
+    assert written(intake.store.database, rid) == ("awaiting_approval", ["awaiting_approval"], {})
 
 
 def test_an_unknown_request_is_read_as_none_and_nothing_written(
@@ -98,7 +99,7 @@ def test_an_unknown_request_is_read_as_none_and_nothing_written(
         seen.append(pending)
         return Ruling(outcome=Outcome.DECLINED), None
 
-    ApprovalStore(intake.database).answer(remediation_id="nope", now=clock(), ruling=ruling)
+    ApprovalStore(intake.store.database).answer(remediation_id="nope", now=clock(), ruling=ruling)
     assert [(p.remediation_id, p.remediation, p.expires) for p in seen] == [
         ("nope", None, None)]
 
@@ -106,11 +107,11 @@ def test_an_unknown_request_is_read_as_none_and_nothing_written(
 def test_a_decline_keeps_the_key_and_counts_for_nothing(intake: Intake,
                                                         clock: FakeClock) -> None:
     rid = request(intake)
-    ApprovalStore(intake.database).answer(
+    ApprovalStore(intake.store.database).answer(
         remediation_id=rid, now=clock(),
         ruling=lambda p: (Ruling(uncount=True, outcome=Outcome.DECLINED, reason="no",
                                  state=Outcome.DECLINED.value), None))
-    assert written(intake.database, rid) == ("declined", ["awaiting_approval", "declined"], {})
+    assert written(intake.store.database, rid) == ("declined", ["awaiting_approval", "declined"], {})
     again = Alert.model_validate(crashloop(pod="web-1"))
     assert intake.receive([again], group_key="g")[0]["outcome"] == "duplicate"
 
@@ -118,14 +119,14 @@ def test_a_decline_keeps_the_key_and_counts_for_nothing(intake: Intake,
 def test_expire_due_writes_the_expiry_of_requests_past_their_timeout(
         intake: Intake, clock: FakeClock) -> None:
     rid = request(intake)
-    store = ApprovalStore(intake.database)
+    store = ApprovalStore(intake.store.database)
     expiry = Ruling(give_back_key=True, outcome=Outcome.EXPIRED, reason="late",
                     state=Outcome.EXPIRED.value)
     clock.advance(minutes=29)
     assert store.expire_due(now=clock(), expiry=expiry) == []
     clock.advance(minutes=2)
     assert [r.id for r in store.expire_due(now=clock(), expiry=expiry)] == [rid]
-    assert written(intake.database, rid) == ("expired", ["awaiting_approval", "expired"], {})
+    assert written(intake.store.database, rid) == ("expired", ["awaiting_approval", "expired"], {})
     clock.advance(minutes=1)
     again = Alert.model_validate(crashloop(pod="web-1"))
     assert intake.receive([again], group_key="g")[0]["outcome"] == "awaiting_approval"

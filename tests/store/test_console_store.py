@@ -17,6 +17,7 @@ from remediator.rules.book import RuleBook
 from remediator.store import Database, StoreUnavailable
 from remediator.store.approving import ApprovalStore
 from remediator.store.audit.log import AuditQuery
+from remediator.store.intake_store import IntakeStore
 from remediator.store.readmodel import LookupError_, ReadModel
 from remediator.store.views import ListQuery
 from tests.support.payloads import crashloop
@@ -35,7 +36,7 @@ OPERATOR = Actor(name="webhook-token", via="token", client="192.0.2.1")
 def intake(database: Database, tmp_path: Path, clock: FakeClock) -> Intake:
     (tmp_path / "rules.yml").write_text(RULES)
     metrics = Metrics.create()
-    return Intake(database=database, policy=Policy(), metrics=metrics.intake, clock=clock,
+    return Intake(store=IntakeStore(database), policy=Policy(), metrics=metrics.intake, clock=clock,
                   rulebook=RuleBook([str(tmp_path / "rules.yml")], metrics=metrics.rules))
 
 
@@ -50,7 +51,7 @@ def test_list_filters_pages_and_resolves_short_ids(intake: Intake, clock: FakeCl
         ids.append(str(receive(intake, f"web-{n}")["remediation_id"]))
         clock.advance(minutes=1)
     receive(intake, "web-0")  # a repeat
-    reads = ReadModel(database=intake.database)
+    reads = ReadModel(database=intake.store.database)
     first, cursor = reads.remediations(ListQuery(limit=2))
     assert [r.id for r in first] == ids[:0:-1]
     rest, end = reads.remediations(ListQuery(limit=2, before=cursor))
@@ -64,7 +65,7 @@ def test_list_filters_pages_and_resolves_short_ids(intake: Intake, clock: FakeCl
 
 
 def test_approve_decline_and_expire(intake: Intake, clock: FakeClock) -> None:
-    database = intake.database
+    database = intake.store.database
     rules = intake.rulebook.current
     a = str(receive(intake, "pay-1", "apps-payments")["remediation_id"])
     b = str(receive(intake, "pay-2", "apps-payments")["remediation_id"])
@@ -92,7 +93,7 @@ def test_approve_decline_and_expire(intake: Intake, clock: FakeClock) -> None:
 def test_an_id_that_names_no_remediation_is_a_lookup_error(
         intake: Intake, text: str, status: int) -> None:
     receive(intake, "web-0")
-    reads = ReadModel(database=intake.database)
+    reads = ReadModel(database=intake.store.database)
     for read in (reads.resolve, reads.find, reads.remediation):
         with pytest.raises(LookupError_) as raised:
             read(text)
@@ -101,34 +102,34 @@ def test_an_id_that_names_no_remediation_is_a_lookup_error(
 
 def test_find_returns_the_step_with_its_request(intake: Intake) -> None:
     rid = str(receive(intake, "pay-1", "apps-payments")["remediation_id"])
-    found = ReadModel(database=intake.database).find(rid[:8])
+    found = ReadModel(database=intake.store.database).find(rid[:8])
     assert (found.id, found.state, found.request.target) == (
         rid, "awaiting_approval", "pod/apps-payments/pay-1")
 
 
 def test_awaiting_approval_counts_steps_waiting_for_an_answer(
         intake: Intake, clock: FakeClock) -> None:
-    reads = ReadModel(database=intake.database)
+    reads = ReadModel(database=intake.store.database)
     assert reads.awaiting_approval() == 0
     receive(intake, "web-0")
     a = str(receive(intake, "pay-1", "apps-payments")["remediation_id"])
     receive(intake, "pay-2", "apps-payments")
     assert reads.awaiting_approval() == 2
-    approvals.decline(ApprovalStore(intake.database), remediation_id=a, actor=OPERATOR, reason="no",
+    approvals.decline(ApprovalStore(intake.store.database), remediation_id=a, actor=OPERATOR, reason="no",
                       now=clock())
     assert reads.awaiting_approval() == 1
 
 
 def test_evidence_is_empty_when_none_was_gathered(intake: Intake) -> None:
     rid = str(receive(intake, "web-0")["remediation_id"])
-    reads = ReadModel(database=intake.database)
+    reads = ReadModel(database=intake.store.database)
     assert reads.evidence(rid) == {"evidence": [], "hints": []}
     view = reads.remediation(rid)
     assert (view.evidence, view.hints) == ([], [])
 
 
 def test_audit_pages_follow_and_verify(intake: Intake) -> None:
-    reads = ReadModel(database=intake.database).audit
+    reads = ReadModel(database=intake.store.database).audit
     receive(intake, "web-0")
     items, _ = reads.query(AuditQuery(limit=10))
     last = max(int(e["id"]) for e in items)
@@ -140,7 +141,7 @@ def test_audit_pages_follow_and_verify(intake: Intake) -> None:
 
 
 def test_ping_answers_while_the_store_does(intake: Intake) -> None:
-    reads = ReadModel(database=intake.database)
+    reads = ReadModel(database=intake.store.database)
     reads.ping()
     gone = ReadModel(database=Database("postgresql+psycopg://nobody@127.0.0.1:1/none"
                                        "?connect_timeout=2"))

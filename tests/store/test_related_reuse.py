@@ -20,6 +20,7 @@ from remediator.model.alerts import Alert
 from remediator.model.clock import FakeClock
 from remediator.store import Database, changes, jobs, recorder, remediations
 from remediator.store.jobs import Job
+from remediator.store.preflight_store import PreflightStore
 from tests.support.payloads import crashloop
 
 
@@ -41,7 +42,7 @@ async def co_firing(preflight: Preflight, database: Database, remediation_id: st
 
 @pytest.fixture
 def preflight(database: Database, clock: FakeClock) -> Preflight:
-    return Preflight(database=database, actions=ActionRegistry(), rules=lambda _: None,
+    return Preflight(store=PreflightStore(database), actions=ActionRegistry(), rules=lambda _: None,
                      clock=clock)
 
 

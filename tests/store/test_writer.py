@@ -32,7 +32,7 @@ async def test_grouped_commits_decide_like_one_by_one(intake: Intake, database: 
     finally:
         await writer.stop()
     alone = make_intake(Database(f"sqlite:///{tmp_path / 'alone.db'}"), rules_dir, clock)
-    alone.database.migrate()
+    alone.store.database.migrate()
     sequential = [alone.receive(d, group_key="g") for d in deliveries()]
 
     def outcomes(results: list[list[dict[str, object]]]) -> list[list[object]]:

@@ -19,6 +19,8 @@ from remediator.model.outcomes import Outcome
 from remediator.model.policy import Policy
 from remediator.rules.book import RuleBook
 from remediator.store import Database
+from remediator.store.intake_store import IntakeStore
+from remediator.store.service import Store
 
 RULES = """\
 rules:
@@ -93,7 +95,7 @@ def rig(tmp_path: Path, clock: FakeClock) -> Rig:
     database = Database(f"sqlite:///{tmp_path / 'r.db'}")
     database.migrate()
     metrics = Metrics.create()
-    intake = Intake(database=database, policy=Policy(), metrics=metrics.intake, clock=clock,
+    intake = Intake(store=IntakeStore(database), policy=Policy(), metrics=metrics.intake, clock=clock,
                     rulebook=RuleBook([str(tmp_path / "rules.yml")], metrics=metrics.rules))
     delete, restart, play = ScriptedAction(), ScriptedAction(), ScriptedAction()
     verifier = ScriptedVerifier()
@@ -101,6 +103,8 @@ def rig(tmp_path: Path, clock: FakeClock) -> Rig:
                                "kubernetes.rollout_restart": restart,
                                "kubernetes.hpa_revert": restart,
                                "ansible.playbook": play})
-    worker = Worker(database=database, intake=intake, actions=registry, verifier=verifier,
+    worker = Worker(store=Store(database), policy=intake.policy,
+                    rules=lambda name: intake.rulebook.current.by_name(name),
+                    actions=registry, verifier=verifier,
                     metrics=metrics.worker, clock=clock, retries=2, timeout_grace=0.1)
     return Rig(database, intake, worker, delete, restart, verifier, clock, metrics, play)

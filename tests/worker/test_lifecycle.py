@@ -118,7 +118,8 @@ async def test_a_restart_recovers_expired_leases_only_never_by_host_name(rig: Ri
     """A restarted replica on host `node` failed live `node-2`'s running job (issue 20)."""
     fire(rig)
     fire(rig, pod="web-2")
-    restarted = Worker(database=rig.database, intake=rig.intake, actions=rig.worker.actions,
+    restarted = Worker(store=rig.worker.store, policy=rig.worker.policy,
+                       rules=rig.intake.rulebook.current.by_name, actions=rig.worker.actions,
                        verifier=rig.verifier, metrics=rig.metrics.worker, clock=rig.clock,
                        owner=owner_id("node"))
     with rig.database.writing() as connection:
@@ -139,7 +140,7 @@ async def test_the_last_action_the_breaker_allowed_still_runs(rig: Rig) -> None:
     """A queued action counted itself again and was cancelled as `breaker_open`."""
     from remediator.model.policy import Policy
 
-    rig.intake.policy = Policy(breaker_max_actions=2)
+    rig.intake.policy = rig.worker.policy = Policy(breaker_max_actions=2)
     fire(rig, pod="a")
     fire(rig, pod="b")
     await settle(rig)
@@ -200,7 +201,8 @@ async def test_a_running_jobs_lease_is_renewed_and_a_lost_one_is_reported(rig: R
     fire(rig)
     await rig.worker.tick()
     await rig.delete.started.wait()  # leased for its 1 s timeout + 5 minutes
-    other = Worker(database=rig.database, intake=rig.intake, actions=rig.worker.actions,
+    other = Worker(store=rig.worker.store, policy=rig.worker.policy,
+                   rules=rig.intake.rulebook.current.by_name, actions=rig.worker.actions,
                    verifier=rig.verifier, metrics=rig.metrics.worker, clock=rig.clock)
     for _ in range(4):  # 12 minutes of heartbeats, well past the first lease
         rig.clock.advance(minutes=3)

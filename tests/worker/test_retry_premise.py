@@ -35,6 +35,8 @@ from remediator.rules.book import RuleBook
 from remediator.store import Database
 from remediator.store.audit import log as audit
 from remediator.store.audit.log import AuditQuery
+from remediator.store.intake_store import IntakeStore
+from remediator.store.service import Store
 from tests.actions.optimistic import OptimisticEmulator
 from tests.support.payloads import alert
 
@@ -109,7 +111,8 @@ class Rig:
 
     def worker(self) -> Worker:
         """A worker, as a (re)started process builds it: only the database is shared."""
-        return Worker(database=self.database, intake=self.intake, actions=self.registry,
+        return Worker(store=Store(self.database), policy=self.intake.policy,
+                      rules=self.intake.rulebook.current.by_name, actions=self.registry,
                       verifier=_NoVerifier(), metrics=self.metrics.worker, clock=self.clock,
                       retries=2, timeout_grace=1.0)
 
@@ -154,7 +157,7 @@ def rig(tmp_path: Path, kmock: OptimisticEmulator, client: ApiClient, clock: Fak
     """On SQLite and on a real PostgreSQL: the premise lives in the job's JSON payload."""
     (tmp_path / "rules.yml").write_text(RULES)
     metrics = Metrics.create()
-    intake = Intake(database=database, policy=Policy(), metrics=metrics.intake, clock=clock,
+    intake = Intake(store=IntakeStore(database), policy=Policy(), metrics=metrics.intake, clock=clock,
                     rulebook=RuleBook([str(tmp_path / "rules.yml")], metrics=metrics.rules))
     registry = ActionRegistry(kubernetes_actions(client, clock=clock))
     return Rig(kmock, database, intake, registry, metrics, clock)
