@@ -5,13 +5,13 @@ groups `server` and `agent` somewhere under `all`, each with a `hosts` mapping.
 Edits go through ruamel.yaml's round-trip mode, so comments, order and
 quoting stay; comment lines that follow the last host of a group (they
 usually introduce the next group) stay below the group when a host is added
-or removed. Every input is validated before anything is written, a refused
-edit leaves the file untouched, and the file is replaced atomically.
+or removed (`cluster.yamlcomments` moves them). Every input is validated
+before anything is written, a refused edit leaves the file untouched, and
+the file is replaced atomically.
 """
 
 from __future__ import annotations
 
-import copy
 import io
 import ipaddress
 import os
@@ -26,6 +26,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from remediator.cluster import yamlcomments as comments
 from remediator.model import validation
 
 Role = Literal["server", "agent"]
@@ -184,86 +185,6 @@ def hosts(text: str) -> dict[str, dict[str, Any]]:
     return found
 
 
-# Comments after the last line of an entry: ruamel keeps them on the deepest
-# last scalar of the entry (slot 2 of a mapping item, slot 0 of a sequence item).
-
-def _slots(node: Any) -> list[tuple[Any, Any, int]]:
-    chain: list[tuple[Any, Any, int]] = []
-    while isinstance(node, CommentedMap | CommentedSeq) and len(node):
-        if isinstance(node, CommentedMap):
-            key: Any = next(reversed(node))
-            chain.append((node, key, 2))
-        else:
-            key = len(node) - 1
-            chain.append((node, key, 0))
-        child = node[key]
-        if isinstance(child, CommentedMap | CommentedSeq) and child.fa.flow_style():
-            break
-        node = child
-    return chain
-
-
-def _get_token(slot: tuple[Any, Any, int]) -> Any:
-    container, key, position = slot
-    item = container.ca.items.get(key)
-    return item[position] if item and len(item) > position else None
-
-
-def _set_token(slot: tuple[Any, Any, int], token: Any) -> None:
-    container, key, position = slot
-    item = container.ca.items.setdefault(key, [None, None, None, None])
-    item[position] = token
-    if not any(item):
-        del container.ca.items[key]
-
-
-def _split(value: str) -> tuple[str, str]:
-    """A trailing comment's end-of-line part, and the lines below it."""
-    newline = value.find("\n")
-    if newline < 0:
-        return value, ""
-    return value[:newline + 1], value[newline + 1:]
-
-
-def _take_below(entry: Any) -> tuple[Any, str]:
-    """Detach the comment lines below `entry`'s last line; keep its end-of-line comment."""
-    return _take_below_slots(_slots(entry))
-
-
-def _take_below_slots(chain: list[tuple[Any, Any, int]]) -> tuple[Any, str]:
-    for slot in chain:
-        token = _get_token(slot)
-        if token is None:
-            continue
-        eol, below = _split(token.value)
-        if not below:
-            return None, ""
-        if eol.strip():
-            token.value = eol
-        else:
-            _set_token(slot, None)
-        return token, below
-    return None, ""
-
-
-def _give_below(entry: Any, template: Any, below: str) -> None:
-    """Attach comment lines below `entry`'s last line."""
-    _give_below_slots(_slots(entry), template, below)
-
-
-def _give_below_slots(chain: list[tuple[Any, Any, int]], template: Any, below: str) -> None:
-    if not below or not chain:
-        return
-    for slot in chain:
-        token = _get_token(slot)
-        if token is not None:
-            token.value = _split(token.value)[0] + below
-            return
-    token = copy.copy(template)
-    token.value = "\n" + below
-    _set_token(chain[-1], token)
-
-
 def add_node_text(text: str, node: Node) -> str:
     """The inventory `text` with `node` appended to its role's group."""
     yaml, data = _load(text)
@@ -283,13 +204,13 @@ def add_node_text(text: str, node: Node) -> str:
     if not isinstance(group_hosts, CommentedMap):
         raise InventoryError(f"the hosts of group {node.role!r} are not a mapping")
     if len(group_hosts):
-        token, below = _take_below(group_hosts[next(reversed(group_hosts))])
+        token, below = comments.take_below(group_hosts[next(reversed(group_hosts))])
     else:
         # Comment lines below `hosts: {}` introduce what follows the group.
-        token, below = _take_below_slots([(group, "hosts", 2)])
+        token, below = comments.take_below_key(group, "hosts")
         group_hosts.fa.set_block_style()
     group_hosts[node.name] = node.host_vars()
-    _give_below(group_hosts[node.name], token, below)
+    comments.give_below(group_hosts[node.name], token, below)
     return _dump(yaml, data)
 
 
@@ -314,75 +235,22 @@ def remove_node_text(text: str, name: str) -> str:
         index = keys.index(name)
         # Comment lines right above the host describe it: they go with it.
         if index > 0:
-            _drop_comment_above(_slots(group_hosts[keys[index - 1]]))
+            comments.drop_comment_above_next(group_hosts[keys[index - 1]])
         else:
-            _drop_first_comment(group)
-        token, below = _take_below(group_hosts[name])
+            comments.drop_comment_above_first(group, "hosts")
+        token, below = comments.take_below(group_hosts[name])
         del group_hosts[name]
         if index > 0:
-            _give_below(group_hosts[keys[index - 1]], token, below)
+            comments.give_below(group_hosts[keys[index - 1]], token, below)
         elif below and len(group_hosts):
             # The comment introduced the next host: it still does.
-            _give_below_first(group, token, below)
+            comments.give_above_first(group, "hosts", token, below)
         if not len(group_hosts):
             group_hosts.fa.set_flow_style()
-            _give_below_slots([(group, "hosts", 2)], token, below)
+            comments.give_below_key(group, "hosts", token, below)
     if not found:
         raise InventoryError(f"node {name!r} is not in the inventory")
     return _dump(yaml, data)
-
-
-def _own_comment_removed(text: str) -> str:
-    """`text` without its last comment lines (those right above the next key)."""
-    lines = text.splitlines(keepends=True)
-    while lines and lines[-1].lstrip().startswith("#"):
-        lines.pop()
-    return "".join(lines)
-
-
-def _drop_comment_above(chain: list[tuple[Any, Any, int]]) -> None:
-    for slot in chain:
-        token = _get_token(slot)
-        if token is None:
-            continue
-        eol, below = _split(token.value)
-        kept = _own_comment_removed(below)
-        if eol.strip():
-            token.value = eol + kept
-        elif kept:
-            token.value = "\n" + kept
-        else:
-            _set_token(slot, None)
-        return
-
-
-def _first_comments(group: CommentedMap) -> list[Any] | None:
-    item = group.ca.items.get("hosts")
-    return item[3] if item and len(item) > 3 and item[3] else None
-
-
-def _drop_first_comment(group: CommentedMap) -> None:
-    tokens = _first_comments(group)
-    if not tokens:
-        return
-    text = _own_comment_removed("".join(token.value for token in tokens))
-    while tokens and "".join(token.value for token in tokens) != text:
-        tokens.pop()
-
-
-def _give_below_first(group: CommentedMap, template: Any, below: str) -> None:
-    """Put comment lines before the first host of a group (after its `hosts:` line)."""
-    token = copy.copy(template)
-    token.value = below
-    tokens = _first_comments(group)
-    if tokens is not None:
-        tokens.append(token)
-        return
-    shared = [token]
-    group.ca.items.setdefault("hosts", [None, None, None, None])[3] = shared
-    group_hosts = group.get("hosts")
-    if isinstance(group_hosts, CommentedMap):
-        group_hosts.ca.comment = [None, shared]
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -477,10 +345,10 @@ def add_labels_text(text: str, name: str, labels: tuple[str, ...]) -> str:
         new = [label for label in labels if label.partition("=")[0] not in keys]
         if not new:
             return text
-        token, below = _take_below(host_vars)
+        token, below = comments.take_below(host_vars)
         current.extend(new)
         host_vars["k3s_node_labels"] = current
-        _give_below(host_vars, token, below)
+        comments.give_below(host_vars, token, below)
         break
     if not entry_found:
         raise InventoryError(f"node {name!r} is not in the inventory")

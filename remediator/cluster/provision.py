@@ -17,12 +17,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from remediator.actions.ansible.runner import (
-    PlaybookEvent,
-    PlaybookRequest,
-    PlaybookResult,
-    run_playbook,
-)
+from remediator.actions.ansible.playbook import PlaybookEvent, PlaybookRequest, PlaybookResult
+from remediator.actions.ansible.runner import run_playbook
 
 _STYLES = {"ok": "green", "changed": "yellow", "failed": "bold red", "unreachable": "bold red",
            "skipped": "cyan"}

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from remediator.model.actions import ActionRequest
 from remediator.model.alerts import Alert
 from remediator.model.outcomes import Outcome
-from remediator.rules.model import Rule
+from remediator.rules.model import Rule, Verify
 
 
 def idempotency_key(rule: str, fingerprint: str, starts_at: datetime, step: int) -> str:
@@ -36,10 +36,34 @@ def unavailable_key(key: str) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RuleFacts:
+    """What a decision keeps of its rule: the name and what is read after deciding.
+
+    A decision is recorded, queued and approved later. It carries these facts,
+    fixed when it was made, rather than the whole rule: the matchers, ladder,
+    limits and preconditions are the engine's business and are used up once
+    the decision exists, and what a decision drags along is what code after it
+    can come to depend on.
+    """
+
+    name: str
+    approval_timeout: timedelta | None = None
+    """How long an approval may wait (set when the rule has an `approval` section)."""
+    verify: Verify | None = None
+    """The rule's verification, run after the action."""
+
+    @classmethod
+    def of(cls, rule: Rule) -> RuleFacts:
+        return cls(name=rule.name, verify=rule.verify,
+                   approval_timeout=rule.approval.timeout if rule.approval is not None else None)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Decision:
     outcome: Outcome
     alert: Alert
-    rule: Rule | None = None
+    rule: RuleFacts | None = None
+    """The rule decided on; None when no rule matched (or the alert was refused)."""
     step: int = 0
     request: ActionRequest | None = None
     reason: str = ""

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from remediator.decide import guards
-from remediator.decide.decision import Decision, idempotency_key, unavailable_key
+from remediator.decide.decision import Decision, RuleFacts, idempotency_key, unavailable_key
 from remediator.model.abc import GuardState
 from remediator.model.actions import ActionRequest
 from remediator.model.alerts import Alert
@@ -29,7 +28,7 @@ def decide(alert: Alert, *, rules: RuleSet, policy: Policy, state: GuardState,
     """Decisions for one alert: one per matching rule, `no_match` or `resolved`."""
     matched = rules.matching(alert.labels)
     if not alert.firing:
-        return [Decision(outcome=Outcome.RESOLVED, alert=alert, rule=rule,
+        return [Decision(outcome=Outcome.RESOLVED, alert=alert, rule=RuleFacts.of(rule),
                          reason="alert resolved") for rule in matched] or [
             Decision(outcome=Outcome.RESOLVED, alert=alert, reason="alert resolved")]
     if not matched:
@@ -78,12 +77,13 @@ def decide_step(alert: Alert, rule: Rule, step: int, *, policy: Policy, state: G
     missing = (policy.missing_capability(spec.type)
                if spec is not None and shadow is None else None)
     key = unavailable_key(real_key) if missing else real_key
+    facts = RuleFacts.of(rule)
 
     def verdict(outcome: Outcome, reason: str, request: ActionRequest | None = None,
-                *, trips_breaker: bool = False) -> Decision:
-        return Decision(outcome=outcome, alert=alert, rule=rule, step=step, request=request,
+                *, trips_breaker: bool = False, check_run: bool = False) -> Decision:
+        return Decision(outcome=outcome, alert=alert, rule=facts, step=step, request=request,
                         reason=reason, key=key, trips_breaker=trips_breaker,
-                        parent_id=parent_id, unavailable=missing or "")
+                        parent_id=parent_id, check_run=check_run, unavailable=missing or "")
 
     if spec is None:
         return verdict(Outcome.EXHAUSTED, f"no escalation step {step}")
@@ -95,37 +95,19 @@ def decide_step(alert: Alert, rule: Rule, step: int, *, policy: Policy, state: G
         request = spec.render(alert.labels, alert.annotations)
     except RenderError as error:
         return verdict(Outcome.DENIED, str(error))
-    denial = (guards.namespace_denial(request.namespace, policy)
-              or guards.limit_denial(request, policy.inventory_hosts))
+    denial = _target_denial(alert, rule, request, policy=policy, state=state)
     if denial:
         return verdict(Outcome.DENIED, denial, request)
-    if rule.unless_firing:
-        try:
-            preconditions = guards.render_matchers(rule.unless_firing, alert.labels,
-                                                   alert.annotations)
-        except ValueError as error:
-            return verdict(Outcome.DENIED, f"unless_firing: {error}", request)
-        firing = state.firing_alerts(guards.alertnames(preconditions))
-        blocker = guards.blocking_alert(preconditions,
-                                        (labels for labels in firing if labels != alert.labels))
-        if blocker is not None:
-            name = blocker.get("alertname", "an alert")
-            return verdict(Outcome.DENIED, f"unless_firing: {name} is firing", request)
-    dry_run = shadow or missing
-    outcome, reason, trips = _limits(request, rule, dry_run, shadow=shadow is not None,
+    outcome, reason, trips = _limits(request, rule, shadow or missing, shadow=shadow is not None,
                                      policy=policy, state=state, now=now)
     check_run = (outcome is Outcome.DRY_RUN and not missing
                  and bool(request.params.get("check_in_dry_run")))
     if check_run:
         reason += " in check mode"
-    if (outcome is Outcome.EXECUTED and rule.approval is not None
-            and rule.approval.applies_to(request.namespace)):
-        outcome = Outcome.AWAITING_APPROVAL
-        timeout = int(rule.approval.timeout.total_seconds())
-        within = f"{timeout // 60}m" if timeout % 60 == 0 else f"{timeout}s"
-        reason = f"awaiting approval within {within}: would run {request.type} on {request.target}"
-    decision = verdict(outcome, reason, request, trips_breaker=trips)
-    return replace(decision, check_run=True) if check_run else decision
+    approval = _approval_wait(rule, request) if outcome is Outcome.EXECUTED else None
+    if approval is not None:
+        outcome, reason = Outcome.AWAITING_APPROVAL, approval
+    return verdict(outcome, reason, request, trips_breaker=trips, check_run=check_run)
 
 
 def breaker_state(state: GuardState, policy: Policy, now: datetime, *,
@@ -182,6 +164,40 @@ def _limits(request: ActionRequest, rule: Rule, dry_run: str | None, *, shadow: 
     if dry_run:
         return Outcome.DRY_RUN, f"{dry_run}: would run {request.type} on {request.target}", False
     return Outcome.EXECUTED, f"{request.type} on {request.target} queued", False
+
+
+def _target_denial(alert: Alert, rule: Rule, request: ActionRequest, *, policy: Policy,
+                   state: GuardState) -> str | None:
+    """Why the rendered target is not a legitimate one; None when it is.
+
+    The namespace policy, the play's inventory `limit`, and the rule's
+    `unless_firing` alerts (another alert explains this one: leave it alone).
+    """
+    denial = (guards.namespace_denial(request.namespace, policy)
+              or guards.limit_denial(request, policy.inventory_hosts))
+    if denial or not rule.unless_firing:
+        return denial
+    try:
+        preconditions = guards.render_matchers(rule.unless_firing, alert.labels,
+                                               alert.annotations)
+    except ValueError as error:
+        return f"unless_firing: {error}"
+    firing = state.firing_alerts(guards.alertnames(preconditions))
+    blocker = guards.blocking_alert(preconditions,
+                                    (labels for labels in firing if labels != alert.labels))
+    if blocker is None:
+        return None
+    name = blocker.get("alertname", "an alert")
+    return f"unless_firing: {name} is firing"
+
+
+def _approval_wait(rule: Rule, request: ActionRequest) -> str | None:
+    """The reason of an action that waits for a human, or None when it needs none."""
+    if rule.approval is None or not rule.approval.applies_to(request.namespace):
+        return None
+    timeout = int(rule.approval.timeout.total_seconds())
+    within = f"{timeout // 60}m" if timeout % 60 == 0 else f"{timeout}s"
+    return f"awaiting approval within {within}: would run {request.type} on {request.target}"
 
 
 def _seconds(delta: timedelta) -> str:

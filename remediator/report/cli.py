@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from remediator.cli.terminal import LazyConsole
+
+if TYPE_CHECKING:
+    from remediator.report.service import Report
 
 app = typer.Typer(help="Read-only reports: recommendations, never changes.",
                   no_args_is_help=True)
@@ -35,6 +38,33 @@ def rightsizing_command(
     Reads pods and Deployments (KUBECONFIG or the in-cluster ServiceAccount) and
     Prometheus range queries over cAdvisor's metrics. Changes nothing.
     """
+    from remediator.model.durations import parse_duration
+    from remediator.model.validation import namespace as validate_namespace
+
+    if not prometheus_url:
+        _fail("no Prometheus URL: pass --prometheus-url or set REMEDIATOR_PROMETHEUS_URL")
+    try:
+        namespace = validate_namespace(namespace)
+        span, rate_span = parse_duration(window), parse_duration(rate_window)
+    except ValueError as error:
+        _fail(str(error))
+    report = _rightsizing(prometheus_url, namespace, window=span, rate_window=rate_span,
+                          timeout=timeout, ca_file=prometheus_ca_file)
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+        return
+    from rich.console import Console
+
+    from remediator.report.render import summary, table
+
+    out = Console()
+    out.print(table(report))
+    out.print(summary(report))
+
+
+def _rightsizing(prometheus_url: str, namespace: str, *, window: timedelta,
+                 rate_window: timedelta, timeout: float, ca_file: Path | None) -> Report:
+    """The report, or the reason it cannot be made in an operator's words (exit 2)."""
     import urllib3
 
     from remediator.actions.kubernetes.client import (
@@ -42,26 +72,19 @@ def rightsizing_command(
         close_api_client,
         load_api_client,
     )
-    from remediator.model.durations import parse_duration
     from remediator.model.validation import InvalidTarget
-    from remediator.model.validation import namespace as validate_namespace
     from remediator.report.prometheus import PrometheusError, tls_context
-    from remediator.report.render import summary, table
     from remediator.report.service import rightsizing
 
-    if not prometheus_url:
-        _fail("no Prometheus URL: pass --prometheus-url or set REMEDIATOR_PROMETHEUS_URL")
     try:
-        namespace = validate_namespace(namespace)
-        span, rate_span = parse_duration(window), parse_duration(rate_window)
         client = load_api_client("on")
     except (ValueError, KubeConfigError) as error:
         _fail(str(error))
     assert client is not None  # mode "on" raises instead
     try:
-        report = rightsizing(client, prometheus_url, namespace, window=span,
-                             end=datetime.now(UTC), rate_window=rate_span, timeout=timeout,
-                             verify=tls_context(prometheus_ca_file))
+        return rightsizing(client, prometheus_url, namespace, window=window,
+                           end=datetime.now(UTC), rate_window=rate_window, timeout=timeout,
+                           verify=tls_context(ca_file))
     except (InvalidTarget, PrometheusError, ValueError) as error:
         _fail(str(error))
     except urllib3.exceptions.HTTPError as error:
@@ -74,14 +97,6 @@ def rightsizing_command(
               f"{getattr(error, 'reason', '')}".rstrip())
     finally:
         close_api_client(client)
-    if as_json:
-        typer.echo(json.dumps(report.to_json(), indent=2))
-        return
-    from rich.console import Console
-
-    out = Console()
-    out.print(table(report))
-    out.print(summary(report))
 
 
 def _fail(message: str) -> NoReturn:

@@ -67,9 +67,10 @@ def row_for(decision: Decision, *, remediation_id: str, root_id: str, now: datet
         "group_key": group_key,
         "followups": [],
         "generator_url": alert.generator_url,
-        "approval_expires": (now + decision.rule.approval.timeout
+        "approval_expires": (now + decision.rule.approval_timeout
                              if decision.outcome is Outcome.AWAITING_APPROVAL
-                             and decision.rule is not None and decision.rule.approval
+                             and decision.rule is not None
+                             and decision.rule.approval_timeout is not None
                              else None),
         "created_at": now,
         "updated_at": now,

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from remediator.actions.ansible.action import AnsiblePlaybookAction
-from remediator.actions.ansible.runner import PlaybookRequest, PlaybookResult, run_playbook
+from remediator.actions.ansible.playbook import PlaybookRequest, PlaybookResult
+from remediator.actions.ansible.runner import run_playbook
 from remediator.rules.model import load_rules
 from tests.ansible.conftest import PLAYBOOKS, REPO, ROLES, FakeNode
 

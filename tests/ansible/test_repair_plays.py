@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from remediator.actions.ansible.runner import PlaybookRequest, PlaybookResult, run_playbook
+from remediator.actions.ansible.playbook import PlaybookRequest, PlaybookResult
+from remediator.actions.ansible.runner import run_playbook
 from tests.ansible.conftest import PLAYBOOKS, ROLES, FakeNode
 
 pytestmark = pytest.mark.ansible

@@ -11,13 +11,9 @@ from typing import Any
 
 import pytest
 
-from remediator.actions.ansible.runner import (
-    PlaybookEvent,
-    PlaybookRequest,
-    Redactor,
-    run_playbook,
-    run_playbook_async,
-)
+from remediator.actions.ansible.playbook import PlaybookEvent, PlaybookRequest
+from remediator.actions.ansible.redaction import Redactor
+from remediator.actions.ansible.runner import run_playbook, run_playbook_async
 from tests.ansible.conftest import PROJECT, process_alive
 
 Inventory = Callable[..., dict[str, Any]]

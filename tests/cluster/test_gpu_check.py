@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from remediator.actions.ansible.runner import PlaybookRequest, PlaybookResult, run_playbook
+from remediator.actions.ansible.playbook import PlaybookRequest, PlaybookResult
+from remediator.actions.ansible.runner import run_playbook
 from remediator.cluster.provision import failure_summary
 from tests.cluster.conftest import OLD, REPO, WriteInventory
 from tests.cluster.fake_k3s import Fleet

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from remediator.decide.decision import RuleFacts
 from remediator.decide.engine import decide, decide_step
 from remediator.decide.state import MemoryState
 from remediator.model.alerts import Alert
@@ -177,6 +178,28 @@ def test_escalation_step_is_a_separate_idempotency_key() -> None:
     second = decide_step(crash(), RULE, 1, policy=Policy(), state=state, now=NOW)
     assert second.outcome is Outcome.EXECUTED
     assert second.request is not None and second.request.target == "deployment/apps-a/web"
+
+
+def test_a_decision_keeps_of_its_rule_only_what_is_read_after_deciding() -> None:
+    rule = Rule.model_validate({
+        "name": "restart-pod", "matchers": ['alertname="KubePodCrashLooping"'],
+        "action": {"type": "kubernetes.delete_pod", "namespace": "{{ labels.namespace }}",
+                   "name": "{{ labels.pod }}"},
+        "verify": {"after": "2m", "expr": 'up{pod="{{ labels.pod }}"} == 0'},
+        "approval": {"timeout": "45m"},
+    })
+    decision = decide_step(crash(), rule, 0, policy=Policy(), state=MemoryState(), now=NOW)
+    assert decision.outcome is Outcome.AWAITING_APPROVAL
+    assert decision.reason.startswith("awaiting approval within 45m: ")
+    assert decision.rule == RuleFacts(name="restart-pod", approval_timeout=timedelta(minutes=45),
+                                      verify=rule.verify)
+    assert decision.rule_name == "restart-pod"
+    [resolved] = decide(crash(status="resolved"), rules=RULES, policy=Policy(),
+                        state=MemoryState(), now=NOW)
+    assert resolved.rule == RuleFacts(name="restart-pod")
+    [unmatched] = decide(crash().model_copy(update={"labels": {"alertname": "Other"}}),
+                         rules=RULES, policy=Policy(), state=MemoryState(), now=NOW)
+    assert (unmatched.outcome, unmatched.rule, unmatched.rule_name) == (Outcome.NO_MATCH, None, "")
 
 
 @settings(max_examples=300)

@@ -8,25 +8,17 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remediator.decide.decision import Decision
+from remediator.decide.decision import Decision, RuleFacts
 from remediator.decide.state import MemoryState
 from remediator.model.actions import ActionRequest
 from remediator.model.alerts import Alert
 from remediator.model.outcomes import Outcome
-from remediator.rules.model import Rule
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 RULES = ["restart-pod", "rollout-restart"]
 TARGETS = ["pod/apps/web-1", "pod/apps/web-2", "deployment/apps/api"]
 
 
-def _rule(name: str) -> Rule:
-    return Rule.model_validate({
-        "name": name, "matchers": ['alertname="X"'],
-        "action": {"type": "kubernetes.delete_pod", "namespace": "apps", "name": "p"}})
-
-
-RULE_OBJECTS = {name: _rule(name) for name in RULES}
 ALERT = Alert(status="firing", starts_at=T0,  # type: ignore[arg-type]
               labels={"alertname": "X"})
 
@@ -47,7 +39,7 @@ def _decision(serial: int, rule: str, target: str, outcome: Outcome,
     kind, namespace, name = target.split("/")
     request = ActionRequest(type="kubernetes.delete_pod", kind=kind, namespace=namespace,
                             name=name)
-    return Decision(outcome=outcome, alert=ALERT, rule=RULE_OBJECTS[rule], request=request,
+    return Decision(outcome=outcome, alert=ALERT, rule=RuleFacts(name=rule), request=request,
                     key=f"key-{serial}", unavailable="no cluster" if unavailable else "")
 
 

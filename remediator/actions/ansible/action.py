@@ -15,12 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from remediator.actions.ansible.inventory import InventoryUnreadable, inventory_hosts
-from remediator.actions.ansible.runner import (
-    EventCallback,
-    PlaybookRequest,
-    PlaybookResult,
-    run_playbook_async,
-)
+from remediator.actions.ansible.playbook import EventCallback, PlaybookRequest, PlaybookResult
+from remediator.actions.ansible.runner import run_playbook_async
 from remediator.model import validation
 from remediator.model.actions import ActionError, ActionRequest, ActionResult, TargetGone
 
