@@ -11,7 +11,8 @@ frames only:
   return to the caller's);
 - climbs: calls into a file that is already on the stack below (A -> B -> A:
   the path climbs back up into a module it is still inside);
-- revisits: stops in a file the walk had already left earlier.
+- revisits: stops in a file the walk had already left earlier;
+- links: distinct (caller file, callee file) pairs: the map a reader has to hold.
 
 It runs on any layout (it finds the intake through the app), so the same
 command gives before and after figures: `python -m bench.walk [--files]`.
@@ -36,7 +37,7 @@ PACKAGE = str(ROOT / "remediator") + "/"
 
 
 def _load_settings() -> Any:
-    for name in ("remediator.app.settings", "remediator.settings"):
+    for name in ("remediator.settings", "remediator.app.settings"):  # old layout first
         try:
             return importlib.import_module(name).load_settings
         except ModuleNotFoundError:
@@ -72,13 +73,17 @@ class _Walk:
         self.stack: list[str | None] = []
         self.stops: list[str] = []
         self.climbs = 0
+        self.links: set[tuple[str, str]] = set()
 
     def profile(self, frame: FrameType, event: str, _arg: Any) -> None:
         if event == "call":
             path = frame.f_code.co_filename
             file = path[len(PACKAGE):] if path.startswith(PACKAGE) else None
-            if file is not None and file in self.stack and self._current() != file:
+            caller = self._current()
+            if file is not None and file in self.stack and caller != file:
                 self.climbs += 1
+            if file is not None and caller is not None and caller != file:
+                self.links.add((caller, file))
             self.stack.append(file)
         elif event == "return" and self.stack:
             self.stack.pop()
@@ -98,7 +103,7 @@ class _Walk:
             left.add(before)
             revisits += stop in left
         return {"files": len(set(self.stops)), "stops": len(self.stops),
-                "climbs": self.climbs, "revisits": revisits}
+                "climbs": self.climbs, "revisits": revisits, "links": len(self.links)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -121,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _parse(raw: dict[str, Any]) -> Any:
-    for name in ("remediator.model.alerts", "remediator.alertmanager"):
+    for name in ("remediator.alertmanager", "remediator.model.alerts"):  # old layout first
         try:
             return importlib.import_module(name).Alert.model_validate(raw)
         except ModuleNotFoundError:

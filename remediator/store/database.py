@@ -21,12 +21,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from remediator.store import jsoncodec
 from remediator.store.audit.seal import AuditSeal, attach
 from remediator.store.changes import ChangeCounts
 from remediator.store.checkpoint import BACKSTOP_PAGES, Checkpointer
 from remediator.store.fencing import end_stalled_holders
 from remediator.store.timeouts import RESTORED_SESSION, UNBOUNDED_SESSION, Timeouts
+from remediator.store.types import json_dumps
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class Database:
             # Bounded waits (store.timeouts): a stalled replica costs the others a
             # 503 for `lock` seconds, never a hang.
             self.writer = create_engine(url, pool_pre_ping=True, pool_size=8,
-                                        json_serializer=jsoncodec.dumps,
+                                        json_serializer=json_dumps,
                                         connect_args={**self._timeouts.connect_args(),
                                                       "application_name": _APPLICATION})
             self.reader = self.writer
@@ -315,7 +315,7 @@ def _short(error: Exception) -> str:
 
 def _sqlite_engine(url: str, busy_timeout_ms: int, *, immediate: bool) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False},
-                           json_serializer=jsoncodec.dumps)
+                           json_serializer=json_dumps)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

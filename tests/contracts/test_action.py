@@ -32,7 +32,7 @@ from remediator.actions.registry import ActionRegistry
 from remediator.evidence.limits import SNAPSHOT_ACTION, Limits, snapshot_request
 from remediator.model.abc import Action
 from remediator.model.actions import ActionError, ActionRequest, ActionResult, TargetGone
-from remediator.store import jsoncodec
+from remediator.store.types import json_dumps
 from tests.actions.conftest import NAMESPACE, Cluster, hpa, pod, workload
 from tests.ansible.conftest import PROJECT
 from tests.support.promstack import free_port
@@ -130,11 +130,11 @@ async def outcome(action: Action, request: ActionRequest) -> ActionResult | Acti
     except ActionError as error:
         result = error
     if isinstance(result, ActionError):
-        jsoncodec.dumps(result.detail)
+        json_dumps(result.detail)
         assert result.message
         return result
     assert isinstance(result, ActionResult)
-    jsoncodec.dumps(result.detail)
+    json_dumps(result.detail)
     assert all(isinstance(followup, ActionRequest) for followup in result.followups)
     for followup in result.followups:
         json.dumps(followup.to_json())  # the job table keeps it until the alert resolves

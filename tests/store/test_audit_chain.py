@@ -27,9 +27,8 @@ from remediator.cli import app
 from remediator.model.clock import FakeClock
 from remediator.store import Database
 from remediator.store.audit import log as audit
-from remediator.store.audit.chain import canonical
 from remediator.store.audit.log import AuditRecord
-from remediator.store.audit.seal import AuditSeal
+from remediator.store.audit.seal import AuditSeal, canonical
 from remediator.store.tables import audit as audit_table
 
 ROOT = Path(__file__).resolve().parents[2]

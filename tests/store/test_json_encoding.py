@@ -17,8 +17,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remediator.store import jsoncodec
-from remediator.store.audit.chain import HASHED, canonical, standard_canonical
+from remediator.store.audit.seal import HASHED, canonical, standard_canonical
+from remediator.store.types import json_dumps
 
 text = st.text()  # includes lone surrogates, control characters, astral planes
 scalars = (st.none() | st.booleans() | st.integers() | text
@@ -30,21 +30,21 @@ values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
 @given(values)
 @settings(max_examples=400)
 def test_a_json_column_reads_back_the_value_written(value: Any) -> None:
-    assert json.loads(jsoncodec.dumps(value)) == value
+    assert json.loads(json_dumps(value)) == value
 
 
 @given(st.integers(min_value=2**63) | st.integers(max_value=-(2**63) - 1))
 def test_integers_beyond_64_bits_are_written_exactly(value: int) -> None:
-    assert json.loads(jsoncodec.dumps({"v": [value]})) == {"v": [value]}
+    assert json.loads(json_dumps({"v": [value]})) == {"v": [value]}
 
 
 @given(st.dictionaries(st.integers(), text, max_size=4))
 def test_integer_keys_become_strings_as_the_standard_library_writes_them(value: Any) -> None:
-    assert json.loads(jsoncodec.dumps(value)) == json.loads(json.dumps(value))
+    assert json.loads(json_dumps(value)) == json.loads(json.dumps(value))
 
 
 def test_non_finite_floats_are_written_as_json_null() -> None:
-    assert json.loads(jsoncodec.dumps({"v": math.inf, "w": math.nan})) == {
+    assert json.loads(json_dumps({"v": math.inf, "w": math.nan})) == {
         "v": None, "w": None}
 
 

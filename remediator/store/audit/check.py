@@ -17,9 +17,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
 
-from remediator.store.audit.chain import GENESIS, entry_hash, plain_hash
 from remediator.store.audit.head import read_head
-from remediator.store.audit.seal import AuditSeal, Head, SealError
+from remediator.store.audit.seal import GENESIS, AuditSeal, Head, SealError, entry_hash, plain_hash
 from remediator.store.tables import audit, audit_anchors
 
 

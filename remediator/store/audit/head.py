@@ -23,8 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, desc, func, insert, select, update
 
-from remediator.store.audit.chain import GENESIS, entry_hash
-from remediator.store.audit.seal import AuditSeal, Head, SealError
+from remediator.store.audit.seal import GENESIS, AuditSeal, Head, SealError, entry_hash
 from remediator.store.database import after_commit, before_commit, transaction_scratch
 from remediator.store.tables import audit, audit_anchors, audit_head
 

@@ -9,6 +9,7 @@ head record (`store.head`) and retention anchor close the two ends: see README
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,11 +18,10 @@ from typing import Any
 from sqlalchemy import Connection, Row, Select, desc, func, insert, select
 
 from remediator.store.audit import check as chain_check
-from remediator.store.audit.announce import announce
-from remediator.store.audit.chain import GENESIS, entry_hash
 from remediator.store.audit.check import ChainReport
 from remediator.store.audit.head import track_head
-from remediator.store.audit.seal import AuditSeal, seal_for
+from remediator.store.audit.seal import GENESIS, AuditSeal, entry_hash, seal_for
+from remediator.store.database import after_commit
 from remediator.store.tables import audit
 
 __all__ = ["GENESIS", "AuditQuery", "AuditRecord", "ChainReport", "append", "count",
@@ -185,3 +185,41 @@ def purge_before(connection: Connection, cutoff: datetime) -> int:
 
 def count(connection: Connection) -> int:
     return int(connection.execute(select(func.count()).select_from(audit)).scalar_one())
+
+
+log = logging.getLogger("remediator.audit")
+
+_WARNING = frozenset({"failed", "unverified", "exhausted", "precondition_failed",
+                      "breaker_open", "expired"})
+_INFO = frozenset({"executed", "dry_run", "succeeded", "target_gone", "verified", "unknown",
+                   "awaiting_approval", "approved", "declined", "operator"})
+
+
+def level_of(outcome: str) -> int:
+    if outcome in _WARNING:
+        return logging.WARNING
+    return logging.INFO if outcome in _INFO else logging.DEBUG
+
+
+def announce(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Log these entries after the transaction that writes them commits.
+
+    One line per entry that acts or fails: the audit log is the record, these
+    lines are for whoever tails the service's output (what it did, to what, and
+    the remediation id to look it up with). Entries that change nothing
+    (duplicate, cooldown, no_match...) stay at debug, so a storm of repeats does
+    not drown the lines that matter.
+    """
+    wanted = [row for row in rows if log.isEnabledFor(level_of(row["outcome"]))]
+    if wanted:
+        after_commit(connection, lambda: _emit(wanted))
+
+
+def _emit(rows: Sequence[Mapping[str, Any]]) -> None:
+    for row in rows:
+        context = {name: str(row[name]) for name in ("remediation_id", "fingerprint", "rule")
+                   if row.get(name)}
+        what = " ".join(part for part in (row["action"], row["target"]) if part)
+        log.log(level_of(row["outcome"]), "%s%s%s: %s", row["outcome"],
+                f" {row['rule']}" if row["rule"] else "", f" {what}" if what else "",
+                row["reason"] or "-", extra={"context": context})
