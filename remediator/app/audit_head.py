@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, Gauge
 
 from remediator.store import Database
-from remediator.store.audit.head import read_head
+from remediator.store.audit.head import stored_head
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,7 @@ class AuditHeadMetrics:
 
 def audit_head_gauges(database: Database, gauges: AuditHeadMetrics) -> None:
     """Set the gauges from the head record the database holds (0 when there is none)."""
-    with database.reading() as connection:
-        head = read_head(connection, None)
+    head = stored_head(database)
     gauges.head_id.set(head.id if head is not None else 0)
     gauges.head_count.set(head.count if head is not None else 0)
     stalled = database.seal is not None and database.seal.stalled

@@ -24,7 +24,12 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, desc, func, insert, select, update
 
 from remediator.store.audit.seal import GENESIS, AuditSeal, Head, SealError, entry_hash
-from remediator.store.database import after_commit, before_commit, transaction_scratch
+from remediator.store.database import (
+    Database,
+    after_commit,
+    before_commit,
+    transaction_scratch,
+)
 from remediator.store.tables import audit, audit_anchors, audit_head
 
 _PENDING = "audit_head"
@@ -81,6 +86,17 @@ def read_head(connection: Connection, seal: AuditSeal | None) -> Head | None:
         raise SealError("the audit head record has a bad signature (forged, or written "
                         "with another key)")
     return head
+
+
+def stored_head(database: Database) -> Head | None:
+    """The head record as the database holds it, unchecked (None: there is none).
+
+    For the witness gauges: what matters there is that the id and count never
+    go back, which Prometheus sees outside the database; `audit verify` checks
+    the signature.
+    """
+    with database.reading() as connection:
+        return read_head(connection, None)
 
 
 def reanchor(connection: Connection, seal: AuditSeal) -> Head | None:
