@@ -20,11 +20,18 @@ SCALE = {"apiGroups": ["apps"], "resources": ["deployments/scale", "statefulsets
          "verbs": ["get", "patch"]}
 HPA = {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"],
        "verbs": ["get", "patch"]}
+# What the evidence snapshot reads (remediator/actions/kubernetes/snapshot.py):
+# in each namespace, and the pod's node, cluster-scoped (test_chart_evidence.py
+# checks these against the calls a snapshot really makes).
 EVIDENCE = [
-    {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
-    {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list"]},
-    {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["get", "list"]},
+    {"apiGroups": [""], "resources": ["pods", "pods/log"], "verbs": ["get"]},
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["list"]},
+    {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets", "daemonsets"],
+     "verbs": ["get"]},
+    {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["get", "list"]},
+    {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": ["get"]},
 ]
+EVIDENCE_NODES = [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get"]}]
 NEEDS: dict[str, list[dict[str, Any]]] = {
     "kubernetes.delete_pod": [DELETE_POD],
     "kubernetes.rollout_restart": [ROLLOUT_RESTART],
@@ -50,8 +57,9 @@ def as_set(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
 
 
 def expected(actions: list[str], evidence: bool) -> set[tuple[str, str, str]]:
+    """What every Role and ClusterRole of the release grants together."""
     rules = [rule for action in actions for rule in NEEDS[action]]
-    return as_set(rules + (EVIDENCE if evidence else []))
+    return as_set(rules + (EVIDENCE + EVIDENCE_NODES if evidence else []))
 
 
 @pytest.mark.parametrize(("actions", "rules"), [
@@ -71,10 +79,30 @@ def test_each_action_type_grants_exactly_its_rules(actions: list[str],
     assert role["rules"] == rules
 
 
-def test_evidence_adds_read_only_logs_and_events() -> None:
-    [role] = render(rbac(["kubernetes.delete_pod"], namespaces=["apps-a"],
-                         evidence=True)).of_kind("Role")
+def test_evidence_adds_its_reads_and_a_cluster_role_for_nodes() -> None:
+    rendered = render(rbac(["kubernetes.delete_pod"], namespaces=["apps-a"], evidence=True))
+    [role] = rendered.of_kind("Role")
     assert role["rules"] == [DELETE_POD, *EVIDENCE]
+    [nodes] = rendered.of_kind("ClusterRole")
+    assert nodes["metadata"]["name"] == "remediator-nodes"
+    assert nodes["rules"] == EVIDENCE_NODES
+    [binding] = rendered.of_kind("ClusterRoleBinding")
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io",
+                                  "kind": "ClusterRole", "name": "remediator-nodes"}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "remediator",
+                                    "namespace": NAMESPACE}]
+
+
+def test_without_evidence_there_is_no_cluster_role() -> None:
+    rendered = render(rbac(["kubernetes.delete_pod"], namespaces=["apps-a"]))
+    assert rendered.of_kind("ClusterRole") == rendered.of_kind("ClusterRoleBinding") == []
+
+
+def test_evidence_is_granted_by_default() -> None:
+    rendered = render()
+    for role in rendered.of_kind("Role"):
+        assert as_set(EVIDENCE) <= as_set(role["rules"])
+    assert rendered.one("ClusterRole")["rules"] == EVIDENCE_NODES
 
 
 @pytest.mark.parametrize("evidence", [False, True], ids=["no-evidence", "evidence"])
@@ -85,8 +113,8 @@ def test_every_combination_grants_the_union_and_nothing_dangerous(size: int,
         actions = list(combination)
         for rendered in (render(rbac(actions, namespaces=["apps-a"], evidence=evidence)),
                          render(rbac(actions, namespaces=[], evidence=evidence))):
-            [role] = rendered.of_kind("Role") or rendered.of_kind("ClusterRole")
-            granted = as_set(role["rules"])
+            roles = rendered.of_kind("Role") + rendered.of_kind("ClusterRole")
+            granted = as_set([rule for role in roles for rule in role["rules"]])
             assert granted == expected(actions, evidence)
             for group, resource, verb in granted:
                 assert "*" not in (group, resource, verb)
@@ -121,6 +149,9 @@ def test_no_namespaces_means_one_cluster_role_and_a_warning() -> None:
     rendered = render(rbac(["kubernetes.delete_pod"], namespaces=[]))
     assert rendered.of_kind("Role") == []
     assert rendered.one("ClusterRole")["rules"] == [DELETE_POD]
+    with_evidence = render(rbac(["kubernetes.delete_pod"], namespaces=[], evidence=True))
+    assert with_evidence.one("ClusterRole")["rules"] == [DELETE_POD, *EVIDENCE,
+                                                         *EVIDENCE_NODES]
     binding = rendered.one("ClusterRoleBinding")
     assert binding["roleRef"]["kind"] == "ClusterRole"
     assert binding["subjects"][0]["namespace"] == NAMESPACE

@@ -91,15 +91,7 @@ never pods/exec.
   verbs: ["get", "list", "delete"]
 {{- end }}
 {{- if .Values.rbac.evidence }}
-- apiGroups: [""]
-  resources: ["pods/log"]
-  verbs: ["get"]
-- apiGroups: [""]
-  resources: ["events"]
-  verbs: ["get", "list"]
-- apiGroups: ["events.k8s.io"]
-  resources: ["events"]
-  verbs: ["get", "list"]
+{{ include "remediator.evidenceRules" . }}
 {{- end }}
 {{- if has "kubernetes.rollout_restart" $actions }}
 - apiGroups: ["apps"]
@@ -124,6 +116,36 @@ never pods/exec.
   resources: ["horizontalpodautoscalers"]
   verbs: ["get", "patch"]
 {{- end }}
+{{- end }}
+
+{{/*
+What the evidence snapshot reads in a namespace it acts in
+(remediator/actions/kubernetes/snapshot.py and reader.py): the target, its
+events, a pod's previous log and owner chain, a Deployment's ReplicaSets.
+*/}}
+{{- define "remediator.evidenceRules" -}}
+- apiGroups: [""]
+  resources: ["pods", "pods/log"]
+  verbs: ["get"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["list"]
+- apiGroups: ["apps"]
+  resources: ["deployments", "statefulsets", "daemonsets"]
+  verbs: ["get"]
+- apiGroups: ["apps"]
+  resources: ["replicasets"]
+  verbs: ["get", "list"]
+- apiGroups: ["autoscaling"]
+  resources: ["horizontalpodautoscalers"]
+  verbs: ["get"]
+{{- end }}
+
+{{/* The snapshot also reads the pod's node: cluster-scoped, so a ClusterRole's. */}}
+{{- define "remediator.evidenceNodeRules" -}}
+- apiGroups: [""]
+  resources: ["nodes"]
+  verbs: ["get"]
 {{- end }}
 
 {{/* Refusals: values that would install something that cannot work. */}}
