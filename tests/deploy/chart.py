@@ -1,9 +1,9 @@
 """Rendering the Helm chart with the real Helm engine (helm-python-sdk, no binary).
 
 `render` returns the parsed manifests of one value set; `VALUE_SETS` are the
-installations the tests cover: the defaults and the four shapes a user picks
-from (HA on PostgreSQL, cluster-wide, no prometheus-operator CRDs, secrets
-brought by the user).
+installations the tests cover: the defaults and the five shapes a user picks
+from (HA on PostgreSQL, cluster-wide, no prometheus-operator CRDs, an Ingress
+behind an auth proxy, secrets brought by the user).
 """
 
 from __future__ import annotations
@@ -44,6 +44,15 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "dashboards": {"enabled": False},
         "alertmanagerConfig": {"enabled": False},
         "networkPolicy": {"enabled": False},
+    },
+    "ingress": {
+        "ingress": {"enabled": True, "host": "remediator.example.org", "className": "nginx",
+                    "tls": {"secretName": "remediator-tls"},
+                    "annotations": {
+                        "nginx.ingress.kubernetes.io/auth-url":
+                            "https://auth.example.org/oauth2/auth",
+                        "nginx.ingress.kubernetes.io/auth-signin":
+                            "https://auth.example.org/oauth2/start?rd=$escaped_request_uri"}},
     },
     "existing-secrets": {
         "tokens": {"existingSecret": "remediator-tokens", "webhookTokenKey": "webhook",

@@ -153,6 +153,9 @@ events, a pod's previous log and owner chain, a Deployment's ReplicaSets.
 {{- if and (gt (int .Values.replicaCount) 1) (not .Values.database.postgresql.enabled) }}
 {{- fail "replicaCount > 1 needs database.postgresql.enabled=true: SQLite on a ReadWriteOnce volume has a single writer" }}
 {{- end }}
+{{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
+{{- fail "ingress.enabled=true needs ingress.host: the host name the Ingress answers for" }}
+{{- end }}
 {{- if and .Values.database.postgresql.enabled (not .Values.database.postgresql.existingSecret) }}
 {{- fail "database.postgresql.enabled=true needs database.postgresql.existingSecret: the Secret holding the PostgreSQL URL" }}
 {{- end }}
