@@ -11,6 +11,7 @@ no more.
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import kmock
 import pytest
 from kubernetes.client import ApiClient, Configuration

@@ -96,6 +96,11 @@ def test_archive_and_sbom_are_written(built: dict[str, Any]) -> None:
     assert sbom["metadata"]["component"]["name"] == "remediator"
     assert {"fastapi", "kubernetes", "sqlalchemy", "ansible-core"} <= names
     assert "pip" not in names
+    debian = {c["name"]: c for c in sbom["components"]
+              if c.get("purl", "").startswith("pkg:deb/debian/")}
+    assert {"python3", "ca-certificates", "tzdata", "libc6"} <= set(debian)
+    assert "arch=" in debian["libc6"]["purl"]
+    assert any(c["type"] == "operating-system" for c in sbom["components"])
 
 
 def test_the_runtime_holds_no_compiler_package_manager_or_cache(container: str) -> None:
