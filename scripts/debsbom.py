@@ -27,7 +27,9 @@ from typing import Any
 from packageurl import PackageURL
 
 STATUS = Path("var/lib/dpkg/status")
-OS_RELEASE = (Path("etc/os-release"), Path("usr/lib/os-release"))
+# usr/lib/ holds the file; etc/os-release is usually a link to it, and an absolute
+# link would lead out of the root filesystem to the build host's.
+OS_RELEASE = (Path("usr/lib/os-release"), Path("etc/os-release"))
 
 
 @dataclass(frozen=True)
@@ -124,9 +126,11 @@ def add_to_sbom(sbom: dict[str, Any], added: list[dict[str, Any]]) -> dict[str, 
 
 
 def read_root(root: Path) -> tuple[list[DebPackage], dict[str, str]]:
+    """The installed packages and os-release of the root filesystem at `root`."""
     packages = installed((root / STATUS).read_text(encoding="utf-8"))
-    release = next((os_release((root / p).read_text(encoding="utf-8"))
-                    for p in OS_RELEASE if (root / p).is_file()), {})
+    inside = [root / p for p in OS_RELEASE
+              if (root / p).is_file() and (root / p).resolve().is_relative_to(root.resolve())]
+    release = os_release(inside[0].read_text(encoding="utf-8")) if inside else {}
     return packages, release
 
 

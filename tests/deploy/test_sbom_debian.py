@@ -110,6 +110,20 @@ def test_the_script_adds_the_os_and_packages_to_a_valid_sbom(tmp_path: Path) -> 
     assert "5 Debian packages" in result.stderr
 
 
+def test_os_release_is_read_inside_the_root_only(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "var/lib/dpkg").mkdir(parents=True)
+    (root / "etc").mkdir()
+    (root / "var/lib/dpkg/status").write_text(STATUS.read_text())
+    outside = tmp_path / "host-os-release"
+    outside.write_text("ID=host\nVERSION_ID=1\n")
+    (root / "etc/os-release").symlink_to(outside)
+    assert debsbom.read_root(root)[1] == {}
+    (root / "usr/lib").mkdir(parents=True)
+    (root / "usr/lib/os-release").write_text(OS_RELEASE)
+    assert debsbom.read_root(root)[1]["VERSION_ID"] == "12"
+
+
 def test_scripts_image_adds_the_debian_packages_to_the_sbom() -> None:
     script = (REPO / "scripts" / "image").read_text()
     assert 'scripts/debsbom.py "$mountpoint" "dist/remediator-$version.cdx.json"' in script
