@@ -62,3 +62,26 @@ DECISIONS = frozenset(
 ACTION_RESULTS = frozenset({Outcome.SUCCEEDED, Outcome.FAILED, Outcome.TARGET_GONE})
 VERIFICATIONS = frozenset({Outcome.VERIFIED, Outcome.UNVERIFIED, Outcome.UNKNOWN})
 APPROVALS = frozenset({Outcome.APPROVED, Outcome.DECLINED, Outcome.EXPIRED})
+
+
+PENDING = "pending"
+"""A remediation's state while its action is queued or running: no outcome yet."""
+
+NEVER_A_STATE = frozenset(
+    {
+        Outcome.EXECUTED,  # an executed decision's remediation is `pending` until it ran
+        Outcome.APPROVED,  # likewise once approved: `pending`, then the action's result
+        Outcome.DUPLICATE,
+        Outcome.NO_MATCH,
+        Outcome.REJECTED,
+        Outcome.OPERATOR,
+    }
+)
+"""Outcomes that are audited but never a remediation's state: decisions that create no
+remediation, or that hand it on to `pending`."""
+
+REMEDIATION_STATES: tuple[str, ...] = (
+    PENDING, *(o.value for o in Outcome if o not in NEVER_A_STATE))
+"""Every state a remediation (a ladder step) can be in, `pending` first then in the
+vocabulary's order: what the console's and the API's state filter offer. Any new outcome
+is a state unless it is listed in NEVER_A_STATE."""

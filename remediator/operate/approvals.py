@@ -24,7 +24,7 @@ from datetime import datetime
 
 from remediator.decide.engine import decide_step
 from remediator.model.clock import Clock
-from remediator.model.outcomes import Outcome
+from remediator.model.outcomes import PENDING, Outcome
 from remediator.model.policy import Policy
 from remediator.operate import operator_log
 from remediator.operate.operator_log import Actor, clean_reason
@@ -159,11 +159,14 @@ def _approved(pending: Pending, current: Remediation, *, actor: Actor, reason: s
     step = decide_step(current.alert, rule.model_copy(update={"approval": None}),
                        current.step, policy=policy, state=pending.state, now=now)
     if step.outcome is not Outcome.EXECUTED:
+        why = step.reason
+        if step.outcome is Outcome.PAUSED:  # quote the pause in force: who, and why
+            why += f" ({operator_log.pause_note(pending.paused_reason)})"
         return _refused(said, current, step.outcome,
-                        f"{who}; not run: {step.outcome.value}: {step.reason}")
+                        f"{who}; not run: {step.outcome.value}: {why}")
     text = f"{who}; guards re-checked, {step.reason}"
     return (Ruling(entry=said, queue=step, outcome=Outcome.APPROVED, reason=text,
-                   state="pending", detail=actor.detail()),
+                   state=PENDING, detail=actor.detail()),
             Answer(remediation_id=current.id, outcome=Outcome.APPROVED, reason=text,
                    queued=True))
 

@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 
 
 def status(store: OperatorStore, policy: Policy, now: datetime) -> dict[str, Any]:
-    """Paused? Breaker open (and why)? Queue depth? What an on-call person asks first."""
+    """Paused? Breaker open (and why)? Queue depth? Approvals waiting? What an on-call
+    person asks first."""
     found = store.controls(breaker=lambda state: breaker_state(state, policy, now))
     return {
         "paused": found.paused,
@@ -26,6 +27,7 @@ def status(store: OperatorStore, policy: Policy, now: datetime) -> dict[str, Any
         "breaker_open": found.breaker.open,
         "breaker_reason": found.breaker.reason,
         "jobs_queued": found.jobs_queued,
+        "awaiting_approval": found.awaiting_approval,
         "dry_run": dry_run_status(policy),
     }
 

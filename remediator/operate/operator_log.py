@@ -69,8 +69,25 @@ def announce(written: AuditRecord) -> None:
 def pause(store: OperatorStore, *, actor: Actor, reason: str, now: datetime) -> None:
     reason = clean_reason(reason) or "no reason given"
     said = entry(action="pause", actor=actor, reason=reason, now=now)
-    store.pause(reason=f"{reason} (by {actor.name})", now=now, entry=said)
+    store.pause(reason=f"{reason}{_BY}{actor.name})", now=now, entry=said)
     announce(said)
+
+
+_BY = " (by "
+"""How the pause in force names who paused: `<reason> (by <actor>)`, as stored by
+`pause` (and quoted so in every `paused` decision)."""
+
+
+def pause_note(stored: str) -> str:
+    """`paused by <who>: <reason>` from the reason stored with the pause in force.
+
+    A pause stored without an actor (a tool's `operations.set_paused`) is
+    quoted as it is; none at all says that an operator paused.
+    """
+    reason, by, who = stored.rpartition(_BY)
+    if by and who.endswith(")") and len(who) > 1:
+        return f"paused by {who[:-1]}: {reason}"
+    return f"paused: {stored}" if stored else "paused by an operator"
 
 
 def resume(store: OperatorStore, *, actor: Actor, reason: str, now: datetime) -> None:

@@ -20,7 +20,7 @@ from remediator.decide.decision import Decision
 from remediator.model.abc import GuardState, RecordedDecision
 from remediator.model.breaker import BreakerSnapshot
 from remediator.model.outcomes import Outcome
-from remediator.store import jobs, recorder, remediations
+from remediator.store import controls, jobs, recorder, remediations
 from remediator.store.audit import log as audit
 from remediator.store.audit.log import AuditRecord
 from remediator.store.database import Database
@@ -45,6 +45,8 @@ class Pending:
     """When the request expires (None: it never asked, or has no timeout)."""
     state: GuardState
     """The guards as they stand now, the request itself left out (`RecheckState`)."""
+    paused_reason: str = ""
+    """The reason stored with the pause in force ("" when not paused): a refusal quotes it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,9 +89,11 @@ class ApprovalStore:
             current = remediations.get(connection, remediation_id)
             expires = connection.execute(select(table.c.approval_expires).where(
                 table.c.id == remediation_id)).scalar() if current is not None else None
+            paused = controls.read(connection).get(controls.PAUSED)
             written, result = ruling(Pending(
                 remediation_id=remediation_id, remediation=current, expires=expires,
-                state=RecheckState(connection, remediation_id)))
+                state=RecheckState(connection, remediation_id),
+                paused_reason=paused[2] if paused and paused[0] else ""))
             if current is not None:
                 _write(connection, current, written, now)
         return written, result

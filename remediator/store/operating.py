@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, desc, select
+from sqlalchemy import Connection, desc, func, select
 
 from remediator.decide.guards import BreakerVerdict
 from remediator.model.abc import GuardState
+from remediator.model.outcomes import Outcome
 from remediator.store import controls, jobs
 from remediator.store import sessions as session_rows
 from remediator.store.audit import head
@@ -29,6 +30,10 @@ from remediator.store.database import Database
 from remediator.store.guard_state import DatabaseState
 from remediator.store.sessions import SessionRecord
 from remediator.store.tables import audit as audit_table
+from remediator.store.tables import remediations
+
+_AWAITING = select(func.count()).select_from(remediations).where(
+    remediations.c.state == Outcome.AWAITING_APPROVAL.value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +45,8 @@ class ControlsView:
     """The reason of the pause in force ("" when not paused)."""
     breaker: BreakerVerdict
     jobs_queued: dict[str, int]
+    awaiting_approval: int = 0
+    """Remediation steps waiting for an operator's approve or decline."""
 
 
 class OperatorStore:
@@ -93,14 +100,16 @@ class OperatorStore:
         return replaced
 
     def controls(self, *, breaker: Callable[[GuardState], BreakerVerdict]) -> ControlsView:
-        """Pause, the breaker (as `breaker` judges the stored state) and queue depth."""
+        """Pause, the breaker (as `breaker` judges the stored state), queue depth and
+        the approvals waiting for an answer."""
         with self.database.reading() as connection:
             verdict = breaker(DatabaseState(connection))
             paused = controls.read(connection).get(controls.PAUSED)
             queued = jobs.depth(connection)
+            waiting = int(connection.execute(_AWAITING).scalar_one())
         on = bool(paused and paused[0])
         return ControlsView(paused=on, paused_reason=paused[2] if paused and on else "",
-                            breaker=verdict, jobs_queued=queued)
+                            breaker=verdict, jobs_queued=queued, awaiting_approval=waiting)
 
     # -- console sessions ----------------------------------------------------
 

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection, and_, desc, func, or_, select
 
+from remediator.model.outcomes import DECISIONS, Outcome
 from remediator.store import evidence as evidence_store
 from remediator.store import remediations
 from remediator.store.audit import log as audit
@@ -152,6 +153,24 @@ def _repeats() -> Any:
         .scalar_subquery())
 
 
+_DECISION_NAMES = sorted(o.value for o in DECISIONS)
+
+
+def _decision() -> Any:
+    """The outcome of the decision that created the remediation (its first decision entry)."""
+    return (select(audit_table.c.outcome).where(
+        audit_table.c.remediation_id == table.c.id,
+        audit_table.c.outcome.in_(_DECISION_NAMES))
+        .order_by(audit_table.c.id).limit(1).scalar_subquery())
+
+
+def _decided(outcome: str | None, dry_run: bool) -> str:
+    """The decision as audited; when retention took its entry, what the row still tells."""
+    if outcome:
+        return outcome
+    return (Outcome.DRY_RUN if dry_run else Outcome.EXECUTED).value
+
+
 def _steps() -> Any:
     inner = table.alias("ladder")
     return (select(func.count()).select_from(inner).where(inner.c.root_id == table.c.id)
@@ -162,7 +181,8 @@ def _list_remediations(connection: Connection,
                        q: ListQuery) -> tuple[list[RemediationRow], Cursor | None]:
     """Ladders newest first, with their current state; and the cursor for older ones."""
     state = _latest_state().label("current_state")
-    stmt = (select(table, state, _repeats().label("repeats"), _steps().label("steps"))
+    stmt = (select(table, state, _repeats().label("repeats"), _steps().label("steps"),
+                   _decision().label("decision"))
             .where(table.c.step == 0)
             .order_by(desc(table.c.created_at), desc(table.c.id)).limit(q.limit + 1))
     for column, value in (("rule", q.rule), ("namespace", q.namespace),
@@ -185,7 +205,8 @@ def _list_remediations(connection: Connection,
     items = [RemediationRow(
         id=row.id, short_id=row.id[:SHORT], rule=row.rule, alertname=row.alertname,
         namespace=row.namespace, action=row.action, target=row.target,
-        state=row.current_state or row.state, steps=int(row.steps), repeats=int(row.repeats),
+        state=row.current_state or row.state, decision=_decided(row.decision, row.dry_run),
+        steps=int(row.steps), repeats=int(row.repeats),
         dry_run=row.dry_run, resolved=row.resolved_at is not None,
         created_at=row.created_at.isoformat(), updated_at=row.updated_at.isoformat())
         for row in rows[:q.limit]]
@@ -233,11 +254,13 @@ def _remediation_view(connection: Connection, remediation_id: str, *,
         audit_table.c.ts <= (root.resolved_at or datetime.max.replace(tzinfo=UTC)))
         .order_by(audit_table.c.id).limit(1000))]
     timeline = sorted(entries + repeats, key=lambda e: int(e["id"]))
+    decided = _decisions(entries)
     evidence, hints = _ladder_evidence(connection, [step.id for step in ladder])
     labels = dict(root.labels)
     annotations = dict(root.annotations)
     return RemediationView(
         id=root.id, short_id=root.id[:SHORT], rule=root.rule, state=newest.state,
+        decision=_decided(decided.get(root.id), root.dry_run),
         resolved_at=_iso(root.resolved_at), created_at=root.created_at.isoformat(),
         updated_at=max(step.updated_at for step in ladder).isoformat(),
         approval_expires=_iso(newest.approval_expires),
@@ -249,10 +272,20 @@ def _remediation_view(connection: Connection, remediation_id: str, *,
                         silence_url=silence_url(alertmanager_url, labels)),
         action=_action(root), steps=[StepView(
             id=step.id, step=step.step, action=_action(step), state=step.state,
+            decision=_decided(decided.get(step.id), step.dry_run),
             created_at=step.created_at.isoformat(), updated_at=step.updated_at.isoformat())
             for step in ladder],
         timeline=[_entry(e) for e in timeline], repeats=len(repeats),
         evidence=evidence, hints=hints)
+
+
+def _decisions(entries: list[dict[str, Any]]) -> dict[str, str]:
+    """Each step's decision outcome, from its entries (oldest first)."""
+    found: dict[str, str] = {}
+    for e in entries:
+        if e["outcome"] in _DECISION_NAMES and e["remediation_id"]:
+            found.setdefault(e["remediation_id"], e["outcome"])
+    return found
 
 
 def _action(row: Any) -> ActionView:

@@ -44,6 +44,9 @@ class StepView(_Frozen):
     step: int
     action: ActionView
     state: str
+    decision: str = ""
+    """The decision that made this step: executed, dry_run or awaiting_approval (its
+    `state` is what became of it since)."""
     created_at: str
     updated_at: str
 
@@ -68,6 +71,9 @@ class RemediationView(_Frozen):
     rule: str
     state: str
     """State of the newest ladder step (pending, succeeded, verified, exhausted...)."""
+    decision: str = ""
+    """The decision that started the remediation (executed, dry_run, awaiting_approval):
+    secondary to `state`, which says what became of it (an executed action can fail)."""
     resolved_at: str | None
     created_at: str
     updated_at: str
@@ -96,6 +102,9 @@ class RemediationRow(_Frozen):
     action: str
     target: str
     state: str
+    """The ladder's current state (its newest step's): what on-call reads first."""
+    decision: str = ""
+    """The decision that started it (executed, dry_run, awaiting_approval)."""
     steps: int
     repeats: int
     dry_run: bool

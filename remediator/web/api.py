@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -143,9 +143,24 @@ async def get_status(services: ServicesDep) -> dict[str, Any]:
     return await run_in_threadpool(_status, services)
 
 
+def control_reason(body: AnswerBody | None = None, reason: str = "") -> str:
+    """The operator's reason for a pause, resume or breaker reset: `?reason=` (as always)
+    or a JSON body `{"reason": "..."}`. A body of another shape (wrong type, unknown
+    field, not JSON) is a 400 naming the problem, never silently dropped; so is a reason
+    given both ways that disagrees."""
+    given = body.reason if body is not None else ""
+    if given and reason and given != reason:
+        raise HTTPException(400, "reason given twice (query and JSON body) and they "
+                            "differ: give it once")
+    return given or reason
+
+
+ControlReason = Annotated[str, Depends(control_reason)]
+
+
 @router.post("/breaker/reset")
 async def reset_breaker(services: ServicesDep, request: Request, principal: OperatorDep,
-                        reason: str = "") -> dict[str, Any]:
+                        reason: ControlReason) -> dict[str, Any]:
     web_metrics(request).operator_actions.labels(action="breaker_reset").inc()
     await run_in_threadpool(operator_log.reset_breaker, services.operator_store,
                             actor=actor_of(principal, request), reason=reason,
@@ -155,7 +170,7 @@ async def reset_breaker(services: ServicesDep, request: Request, principal: Oper
 
 @router.post("/pause")
 async def pause(services: ServicesDep, request: Request, principal: OperatorDep,
-                reason: str = "") -> dict[str, Any]:
+                reason: ControlReason) -> dict[str, Any]:
     web_metrics(request).operator_actions.labels(action="pause").inc()
     await run_in_threadpool(operator_log.pause, services.operator_store,
                             actor=actor_of(principal, request),
@@ -165,7 +180,7 @@ async def pause(services: ServicesDep, request: Request, principal: OperatorDep,
 
 @router.post("/resume")
 async def resume(services: ServicesDep, request: Request, principal: OperatorDep,
-                 reason: str = "") -> dict[str, Any]:
+                 reason: ControlReason) -> dict[str, Any]:
     web_metrics(request).operator_actions.labels(action="resume").inc()
     await run_in_threadpool(operator_log.resume, services.operator_store,
                             actor=actor_of(principal, request), reason=reason,

@@ -28,6 +28,9 @@ from remediator.web.session import Principal
 
 
 class AnswerBody(BaseModel):
+    """An operator's reason as a JSON body: approve, decline, pause, resume, breaker reset.
+    Strict: an unknown field or a reason that is not a string is refused (400)."""
+
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(default="", max_length=500)
 

@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from remediator.model.outcomes import Outcome
+from remediator.model.outcomes import REMEDIATION_STATES, Outcome
 from remediator.operate import operations, operator_log
 from remediator.store.audit.log import AuditQuery
 from remediator.store.views import ListQuery, RemediationRow
@@ -47,9 +47,9 @@ templates = jinja2.Environment(
     autoescape=True,
 )
 
-STATES = ("awaiting_approval", "pending", "succeeded", "failed", "target_gone", "verified",
-          "unverified", "exhausted", "dry_run", "approved", "declined", "expired", "paused",
-          "breaker_open", "resolved")
+STATES = REMEDIATION_STATES
+"""The state filter's options: every state a remediation can be in, from the one
+vocabulary (`model.outcomes`), so a new outcome cannot be missing from the filter."""
 
 
 async def page_viewer(request: Request, services: ServicesDep) -> Principal:

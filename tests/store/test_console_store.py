@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from remediator.app.metrics import Metrics
+from remediator.decide.guards import BreakerVerdict
 from remediator.intake.intake import Intake
 from remediator.model.alerts import Alert
 from remediator.model.clock import FakeClock
@@ -18,6 +19,7 @@ from remediator.store import Database, StoreUnavailable
 from remediator.store.approving import ApprovalStore
 from remediator.store.audit.log import AuditQuery
 from remediator.store.intake_store import IntakeStore
+from remediator.store.operating import OperatorStore
 from remediator.store.readmodel import LookupError_, ReadModel
 from remediator.store.views import ListQuery
 from tests.support.payloads import crashloop
@@ -147,3 +149,34 @@ def test_ping_answers_while_the_store_does(intake: Intake) -> None:
                                        "?connect_timeout=2"))
     with pytest.raises(StoreUnavailable):
         gone.ping()
+
+
+def test_rows_carry_the_decision_beside_the_current_state(intake: Intake,
+                                                         clock: FakeClock) -> None:
+    """Issue 23: the decision is secondary to the state, in the list and the view."""
+    database = intake.store.database
+    acted = str(receive(intake, "web-0")["remediation_id"])
+    asked = str(receive(intake, "pay-1", "apps-payments")["remediation_id"])
+    approvals.decline(ApprovalStore(database), remediation_id=asked, actor=OPERATOR,
+                      reason="no", now=clock())
+    reads = ReadModel(database=database)
+    rows, _ = reads.remediations(ListQuery())
+    assert {r.id: (r.state, r.decision) for r in rows} == {
+        acted: ("pending", "executed"), asked: ("declined", "awaiting_approval")}
+    view = reads.remediation(asked)
+    assert (view.state, view.decision) == ("declined", "awaiting_approval")
+    assert [(s.state, s.decision) for s in view.steps] == [("declined", "awaiting_approval")]
+
+
+def test_controls_count_the_approvals_waiting(intake: Intake, clock: FakeClock) -> None:
+    database = intake.store.database
+    store = OperatorStore(database)
+    closed = BreakerVerdict(open=False, reason="closed")
+    assert store.controls(breaker=lambda state: closed).awaiting_approval == 0
+    receive(intake, "web-0")
+    first = str(receive(intake, "pay-1", "apps-payments")["remediation_id"])
+    receive(intake, "pay-2", "apps-payments")
+    assert store.controls(breaker=lambda state: closed).awaiting_approval == 2
+    approvals.decline(ApprovalStore(database), remediation_id=first, actor=OPERATOR,
+                      reason="no", now=clock())
+    assert store.controls(breaker=lambda state: closed).awaiting_approval == 1

@@ -10,7 +10,9 @@ head record (`store.head`) and retention anchor close the two ends: see README
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -192,23 +194,70 @@ log = logging.getLogger("remediator.audit")
 _WARNING = frozenset({"failed", "unverified", "exhausted", "precondition_failed",
                       "breaker_open", "expired"})
 _INFO = frozenset({"executed", "dry_run", "succeeded", "target_gone", "verified", "unknown",
-                   "awaiting_approval", "approved", "declined", "operator"})
+                   "awaiting_approval", "approved", "declined", "operator", "no_match"})
+NO_MATCH = "no_match"
 
 
 def level_of(outcome: str) -> int:
+    """The level an entry's line is logged at, before `no_match` throttling."""
     if outcome in _WARNING:
         return logging.WARNING
     return logging.INFO if outcome in _INFO else logging.DEBUG
 
 
+class NoMatchLines:
+    """At most one INFO line per alertname per `window` for `no_match`; the rest at DEBUG.
+
+    `no_match` answers "why did nothing happen?", so it is logged at INFO; but
+    a storm of alerts no rule matches would drown the lines that matter. The
+    next INFO line for an alertname says how many were logged at DEBUG since.
+    `clock` is monotonic seconds (injectable: tests pass their own). Bounded:
+    past `capacity` alertnames, those whose window has passed are forgotten,
+    and if none has, all are (one more INFO line each, not unbounded memory).
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic,
+                 window: float = 60.0, capacity: int = 10_000) -> None:
+        self._clock = clock
+        self._window = window
+        self._capacity = capacity
+        self._said: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def level(self, alertname: str) -> tuple[int, int]:
+        """(the level for this line, how many lines for this alertname went to DEBUG
+        since its last INFO line; counted only when this one is INFO)."""
+        now = self._clock()
+        with self._lock:
+            said = self._said.get(alertname)
+            if said is not None and now - said[0] < self._window:
+                self._said[alertname] = (said[0], said[1] + 1)
+                return logging.DEBUG, 0
+            if said is None and len(self._said) >= self._capacity:
+                self._forget(now)
+            self._said[alertname] = (now, 0)
+            return logging.INFO, said[1] if said is not None else 0
+
+    def _forget(self, now: float) -> None:
+        self._said = {name: said for name, said in self._said.items()
+                      if now - said[0] < self._window}
+        if len(self._said) >= self._capacity:
+            self._said.clear()
+
+
+no_match_lines = NoMatchLines()
+"""The process's throttle (tests replace it to drive its clock)."""
+
+
 def announce(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Log these entries after the transaction that writes them commits.
 
-    One line per entry that acts or fails: the audit log is the record, these
-    lines are for whoever tails the service's output (what it did, to what, and
-    the remediation id to look it up with). Entries that change nothing
-    (duplicate, cooldown, no_match...) stay at debug, so a storm of repeats does
-    not drown the lines that matter.
+    One line per entry that acts, fails, or explains why nothing was done
+    (`no_match`, throttled per alertname: `NoMatchLines`): the audit log is
+    the record, these lines are for whoever tails the service's output (what
+    it did, to what, and the remediation id to look it up with). Entries that
+    repeat a decision already taken (duplicate, cooldown, rate_limited...)
+    stay at debug, so a storm of repeats does not drown the lines that matter.
     """
     wanted = [row for row in rows if log.isEnabledFor(level_of(row["outcome"]))]
     if wanted:
@@ -217,9 +266,18 @@ def announce(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
 
 def _emit(rows: Sequence[Mapping[str, Any]]) -> None:
     for row in rows:
+        level, skipped = level_of(row["outcome"]), 0
+        if row["outcome"] == NO_MATCH:
+            level, skipped = no_match_lines.level(str(row.get("alertname") or ""))
+        if not log.isEnabledFor(level):
+            continue
         context = {name: str(row[name]) for name in ("remediation_id", "fingerprint", "rule")
                    if row.get(name)}
         what = " ".join(part for part in (row["action"], row["target"]) if part)
-        log.log(level_of(row["outcome"]), "%s%s%s: %s", row["outcome"],
+        if not what and not row["rule"] and row.get("alertname"):
+            what = str(row["alertname"]) + (f" in {row['namespace']}"
+                                             if row.get("namespace") else "")
+        more = f" ({skipped} more since the last such line, at debug)" if skipped else ""
+        log.log(level, "%s%s%s: %s%s", row["outcome"],
                 f" {row['rule']}" if row["rule"] else "", f" {what}" if what else "",
-                row["reason"] or "-", extra={"context": context})
+                row["reason"] or "-", more, extra={"context": context})
