@@ -13,6 +13,7 @@ parsers to the same answers.
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import sys
 import time
@@ -141,34 +142,63 @@ def _emitter(*, as_json: bool) -> Callable[[list[dict[str, Any]]], None]:
     return emit
 
 
+SHORT_ID = 8
+"""Characters of a remediation id the table shows, as the page does
+(`remediator.store.readmodel.SHORT`, not imported: it brings pydantic)."""
+
+
+def short_ids(ids: Iterable[str | None], length: int = SHORT_ID) -> dict[str, str]:
+    """Each id's prefix of at least `length` characters, long enough that no two
+    of `ids` share it: what `remediator show` accepts to name one of them."""
+    distinct = sorted({i for i in ids if i})
+    shortest = length
+    for a, b in itertools.pairwise(distinct):
+        common = next((n for n, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
+                      min(len(a), len(b)))
+        shortest = max(shortest, common + 1)
+    return {i: i[:shortest] for i in distinct}
+
+
 def audit_table(items: Iterable[dict[str, Any]], width: int, title: str = "") -> Table:
-    """Entries as a table that fits `width`: below 120 columns, four wrapped columns."""
+    """Entries as a table that fits `width`: below 120 columns, four wrapped columns.
+
+    The id column (under the time when narrow) is the prefix `remediator show ID`
+    takes: the way from a line of the log to the whole story of its remediation.
+    """
     from rich.table import Table
     from rich.text import Text
 
+    items = list(items)
+    ids = short_ids(e.get("remediation_id") for e in items)
     wide = width >= 120
     table = Table(title=title or None, expand=False, show_lines=not wide, pad_edge=False)
-    table.add_column("time (UTC)", no_wrap=True)
+    if wide:
+        table.add_column("time (UTC)", no_wrap=True)
+        table.add_column("id", no_wrap=True)
+    else:
+        table.add_column("time (UTC)\nid", no_wrap=True)
     table.add_column("outcome", no_wrap=True)
     if wide:
         for name in ("alert", "rule", "target"):
-            table.add_column(name)
-        table.add_column("reason", ratio=1)
+            table.add_column(name, overflow="fold")
+        table.add_column("reason", ratio=1, overflow="fold")
         table.add_column("ms", justify="right")
     else:
         table.add_column("alert / target", max_width=26, overflow="fold")
         table.add_column("reason", ratio=1, overflow="fold")
     for e in items:
-        ts = e["ts"][:19].replace("T", " ") if wide else e["ts"][5:19].replace("T", " ")
+        short = ids.get(e.get("remediation_id") or "", "")
         outcome = Text(e["outcome"], style=_STYLE.get(e["outcome"], ""))
         reason = e["reason"] + (f" ({e['detail']['actor']})"
                                 if e.get("detail", {}).get("actor") else "")
         if wide:
             ms = f"{e['duration_ms']:.0f}" if e["duration_ms"] is not None else ""
-            table.add_row(ts, outcome, e["alertname"], e["rule"], e["target"], reason, ms)
+            table.add_row(e["ts"][:19].replace("T", " "), short, outcome, e["alertname"],
+                          e["rule"], e["target"], reason, ms)
         else:
+            when = e["ts"][5:19].replace("T", " ") + (f"\n{short}" if short else "")
             what = "\n".join(x for x in (e["alertname"] or e["action"], e["target"]) if x)
-            table.add_row(ts, outcome, what, reason)
+            table.add_row(when, outcome, what, reason)
     return table
 
 

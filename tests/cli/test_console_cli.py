@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +13,13 @@ from typer.testing import CliRunner
 
 from remediator import __version__
 from remediator.cli import app
+from remediator.cli.audit import SHORT_ID, short_ids
 from remediator.cli.console import follow
 from remediator.store import Database
 from remediator.store.audit import log as audit
 from remediator.store.audit.log import AuditQuery
 from remediator.store.audit.reads import AuditReads
+from remediator.store.readmodel import SHORT
 from tests.cli.conftest import decided
 from tests.support.payloads import crashloop
 
@@ -129,3 +133,64 @@ def test_follow_prints_new_entries_as_they_arrive(db: tuple[str, dict[str, str]]
         newest = audit.query(connection, AuditQuery(limit=1))[0][0]
     assert newest["reason"] == "follow me"
     database.dispose()
+
+
+def _short_ids(output: str) -> list[str]:
+    """The ids in an 80-column `audit` table: the second line of the first column."""
+    rows = [line.split("│") for line in output.splitlines() if line.startswith("│")]
+    return [cells[1].strip() for cells in rows
+            if len(cells) > 1 and re.fullmatch(r"[0-9a-f-]{8,36}", cells[1].strip())]
+
+
+def test_audit_shows_the_id_that_show_takes(db: tuple[str, dict[str, str]]) -> None:
+    """Issue 23: from a line of `audit` to `show ID` (the short id is a prefix `show` takes)."""
+    url, ids = db
+    for columns in (80, 200):
+        table = run("audit", "--database-url", url, columns=columns).output
+        assert ids["executed"][:8] in table and ids["awaiting_approval"][:8] in table
+    shown = _short_ids(run("audit", "--database-url", url).output)
+    assert sorted(shown) == sorted(i[:8] for i in ids.values())
+    for short in shown:
+        result = run("show", short, "--database-url", url)
+        assert result.exit_code == 0, result.output
+        assert f"id {next(i for i in ids.values() if i.startswith(short))}" in result.output
+    as_json = json.loads(run("audit", "--json", "--database-url", url).output)
+    assert {e["remediation_id"] for e in as_json} == set(ids.values())  # unchanged shape
+
+
+def _share_a_prefix(url: str, prefix: str) -> None:
+    """Give every remediation id `prefix` (SQL: the store never makes such ids on purpose)."""
+    n = len(prefix) + 1
+    columns = {"remediations": ("id", "root_id"), "audit": ("remediation_id",),
+               "jobs": ("remediation_id",), "evidence": ("remediation_id",)}
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+        for table, names in columns.items():
+            for name in names:
+                connection.execute(f"UPDATE {table} SET {name} = ? || substr({name}, ?) "
+                                   f"WHERE {name} IS NOT NULL", (prefix, n))
+
+
+def test_ids_sharing_a_prefix_are_shown_long_enough_to_tell_apart(
+        db: tuple[str, dict[str, str]]) -> None:
+    url, _ = db
+    _share_a_prefix(url, "aaaaaaaa-aa")
+    ambiguous = run("show", "aaaaaaaa", "--database-url", url)
+    assert ambiguous.exit_code == 1
+    assert "names more than one remediation: use more characters" in ambiguous.output
+    shown = _short_ids(run("audit", "--database-url", url).output)
+    assert len(set(shown)) == 2 and all(len(s) > len("aaaaaaaa-aa") for s in shown)
+    for short in shown:
+        result = run("show", short, "--database-url", url)
+        assert result.exit_code == 0, result.output
+        assert f"id {short}" in result.output
+
+
+@pytest.mark.parametrize(("ids", "expected"), [
+    pytest.param(["abcdef0123", "0123456789"], ["abcdef01", "01234567"], id="distinct"),
+    pytest.param(["abcdef0123", "abcdef0199", None, "abcdef0123"],
+                 ["abcdef012", "abcdef019"], id="shared-and-repeated"),
+])
+def test_short_ids_are_as_short_as_they_can_be(ids: list[str | None],
+                                               expected: list[str]) -> None:
+    assert sorted(short_ids(ids).values()) == sorted(expected)
+    assert SHORT_ID == SHORT  # the page's short ids and the table's agree
