@@ -160,46 +160,50 @@ def short_ids(ids: Iterable[str | None], length: int = SHORT_ID) -> dict[str, st
 
 
 def audit_table(items: Iterable[dict[str, Any]], width: int, title: str = "") -> Table:
-    """Entries as a table that fits `width`: below 120 columns, four wrapped columns.
+    """Entries as a table that fits `width`: below 120 columns, two columns (when, what).
 
-    The id column (under the time when narrow) is the prefix `remediator show ID`
-    takes: the way from a line of the log to the whole story of its remediation.
+    The id (beside the time, or under it when narrow) is the prefix `remediator
+    show ID` takes: the way from a line of the log to the whole story of its
+    remediation. Narrow, what happened gets all the room left of 80 columns, so
+    words wrap whole (issue 23); only a word wider than that is folded.
     """
     from rich.table import Table
-    from rich.text import Text
 
     items = list(items)
     ids = short_ids(e.get("remediation_id") for e in items)
     wide = width >= 120
     table = Table(title=title or None, expand=False, show_lines=not wide, pad_edge=False)
     if wide:
-        table.add_column("time (UTC)", no_wrap=True)
-        table.add_column("id", no_wrap=True)
-    else:
-        table.add_column("time (UTC)\nid", no_wrap=True)
-    table.add_column("outcome", no_wrap=True)
-    if wide:
+        for name in ("time (UTC)", "id", "outcome"):
+            table.add_column(name, no_wrap=True)
         for name in ("alert", "rule", "target"):
             table.add_column(name, overflow="fold")
         table.add_column("reason", ratio=1, overflow="fold")
         table.add_column("ms", justify="right")
     else:
-        table.add_column("alert / target", max_width=26, overflow="fold")
-        table.add_column("reason", ratio=1, overflow="fold")
+        table.add_column("time (UTC)\nid, outcome", no_wrap=True)
+        table.add_column("alert, target\nreason", ratio=1, overflow="fold")
     for e in items:
-        short = ids.get(e.get("remediation_id") or "", "")
-        outcome = Text(e["outcome"], style=_STYLE.get(e["outcome"], ""))
-        reason = e["reason"] + (f" ({e['detail']['actor']})"
-                                if e.get("detail", {}).get("actor") else "")
-        if wide:
-            ms = f"{e['duration_ms']:.0f}" if e["duration_ms"] is not None else ""
-            table.add_row(e["ts"][:19].replace("T", " "), short, outcome, e["alertname"],
-                          e["rule"], e["target"], reason, ms)
-        else:
-            when = e["ts"][5:19].replace("T", " ") + (f"\n{short}" if short else "")
-            what = "\n".join(x for x in (e["alertname"] or e["action"], e["target"]) if x)
-            table.add_row(when, outcome, what, reason)
+        _add_row(table, e, ids.get(e.get("remediation_id") or "", ""), wide=wide)
     return table
+
+
+def _add_row(table: Table, e: dict[str, Any], short: str, *, wide: bool) -> None:
+    from rich.text import Text
+
+    outcome = Text(e["outcome"], style=_STYLE.get(e["outcome"], ""))
+    reason = e["reason"] + (f" ({e['detail']['actor']})"
+                            if e.get("detail", {}).get("actor") else "")
+    if wide:
+        ms = f"{e['duration_ms']:.0f}" if e["duration_ms"] is not None else ""
+        table.add_row(e["ts"][:19].replace("T", " "), short, outcome, e["alertname"],
+                      e["rule"], e["target"], reason, ms)
+        return
+    when = Text("\n").join(Text(x) if isinstance(x, str) else x
+                           for x in (e["ts"][5:19].replace("T", " "), short, outcome) if x)
+    what = Text("  ").join(Text(x, style=style) for x, style in (
+        (e["alertname"] or e["action"], "bold"), (e["target"], "")) if x)
+    table.add_row(when, Text("\n").join(t for t in (what, Text(reason)) if t.plain))
 
 
 def follow(reads: AuditReads, query: AuditQuery,

@@ -15,6 +15,7 @@ from remediator import __version__
 from remediator.cli import app
 from remediator.cli.audit import SHORT_ID, short_ids
 from remediator.cli.console import follow
+from remediator.cli.terminal import labelled, wrap
 from remediator.store import Database
 from remediator.store.audit import log as audit
 from remediator.store.audit.log import AuditQuery
@@ -194,3 +195,52 @@ def test_short_ids_are_as_short_as_they_can_be(ids: list[str | None],
                                                expected: list[str]) -> None:
     assert sorted(short_ids(ids).values()) == sorted(expected)
     assert SHORT_ID == SHORT  # the page's short ids and the table's agree
+
+
+LONG_RUNBOOK = ("https://runbooks.example.org/kubernetes/workloads/KubePodCrashLooping"
+                "#diagnosis")
+UNREACHABLE = ("delete pods apps-payments/payments-api-7f9c8d6b5-x2kq9: cannot reach the "
+               "Kubernetes API at https://10.0.0.1:6443: connection refused")
+
+
+def _words_split(output: str, values: list[str]) -> list[str]:
+    """The words of `values` that do not appear whole on one line of `output`."""
+    on_lines = {word for line in output.splitlines()
+                for word in re.split(r"[\s│┃]+", line) if word}
+    return [word for value in values for word in value.split() if word not in on_lines]
+
+
+def test_show_wraps_at_word_boundaries_at_80_columns(tmp_path: Path) -> None:
+    """Issue 23: long values (URLs, reasons) wrap whole words; a URL wider than the
+    screen stands alone on its line (the terminal folds only it)."""
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    firing = crashloop(pod="payments-api-7f9c8d6b5-x2kq9", namespace="apps-payments",
+                       deployment="payments-api")
+    firing["annotations"]["runbook_url"] = LONG_RUNBOOK
+    (decision,) = decided(url, [firing])
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+        connection.execute("UPDATE audit SET reason = ? WHERE remediation_id = ?",
+                           (UNREACHABLE, decision["remediation_id"]))
+    result = run("show", decision["remediation_id"][:8], "--database-url", url,
+                 REMEDIATOR_ALERTMANAGER_URL="http://alertmanager.monitoring.svc:9093")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    silence = next(line for line in lines if "/#/silences/new?filter=" in line)
+    assert silence.startswith("http://alertmanager.monitoring.svc:9093/") and " " not in silence
+    assert all(len(line) <= 80 for line in lines if line != silence), result.output
+    assert LONG_RUNBOOK in lines
+    assert not _words_split(result.output, [
+        UNREACHABLE, LONG_RUNBOOK, f"id {decision['remediation_id']}",
+        "rule restart-crashlooping-pod", "state awaiting_approval",
+        "KubePodCrashLooping -> kubernetes.delete_pod "
+        "pod/apps-payments/payments-api-7f9c8d6b5-x2kq9"]), result.output
+
+
+def test_evidence_lines_keep_their_indentation_when_wrapped() -> None:
+    line = "    " + " ".join(["Back-off restarting failed container web"] * 3)
+    wrapped = wrap(line, 40).splitlines()
+    assert wrapped[0].startswith("    Back-off") and all(
+        w.startswith("      ") and len(w) <= 40 for w in wrapped[1:])
+    assert " ".join(w.strip() for w in wrapped) == line.strip()
+    assert wrap("x" * 50, 20).splitlines() == ["x" * 20, "  " + "x" * 18, "  " + "x" * 12]
+    assert labelled("runbook", "https://r.example/x", 80) == "runbook    https://r.example/x"
