@@ -32,10 +32,12 @@ if TYPE_CHECKING:
     from remediator.store.audit.log import AuditQuery
     from remediator.store.audit.reads import AuditReads
 
-_STYLE = {"executed": "green", "succeeded": "green", "verified": "green", "approved": "green",
-          "failed": "red", "unverified": "red", "exhausted": "red", "breaker_open": "red",
-          "rejected": "red", "declined": "red", "awaiting_approval": "yellow",
-          "expired": "yellow", "paused": "yellow", "operator": "magenta"}
+OUTCOME_STYLE = {
+    "executed": "green", "succeeded": "green", "verified": "green", "approved": "green",
+    "failed": "red", "unverified": "red", "exhausted": "red", "breaker_open": "red",
+    "rejected": "red", "declined": "red", "awaiting_approval": "yellow",
+    "expired": "yellow", "paused": "yellow", "operator": "magenta"}
+"""How an outcome is coloured wherever the CLI prints one (audit, show, simulate)."""
 
 MAX_LIMIT = 10000
 _VALUED = {"--since": "since", "--rule": "rule", "--outcome": "outcome",
@@ -191,7 +193,7 @@ def audit_table(items: Iterable[dict[str, Any]], width: int, title: str = "") ->
 def _add_row(table: Table, e: dict[str, Any], short: str, *, wide: bool) -> None:
     from rich.text import Text
 
-    outcome = Text(e["outcome"], style=_STYLE.get(e["outcome"], ""))
+    outcome = Text(e["outcome"], style=OUTCOME_STYLE.get(e["outcome"], ""))
     reason = e["reason"] + (f" ({e['detail']['actor']})"
                             if e.get("detail", {}).get("actor") else "")
     if wide:
