@@ -13,6 +13,7 @@ parsers to the same answers.
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import sys
 import time
@@ -31,10 +32,12 @@ if TYPE_CHECKING:
     from remediator.store.audit.log import AuditQuery
     from remediator.store.audit.reads import AuditReads
 
-_STYLE = {"executed": "green", "succeeded": "green", "verified": "green", "approved": "green",
-          "failed": "red", "unverified": "red", "exhausted": "red", "breaker_open": "red",
-          "rejected": "red", "declined": "red", "awaiting_approval": "yellow",
-          "expired": "yellow", "paused": "yellow", "operator": "magenta"}
+OUTCOME_STYLE = {
+    "executed": "green", "succeeded": "green", "verified": "green", "approved": "green",
+    "failed": "red", "unverified": "red", "exhausted": "red", "breaker_open": "red",
+    "rejected": "red", "declined": "red", "awaiting_approval": "yellow",
+    "expired": "yellow", "paused": "yellow", "operator": "magenta"}
+"""How an outcome is coloured wherever the CLI prints one (audit, show, simulate)."""
 
 MAX_LIMIT = 10000
 _VALUED = {"--since": "since", "--rule": "rule", "--outcome": "outcome",
@@ -141,35 +144,68 @@ def _emitter(*, as_json: bool) -> Callable[[list[dict[str, Any]]], None]:
     return emit
 
 
-def audit_table(items: Iterable[dict[str, Any]], width: int, title: str = "") -> Table:
-    """Entries as a table that fits `width`: below 120 columns, four wrapped columns."""
-    from rich.table import Table
-    from rich.text import Text
+SHORT_ID = 8
+"""Characters of a remediation id the table shows, as the page does
+(`remediator.store.readmodel.SHORT`, not imported: it brings pydantic)."""
 
+
+def short_ids(ids: Iterable[str | None], length: int = SHORT_ID) -> dict[str, str]:
+    """Each id's prefix of at least `length` characters, long enough that no two
+    of `ids` share it: what `remediator show` accepts to name one of them."""
+    distinct = sorted({i for i in ids if i})
+    shortest = length
+    for a, b in itertools.pairwise(distinct):
+        common = next((n for n, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
+                      min(len(a), len(b)))
+        shortest = max(shortest, common + 1)
+    return {i: i[:shortest] for i in distinct}
+
+
+def audit_table(items: Iterable[dict[str, Any]], width: int, title: str = "") -> Table:
+    """Entries as a table that fits `width`: below 120 columns, two columns (when, what).
+
+    The id (beside the time, or under it when narrow) is the prefix `remediator
+    show ID` takes: the way from a line of the log to the whole story of its
+    remediation. Narrow, what happened gets all the room left of 80 columns, so
+    words wrap whole (issue 23); only a word wider than that is folded.
+    """
+    from rich.table import Table
+
+    items = list(items)
+    ids = short_ids(e.get("remediation_id") for e in items)
     wide = width >= 120
     table = Table(title=title or None, expand=False, show_lines=not wide, pad_edge=False)
-    table.add_column("time (UTC)", no_wrap=True)
-    table.add_column("outcome", no_wrap=True)
     if wide:
+        for name in ("time (UTC)", "id", "outcome"):
+            table.add_column(name, no_wrap=True)
         for name in ("alert", "rule", "target"):
-            table.add_column(name)
-        table.add_column("reason", ratio=1)
+            table.add_column(name, overflow="fold")
+        table.add_column("reason", ratio=1, overflow="fold")
         table.add_column("ms", justify="right")
     else:
-        table.add_column("alert / target", max_width=26, overflow="fold")
-        table.add_column("reason", ratio=1, overflow="fold")
+        table.add_column("time (UTC)\nid, outcome", no_wrap=True)
+        table.add_column("alert, target\nreason", ratio=1, overflow="fold")
     for e in items:
-        ts = e["ts"][:19].replace("T", " ") if wide else e["ts"][5:19].replace("T", " ")
-        outcome = Text(e["outcome"], style=_STYLE.get(e["outcome"], ""))
-        reason = e["reason"] + (f" ({e['detail']['actor']})"
-                                if e.get("detail", {}).get("actor") else "")
-        if wide:
-            ms = f"{e['duration_ms']:.0f}" if e["duration_ms"] is not None else ""
-            table.add_row(ts, outcome, e["alertname"], e["rule"], e["target"], reason, ms)
-        else:
-            what = "\n".join(x for x in (e["alertname"] or e["action"], e["target"]) if x)
-            table.add_row(ts, outcome, what, reason)
+        _add_row(table, e, ids.get(e.get("remediation_id") or "", ""), wide=wide)
     return table
+
+
+def _add_row(table: Table, e: dict[str, Any], short: str, *, wide: bool) -> None:
+    from rich.text import Text
+
+    outcome = Text(e["outcome"], style=OUTCOME_STYLE.get(e["outcome"], ""))
+    reason = e["reason"] + (f" ({e['detail']['actor']})"
+                            if e.get("detail", {}).get("actor") else "")
+    if wide:
+        ms = f"{e['duration_ms']:.0f}" if e["duration_ms"] is not None else ""
+        table.add_row(e["ts"][:19].replace("T", " "), short, outcome, e["alertname"],
+                      e["rule"], e["target"], reason, ms)
+        return
+    when = Text("\n").join(Text(x) if isinstance(x, str) else x
+                           for x in (e["ts"][5:19].replace("T", " "), short, outcome) if x)
+    what = Text("  ").join(Text(x, style=style) for x, style in (
+        (e["alertname"] or e["action"], "bold"), (e["target"], "")) if x)
+    table.add_row(when, Text("\n").join(t for t in (what, Text(reason)) if t.plain))
 
 
 def follow(reads: AuditReads, query: AuditQuery,

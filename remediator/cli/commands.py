@@ -107,13 +107,9 @@ def simulate(
     if as_json:
         out.print_json(json.dumps(decisions))
         return
-    from rich.table import Table
+    from remediator.cli.simulate_view import decisions_view
 
-    table = Table("alert", "rule", "outcome", "target", "reason")
-    for d in decisions:
-        table.add_row(d["alertname"], d["rule"] or "", d["outcome"], d["target"] or "",
-                      d["reason"])
-    out.print(table)
+    out.print(decisions_view(decisions, out.width))
 
 
 def _csv(value: str) -> frozenset[str]:

@@ -23,7 +23,7 @@ import typer
 
 from remediator.cli.audit import audit_table, follow
 from remediator.cli.store import read_model
-from remediator.cli.terminal import LazyConsole
+from remediator.cli.terminal import LazyConsole, labelled, wrap
 from remediator.model.clock import utcnow
 
 if TYPE_CHECKING:
@@ -127,29 +127,41 @@ def _register_show(app: typer.Typer, settings_of: SettingsOf,
 
 
 def _print_view(view: RemediationView) -> None:
-    out.print(f"[bold]{view.alert.alertname}[/bold] -> {view.action.type} "
-              f"{view.action.target}")
-    out.print(f"id {view.id}  rule {view.rule}  state [bold]{view.state}[/bold]"
-              + (f"  resolved {view.resolved_at[:19]}" if view.resolved_at else "")
-              + (f"  repeats {view.repeats}" if view.repeats else ""))
+    """The remediation for a terminal of `out.width` columns: every line wraps at word
+    boundaries, a URL stays whole on its own line (issue 23: split mid-word at 80)."""
+    from rich.markup import escape
+
+    width = out.width
+    head = f"{view.alert.alertname} -> {view.action.type} {view.action.target}"
+    out.print(f"[bold]{escape(wrap(head, width))}[/bold]", highlight=False)
+    facts = (f"id {view.id}  rule {view.rule}  state {view.state}"
+             + (f"  resolved {view.resolved_at[:19]}" if view.resolved_at else "")
+             + (f"  repeats {view.repeats}" if view.repeats else ""))
+    _plain(wrap(facts, width))
     for label, url in (("runbook", view.alert.runbook_url),
                        ("prometheus", view.alert.generator_url),
                        ("silence", view.alert.silence_url)):
         if url:
-            out.print(f"{label:<11}{url}", soft_wrap=True)
+            _plain(labelled(label, url, width))
     if len(view.steps) > 1:
-        out.print("steps: " + " -> ".join(f"{s.step}:{s.action.type} ({s.state})"
-                                         for s in view.steps))
+        _plain(wrap("steps: " + " -> ".join(f"{s.step}:{s.action.type} ({s.state})"
+                                            for s in view.steps), width))
     entries = [e.model_dump() for e in view.timeline]
     for e in entries:
         e.setdefault("alertname", "")
         e.setdefault("rule", view.rule)
-    out.print(audit_table(entries, out.width, title="timeline"))
+    out.print(audit_table(entries, width, title="timeline"))
     if view.evidence or view.hints:
         from remediator.cli.evidence_text import render_text
 
         text = render_text({"evidence": view.evidence, "hints": view.hints})
-        out.print(text, soft_wrap=True, markup=False, highlight=False)
+        _plain("\n".join(wrap(line, width) for line in text.splitlines()))
+
+
+def _plain(text: str) -> None:
+    """`text` as it is: already wrapped (soft_wrap: rich must not wrap it again), no
+    markup or highlighting (values are data, not rich markup)."""
+    out.print(text, soft_wrap=True, markup=False, highlight=False)
 
 
 def _target_exists(settings: Settings, current: Remediation) -> bool | None:

@@ -11,6 +11,7 @@ on the error raised, not on the stored state.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -183,23 +184,39 @@ async def test_a_server_slower_than_the_timeout_is_retried_only_for_reads(
 
 
 @pytest.fixture
-def unreachable() -> Iterator[ApiClient]:
-    """A client for a loopback port that nothing listens on (connection refused)."""
+def closed_port() -> int:
+    """A loopback port that nothing listens on (connection refused)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    client = api_client(Configuration(host=f"http://127.0.0.1:{port}"))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def unreachable(closed_port: int) -> Iterator[ApiClient]:
+    """The official client, configured as the service configures it, for `closed_port`."""
+    client = api_client(Configuration(host=f"https://127.0.0.1:{closed_port}"))
     yield client
     close_api_client(client)
 
 
-async def test_a_refused_connection_is_transient(unreachable: ApiClient) -> None:
+async def test_a_refused_connection_is_transient_and_names_the_api_server(
+        unreachable: ApiClient, closed_port: int, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 23: one failed attempt is one quiet failure (no urllib3 "Retrying" lines:
+    the worker owns the retry policy), and the reason says which server was tried."""
     action = kubernetes_actions(unreachable)["kubernetes.delete_pod"]
+    caplog.set_level(logging.DEBUG)
 
-    with pytest.raises(ActionError, match=r"connection failed \(NewConnectionError\)") as raised:
+    with pytest.raises(ActionError) as raised:
         await action.run(DELETE_POD)
 
     assert raised.value.transient
+    assert raised.value.message == (
+        f"delete pods {NAMESPACE}/web-1: cannot reach the Kubernetes API at "
+        f"https://127.0.0.1:{closed_port}: connection refused")
+    connects = [r for r in caplog.records if "Starting new HTTPS connection" in r.getMessage()]
+    assert len(connects) == 1  # one attempt
+    assert not [r for r in caplog.records if "Retrying" in r.getMessage()]
 
 
 async def test_no_call_starts_after_the_deadline() -> None:

@@ -96,6 +96,23 @@ def test_audit_reads_without_typer_or_pydantic(database_url: str, argv: list[str
     assert not modules & NOT_FOR_AUDIT, modules & NOT_FOR_AUDIT
 
 
+def test_the_audit_table_with_its_ids_needs_no_pydantic(tmp_path: Path) -> None:
+    """The id column (issue 23) is drawn from the entries themselves, not the read model."""
+    from tests.cli.conftest import decided
+    from tests.support.payloads import crashloop
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    decisions = decided(url, [crashloop(pod="web-1")])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REMEDIATOR_")}
+    env.update(PYTHONPATH=str(ROOT), COLUMNS="80")
+    done = subprocess.run([sys.executable, "-c", HARNESS, json.dumps(
+        ["audit", "--database-url", url])], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=60, check=True)
+    *table, last = done.stdout.strip().splitlines()
+    assert decisions[0]["remediation_id"][:8] in "\n".join(table)
+    assert not set(json.loads(last)["modules"]) & NOT_FOR_AUDIT
+
+
 def test_audit_with_other_settings_in_the_environment_validates_them(
         database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # Another REMEDIATOR_ variable: the full Settings decide, as before (slower, same answer).

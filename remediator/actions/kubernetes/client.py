@@ -54,11 +54,13 @@ def api_client(configuration: Configuration) -> ApiClient:
 
     By default urllib3 retries idempotent requests (GET, DELETE) on read
     timeouts, each time with a fresh timeout, and sleeps out a 429/503
-    Retry-After inside the thread: both quietly exceed the budget. The worker
-    already retries transient errors with backoff (and honours Retry-After
-    through `ActionError.retry_after`), so only quick reconnects are kept.
+    Retry-After inside the thread: both quietly exceed the budget. Its quick
+    reconnects each logged a "Retrying ..." warning, several per action
+    against an unreachable API server (issue 23). The worker owns the retry
+    policy (backoff, Retry-After through `ActionError.retry_after`), so the
+    client makes one attempt per call and `transport_error` says why it failed.
     """
-    configuration.retries = urllib3.Retry(total=2, read=0, respect_retry_after_header=False)
+    configuration.retries = urllib3.Retry(total=0, read=0, respect_retry_after_header=False)
     return ApiClient(configuration)
 
 
@@ -281,14 +283,38 @@ def api_error(operation: Operation, error: ApiException) -> ActionError:
 
 def transport_error(operation: Operation, error: urllib3.exceptions.HTTPError,
                     timeout: float) -> ActionError:
-    """A timeout or a failed connection: worth retrying later."""
+    """A timeout or a failed connection: worth retrying later; names the API server,
+    so on-call can tell a wrong address from a server that is down."""
     cause = error.reason if isinstance(error, urllib3.exceptions.MaxRetryError) else error
     # NewConnectionError subclasses ConnectTimeoutError, yet it is a refusal, not a timeout.
     refused = isinstance(cause, urllib3.exceptions.NewConnectionError)
     if isinstance(cause, urllib3.exceptions.TimeoutError) and not refused:
         return ActionError(f"{operation}: timed out after {timeout:.1f}s", transient=True)
-    return ActionError(f"{operation}: connection failed ({type(cause).__name__})", transient=True,
+    server = _server_of(error)
+    where = f"the Kubernetes API at {server}" if server else "the Kubernetes API"
+    return ActionError(f"{operation}: cannot reach {where}: {_why(cause)}", transient=True,
                        detail={"refused": refused})
+
+
+def _server_of(error: urllib3.exceptions.HTTPError) -> str | None:
+    """`scheme://host:port` of the pool `error` came from (urllib3 errors carry it)."""
+    pool: Any = getattr(error, "pool", None)
+    if pool is None or not getattr(pool, "host", None):
+        return None
+    return f"{pool.scheme}://{pool.host}:{pool.port}" if pool.port else \
+        f"{pool.scheme}://{pool.host}"
+
+
+def _why(cause: BaseException | None) -> str:
+    """The socket's own words ("connection refused", "no route to host"), else the class."""
+    if isinstance(cause, urllib3.exceptions.NameResolutionError):
+        return "the host name does not resolve"
+    os_error = next((e for e in (cause, getattr(cause, "__cause__", None),
+                                 getattr(cause, "__context__", None))
+                     if isinstance(e, OSError) and e.strerror), None)
+    if os_error is not None and os_error.strerror:
+        return os_error.strerror[:1].lower() + os_error.strerror[1:]
+    return f"connection failed ({type(cause).__name__})"
 
 
 def _rbac_hint(operation: Operation) -> str:
