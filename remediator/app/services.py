@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from remediator.actions.deferred import DeferredActions
 from remediator.actions.kubernetes.deferred import deferred_kubernetes
-from remediator.actions.kubernetes.source import find_kube_source
+from remediator.actions.kubernetes.source import KubeConfigError, find_kube_source, kubeconfig_paths
 from remediator.actions.registry import ActionRegistry
 from remediator.app.audit_head import audit_head_gauges
 from remediator.app.metrics import Metrics
@@ -109,19 +110,20 @@ class Services:
               actions: ActionRegistry | None = None,
               verifier: Verifier | None = None) -> Services:
         metrics = metrics or Metrics.create()
-        # Rules first: bad rules refuse to start before the database is touched.
+        # Rules, then the cluster's configuration: either refuses to start before
+        # anything is written (the database, a generated audit key).
         rulebook = RuleBook(settings.rules, metrics=metrics.rules, clock=clock)
+        cluster, deferred = "injected actions", None
+        if actions is None:
+            actions, cluster, deferred = service_actions(settings)
         database = database or Database(settings.database_url, seal=open_seal(settings),
                                         timeouts=database_timeouts(settings))
         database.migrate()
         audit_head_gauges(database, metrics.audit_head)  # right from the first scrape
-        cluster, deferred = "injected actions", None
-        if actions is None:
-            actions, cluster, deferred = service_actions(settings)
         executable = frozenset(actions.types())
         if not any(t.startswith("kubernetes.") for t in executable):
-            log.warning("no Kubernetes connection: Kubernetes actions run as dry-runs "
-                        "(decided and audited, not executed)")
+            log.warning("no Kubernetes connection (%s): Kubernetes actions run as dry-runs "
+                        "(decided and audited, not executed)", no_kubernetes_reason(settings))
         policy = policy_from_settings(settings, executable=executable,
                                       inventory_hosts=read_inventory_hosts(settings))
         if "kube-system" not in settings.denied_namespaces:
@@ -206,6 +208,30 @@ def kube_config_present(environ: Mapping[str, str] | None = None) -> bool:
     return find_kube_source(environ) is not None
 
 
+def missing_kubeconfig(environ: Mapping[str, str] | None = None) -> str | None:
+    """The KUBECONFIG that was set but names no existing file, or None.
+
+    Like kubectl, the client then looks elsewhere (the in-cluster account) or
+    runs without a cluster (`--kubernetes auto`): the path goes into the
+    warning, or the refusal with `--kubernetes on`, so a typo is visible.
+    """
+    env = os.environ if environ is None else environ
+    listed = env.get("KUBECONFIG", "")
+    if not listed or any(path.is_file() for path in kubeconfig_paths(env)):
+        return None
+    return listed
+
+
+def no_kubernetes_reason(settings: Settings, environ: Mapping[str, str] | None = None) -> str:
+    """Why the service runs without Kubernetes, for the start-up warning."""
+    if settings.kubernetes == "off":
+        return "kubernetes is off"
+    missing = missing_kubeconfig(environ)
+    if missing is not None:
+        return f"KUBECONFIG names {missing}, which does not exist"
+    return "no KUBECONFIG, ~/.kube/config or in-cluster ServiceAccount found"
+
+
 def default_actions(settings: Settings) -> ActionRegistry:
     """Kubernetes actions when a cluster is configured; plays when an inventory is.
 
@@ -240,6 +266,10 @@ def service_actions(settings: Settings) -> tuple[ActionRegistry, str, DeferredAc
     its action types are registered now, so decisions do not depend on
     whether the import has finished; `Services.start` begins it.
     """
+    missing = missing_kubeconfig()
+    if settings.kubernetes == "on" and missing and find_kube_source() is None:
+        raise KubeConfigError(f"KUBECONFIG names {missing}, which does not exist "
+                              "(--kubernetes on requires a cluster)")
     registry = ActionRegistry(_playbooks(settings))
     deferred, cluster = deferred_kubernetes(settings.kubernetes,
                                             evidence_readers=settings.workers)

@@ -12,7 +12,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -78,7 +85,7 @@ class Settings(BaseSettings):
     ansible_inventory: Path | None = Field(
         default=None, description="inventory for repair plays; unset: plays run as dry-runs")
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024,
-                                description="webhook body limit (default: max_alerts 500)")
+                                description="webhook body limit (the default fits max_alerts 500)")
     global_rate_max: int = Field(default=60, ge=1, description="actions allowed per window")
     global_rate_per: Duration = Field(default=timedelta(minutes=10), description="window")
     breaker_max_actions: int = Field(default=100, ge=1, description="actions in window that trip")
@@ -198,8 +205,9 @@ class Settings(BaseSettings):
     @classmethod
     def _host_port(cls, value: str) -> str:
         host, _, port = value.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("listen must be host:port, e.g. 127.0.0.1:9095")
+        if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ValueError("listen must be host:port, e.g. 127.0.0.1:9095 (port 0: any "
+                             "free port, logged once bound)")
         return value
 
     @model_validator(mode="after")
@@ -223,13 +231,20 @@ class Settings(BaseSettings):
                            audit_key_file=self.audit_key_file)
 
     def resolved_webhook_token(self) -> str | None:
-        return _token(self.webhook_token, self.webhook_token_file)
+        return _token(self.webhook_token, self.webhook_token_file, "webhook_token_file")
 
     def resolved_api_token(self) -> str | None:
-        return _token(self.api_token, self.api_token_file)
+        return _token(self.api_token, self.api_token_file, "api_token_file")
 
     def resolved_session_key(self) -> str | None:
-        return _token(self.session_key, self.session_key_file)
+        return _token(self.session_key, self.session_key_file, "session_key_file")
+
+    def read_secret_files(self) -> None:
+        """Read every secret file now: `serve` refuses to start on an unreadable one,
+        rather than failing the first sign-in or webhook that needs it."""
+        self.resolved_webhook_token()
+        self.resolved_api_token()
+        self.resolved_session_key()
 
     def shared_secrets_problem(self) -> str | None:
         """What replicas sharing PostgreSQL lack, in one line; None when nothing is missing.
@@ -274,12 +289,15 @@ class Settings(BaseSettings):
         return sources
 
 
-def _token(secret: SecretStr | None, path: Path | None) -> str | None:
+def _token(secret: SecretStr | None, path: Path | None, setting: str) -> str | None:
     if secret is not None and secret.get_secret_value():
         return secret.get_secret_value()
-    if path is not None:
+    if path is None:
+        return None
+    try:
         return path.read_text(encoding="utf-8").strip() or None
-    return None
+    except OSError as error:
+        raise ValueError(f"{setting}: cannot read {path}: {error.strerror or error}") from None
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
@@ -289,5 +307,43 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     token = _CONFIG_FILE.set(config_file)
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError:  # it names the setting
+        raise
+    except Exception as error:  # reading the YAML file: unreadable, not YAML, not a mapping
+        if config_file is None:
+            raise
+        problem = _config_file_problem(config_file, error)
+        raise ValueError(f"config file {config_file}: {problem}") from None
     finally:
         _CONFIG_FILE.reset(token)
+
+
+def settings_problem(error: Exception) -> str:
+    """A settings error in one line: `name: what is wrong; ...` for each invalid setting."""
+    if not isinstance(error, ValidationError):
+        return _one_line(error)
+    return "; ".join(
+        ".".join(map(str, problem["loc"])) + ": " * bool(problem["loc"])
+        + _one_line(problem["msg"].removeprefix("Value error, "))
+        for problem in error.errors(include_url=False))
+
+
+def _config_file_problem(path: Path, error: Exception) -> str:
+    """What is wrong with the YAML file the settings source failed on, in one line.
+
+    Only on that failure path: the source's own errors (a `dict.update` of a
+    list) do not say that the file must be a mapping.
+    """
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError) as reading:
+        return _one_line(reading)
+    if data is not None and not isinstance(data, dict):
+        return "must be a mapping of setting names to values"
+    return _one_line(error)
+
+
+def _one_line(error: object) -> str:
+    return " ".join(str(error).split()) or type(error).__name__

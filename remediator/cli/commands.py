@@ -32,6 +32,8 @@ from remediator.report.cli import app as report_app
 if TYPE_CHECKING:
     import click
 
+    from remediator.app.settings import Settings
+
 app = typer.Typer(help="Prometheus-driven remediation with guards and an audit log.",
                   no_args_is_help=True, add_completion=True)
 rules_app = typer.Typer(help="Validate and unit-test rule files.", no_args_is_help=True)
@@ -237,7 +239,11 @@ def resume(config: ConfigOption = None, database_url: DatabaseOption = None,
 
 
 def _serve_command() -> click.Command:
-    """`serve` with one option per setting, generated from `Settings`."""
+    """`serve` with one option per setting, generated from `Settings`.
+
+    Every flag defaults to None (so the environment and the YAML file can
+    decide); its help shows the setting's own default instead.
+    """
     import click
 
     from remediator.app.settings import Settings
@@ -247,7 +253,9 @@ def _serve_command() -> click.Command:
                      help="YAML settings file")]
     for name, field in Settings.model_fields.items():
         flag = "--" + name.replace("_", "-")
-        help_text = f"{field.description or ''} [env REMEDIATOR_{name.upper()}]"
+        shown = _shown_default(field.default)
+        default = f"default: {shown}; " if shown else ""
+        help_text = f"{field.description or ''} [{default}env REMEDIATOR_{name.upper()}]"
         if field.annotation is bool:
             params.append(click.Option([f"{flag}/--no-{flag[2:]}"], default=None,
                                        help=help_text))
@@ -257,10 +265,43 @@ def _serve_command() -> click.Command:
     def run(config: Path | None, **flags: Any) -> None:
         from remediator.web.server import serve
 
-        serve(_settings(config, **flags))
+        serve(_serve_settings(config, flags))
 
     return click.Command("serve", params=params, callback=run,
                          help="Run the service (webhook, API, worker, scheduler).")
+
+
+def _shown_default(value: Any) -> str:
+    """A setting's default as one would type it ("" when there is none to show)."""
+    from datetime import timedelta
+
+    from remediator.model.durations import format_duration
+
+    if value is None or value == []:
+        return ""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def _serve_settings(config: Path | None, flags: dict[str, Any]) -> Settings:
+    """The settings `serve` runs with; an invalid one is the same one line as every other
+    start-up refusal (`refusing to start: NAME: why`), exit status 2, no traceback.
+
+    Printed, not logged: the log format is itself a setting.
+    """
+    from remediator.app.settings import load_settings, settings_problem
+
+    try:
+        return load_settings(config, **flags)
+    except (ValueError, OSError) as error:
+        sys.stderr.write(f"refusing to start: {settings_problem(error)}\n")
+        sys.stderr.flush()
+        raise SystemExit(2) from None
 
 
 app.add_typer(cluster_app, name="cluster", help="Provision and edit the K3s cluster (Ansible).")

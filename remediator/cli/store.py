@@ -37,19 +37,13 @@ class StoreSettings(Protocol):
 
 def load_settings(config: Path | None, **overrides: Any) -> Settings:
     """Every setting (pydantic-settings); an invalid one ends the command in one line."""
-    from pydantic import ValidationError
-
     from remediator.app.settings import load_settings as load
+    from remediator.app.settings import settings_problem
 
     try:
         return load(config, **overrides)
-    except ValidationError as error:  # one line: `name: what is wrong; ...`
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: "
-                             f"{e['msg'].removeprefix('Value error, ')}"
-                             for e in error.errors(include_url=False))
-        _exit(f"invalid settings: {problems}")
-    except (ValueError, FileNotFoundError) as error:
-        _exit(f"invalid settings: {error}")
+    except (ValueError, OSError) as error:  # one line: `name: what is wrong; ...`
+        _exit(f"invalid settings: {settings_problem(error)}")
 
 
 def store_settings(config: Path | None, database_url: str | None) -> StoreSettings:

@@ -34,6 +34,7 @@ PlaybookDirOption = Annotated[Path, typer.Option(
     "--playbook-dir", envvar="REMEDIATOR_PLAYBOOK_DIR", help="directory holding site.yml")]
 
 _DEFAULT_INVENTORY = Path("playbooks/inventory/hosts.yml")
+_EXAMPLE_INVENTORY = _DEFAULT_INVENTORY.with_name("hosts.example.yml")
 
 
 def _console() -> Console:
@@ -47,6 +48,12 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
     Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}", soft_wrap=True)
     return typer.Exit(code)
+
+
+def _no_inventory(inventory: Path) -> str:
+    """A missing inventory, and how a first one is made."""
+    return (f"inventory {inventory} not found: copy {_EXAMPLE_INVENTORY} to {inventory} "
+            "and list your nodes in it (or pass --inventory FILE)")
 
 
 def _split_tags(values: list[str] | None) -> list[str]:
@@ -74,7 +81,7 @@ def _run_play(playbook: str, what: str, *, inventory: Path, playbook_dir: Path,
     from remediator.cluster.provision import failure_summary, provision
 
     if not inventory.is_file():
-        raise _fail(f"inventory {inventory} not found")
+        raise _fail(_no_inventory(inventory))
     if not (playbook_dir / playbook).is_file():
         raise _fail(f"{playbook_dir / playbook} not found (use --playbook-dir)")
     try:
@@ -208,6 +215,8 @@ GroupOption = Annotated[str, typer.Option("--group", help="inventory group of th
 def _inventory_text(inventory: Path) -> str:
     from remediator.cluster import inventory as inv
 
+    if not inventory.exists():
+        raise _fail(_no_inventory(inventory))
     try:
         return inv.read_inventory(inventory)
     except inv.InventoryError as error:

@@ -37,6 +37,7 @@ def serve(settings: Settings) -> None:
 
     try:
         check_settings(settings)
+        settings.read_secret_files()
     except Exception as error:
         _refuse(one_line(error), 2)
     sock = _listen_or_exit(settings)
@@ -54,7 +55,7 @@ def serve(settings: Settings) -> None:
     limits = connection_limits(settings.model_copy(update={"max_connections": cap}))
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
                             timeout_graceful_shutdown=15, **limits, **NO_FORWARDED)
-    server = uvicorn.Server(config)
+    server = _Server(config, announce=listening(sock, settings))
     freeze_long_lived("start-up")
     refused: list[str] = []
     if services.kubernetes is not None:
@@ -65,6 +66,28 @@ def serve(settings: Settings) -> None:
         sys.exit(1)
     if not server.started:
         sys.exit(1)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, saying where it listens once it does (it says nothing when given a socket)."""
+
+    def __init__(self, config: uvicorn.Config, *, announce: str) -> None:
+        super().__init__(config)
+        self._announce = announce
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            log.info("%s", self._announce)
+
+
+def listening(sock: socket.socket, settings: Settings) -> str:
+    """Where to point Alertmanager and a browser: the address really bound (port 0
+    becomes the port the system chose), the webhook's path and the console's URL."""
+    host, port = sock.getsockname()[:2]
+    base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    console = settings.external_url or f"{base}/"
+    return f"listening on {base}: webhook {base}/webhook/alertmanager, console {console}"
 
 
 def _kubernetes_loaded() -> None:

@@ -112,6 +112,7 @@ def test_provision_without_inventory_fails(tmp_path: Path) -> None:
     result = runner.invoke(app, ["provision", "--inventory", str(tmp_path / "missing.yml")])
     assert result.exit_code == 1
     assert "not found" in result.output
+    assert "hosts.example.yml" in result.output
 
 
 def write_project(tmp_path: Path, **group_vars: str) -> tuple[Path, Path]:

@@ -127,3 +127,15 @@ def test_api_node_reads_the_client_dict_shape() -> None:
                    "allocatable": {"nvidia.com/gpu": "x"}}})
     assert parsed == status.ApiNode(name="n", ready=False, version="v1.31.4+k3s1",
                                     roles=("control-plane",), gpus=0)
+
+
+def test_status_without_an_inventory_says_to_copy_the_example(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first `cluster status` in a fresh checkout: there is only the example."""
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code == 1
+    message = " ".join(result.output.split())
+    assert ("inventory playbooks/inventory/hosts.yml not found: copy "
+            "playbooks/inventory/hosts.example.yml to playbooks/inventory/hosts.yml") in message
+    assert "Traceback" not in result.output

@@ -52,7 +52,7 @@ def test_an_unknown_database_scheme_is_one_line(tmp_path: Path) -> None:
     result = run_once("--dev", "--rules", str(RULES), "--database-url", "mysql://u:p@db/x")
     assert result.returncode == 2
     assert _log_lines(result.stderr) == [
-        "invalid settings: database_url: unsupported database scheme 'mysql': use "
+        "refusing to start: database_url: unsupported database scheme 'mysql': use "
         "sqlite:///FILE or postgresql+psycopg://USER@HOST/DB"]
 
 
@@ -148,6 +148,8 @@ def test_a_broken_kubeconfig_is_one_line_before_anything_is_served(tmp_path: Pat
               if json.loads(line)["level"] == "error"]
     assert line == (f"refusing to start: cannot load Kubernetes configuration from {kubeconfig}: "
                     "no current-context is set")
+    assert not (tmp_path / "r.db").exists()  # refused before anything was written
+    assert not (tmp_path / "r.db.audit-key").exists()
 
 
 def test_a_kubeconfig_the_client_refuses_later_stops_the_service(tmp_path: Path) -> None:
