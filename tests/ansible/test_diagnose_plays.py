@@ -226,7 +226,7 @@ async def test_the_rules_first_rung_keeps_the_diagnosis_in_its_result(
     requests = {rule.name: rule.action.render({"alertname": "X", "node": "worker-1"}, {})
                 for rule in rules}
     assert set(requests) == {"restart-k3s-service", "free-node-disk",
-                             "restart-container-runtime"}
+                             "restart-container-runtime", "recover-notready-node"}
     assert len({json.dumps(r.to_json(), sort_keys=True) for r in requests.values()}) == 1
     request = requests["restart-k3s-service"]
     assert (request.target, request.params["check"]) == ("playbook:diagnose/node.yml/worker-1", True)

@@ -41,6 +41,7 @@ REMEDIATIONS = {
     "K3sServiceDown": "restart-k3s-service",
     "NodeFilesystemAlmostFull": "free-node-disk",
     "ContainerRuntimeDown": "restart-container-runtime",
+    "KubeNodeNotReady": "recover-notready-node",
     "LatencyP99Anomaly": "scale-out-on-latency-anomaly",
 }
 
@@ -56,7 +57,9 @@ RUNBOOK_BASE = "https://git.example.test/sre/remediator/blob/main"
 WEBHOOK_TOKEN = "observability-test-token"
 
 _REMEDIATOR_METRIC = re.compile(r"\bremediator_[a-zA-Z0-9_:]+")
-_ALERTNAME_MATCHER = re.compile(r"""alertname\s*=\s*["']([^"']+)["']""")
+# `alertname="X"`, or `alertname=~"X|Y"` listing names (a rule answering a
+# repository alert and its stock kube-prometheus-stack twin).
+_ALERTNAME_MATCHER = re.compile(r"""alertname\s*=~?\s*["']([A-Za-z0-9_|]+)["']""")
 
 
 def alert_rules() -> list[dict[str, Any]]:
@@ -80,7 +83,8 @@ def remediation_rules() -> dict[str, set[str]]:
             continue
         for rule in document.get("rules") or []:
             matchers = " ".join(rule.get("matchers") or [])
-            answers[rule["name"]] = set(_ALERTNAME_MATCHER.findall(matchers))
+            answers[rule["name"]] = {name for names in _ALERTNAME_MATCHER.findall(matchers)
+                                     for name in names.split("|")}
     return answers
 
 
