@@ -129,8 +129,16 @@ def _alert(rule: Rule, namespace: str) -> Alert:
     """A firing alert the rule matches, in `namespace`, with every label it templates."""
     labels = dict.fromkeys(_LABEL.findall(rule.model_dump_json()), "x1")
     labels |= {m.name: m.value for m in rule.matchers if m.type == "="}
+    labels |= {m.name: _matching(m.value) for m in rule.matchers if m.type == "=~"}
     labels["namespace"] = namespace
     return Alert(status="firing", labels=labels, annotations={}, starts_at=NOW)
+
+
+def _matching(pattern: str) -> str:
+    """A value a `=~` matcher of literal alternatives accepts: its first one."""
+    first = pattern.split("|")[0]
+    assert re.fullmatch(pattern, first), f"pick a value for {pattern!r} by hand"
+    return first
 
 
 def acting(rules: RuleSet, policy: Policy, namespaces: list[str]) -> set[tuple[str, str, str]]:
