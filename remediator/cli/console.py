@@ -82,7 +82,6 @@ def _register_status(app: typer.Typer, settings_of: SettingsOf,
         database = database_of(settings)
         now = utcnow()
         found = operations.status(OperatorStore(database), policy_of(settings), now)
-        found["awaiting_approval"] = read_model(database).awaiting_approval()
         if as_json:
             sys.stdout.write(json.dumps(found, default=str) + "\n")
             return
