@@ -79,6 +79,16 @@ def rules_test(files: Annotated[list[Path], typer.Argument(help="rule test files
         raise typer.Exit(1)
 
 
+@rules_app.command("schema")
+def rules_schema() -> None:
+    """Print the JSON Schema of a rule file (also docs/rules.schema.json), for editors."""
+    import json
+
+    from remediator.rules.schema import rule_file_schema
+
+    typer.echo(json.dumps(rule_file_schema(), indent=2))
+
+
 @app.command()
 def simulate(
     alerts_file: Annotated[Path, typer.Argument(metavar="ALERTS.json")],
