@@ -23,11 +23,16 @@ with yaml-language-server checks a rule file as you type when its first line is
 # yaml-language-server: $schema=../docs/rules.schema.json
 ```
 
-(a path relative to the rule file, or the schema's URL). Durations are
-Prometheus-style (`30s`, `10m`, `1h30m`) or a number of seconds. Values that
-are templates see only `labels` and `annotations` of the alert; every value that
-names a Kubernetes object or host is validated before use. How rules behave
-(guards, dry-runs, approvals, hints): [docs/rules.md](../rules.md).
+(a path relative to the rule file; `remediator rules schema` prints it). Types:
+
+- *duration*: Prometheus-style (`30s`, `10m`, `1h30m`) or a number of seconds;
+- *matcher*: Alertmanager matcher syntax, `name="v"`, `name!="v"`, `name=~"re"`,
+  `name!~"re"` (regexes anchored; a missing label matches `""`);
+- *template*: a literal, or `{{ labels.pod }}`, `{{ annotations.x | lower }}`:
+  templates see only the alert's `labels` and `annotations`, and every value that
+  names a Kubernetes object or host is validated before use.
+
+How rules behave (guards, dry-runs, approvals, hints): [docs/rules.md](../rules.md).
 """
 
 
@@ -59,10 +64,8 @@ def type_of(prop: dict[str, Any]) -> str:
         return "list of " + type_of(prop.get("items", {})) + _bounds(prop)
     if kind == "object":
         return "map of string to " + type_of(prop.get("additionalProperties") or {})
-    if kind == "string" and "pattern" in prop and "=~" in prop["pattern"]:
-        return "matcher"
-    if kind == "string" and "{{" in prop.get("description", ""):
-        return "template"
+    if "x-remediator-type" in prop:  # our own annotation: what the string holds
+        return str(prop["x-remediator-type"])
     return str(kind) + _bounds(prop)
 
 
@@ -83,11 +86,16 @@ def _default(name: str, prop: dict[str, Any], required: list[str]) -> str:
     return "unset" if value is None else code(json.dumps(value).strip('"'))
 
 
+_TYPE = "which action this is"
+
+
 def section(name: str, definition: dict[str, Any]) -> str:
     required = definition.get("required", [])
-    rows = [(code(field), type_of(prop), _default(field, prop, required),
-             prop.get("description", ""))
-            for field, prop in definition.get("properties", {}).items()]
+    properties = definition.get("properties", {})
+    ordered = sorted(properties, key=lambda field: field != "type")  # the action type first
+    rows = [(code(field), type_of(properties[field]), _default(field, properties[field], required),
+             properties[field].get("description", _TYPE if field == "type" else ""))
+            for field in ordered]
     text = f"## {name}\n\n"
     if definition.get("description"):
         text += " ".join(definition["description"].split()) + "\n\n"
@@ -99,7 +107,7 @@ def rules_page(schema: dict[str, Any]) -> str:
     order = ["Rule", "Limits", "Verify", "Approval", "When", "OnlyIf", "Unless"]
     actions = [_ref_name(choice["$ref"])
                for choice in defs["Rule"]["properties"]["action"]["oneOf"]]
-    parts = [_INTRO.format(generated=GENERATED), section("RuleFile", schema)]
+    parts = [_INTRO.replace("{generated}", GENERATED), section("RuleFile", schema)]
     parts += [section(name, defs[name]) for name in order]
     parts.append("# Action types\n\nThe `type` field chooses one; `escalate` steps take "
                  "the same forms.\n")

@@ -49,6 +49,7 @@ def _to_matcher(value: Any) -> Matcher:
 
 MatcherField = Annotated[Matcher, PlainValidator(_to_matcher), PlainSerializer(str),
                          WithJsonSchema({"type": "string", "pattern": _MATCHER_SCHEMA,
+                                         "x-remediator-type": "matcher",
                                          "description": _MATCHER_HELP})]
 _FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's parser with PyYAML's safe constructor: the same data, ~10x faster."""

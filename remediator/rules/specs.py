@@ -37,7 +37,8 @@ def _to_template(value: Any) -> Template:
 
 
 TemplateStr = Annotated[Template, PlainValidator(_to_template), PlainSerializer(str),
-                        WithJsonSchema({"type": "string", "description": (
+                        WithJsonSchema({"type": "string", "x-remediator-type": "template",
+                                        "description": (
                             "a literal or a template: {{ labels.pod }}, "
                             "{{ annotations.x | lower }}")})]
 

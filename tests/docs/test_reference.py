@@ -53,6 +53,10 @@ def test_check_names_a_stale_page(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["--check", str(tmp_path)]) == 0
 
 
+def test_the_published_schema_is_a_valid_2020_12_schema() -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
 @pytest.mark.parametrize("path", RULE_FILES, ids=lambda p: p.name)
 def test_every_shipped_rule_file_validates_against_the_published_schema(path: Path) -> None:
     jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), SCHEMA)
