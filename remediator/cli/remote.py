@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, Never
 from urllib.parse import quote, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 SERVER_ENV = "REMEDIATOR_SERVER"
@@ -148,10 +150,7 @@ class Client:
         headers = {"User-Agent": f"remediator-cli/{__version__}", "Accept": "application/json"}
         if remote.token:
             headers["Authorization"] = f"Bearer {remote.token}"
-        verify: Any = str(remote.ca_file) if remote.ca_file else True
-        if remote.ca_file is not None and not remote.ca_file.is_file():
-            fail(f"no CA file at {remote.ca_file} (--ca-file)", status=2)
-        self._http = httpx.Client(base_url=remote.url, headers=headers, verify=verify,
+        self._http = httpx.Client(base_url=remote.url, headers=headers, verify=_verify(remote),
                                   timeout=TIMEOUT, transport=transport)
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -186,6 +185,19 @@ class Client:
         except ValueError:
             fail(f"{where} answered {method} {path} with something that is not JSON: "
                  "is this the remediator service?")
+
+
+def _verify(remote: Remote) -> ssl.SSLContext | bool:
+    """Verify the server's certificate: against `--ca-file` when given, else the system's."""
+    import ssl
+
+    if remote.ca_file is None:
+        return True
+    try:
+        return ssl.create_default_context(cafile=str(remote.ca_file))
+    except (OSError, ssl.SSLError) as error:
+        fail(f"cannot use the CA file {remote.ca_file} (--ca-file): "
+             f"{_one_line(getattr(error, 'strerror', None) or error)}", status=2)
 
 
 def refusal(where: str, status: int, detail: str, *, has_token: bool) -> str:
