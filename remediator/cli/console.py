@@ -127,10 +127,11 @@ def _print_status(found: dict[str, Any], where: str) -> None:
                else "[green]closed[/green]")
     version = found.get("version")
     out.print(f"service       {where}" + (f" (remediator {version})" if version else ""),
-              markup=False, highlight=False)
+              markup=False, highlight=False, soft_wrap=True)  # a URL stays whole, to copy
     out.print(f"remediation   {paused}")
     out.print(f"breaker       {breaker}")
-    out.print(f"dry-run       {dry_run_text(found['dry_run'])}", highlight=False)
+    guessed = "" if version else "this shell's settings say "  # break-glass: not the service
+    out.print(f"dry-run       {guessed}{dry_run_text(found['dry_run'])}", highlight=False)
     queued = ", ".join(f"{k} {v}" for k, v in sorted(found["jobs_queued"].items()))
     out.print(f"jobs queued   {queued or 'none'}")
     out.print(f"approvals     {found['awaiting_approval']} waiting")

@@ -108,6 +108,7 @@ def test_break_glass_is_said_on_stderr(filled: tuple[str, dict[str, str]]) -> No
                              "the service's live settings are not shown - use --server\n")
     assert "(break-glass)" in result.stdout.splitlines()[0]
     assert "rules         not known (break-glass" in result.stdout
+    assert "dry-run       this shell's settings say " in result.stdout
 
 
 def test_a_database_password_is_masked_in_the_notice() -> None:
@@ -284,7 +285,8 @@ def test_tls_is_verified_and_a_ca_file_is_trusted(filled: tuple[str, dict[str, s
 
 
 # Start-up cost (issue 11): `audit` over HTTP needs neither the store nor pydantic.
-NOT_FOR_AUDIT = {"typer", "click", "pydantic", "pydantic_settings", "sqlalchemy", "yaml",
+# (Not click: httpx imports it, and rich, for its own command line, ~50 ms.)
+NOT_FOR_AUDIT = {"typer", "pydantic", "pydantic_settings", "sqlalchemy", "yaml",
                  "fastapi", "starlette", "uvicorn", "kubernetes"}
 HARNESS = """
 import json, runpy, sys
