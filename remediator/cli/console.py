@@ -272,7 +272,8 @@ def _register_answers(app: typer.Typer, settings_of: SettingsOf,
             with Client(remote) as client:
                 found = client.post(f"/api/v1/remediations/{path_id(remediation_id)}/{verb}",
                                     {"reason": reason})
-            _print_answer(verb, found["outcome"], found["reason"], queued=found["queued"])
+            _print_answer(verb, str(found.get("outcome", "?")), str(found.get("reason", "")),
+                          queued=found.get("queued") is True)
             return
         settings = settings_of(config, database_url=where.database_url)
         break_glass_notice(settings.database_url, acting=True)

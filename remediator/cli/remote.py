@@ -134,8 +134,9 @@ def break_glass_notice(database_url: str, *, acting: bool = False) -> None:
 
 
 def path_id(value: str) -> str:
-    """A remediation id (user input) as one path segment: no `/`, `?` or `..` tricks."""
-    return quote(value, safe="")
+    """A remediation id (user input) as one path segment: no `/`, `?` or `..` tricks
+    (dots encoded too, so no client or proxy resolves `..` away)."""
+    return quote(value, safe="").replace(".", "%2E")
 
 
 class Client:
@@ -174,9 +175,13 @@ class Client:
         where = self.remote.url
         try:
             response = self._http.request(method, path, **options)
-        except httpx.TransportError as error:
+        except httpx.RequestError as error:
             fail(f"cannot reach the remediator service at {where}: "
                  f"{_one_line(error) or type(error).__name__}")
+        if response.is_redirect:
+            fail(f"{where} redirected {method} {path} to "
+                 f"{response.headers.get('location', '?')}: give the service's own URL "
+                 "(a sign-in proxy in front of it?)")
         if response.status_code >= 400:
             fail(refusal(where, response.status_code, _detail(response),
                          has_token=self.remote.token is not None))
