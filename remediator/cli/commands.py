@@ -1,4 +1,6 @@
-"""The `remediator` command: serve, rules check/test, simulate, audit, breaker, pause.
+"""The `remediator` command: serve, rules check/test, simulate, audit; the on-call verbs
+(status, show, approve, decline, pause, resume, breaker reset) are registered from
+`remediator.cli.console` and `remediator.cli.controls` (docs/cli.md).
 
 `serve` takes one flag per setting (`--database-url`, `--dry-run`, ...),
 generated from `Settings`, so flags, environment variables and the YAML
@@ -49,7 +51,6 @@ breaker_app = typer.Typer(help="The global circuit breaker.", no_args_is_help=Tr
 app.add_typer(rules_app, name="rules")
 app.add_typer(audit_app, name="audit")
 app.add_typer(breaker_app, name="breaker")
-
 
 
 @rules_app.command("check")
