@@ -110,8 +110,7 @@ class Services:
               actions: ActionRegistry | None = None,
               verifier: Verifier | None = None,
               kube_environ: Mapping[str, str] | None = None) -> Services:
-        """`kube_environ`: where the Kubernetes client looks for its configuration
-        instead of the process's environment (the demo's kubeconfig)."""
+        """`kube_environ`: where the client finds its kubeconfig (the demo's), not os.environ."""
         metrics = metrics or Metrics.create()
         # Rules, then the cluster's configuration: either refuses to start before
         # anything is written (the database, a generated audit key).
