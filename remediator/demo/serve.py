@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -109,11 +110,21 @@ def serve_demo(settings: Settings, environ: Mapping[str, str] | None = None) -> 
         log.info("demo mode: emulated cluster at %s, nothing real is touched (started in "
                  "%.2f s; database %s, rules %s)", url, time.monotonic() - started,
                  demo.database_url, ",".join(demo.rules))
+        previous = signal.signal(signal.SIGTERM, _terminated)
         try:
             serve(demo, kube_environ={"KUBECONFIG": str(kubeconfig), "HOME": directory},
                   on_listening=lambda base: _alerts(cluster, base, demo))
+        except KeyboardInterrupt:
+            raise SystemExit(128 + signal.SIGINT) from None
         finally:
+            signal.signal(signal.SIGTERM, previous)
             cluster.stop()
+
+
+def _terminated(signum: int, frame: object) -> NoReturn:
+    """uvicorn re-raises the signal it stopped on once it has shut down: exit through
+    Python here, not the default action, so the temporary directory is removed."""
+    raise SystemExit(128 + signum)
 
 
 def _alerts(cluster: EmulatedCluster, base: str, settings: Settings) -> None:
@@ -127,6 +138,8 @@ def _alerts(cluster: EmulatedCluster, base: str, settings: Settings) -> None:
 
 
 def _report(done: Future[None]) -> None:
+    if done.cancelled():  # the cluster stopped first (the service is shutting down)
+        return
     error = done.exception()
     if error is not None:
         log.error("demo alertmanager stopped: %s", error)
