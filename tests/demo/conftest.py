@@ -1,6 +1,6 @@
 """`remediator serve --demo` as a real process: its emulated cluster and its HTTP API.
 
-One demo per module (it takes seconds to start and its script runs once);
+One demo for the package (it takes seconds to start and its script runs once);
 the tests read what it did through the service's API and, for the cluster,
 through the emulator's Kubernetes API, as `kubectl` would.
 """
@@ -48,6 +48,7 @@ class Demo:
     process: subprocess.Popen[str]
     url: str = ""
     cluster: str = ""
+    scratch: str = ""
     lines: list[str] = field(default_factory=list)
 
     def wait_for(self, text: str, timeout: float = WITHIN) -> str:
@@ -87,7 +88,7 @@ def until(probe: Callable[[], T | None], what: str, timeout: float = WITHIN,
     raise AssertionError(f"not seen within {timeout:g}s: {what}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def demo() -> Iterator[Demo]:
     port = free_port()
     process = subprocess.Popen(demo_argv("--listen", f"127.0.0.1:{port}"),
@@ -105,6 +106,7 @@ def demo() -> Iterator[Demo]:
     try:
         announced = json.loads(running.wait_for("demo mode: emulated cluster at"))["msg"]
         running.cluster = re.search(r"emulated cluster at (\S+),", announced)[1]  # type: ignore[index]
+        running.scratch = re.search(r"sqlite:///(\S+)/remediator-demo\.db", announced)[1]  # type: ignore[index]
         running.wait_for("listening on")
         running.url = f"http://127.0.0.1:{port}"
         yield running
@@ -118,3 +120,7 @@ def demo() -> Iterator[Demo]:
         reader.join(timeout=5)
         if process.stderr is not None:
             process.stderr.close()
+    # Stopped by SIGTERM as a service manager would: exit through Python, which removes
+    # the demo's temporary directory (its SQLite file, kubeconfig and audit key).
+    assert process.returncode == 143, "\n".join(running.lines[-20:])
+    assert running.scratch and not Path(running.scratch).exists()
