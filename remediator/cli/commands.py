@@ -238,9 +238,15 @@ def _serve_command() -> click.Command:
             params.append(click.Option([flag], default=None, help=help_text))
 
     def run(config: Path | None, **flags: Any) -> None:
+        settings = _serve_settings(config, flags)
+        if settings.demo:
+            from remediator.demo.serve import serve_demo
+
+            serve_demo(settings)
+            return
         from remediator.web.server import serve
 
-        serve(_serve_settings(config, flags))
+        serve(settings)
 
     return click.Command("serve", params=params, callback=run,
                          help="Run the service (webhook, API, worker, scheduler).")
