@@ -9,15 +9,18 @@ block behind a <details> that needs no JavaScript.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from remediator.actions.registry import ActionRegistry
 from remediator.app.settings import load_settings
+from remediator.cli import app as cli
 from remediator.model.clock import FakeClock
 from remediator.web.app import create_app
 from tests.web.conftest import READ_TOKEN, auth
@@ -118,3 +121,26 @@ def test_api_keeps_every_snapshot_and_adds_the_summary(failing: TestClient,
         ("BackOff", 31, 8), ("Pulled", 7, 8)]
     assert summary["hints"][0]["facts"][0]["name"] == "containers"
     assert summary["logs"][0]["lines"][-1] == "panic: runtime error: out of memory"
+
+
+def test_audit_entries_carry_each_hints_facts_in_the_api_and_the_cli(
+        failing: TestClient, clock: FakeClock, app_settings: dict[str, Any]) -> None:
+    """Issue 23: a hint on an audit entry said what, not from which facts."""
+    failed_with_evidence(failing, clock)
+    expected = {"name": "oom_killed",
+                "explanation": "container web was OOMKilled (exit code 137, 7 restarts): "
+                               "it needs more memory or leaks",
+                "facts": {"containers": [{"name": "web", "reason": "OOMKilled",
+                                          "exit_code": 137, "restarts": 7,
+                                          "finished_at": "2025-12-31T23:58:00Z"}]}}
+    items = failing.get("/api/v1/audit", params={"outcome": "failed", "since":
+                                                 "2025-12-31T00:00:00Z"},
+                        headers=auth(READ_TOKEN)).json()["items"]
+    assert len(items) == 4
+    assert all(e["detail"]["hints"] == [expected] for e in items)
+
+    result = CliRunner().invoke(cli, ["audit", "--json", "--outcome", "failed", "--since",
+                                      "2025-12-31T00:00:00Z", "--database-url",
+                                      app_settings["database_url"]])
+    assert result.exit_code == 0, result.output
+    assert [e["detail"]["hints"] for e in json.loads(result.output)] == [[expected]] * 4
