@@ -21,10 +21,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from remediator.evidence.reports import REPORT
 from remediator.evidence.revisions import parse_time
 
-REPORT = "report"
-"""The phase of a snapshot that holds a diagnostic play's report (`evidence.reports`)."""
 LOG_LINES = 20
 MAX_EVENTS = 20
 MAX_FACT = 300

@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from remediator.evidence.digest import MAX_FACT, age, fact_text, fold, summarize
+from remediator.evidence.reports import REPORT, play_report, size_of
+from remediator.store import evidence as store_evidence
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -72,3 +74,28 @@ def test_facts_are_one_bounded_line() -> None:
     assert fact_text([{"name": "web", "exit_code": 137, "gone": None}, "x"]) == (
         "name=web exit_code=137; x")
     assert len(fact_text("y" * 1000)) == MAX_FACT
+
+
+def test_reports_are_capped_without_losing_findings_and_redacted() -> None:
+    journal = [f"line {i} password=hunter2-{i}" for i in range(200)]
+    detail = {"status": "successful", "stats": {"diagnosis": {
+        "worker-1": {"findings": ["disk / space used at or above 90%"],
+                     "journal": {"k3s": journal}, "disk": [{"mount": "/", "x": "y" * 400}] * 20}}}}
+    document = play_report(detail, target="playbook:diagnose/node.yml/worker-1", max_bytes=1024)
+    assert document is not None
+    assert size_of(document) <= 1024
+    assert document["diagnosis"]["worker-1"]["findings"] == ["disk / space used at or above 90%"]
+    assert "journal lines" in document["truncated"] and "hunter2" not in json.dumps(document)
+    assert play_report({"stats": {}}, target="t", max_bytes=1024) is None
+    assert play_report({"stats": "nonsense"}, target="t", max_bytes=1024) is None
+
+
+def test_a_report_snapshot_is_read_as_findings_not_as_the_pod() -> None:
+    assert store_evidence.REPORT == REPORT
+    pod = snapshot("before", 1)
+    report = {"phase": REPORT, "gathered_at": "2026-01-01T12:00:00+00:00",
+              "document": {"target": "playbook:x.yml/w1",
+                           "diagnosis": {"w1": {"findings": ["a", "b"]}, "w2": {}}}}
+    summary = summarize([pod, report], [], now=NOW)
+    assert summary.target == "pod/a/b" and summary.snapshots == 2
+    assert [(f.host, f.findings) for f in summary.reports] == [("w1", ["a", "b"]), ("w2", [])]
