@@ -114,7 +114,7 @@ def summarize(evidence: Sequence[Any], hints: Sequence[Any], *, now: datetime | 
     snapshots = [s for s in evidence if isinstance(s, Mapping)]
     cluster = [s for s in snapshots if s.get("phase") != REPORT]
     newest = cluster[-1] if cluster else {}
-    doc: Mapping[str, Any] = _document(newest)
+    doc = _latest(cluster)
     return EvidenceSummary(
         snapshots=len(snapshots), gathered_at=_opt(newest.get("gathered_at")),
         target=_opt(doc.get("target")), objects=_objects(doc),
@@ -125,6 +125,20 @@ def summarize(evidence: Sequence[Any], hints: Sequence[Any], *, now: datetime | 
         errors=[Fact(name=str(e.get("section")), value=_text(e.get("error")))
                 for e in _list(doc.get("errors")) if isinstance(e, Mapping)],
         truncated=[_text(t) for t in _list(doc.get("truncated"))])
+
+
+def _latest(snapshots: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Each section as the newest snapshot that has it saw it; errors and cuts the newest's.
+
+    The snapshot after a failed delete may find the pod gone: its containers and
+    logs are then the ones seen just before, and `errors` says why they are not newer.
+    """
+    merged: dict[str, Any] = {}
+    for snapshot in snapshots:
+        doc = _document(snapshot)
+        merged.update({k: v for k, v in doc.items() if v not in (None, [], {})})
+        merged["errors"], merged["truncated"] = doc.get("errors"), doc.get("truncated")
+    return merged
 
 
 def _document(snapshot: Mapping[str, Any]) -> Mapping[str, Any]:

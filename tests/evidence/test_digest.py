@@ -99,3 +99,15 @@ def test_a_report_snapshot_is_read_as_findings_not_as_the_pod() -> None:
     summary = summarize([pod, report], [], now=NOW)
     assert summary.target == "pod/a/b" and summary.snapshots == 2
     assert [(f.host, f.findings) for f in summary.reports] == [("w1", ["a", "b"]), ("w2", [])]
+
+
+def test_a_section_the_newest_snapshot_lacks_comes_from_the_one_before() -> None:
+    seen = snapshot("before", 1)
+    seen["document"]["containers"] = [{"name": "web", "restartCount": 5, "lastTermination": {
+        "state": "terminated", "reason": "OOMKilled", "exitCode": 137}}]
+    gone = snapshot("failure", 2)
+    gone["document"]["errors"] = [{"section": "pod", "error": "get pods a/b: not found"}]
+    summary = summarize([seen, gone], [], now=NOW)
+    assert [(c.name, c.last_reason) for c in summary.containers] == [("web", "OOMKilled")]
+    assert [(e.name, e.value) for e in summary.errors] == [("pod", "get pods a/b: not found")]
+    assert summary.gathered_at == gone["gathered_at"]

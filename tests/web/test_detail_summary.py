@@ -81,7 +81,7 @@ def test_summary_has_containers_log_tail_events_and_hint_facts(
     rows = re.findall(r"<tr><td>.*?</tr>", events, re.DOTALL)
     assert len(rows) == 2  # eight snapshots of two events: folded
     assert "Back-off restarting failed container web" in rows[0]  # newest first
-    assert rows[0].startswith("<tr><td>31 ") and "(8 rows)" in rows[0]
+    assert rows[0].startswith("<tr><td>31 ") and "(8 rows folded)" in rows[0]
     assert "<td>5m</td>" in rows[0]  # 30 s before the first snapshot, 5 minutes ago
 
     hint = between(summary, '<div class="hint">', "</div>")
