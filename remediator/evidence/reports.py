@@ -9,8 +9,9 @@ show it beside the Kubernetes snapshots.
 
 Every string is redacted as other evidence is (the play's output may quote
 a journal line with a password) and cut to a line's length; a report over
-`max_bytes` loses its journal lines first, then whole sections, never its
-findings, and names what was cut in `truncated`.
+`max_bytes` loses its journal lines first, then whole sections, then (only
+if that is not enough) the later half of its findings, and names what was
+cut in `truncated`.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def size_of(document: Any) -> int:
 
 
 def cap(document: dict[str, Any], max_bytes: int) -> dict[str, Any]:
-    """`document` within `max_bytes`: journals halved, then sections shed, host by host."""
+    """`document` within `max_bytes`: journals halved, sections shed, then findings halved
+    and, for a play over very many hosts, the last hosts dropped."""
     if size_of(document) <= max_bytes:
         return document
     cut: list[str] = []
@@ -77,15 +79,23 @@ def cap(document: dict[str, Any], max_bytes: int) -> dict[str, Any]:
             break
         if any(report.pop(section, None) is not None for report in hosts.values()):
             _note(cut, section)
-    for report in hosts.values():
-        findings = report.get("findings")
-        if size_of(doc) > max_bytes and isinstance(findings, list):
-            report["findings"] = findings[:MAX_FINDINGS]
-    if size_of(doc) > max_bytes:  # hosts beyond counting: keep the first ones' findings
-        while len(hosts) > 1 and size_of(doc) > max_bytes:
-            hosts.pop(sorted(hosts)[-1])
+    while size_of(doc) > max_bytes and _halve_findings(hosts):
+        _note(cut, "findings")
+    while size_of(doc) > max_bytes and len(hosts) > 1:  # the first hosts' findings stay
+        hosts.pop(sorted(hosts)[-1])
         _note(cut, "hosts")
     return doc
+
+
+def _halve_findings(hosts: Mapping[str, dict[str, Any]]) -> bool:
+    """Keep the first half of every host's findings; False when each has one at most."""
+    halved = False
+    for report in hosts.values():
+        findings = report.get("findings")
+        if isinstance(findings, list) and len(findings) > 1:
+            report["findings"] = findings[:len(findings) // 2]
+            halved = True
+    return halved
 
 
 def _halve_journals(hosts: Mapping[str, dict[str, Any]]) -> bool:

@@ -111,3 +111,13 @@ def test_a_section_the_newest_snapshot_lacks_comes_from_the_one_before() -> None
     assert [(c.name, c.last_reason) for c in summary.containers] == [("web", "OOMKilled")]
     assert [(e.name, e.value) for e in summary.errors] == [("pod", "get pods a/b: not found")]
     assert summary.gathered_at == gone["gathered_at"]
+
+
+def test_findings_are_halved_and_hosts_dropped_only_when_nothing_else_is_left() -> None:
+    many = {f"worker-{i:03}": {"findings": [f"disk /mnt/{j} space used at or above 0%"
+                                            for j in range(40)], "disk": [{"mount": "/"}]}
+            for i in range(30)}
+    document = play_report({"stats": {"diagnosis": many}}, target="t", max_bytes=1024)
+    assert document is not None and size_of(document) <= 1024
+    assert document["truncated"] == ["disk", "findings", "hosts"]
+    assert "worker-000" in document["diagnosis"]
