@@ -57,6 +57,10 @@ def _document_lines(doc: Mapping[str, Any]) -> list[str]:
     for container, log in (doc.get("previous_logs") or {}).items():
         out.append(f"previous log of {container} (last {len(log)} lines):")
         out.extend(f"    {line}" for line in log)
+    for host, report in (doc.get("diagnosis") or {}).items():  # a play's report
+        found = report.get("findings") if isinstance(report, Mapping) else None
+        out.append(f"diagnosis of {host}: "
+                   + ("; ".join(map(str, found)) if found else "nothing wrong found"))
     for error in doc.get("errors") or []:
         out.append(f"not gathered: {error.get('section')}: {error.get('error')}")
     if doc.get("truncated"):

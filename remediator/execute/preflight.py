@@ -68,8 +68,7 @@ class Prepared:
     def annotations(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if self.hints:
-            out["hints"] = [{"name": h.name, "explanation": h.explanation}
-                            for h in self.hints]
+            out["hints"] = [h.to_json() for h in self.hints]
         if self.notes:
             out["preconditions"] = self.notes
         return out
@@ -169,6 +168,6 @@ class Preflight:
         if verdict is not None:
             refused = (f"not run: {verdict.reason}", {
                 **verdict.detail,
-                "hints": [{"name": h.name, "explanation": h.explanation} for h in hints]})
+                "hints": [h.to_json() for h in hints]})
         self.store.record_preflight(job, remediation, now=self.clock(), document=document,
                                     hints=[h.to_json() for h in hints], refused=refused)

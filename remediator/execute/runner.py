@@ -17,6 +17,8 @@ from datetime import timedelta
 from typing import Any
 
 from remediator.actions.registry import ActionRegistry
+from remediator.evidence.limits import Limits
+from remediator.evidence.reports import play_report
 from remediator.execute.attempt import attempt, outcome_of
 from remediator.execute.metrics import WorkerMetrics
 from remediator.execute.preflight import Preflight, Prepared
@@ -135,9 +137,17 @@ class JobRunner:
         self.store.settle_action(job, remediation, Settled(
             outcome=outcome, reason=result.message or outcome.value, duration_ms=duration_ms,
             detail=dict(result.detail), followups=followups,
-            ran=isinstance(result, ActionResult)), now=now)
+            ran=isinstance(result, ActionResult), report=self._report(remediation, result)),
+            now=now)
         self.metrics.action_results.labels(action=remediation.request.type,
                                            outcome=outcome.value).inc()
+
+    def _report(self, remediation: Remediation,
+                result: ActionResult | ActionError) -> dict[str, Any] | None:
+        """A diagnostic play's report, for the remediation's evidence (`evidence.reports`)."""
+        limits = self.preflight.config.limits if self.preflight is not None else Limits()
+        return play_report(result.detail, target=remediation.request.target,
+                           max_bytes=limits.max_bytes)
 
     async def _run_followup(self, job: Job, remediation: Remediation) -> None:
         request = ActionRequest.from_json(job.payload["request"])

@@ -17,6 +17,8 @@ from remediator.store.tables import evidence as evidence_table
 
 BEFORE = "before"
 FAILURE = "failure"
+REPORT = "report"
+"""A diagnostic play's report, kept when its action settles (`evidence.reports`)."""
 
 _INSERT = insert(evidence_table)  # built once: every action saves its evidence
 

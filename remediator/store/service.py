@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from remediator.decide.decision import Decision
 from remediator.model.actions import ActionRequest
 from remediator.model.outcomes import Outcome
-from remediator.store import jobs, recorder, remediations
+from remediator.store import evidence, jobs, recorder, remediations
 from remediator.store.audit.log import purge_before
 from remediator.store.database import Database
 from remediator.store.guard_state import DatabaseState
@@ -49,6 +49,9 @@ class Settled:
     followups: tuple[ActionRequest, ...] = ()
     ran: bool = True
     """False for TargetGone/errors: no follow-ups were produced."""
+    report: dict[str, Any] | None = None
+    """A diagnostic play's report (`evidence.reports.play_report`): kept with the
+    remediation's evidence, in the same transaction as the outcome."""
 
 
 class Store:
@@ -159,6 +162,9 @@ class Store:
                     jobs.enqueue(connection, kind=jobs.VERIFY, remediation_id=remediation.id,
                                  run_at=now + timedelta(seconds=float(after)),
                                  payload={"expr": job.payload.get("verify_expr")})
+            if settled.report is not None:
+                evidence.save(connection, remediation_id=remediation.id, phase=evidence.REPORT,
+                              at=now, document=settled.report, hints=())
             recorder.record_outcome(connection, remediation, outcome=settled.outcome, now=now,
                                     reason=settled.reason, duration_ms=settled.duration_ms,
                                     detail=settled.detail,

@@ -15,9 +15,15 @@ from remediator.model.outcomes import Outcome
 from remediator.model.timeparse import parse_time
 from remediator.operate import operations, operator_log
 from remediator.store.audit.log import AuditQuery
-from remediator.store.views import RemediationRow, RemediationView
+from remediator.store.views import RemediationRow
 from remediator.web import console
-from remediator.web.console import AnswerBody, AnswerView, RemediationPage, actor_of
+from remediator.web.console import (
+    AnswerBody,
+    AnswerView,
+    RemediationDetail,
+    RemediationPage,
+    actor_of,
+)
 from remediator.web.deps import OperatorDep, Reader, ReadsDep, ServicesDep
 from remediator.web.metrics import web_metrics
 from remediator.web.responses import FastJSONResponse
@@ -100,9 +106,10 @@ async def list_remediations(
 
 
 @router.get("/remediations/{remediation_id}", dependencies=[Reader])
-async def get_remediation(remediation_id: str, services: ServicesDep) -> RemediationView:
-    """One remediation (by id or unique prefix): alert, action, state, ladder, timeline."""
-    return await run_in_threadpool(console.load_view, services, remediation_id)
+async def get_remediation(remediation_id: str, services: ServicesDep) -> RemediationDetail:
+    """One remediation (by id or unique prefix): alert, action, state, ladder, timeline,
+    evidence, hints, and the evidence's summary."""
+    return await run_in_threadpool(console.load_detail, services, remediation_id)
 
 
 @router.post("/remediations/{remediation_id}/approve")

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from remediator.actions.kubernetes import target_check
 from remediator.app.services import Services
+from remediator.evidence.digest import EvidenceSummary, summarize
 from remediator.model.timeparse import parse_time
 from remediator.operate import approvals
 from remediator.operate.operator_log import Actor
@@ -41,6 +42,15 @@ class AnswerView(BaseModel):
     """`approved` (the action is queued), `declined`, or the guard that refused it."""
     reason: str
     queued: bool
+
+
+class RemediationDetail(RemediationView):
+    """`GET /api/v1/remediations/{id}`: the view, and its evidence in brief."""
+
+    summary: EvidenceSummary
+    """What the evidence says first (`remediator.evidence.digest`): the newest snapshot's
+    containers, log tail and objects, every snapshot's events with repeats folded, the
+    hints with their facts, diagnostic plays' findings. `evidence` keeps every snapshot."""
 
 
 class RemediationPage(BaseModel):
@@ -102,6 +112,12 @@ def load_view(services: Services, remediation_id: str) -> RemediationView:
             alertmanager_url=settings.alertmanager_external_url or settings.alertmanager_url)
     except LookupError_ as error:
         raise HTTPException(error.status, str(error)) from None
+
+
+def load_detail(services: Services, remediation_id: str) -> RemediationDetail:
+    view = load_view(services, remediation_id)
+    return RemediationDetail(**dict(view), summary=summarize(view.evidence, view.hints,
+                                                             now=services.clock()))
 
 
 async def target_exists(services: Services, remediation_id: str) -> bool | None:

@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from remediator.evidence.digest import fold, summarize
 from remediator.model.outcomes import REMEDIATION_STATES, Outcome
 from remediator.operate import operations, operator_log
 from remediator.store.audit.log import AuditQuery
@@ -168,7 +169,9 @@ async def remediation_page(remediation_id: str, services: ServicesDep, viewer: V
     rule = services.rulebook.current.by_name(view.rule)
     later = ([getattr(spec, "type", "?") for spec in rule.escalate[len(view.steps) - 1:]]
              if rule is not None else [])
-    return render("detail.html", viewer=viewer, r=view, later=later, done=done[:300])
+    return render("detail.html", viewer=viewer, r=view, later=later, done=done[:300],
+                  s=summarize(view.evidence, view.hints, now=services.clock()),
+                  raw=fold(view.evidence))
 
 
 async def _acting(request: Request, viewer: Principal, back: str) -> HTMLResponse | None:

@@ -238,7 +238,8 @@ def test_short_id_and_documented_shape(client: TestClient) -> None:
     assert body["evidence"] == [] and body["hints"] == []
     assert set(body) == {"id", "short_id", "rule", "state", "resolved_at", "created_at",
                          "updated_at", "approval_expires", "alert", "action", "steps", "decision",
-                         "timeline", "repeats", "evidence", "hints"}
+                         "timeline", "repeats", "evidence", "hints", "summary"}
+    assert body["summary"]["snapshots"] == 0 and body["summary"]["events"] == []
     for bad in ("zz", "x" * 40, "%25"):
         assert client.get(f"/api/v1/remediations/{bad}", headers=auth()).status_code == 404
 
@@ -357,6 +358,7 @@ def test_approve_from_the_detail_page(client: TestClient, recorder: RecordingAct
 
 
 def test_detail_page_renders_evidence_and_hints_when_present(client: TestClient) -> None:
+    from remediator.evidence.digest import fold, summarize
     from remediator.store.views import RemediationView
     from remediator.web.page import templates
     from remediator.web.session import Principal
@@ -367,13 +369,15 @@ def test_detail_page_renders_evidence_and_hints_when_present(client: TestClient)
                          "document": {"pod": {"phase": "Running"},
                                       "logs": "<script>boom</script>"}}]
     view["hints"] = [{"name": "oom_killed", "explanation": "the container ran out of memory"}]
+    r = RemediationView.model_validate({k: v for k, v in view.items() if k != "summary"})
     html = templates.get_template("detail.html").render(
-        r=RemediationView.model_validate(view), later=[], done="",
+        r=r, later=[], done="", s=summarize(r.evidence, r.hints), raw=fold(r.evidence),
         viewer=Principal(actor="api-token", can_act=False, via="session"))
     assert "No evidence was gathered" not in html
     assert "before" in html and "Running" in html
     assert "<script>boom" not in html
-    assert "<strong>oom_killed</strong>: the container ran out of memory" in html
+    assert ('<span class="badge hint-name">oom_killed</span> the container ran out of memory'
+            in html)
 
 
 def test_repeats_of_a_later_episode_are_not_folded_into_an_earlier_one(
