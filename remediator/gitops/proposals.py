@@ -1,0 +1,107 @@
+"""The interface between remediation and Git: a request for a change and its proposal.
+
+The worker sees that Argo CD or Flux owns an object (`ownership`) and, instead
+of patching the cluster, asks a `Proposer` for a branch (and a pull request
+when a forge is configured) that changes the object's manifest in Git. Every
+failure is one `ProposalError` whose `reason` is a single line for the audit
+and the `failed` outcome; no credential ever appears in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class GitSource:
+    """Where the controller reads the object from (Argo CD Application, Flux source)."""
+
+    repo_url: str
+    """https://..., ssh://..., git://..., file:///... or a local path."""
+    path: str
+    """Directory in the repository (Argo `spec.source.path`, Flux `spec.path`)."""
+    target_revision: str
+    """Branch the controller follows (e.g. main, HEAD)."""
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """The object to change: Deployment, StatefulSet, HorizontalPodAutoscaler..."""
+
+    kind: str
+    name: str
+    namespace: str
+
+
+@dataclass(frozen=True)
+class SetFields:
+    """Set these fields on the object, e.g. {"spec.replicas": 4}.
+
+    For an image change, `values` is {"image": "repo/app:1.2"} and `container`
+    names the container of the pod template.
+    """
+
+    values: Mapping[str, int | str]
+    container: str | None = None
+
+
+@dataclass(frozen=True)
+class RevertLastTemplateChange:
+    """Rollback: revert the commit that last changed the pod template (`spec.template`)."""
+
+
+@dataclass(frozen=True)
+class HelmValue:
+    """Helm-sourced apps: set `key` (dotted path) in the values `file` to `value`."""
+
+    file: str
+    key: str
+    value: int | str
+
+
+Change = SetFields | RevertLastTemplateChange | HelmValue
+
+
+@dataclass(frozen=True)
+class ProposalRequest:
+    """One change to propose, on a new branch named `branch`."""
+
+    source: GitSource
+    target: ObjectRef
+    change: Change
+    branch: str
+    """E.g. remediator/<remediation id>; validated as a git ref name."""
+    title: str
+    message: str
+    """Commit message body: alert, rule, remediation id, console link."""
+    push_to: str | None = None
+    """Push straight to this branch instead of a new one (refused unless set)."""
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What was pushed: the branch, its commit, the pull request (None without a forge)."""
+
+    branch: str
+    commit: str
+    pr_url: str | None
+    diff: str
+    files: tuple[str, ...]
+
+
+class ProposalError(Exception):
+    """A proposal could not be made; nothing was left behind (no branch, local or remote)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        """One line for the audit and the `failed` outcome; never a credential."""
+
+
+class Proposer:
+    """Makes proposals: configured from `GitopsSettings` (state dir, credentials, forge)."""
+
+    def propose(self, request: ProposalRequest) -> Proposal:
+        """Clone or fetch, edit, commit, push and open a pull request (blocking; use a thread)."""
+        raise NotImplementedError
