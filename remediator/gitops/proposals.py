@@ -11,6 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from remediator.gitops.settings import GitopsSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,12 @@ class ProposalError(Exception):
 
 class Proposer:
     """Makes proposals: configured from `GitopsSettings` (state dir, credentials, forge)."""
+
+    def __init__(self, settings: GitopsSettings, *, state_dir: Path,
+                 http: httpx.Client | None = None) -> None:
+        self.settings = settings
+        self.state_dir = state_dir
+        self._http = http
 
     def propose(self, request: ProposalRequest) -> Proposal:
         """Clone or fetch, edit, commit, push and open a pull request (blocking; use a thread)."""
