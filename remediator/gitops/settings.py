@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Forge = Literal["github", "gitlab", "gitea"]
+Forge = Literal["github", "gitlab", "gitea", "none"]
 
 _AUTHOR = re.compile(r"^(?P<name>[^<>\n]+?)\s*<(?P<email>[^<>\s]+)>$")
 
@@ -35,7 +35,7 @@ class GitopsSettings(BaseModel):
     git_username: str = Field(
         default="x-access-token", description="User name sent with the token over HTTPS.")
     forge: Forge | None = Field(
-        default=None, description="github, gitlab or gitea (Forgejo too); inferred from "
+        default=None, description="github, gitlab, gitea (Forgejo too) or none; inferred from "
         "the host for github.com and gitlab.com; without one, branches are pushed only.")
     forge_url: str | None = Field(
         default=None, description="API base, e.g. https://gitea.example/api/v1 "
