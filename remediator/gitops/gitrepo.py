@@ -164,7 +164,8 @@ def push(repo: pygit2.Repository, spec: str, callbacks: Callbacks) -> None:
     try:
         repo.remotes["origin"].push([spec], callbacks=callbacks)
     except (pygit2.GitError, KeyError, ValueError) as exc:
-        raise GitFailure(f"push rejected: {callbacks.explain(exc)}") from exc
+        ref = spec.rsplit(":", 1)[-1]
+        raise GitFailure(f"push of {ref} rejected: {callbacks.explain(exc)}") from exc
     if callbacks.rejections:
         ref, why = callbacks.rejections[0]
         raise GitFailure(f"push of {ref} rejected: {why}")

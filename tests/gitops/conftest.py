@@ -122,7 +122,7 @@ class Upstream:
 
 def _seed(root: Path) -> Upstream:
     root.mkdir(parents=True, exist_ok=True)
-    bare, work = root / "shop.git", root / "work"
+    bare, work = root / "team" / "shop.git", root / "work"
     git(root, "init", "-q", "--bare", str(bare))
     git(root, "clone", "-q", str(bare), str(work))
     upstream = Upstream(bare, work, str(bare))
@@ -154,7 +154,7 @@ def daemon_upstream(tmp_path: Path) -> Iterator[Upstream]:
     """The seeded repository served by `git daemon` (push enabled) on loopback."""
     upstream = _seed(tmp_path / "remote")
     port = _free_port()
-    base = upstream.bare.parent
+    base = upstream.bare.parent.parent
     process = subprocess.Popen(
         [GIT or "git", "daemon", "--reuseaddr", "--listen=127.0.0.1", f"--port={port}",
          "--export-all", "--enable=receive-pack", f"--base-path={base}", str(base)],
@@ -169,7 +169,7 @@ def daemon_upstream(tmp_path: Path) -> Iterator[Upstream]:
                 process.kill()
                 raise RuntimeError("git daemon did not start") from None
             time.sleep(0.02)
-    upstream.url = f"git://127.0.0.1:{port}/shop.git"
+    upstream.url = f"git://127.0.0.1:{port}/team/shop.git"
     yield upstream
     process.terminate()
     process.wait(timeout=10)
