@@ -15,10 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from remediator.gitops.credentials import GitFailure, read_secret
-from remediator.gitops.forge import ForgeError
 from remediator.gitops.settings import GitopsSettings
-from remediator.gitops.yamledit import EditError
 
 if TYPE_CHECKING:
     import httpx
@@ -122,10 +119,17 @@ class Proposer:
         self.settings = settings
         self.state_dir = state_dir
         self._http = http
+        from remediator.gitops.workflow import configure_libgit2  # pygit2: only when used
+
         configure_libgit2(settings, state_dir)
 
     def propose(self, request: ProposalRequest) -> Proposal:
         """Clone or fetch, edit, commit, push and open a pull request (blocking; use a thread)."""
+        from remediator.gitops.credentials import GitFailure, read_secret
+        from remediator.gitops.forge import ForgeError
+        from remediator.gitops.workflow import run
+        from remediator.gitops.yamledit import EditError
+
         token: str | None = None
         try:
             token = read_secret(self.settings.token_file, "token")
@@ -144,5 +148,3 @@ class Proposer:
             return contextlib.nullcontext(self._http)
         return httpx.Client(timeout=self.settings.timeout)
 
-
-from remediator.gitops.workflow import configure_libgit2, run  # noqa: E402

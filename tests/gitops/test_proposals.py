@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import httpx
 import pytest
+import respx
 
 from remediator.gitops.proposals import (
     HelmValue,
@@ -15,7 +18,8 @@ from remediator.gitops.proposals import (
     RevertLastTemplateChange,
     SetFields,
 )
-from tests.gitops.conftest import WEB, Upstream, git, source
+from remediator.gitops.settings import GitopsSettings
+from tests.gitops.conftest import REPLICAS_PATCH, WEB, Upstream, git, source
 
 OVERLAY = "apps/shop/overlays/prod"
 BASE_DEPLOYMENT = "apps/shop/base/deployment.yaml"
@@ -143,3 +147,40 @@ def _local_branches(tmp_path: Path) -> list[str]:
         if cache.is_dir():
             found += git(cache, "for-each-ref", "--format=%(refname)", "refs/heads/remediator").split()
     return found
+
+
+@respx.mock
+def test_with_a_forge_the_pushed_branch_gets_a_pull_request(daemon_upstream: Upstream,
+                                                            tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("forge-token\n")
+    settings = GitopsSettings(token_file=token_file, forge="gitea",
+                              forge_url="https://gitea.test/api/v1", author="bot <bot@acme.test>")
+    proposer = Proposer(settings, state_dir=tmp_path / "state")
+    route = respx.post("https://gitea.test/api/v1/repos/team/shop/pulls").mock(
+        return_value=httpx.Response(201, json={"html_url": "https://gitea.test/team/shop/pulls/9"}))
+
+    proposal = proposer.propose(request(daemon_upstream, SetFields({"spec.replicas": 8})))
+
+    assert proposal.pr_url == "https://gitea.test/team/shop/pulls/9"
+    sent = json.loads(route.calls.last.request.content)
+    assert sent == {"title": "Scale web to 8", "head": "remediator/r-1", "base": "main",
+                    "body": "alert WebSlow, rule scale-web, remediation r-1"}
+    assert route.calls.last.request.headers["Authorization"] == "token forge-token"
+    assert daemon_upstream.branches() == ["main", "remediator/r-1"]
+    assert git(daemon_upstream.bare, "log", "-1", "--format=%an <%ae>",
+               "remediator/r-1") == "bot <bot@acme.test>\n"
+    remote = git(tmp_path / "state" / "gitops" / "repos" / next(
+        p.name for p in (tmp_path / "state" / "gitops" / "repos").iterdir() if p.is_dir()),
+        "config", "remote.origin.url")
+    assert remote.strip() == daemon_upstream.url
+
+
+def test_a_second_proposal_fetches_the_cached_clone(upstream: Upstream, proposer: Proposer) -> None:
+    proposer.propose(request(upstream, SetFields({"spec.replicas": 8})))
+    upstream.commit("prod: 6 replicas", {PATCH: REPLICAS_PATCH.replace("replicas: 5", "replicas: 6")})
+
+    proposal = proposer.propose(request(upstream, SetFields({"spec.replicas": 9}),
+                                        branch="remediator/r-2"))
+
+    assert "-  replicas: 6\n+  replicas: 9" in proposal.diff
