@@ -1,29 +1,29 @@
 """Turn a requested change into new file contents: where each field is finally set.
 
-For `SetFields` every field is changed in the last document that sets it
-(an overlay patch that sets replicas wins over the base); a field that no
-document sets is added to the first resource document. An image change names
+For `SetFields` every field is changed where it is finally set (`setters`:
+an overlay patch that sets replicas wins over the base, a kustomization's
+`images:` entry over every document); a field that nothing sets is added to
+the first resource document. An image change names
 the container: `spec.template.spec.containers[name=<container>].image`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from remediator.gitops.manifests import Definition, Tree, clean_path
-from remediator.gitops.yamledit import EditError, Segment, load_all, locate, set_scalar
+from remediator.gitops.setters import CONTAINERS, field_edits
+from remediator.gitops.yamledit import EditError, Segment, load_all, set_scalar
 
 if TYPE_CHECKING:
     from remediator.gitops.proposals import HelmValue, ObjectRef, SetFields
 
-_CONTAINERS: tuple[Segment, ...] = ("spec", "template", "spec", "containers")
-
-
 def field_path(key: str, container: str | None) -> list[Segment]:
     """The path of a `SetFields` key: dotted, or `image` of the named container."""
     if container is not None and key == "image":
-        return [*_CONTAINERS, ("name", container), "image"]
+        path: list[Segment] = [*CONTAINERS, ("name", container), "image"]
+        return path
     parts = key.split(".")
     if not all(parts):
         raise EditError(f"field {key!r} is not a dotted path")
@@ -44,19 +44,10 @@ def set_fields(tree: Tree, root: str, target: ObjectRef, change: SetFields) -> d
     found = definitions(tree, root, target)
     texts: dict[str, str] = {}
     for key, value in change.values.items():
-        path = field_path(key, change.container)
-        where = _where_set(tree, found, path)
-        text = texts.get(where.file) or tree.files.read(where.file) or ""
-        texts[where.file] = set_scalar(text, where.index, path, value, where.file)
+        for edit in field_edits(tree, found, field_path(key, change.container), value):
+            text = texts.get(edit.file) or tree.files.read(edit.file) or ""
+            texts[edit.file] = set_scalar(text, edit.index, edit.path, edit.value, edit.file)
     return texts
-
-
-def _where_set(tree: Tree, found: Sequence[Definition], path: Sequence[Segment]) -> Definition:
-    for d in reversed(found):
-        located = locate(tree.docs(d.file)[d.index], path)
-        if located is not None and located.present:
-            return d
-    return next(d for d in found if d.role == "resource")
 
 
 def helm_value(tree: Tree, root: str, change: HelmValue) -> dict[str, str]:

@@ -3,8 +3,9 @@
 Plain directories (every YAML file, multi-document files included) and
 Kustomize trees: `resources`/`bases`/`components` (files or directories, each
 maybe a kustomization of its own), then `patchesStrategicMerge` and `patches`
-(file patches that name their object), then the `namespace`, `namePrefix` and
-`nameSuffix` transformers, in that order, as kustomize applies them. The
+(strategic-merge files, JSON 6902 files with a `target`), the `replicas` and
+`images` entries, then the `namespace`, `namePrefix` and `nameSuffix`
+transformers, in that order, as kustomize applies them. The
 result is every document that shapes the object in the cluster, bases first,
 so the last one that sets a field is where the field is finally set.
 Remote bases and inline patches are not followed (they cannot be edited here).
@@ -20,6 +21,12 @@ from typing import Any, Literal, Protocol
 from remediator.gitops.yamledit import EditError, load_all
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+POD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job",
+                       "CronJob"})
+SCALABLE_KINDS = frozenset({"Deployment", "StatefulSet", "ReplicaSet"})
+Role = Literal["resource", "patch", "json6902", "replicas", "images"]
+"""A resource document, a strategic-merge patch, a JSON 6902 patch, or an entry of a
+kustomization's `replicas:` or `images:` (then `local_name` is the entry's name)."""
 _MAX_DEPTH = 20
 
 
@@ -39,7 +46,7 @@ class Definition:
 
     file: str
     index: int
-    role: Literal["resource", "patch"]
+    role: Role
     kind: str
     name: str
     """The name in the cluster (after prefixes and suffixes)."""
@@ -114,23 +121,51 @@ class Tree:
             else:
                 found.extend(self._resources(target))
         found.extend(self._patches(spec, base, found))
+        found.extend(self._transformers(spec, path, found))
         return _transform(spec, found)
 
     def _patches(self, spec: dict[str, Any], base: str,
                  found: list[Definition]) -> Iterator[Definition]:
-        files = [p for p in _strings(spec, "patchesStrategicMerge") if "\n" not in p]
-        files += [p["path"] for p in spec.get("patches") or []
-                  if isinstance(p, dict) and isinstance(p.get("path"), str)]
-        for entry in files:
+        entries: list[tuple[str, Any]] = [
+            (p, None) for p in _strings(spec, "patchesStrategicMerge") if "\n" not in p]
+        entries += [(p["path"], p.get("target")) for key in ("patches", "patchesJson6902")
+                    for p in spec.get(key) or []
+                    if isinstance(p, dict) and isinstance(p.get("path"), str)]
+        for entry, target in entries:
             path = clean_path(base, entry)
             for index, doc in enumerate(self.docs(path)):
-                identity = _identity(doc)
-                if identity is None:
-                    continue
-                for d in found:
-                    if d.role == "resource" and (d.kind, d.name) == identity[:2]:
-                        yield Definition(path, index, "patch", d.kind, d.name, d.namespace,
-                                         identity[1])
+                yield from _patch_definitions(path, index, doc, target, found)
+
+    def _transformers(self, spec: dict[str, Any], path: str,
+                      found: list[Definition]) -> Iterator[Definition]:
+        """`replicas:` and `images:` entries of a kustomization, per resource they touch."""
+        workloads = [d for d in found if d.role == "resource" and d.kind in POD_KINDS]
+        for entry in spec.get("replicas") or []:
+            name = entry.get("name") if isinstance(entry, dict) else None
+            for d in workloads:
+                if d.name == name and d.kind in SCALABLE_KINDS:
+                    yield replace(d, file=path, index=0, role="replicas", local_name=name)
+        for entry in spec.get("images") or []:
+            name = entry.get("name") if isinstance(entry, dict) else None
+            if isinstance(name, str):
+                yield from (replace(d, file=path, index=0, role="images", local_name=name)
+                            for d in workloads)
+
+
+def _patch_definitions(path: str, index: int, doc: Any, target: Any,
+                       found: list[Definition]) -> Iterator[Definition]:
+    role: Role = "json6902" if isinstance(doc, list) else "patch"
+    identity = _identity(doc)
+    if isinstance(target, dict):
+        kind, name = target.get("kind"), target.get("name")
+    elif identity is not None and role == "patch":
+        kind, name = identity[0], identity[1]
+    else:
+        return
+    local = identity[1] if identity is not None else ""
+    for d in found:
+        if d.role == "resource" and d.kind == kind and d.name == name:
+            yield Definition(path, index, role, d.kind, d.name, d.namespace, local)
 
 
 def _transform(spec: dict[str, Any], found: list[Definition]) -> list[Definition]:

@@ -2,7 +2,8 @@
 
 History is walked from the target branch's tip; a commit counts when, in one
 of the files defining the object, the `spec.template` of the object's document
-differs from its parent's (comments and formatting do not count). That
+(or the kustomization `images:` entry, or the JSON 6902 patch, that applies to
+it) differs from its parent's (comments and formatting do not count). That
 commit is reverted with libgit2's three-way revert onto the tip, and only the
 files defining the object are taken from the result, so the proposal undoes
 just that change (for an image bump: the image line back to its previous
@@ -42,6 +43,9 @@ def last_template_change(repo: pygit2.Repository, tip: pygit2.Commit,
 
 
 def _template(commit: pygit2.Commit, d: Definition) -> Any:
+    """What of the pod template `d` decides at `commit` (None when it decides nothing)."""
+    if d.role == "replicas":
+        return None
     try:
         blob = commit.tree[d.file]
     except KeyError:
@@ -52,10 +56,23 @@ def _template(commit: pygit2.Commit, d: Definition) -> Any:
         docs = load_all(blob.data.decode("utf-8", errors="replace"), d.file)
     except EditError:
         return "<invalid>"
-    for doc in docs:
-        if (isinstance(doc, dict) and doc.get("kind") == d.kind
-                and (doc.get("metadata") or {}).get("name") == d.local_name):
-            return plain((doc.get("spec") or {}).get("template"))
+    if d.role == "images":
+        entries = (docs[0] or {}).get("images") if docs and isinstance(docs[0], dict) else None
+        return plain([e for e in entries or [] if isinstance(e, dict)
+                      and e.get("name") == d.local_name])
+    if d.role == "json6902":
+        return plain(docs[d.index]) if d.index < len(docs) else None
+    return _template_of(docs, d)
+
+
+def _template_of(docs: list[Any], d: Definition) -> Any:
+    candidates = [doc for doc in docs if isinstance(doc, dict) and doc.get("kind") == d.kind
+                  and (doc.get("metadata") or {}).get("name") == d.local_name]
+    if not candidates and d.index < len(docs):
+        candidates = [docs[d.index]]
+    for doc in candidates:
+        spec = doc.get("spec") if isinstance(doc, dict) else None
+        return plain(spec.get("template")) if isinstance(spec, dict) else None
     return None
 
 
