@@ -19,7 +19,7 @@ from remediator.gitops.proposals import (
     SetFields,
 )
 from remediator.gitops.settings import GitopsSettings
-from tests.gitops.conftest import WEB, Upstream
+from tests.gitops.conftest import WEB, SshServer, Upstream
 from tests.gitops.http_backend import BACKEND, serve
 
 TOKEN = "glpat-0123456789abcdefghij"
@@ -107,3 +107,34 @@ def test_cache_directories_are_safe_names(tmp_path: Path) -> None:
     assert made.parent == tmp_path / "gitops" / "repos"
     assert all(c.isalnum() or c in "._-" for c in made.name)
     assert made != cache_dir(tmp_path, "https://git.example/etc/passwd")
+
+
+def test_ssh_key_and_known_host(upstream: Upstream, sshd: SshServer, tmp_path: Path) -> None:
+    import getpass
+
+    known = tmp_path / "known_hosts"
+    known.write_text(sshd.known_hosts_line)
+    settings = GitopsSettings(ssh_key_file=sshd.client_key, ssh_known_hosts_file=known)
+    proposer = Proposer(settings, state_dir=tmp_path / "state")
+    url = f"ssh://{getpass.getuser()}@127.0.0.1:{sshd.port}{upstream.bare}"
+
+    proposal = proposer.propose(scale(url))
+
+    assert proposal.files == ("apps/shop/overlays/prod/replicas.yaml",)
+    assert upstream.branches() == ["main", "remediator/c-1"]
+
+
+def test_ssh_host_not_in_known_hosts_is_refused(upstream: Upstream, sshd: SshServer,
+                                                tmp_path: Path) -> None:
+    import getpass
+
+    proposer = Proposer(GitopsSettings(ssh_key_file=sshd.client_key),
+                        state_dir=tmp_path / "state")
+    url = f"ssh://{getpass.getuser()}@127.0.0.1:{sshd.port}{upstream.bare}"
+
+    with pytest.raises(ProposalError) as caught:
+        proposer.propose(scale(url))
+
+    assert caught.value.reason == (f"clone of {url} failed: host key or certificate of "
+                                   "127.0.0.1 is not trusted")
+    assert upstream.branches() == ["main"]
