@@ -127,3 +127,18 @@ def test_the_relay_posts_nothing_for_history(chat_client: TestClient,
                                              chat_api: respx.MockRouter) -> None:
     relay(chat_client)
     assert chat_api.calls.call_count == 0
+
+
+def test_a_half_configured_integration_stops_the_service_naming_what_is_missing(
+        chat_settings: dict[str, object]) -> None:
+    from remediator.app.settings import load_settings
+    from remediator.web.app import ConfigurationError, create_app
+
+    half = {**chat_settings, "slack_channel": None, "mattermost_url": None}
+    with pytest.raises(ConfigurationError) as refused:
+        create_app(load_settings(**half))
+    assert str(refused.value) == ("chat approvals are configured but lack "
+                                  "REMEDIATOR_SLACK_CHANNEL, REMEDIATOR_MATTERMOST_URL")
+    no_url = {**chat_settings, "external_url": None}
+    with pytest.raises(ConfigurationError, match="REMEDIATOR_EXTERNAL_URL"):
+        create_app(load_settings(**no_url))

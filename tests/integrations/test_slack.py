@@ -134,7 +134,7 @@ def test_a_press_that_raced_the_console_loses_and_is_told_who_won(
     assert won.status_code == 200
     assert press(chat_client, clock, button("approve", rid)).status_code == 200
     [told] = sent(chat_api, RESPONSE_URL)
-    assert "is pending, not awaiting approval" in told["text"]
+    assert ", not awaiting approval (approved: approved by webhook-token" in told["text"]
     assert "approved by webhook-token: on it" in told["text"]
     approvals_made = [e for e in audit(chat_client, outcome="operator")]
     assert [e["detail"]["actor"] for e in approvals_made] == ["webhook-token"]
