@@ -46,7 +46,9 @@ def build_chat(settings: Settings, *, database: Database, reads: ReadModel, metr
     slack = mattermost = None
     if slack_secrets is not None:
         api = SlackApi(slack_secrets[1], transport=transport)
-        slack = SlackConfig(signing_secret=slack_secrets[0], api=api,
+        quick = SlackApi(slack_secrets[1], transport=Transport(transport.client, retries=0,
+                                                              timeout=2.5))
+        slack = SlackConfig(signing_secret=slack_secrets[0], api=api, quick=quick,
                             channel=settings.slack_channel or "",
                             operators=frozenset(settings.slack_operators))
         sinks.append(SlackSink(api, slack.channel))

@@ -100,7 +100,7 @@ async def _slack_refusal(services: Services, slack: SlackConfig, press: Press) -
     email = None
     if not interactions.allowed(slack.operators, press.user_id) and slack.wants_email:
         try:
-            email = await slack.api.user_email(press.user_id)
+            email = await slack.quick.user_email(press.user_id)
         except ChatApiError:
             email = None  # cannot tell: not allowed
     if interactions.allowed(slack.operators, press.user_id, email):
@@ -131,7 +131,7 @@ async def _open_decline_form(services: Services, chat: Chat, press: Press) -> Re
     private = json.dumps({"rid": press.remediation_id, "channel": press.channel,
                           "ts": press.message_ref})
     try:
-        await chat.slack.api.open_view(press.trigger_id, decline_view(summary, private))
+        await chat.slack.quick.open_view(press.trigger_id, decline_view(summary, private))
     except ChatApiError as error:
         _tell(chat, press, f"could not open the decline form ({error}); decline in the "
                            "console instead")

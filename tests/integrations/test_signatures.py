@@ -85,6 +85,20 @@ def test_a_signed_payload_that_is_not_ours_is_a_400_naming_the_field(
         400, "user.id: expected a string of at most 64 characters")
 
 
+def test_a_remediation_id_that_is_not_one_is_a_400_before_the_store_sees_it(
+        chat_client: TestClient, clock: FakeClock) -> None:
+    for value in ("../../etc", "x" * 64, "DROP TABLE", ""):
+        answer = press(chat_client, clock, button("approve", value))
+        assert answer.status_code == 400, value
+        assert answer.json()["detail"].startswith("actions[0].value: expected a remediation id")
+    forged = {"type": "view_submission", "user": {"id": "U0ALICE"},
+              "view": {"callback_id": "remediator-decline", "private_metadata": "[1]"}}
+    answer = press(chat_client, clock, forged)
+    assert answer.json()["detail"] == ("view.private_metadata: expected the JSON object we "
+                                       "sent")
+    assert audit(chat_client, outcome="operator") == []
+
+
 def test_an_oversized_body_is_refused_before_it_is_read_further(
         chat_client: TestClient, clock: FakeClock) -> None:
     body = b"payload=" + b"x" * (70 * 1024)

@@ -17,6 +17,10 @@ from remediator.operate.metrics import ChatMetrics
 class SlackConfig:
     signing_secret: str
     api: SlackApi
+    """For the outbox: retries, honours Retry-After."""
+    quick: SlackApi
+    """For calls inside a request (users.info, views.open): Slack wants its answer within
+    3 s, so one attempt, no waiting."""
     channel: str
     operators: frozenset[str]
     """User ids (U...) and emails, as configured."""

@@ -10,6 +10,7 @@ or usernames; whoever is not on it is refused, and the refusal is an
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,9 @@ from remediator.store.operating import OperatorStore
 
 VERBS = ("approve", "decline")
 _ID_MAX = 64
+_REMEDIATION_ID = re.compile(r"[0-9a-f-]{8,36}")
+"""What our buttons carry (a remediation's UUID): anything else is refused before it
+reaches the store (the audit's `remediation_id` column holds 36 characters)."""
 
 
 class BadPayload(ValueError):
@@ -77,6 +81,14 @@ def _text(data: Mapping[str, Any], *path: str, limit: int = _ID_MAX) -> str:
     return value
 
 
+def _rid(data: Mapping[str, Any], *path: str, at: str = "") -> str:
+    value = _text(data, *path)
+    if not _REMEDIATION_ID.fullmatch(value):
+        raise BadPayload(f"{at}{'.'.join(path)}: expected a remediation id, got "
+                         f"{value[:40]!r}")
+    return value
+
+
 def slack_press(body: bytes) -> Press | None:
     """The press in a Slack interaction (`payload=<json>` form body); None: not ours to answer."""
     try:
@@ -92,13 +104,24 @@ def slack_press(body: bytes) -> Press | None:
     if kind == "block_actions":
         return _slack_button(payload, user)
     if kind == "view_submission" and _text(payload, "view", "callback_id") == DECLINE_CALLBACK:
-        meta = json.loads(_text(payload, "view", "private_metadata", limit=3000) or "{}")
+        meta = _metadata(_text(payload, "view", "private_metadata", limit=3000))
         reason = _text(payload, "view", "state", "values", "reason", "reason", "value",
                        limit=3000)
         return Press(integration="slack", verb="decline", reason=reason,
-                     remediation_id=_text(meta, "rid"), channel=_text(meta, "channel"),
-                     message_ref=_text(meta, "ts"), **user)
+                     remediation_id=_rid(meta, "rid", at="view.private_metadata."),
+                     channel=_text(meta, "channel"), message_ref=_text(meta, "ts"), **user)
     return None
+
+
+def _metadata(text: str) -> Mapping[str, Any]:
+    """The decline form's `private_metadata` (ours, echoed by Slack)."""
+    try:
+        meta = json.loads(text or "{}")
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise BadPayload("view.private_metadata: expected the JSON object we sent")
+    return meta
 
 
 def _slack_button(payload: Mapping[str, Any], user: Mapping[str, str]) -> Press | None:
@@ -109,7 +132,7 @@ def _slack_button(payload: Mapping[str, Any], user: Mapping[str, str]) -> Press 
     if verb not in VERBS:
         return None  # a link button or someone else's block
     return Press(integration="slack", verb="approve" if verb == "approve" else "decline_form",
-                 remediation_id=_text(actions[0], "value"),
+                 remediation_id=_rid(actions[0], "value", at="actions[0]."),
                  channel=_text(payload, "channel", "id"),
                  message_ref=_text(payload, "container", "message_ts"),
                  trigger_id=_text(payload, "trigger_id", limit=200),
@@ -131,7 +154,7 @@ def mattermost_press(payload: Any) -> Press:
     if verb not in VERBS:
         raise BadPayload(f"context.action: expected one of {', '.join(VERBS)}")
     press = Press(integration="mattermost", verb=verb,
-                  remediation_id=_text(context, "remediation_id"),
+                  remediation_id=_rid(context, "remediation_id", at="context."),
                   user_id=_text(payload, "user_id"),
                   user_name=_text(payload, "user_name", limit=200),
                   channel=_text(payload, "channel_id"), message_ref=_text(payload, "post_id"))

@@ -30,13 +30,15 @@ class Transport:
     retries: int = 2
     max_wait: float = 30.0
     """The longest Retry-After honoured; a longer one is waited this long."""
-    waited: list[float] = field(default_factory=list)
-    """Every wait, in order (what the bounded backoff did; tests read it)."""
+    timeout: float | None = None
+    """Seconds one attempt may take (None: the client's own timeout)."""
 
     async def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         problem = ""
         for attempt in range(self.retries + 1):
             try:
+                if self.timeout is not None:
+                    kwargs["timeout"] = self.timeout
                 response = await self.client.request(method, url, **kwargs)
             except httpx.HTTPError as error:
                 problem = f"{type(error).__name__}: {error}"
@@ -51,9 +53,7 @@ class Transport:
 
     async def _wait(self, seconds: float, attempt: int) -> None:
         if attempt < self.retries:
-            wait = min(max(seconds, 0.0), self.max_wait)
-            self.waited.append(wait)
-            await self.sleep(wait)
+            await self.sleep(min(max(seconds, 0.0), self.max_wait))
 
 
 def _retry_after(response: httpx.Response, default: float) -> float:
