@@ -53,13 +53,16 @@ def build_chat(settings: Settings, *, database: Database, reads: ReadModel, metr
                             operators=frozenset(settings.slack_operators))
         sinks.append(SlackSink(api, slack.channel))
     if mattermost_secrets is not None:
-        mm_api = MattermostApi(settings.mattermost_url or "", mattermost_secrets[1],
-                               transport=transport)
-        mattermost = MattermostConfig(token=mattermost_secrets[0], api=mm_api,
-                                      channel=settings.mattermost_channel or "",
-                                      operators=frozenset(settings.mattermost_operators))
-        url = (settings.external_url or "").rstrip("/") + MATTERMOST_PATH
-        sinks.append(MattermostSink(mm_api, mattermost.channel, url, mattermost.token))
+        server, bot = settings.mattermost_url or "", mattermost_secrets[1]
+        mattermost = MattermostConfig(
+            token=mattermost_secrets[0], api=MattermostApi(server, bot, transport=transport),
+            quick=MattermostApi(server, bot, transport=Transport(
+                transport.client, retries=0, timeout=2.5)),
+            channel=settings.mattermost_channel or "",
+            actions_url=(settings.external_url or "").rstrip("/") + MATTERMOST_PATH,
+            operators=frozenset(settings.mattermost_operators))
+        sinks.append(MattermostSink(mattermost.api, mattermost.channel, mattermost.actions_url,
+                                    mattermost.token))
     outbox = Outbox(metrics=metrics.chat, limit=settings.chat_backlog)
     relay = Relay(sinks, store=ChatStore(database), reads=reads, outbox=outbox, clock=clock,
                   external_url=settings.external_url)

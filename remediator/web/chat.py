@@ -1,4 +1,4 @@
-"""`POST /integrations/slack/interactions` and `POST /integrations/mattermost/actions`.
+"""`POST /integrations/slack/interactions` (and what `chat_mattermost` shares with it).
 
 Not behind the console's session, bearer token or CSRF check: a chat server
 holds none of them. Each request proves itself instead: Slack's signature
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from functools import partial
-from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
@@ -27,10 +26,9 @@ from remediator.operate.chat.hub import Chat, SlackConfig
 from remediator.operate.chat.interactions import BadPayload, Press
 from remediator.operate.chat.messages import decline_view
 from remediator.operate.chat.outbox import Message
-from remediator.operate.chat.signature import slack_problem, token_matches
+from remediator.operate.chat.signature import slack_problem
 from remediator.operate.chat.transport import ChatApiError
-from remediator.store.readmodel import LookupError_
-from remediator.web.chat_answer import answer
+from remediator.web.chat_answer import answer, not_awaiting
 from remediator.web.deps import ServicesDep, note_refusal
 
 router = APIRouter(prefix="/integrations", tags=["chat"])
@@ -39,7 +37,7 @@ MAX_BODY = 64 * 1024
 """A Slack or Mattermost interaction is a few kilobytes."""
 
 
-async def _body(request: Request) -> bytes:
+async def read_body(request: Request) -> bytes:
     body = b""
     async for chunk in request.stream():
         body += chunk
@@ -48,7 +46,7 @@ async def _body(request: Request) -> bytes:
     return body
 
 
-def _rejected(request: Request, services: Services, chat: Chat, integration: str,
+def rejected(request: Request, services: Services, chat: Chat, integration: str,
               problem: str) -> HTTPException:
     chat.metrics.interactions.labels(integration=integration, result="rejected").inc()
     note_refusal(request, services, problem)
@@ -62,13 +60,13 @@ async def slack_interactions(request: Request, services: ServicesDep,
     chat = services.chat
     if chat is None or chat.slack is None:
         raise HTTPException(404, "Slack approvals are not configured")
-    body = await _body(request)
+    body = await read_body(request)
     problem = slack_problem(chat.slack.signing_secret, body=body,
                             timestamp=request.headers.get("x-slack-request-timestamp"),
                             signature=request.headers.get("x-slack-signature"),
                             now=services.clock())
     if problem is not None:
-        raise _rejected(request, services, chat, "slack", problem)
+        raise rejected(request, services, chat, "slack", problem)
     try:
         press = interactions.slack_press(body)
     except BadPayload as error:
@@ -84,6 +82,7 @@ async def slack_interactions(request: Request, services: ServicesDep,
         background.add_task(chat.outbox.drain)
         return Response(status_code=200)
     if press.verb == "decline_form":
+        background.add_task(chat.outbox.drain)  # what it may tell them
         return await _open_decline_form(services, chat, press)
     said = await answer(request, services, press)
     chat.metrics.interactions.labels(integration="slack", result="answered").inc()
@@ -123,11 +122,11 @@ def _tell(chat: Chat, press: Press, text: str) -> None:
 async def _open_decline_form(services: Services, chat: Chat, press: Press) -> Response:
     """Decline asks why: a modal (its `trigger_id` lasts 3 s, so it is opened now)."""
     assert chat.slack is not None
-    try:
-        summary = await run_in_threadpool(chat.relay.summary, press.remediation_id)
-    except LookupError_ as error:  # an unknown id: say so where they pressed
-        _tell(chat, press, str(error))
+    late = await run_in_threadpool(not_awaiting, services, press.remediation_id)
+    if late is not None:  # answered, expired or unknown: say so where they pressed
+        _tell(chat, press, late)
         return Response(status_code=200)
+    summary = await run_in_threadpool(chat.relay.summary, press.remediation_id)
     private = json.dumps({"rid": press.remediation_id, "channel": press.channel,
                           "ts": press.message_ref})
     try:
@@ -136,34 +135,3 @@ async def _open_decline_form(services: Services, chat: Chat, press: Press) -> Re
         _tell(chat, press, f"could not open the decline form ({error}); decline in the "
                            "console instead")
     return Response(status_code=200)
-
-
-@router.post("/mattermost/actions")
-async def mattermost_actions(request: Request, services: ServicesDep,
-                             background: BackgroundTasks) -> JSONResponse:
-    """A Mattermost button press (the token in its context checked first)."""
-    chat = services.chat
-    if chat is None or chat.mattermost is None:
-        raise HTTPException(404, "Mattermost approvals are not configured")
-    body = await _body(request)
-    try:
-        payload: Any = json.loads(body)
-    except ValueError:
-        payload = None
-    if not token_matches(interactions.mattermost_token(payload), chat.mattermost.token):
-        raise _rejected(request, services, chat, "mattermost",
-                        "missing or wrong Mattermost action token")
-    try:
-        press = interactions.mattermost_press(payload)
-    except BadPayload as error:
-        raise HTTPException(400, str(error)) from None
-    if not interactions.allowed(chat.mattermost.operators, press.user_id, press.user_name):
-        chat.metrics.interactions.labels(integration="mattermost", result="refused").inc()
-        text = await run_in_threadpool(partial(
-            interactions.refuse, services.operator_store, press,
-            setting="MATTERMOST_OPERATORS", now=services.clock()))
-        return JSONResponse({"ephemeral_text": text})
-    said = await answer(request, services, press)
-    chat.metrics.interactions.labels(integration="mattermost", result="answered").inc()
-    background.add_task(chat.relay.run)
-    return JSONResponse({"ephemeral_text": said.text})

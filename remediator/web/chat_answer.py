@@ -15,6 +15,7 @@ from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from remediator.app.services import Services
+from remediator.model.outcomes import Outcome
 from remediator.operate.chat.interactions import Press
 from remediator.operate.chat.messages import decided
 from remediator.store.readmodel import LookupError_
@@ -54,3 +55,19 @@ def who_won(services: Services, remediation_id: str) -> str:
     except LookupError_:
         return ""
     return f" ({answered})" if answered else ""
+
+
+def not_awaiting(services: Services, remediation_id: str) -> str | None:
+    """Why there is nothing to ask a reason for (answered, expired, unknown), or None.
+
+    Checked before a decline form opens: a form for a request someone already
+    answered would only fail on submission.
+    """
+    try:
+        view = services.reads.remediation(remediation_id)
+    except LookupError_ as error:
+        return str(error)
+    if view.state == Outcome.AWAITING_APPROVAL.value:
+        return None
+    return (f"remediation {view.short_id} is {view.state}, not awaiting approval"
+            + who_won(services, remediation_id))

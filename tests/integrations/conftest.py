@@ -73,6 +73,7 @@ def chat_api() -> Iterator[respx.MockRouter]:
         router.post(RESPONSE_URL).respond(json={"ok": True})
         router.post(f"{MM_URL}/api/v4/posts").respond(201, json={"id": "mmpost1"})
         router.put(f"{MM_URL}/api/v4/posts/mmpost1/patch").respond(json={"id": "mmpost1"})
+        router.post(f"{MM_URL}/api/v4/actions/dialogs/open").respond(json={})
         yield router
 
 

@@ -17,6 +17,7 @@ from tests.web.test_console import audit, payments
 POSTS = f"{MM_URL}/api/v4/posts"
 PATCH = f"{MM_URL}/api/v4/posts/mmpost1/patch"
 ACTIONS = "/integrations/mattermost/actions"
+DIALOG = f"{MM_URL}/api/v4/actions/dialogs/open"
 
 
 def action(verb: str, rid: str, *, user: str = "mmuser0dave", name: str = "dave",
@@ -26,6 +27,11 @@ def action(verb: str, rid: str, *, user: str = "mmuser0dave", name: str = "dave"
             "team_id": "team1", "post_id": "mmpost1", "trigger_id": "trig", "type": "",
             "data_source": "", "context": {"action": verb, "remediation_id": rid,
                                            "token": token}}
+
+
+def state_of(client: TestClient, rid: str) -> str:
+    found: str = client.get(f"/api/v1/remediations/{rid}", headers=auth()).json()["state"]
+    return found
 
 
 def requested(client: TestClient) -> str:
@@ -63,13 +69,43 @@ def test_an_allowed_user_approves_and_the_post_is_patched(
     assert "approved by mattermost:dave" in attachment["fields"][-1]["value"]
 
 
-def test_a_username_on_the_allow_list_may_decline(chat_client: TestClient) -> None:
+def test_decline_asks_why_in_a_dialog_whose_submission_declines(
+        chat_client: TestClient, chat_api: respx.MockRouter) -> None:
     rid = requested(chat_client)
-    answer = chat_client.post(ACTIONS, json=action("decline", rid, user="mmuser0carol",
+    opened = chat_client.post(ACTIONS, json=action("decline", rid, user="mmuser0carol",
                                                    name="carol"))
+    assert opened.json() == {}
+    [request] = sent(chat_api, DIALOG)
+    assert (request["trigger_id"], request["url"]) == ("trig", f"{EXTERNAL}{ACTIONS}")
+    assert state_of(chat_client, rid) == "awaiting_approval"
+    submission = {"type": "dialog_submission", "callback_id": "remediator-decline",
+                  "state": request["dialog"]["state"], "user_id": "mmuser0carol",
+                  "channel_id": "mmchannel", "team_id": "team1", "cancelled": False,
+                  "submission": {"reason": "maintenance window"}}
+    assert chat_client.post(ACTIONS, json=submission).json() == {}
+    assert state_of(chat_client, rid) == "declined"
+    [said] = audit(chat_client, outcome="operator")
+    assert (said["detail"]["actor"], said["reason"]) == ("mattermost:carol",
+                                                         "maintenance window")
+
+
+def test_a_dialog_submission_without_our_state_gets_401(chat_client: TestClient) -> None:
+    rid = requested(chat_client)
+    chat_client.post(ACTIONS, json=action("decline", rid, user="mmuser0carol", name="carol"))
+    forged = {"type": "dialog_submission", "user_id": "mmuser0carol",
+              "submission": {"reason": "x"}}
+    for state in (None, f"{rid}:carol:" + "0" * 64, f"{rid}:dave:whatever", "a:b"):
+        assert chat_client.post(ACTIONS, json={**forged, "state": state}).status_code == 401
+    assert state_of(chat_client, rid) == "awaiting_approval"
+
+
+def test_without_a_trigger_id_decline_answers_at_once(chat_client: TestClient) -> None:
+    rid = requested(chat_client)
+    old_server = {**action("decline", rid, user="mmuser0carol", name="carol"),
+                  "trigger_id": ""}
+    answer = chat_client.post(ACTIONS, json=old_server)
     assert answer.json()["ephemeral_text"].startswith("declined: declined by mattermost:carol")
-    state = chat_client.get(f"/api/v1/remediations/{rid}", headers=auth()).json()["state"]
-    assert state == "declined"
+    assert state_of(chat_client, rid) == "declined"
 
 
 def test_someone_else_is_refused_and_audited(chat_client: TestClient) -> None:

@@ -156,3 +156,15 @@ def test_a_decision_in_the_console_and_an_expiry_update_the_message(
     assert approvals.expire_due(services.approval_store, clock())
     relay(chat_client)
     assert "expired" in sent(chat_api, UPDATE)[-1]["blocks"][-1]["text"]["text"]
+
+
+def test_a_late_decline_opens_no_form_and_says_who_answered(
+        chat_client: TestClient, chat_api: respx.MockRouter, clock: FakeClock) -> None:
+    rid = requested(chat_client)
+    chat_client.post(f"/api/v1/remediations/{rid}/decline", headers=auth(),
+                     json={"reason": "no"})
+    assert press(chat_client, clock, button("decline", rid)).status_code == 200
+    assert sent(chat_api, "https://slack.com/api/views.open") == []
+    [told] = sent(chat_api, RESPONSE_URL)
+    assert told["text"].endswith("is declined, not awaiting approval (declined: declined by "
+                                 "webhook-token: no)")

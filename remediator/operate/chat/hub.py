@@ -34,7 +34,11 @@ class SlackConfig:
 class MattermostConfig:
     token: str
     api: MattermostApi
+    quick: MattermostApi
+    """For the dialog opened inside a request: one attempt, no waiting."""
     channel: str
+    actions_url: str
+    """Our `/integrations/mattermost/actions` as Mattermost reaches it."""
     operators: frozenset[str]
     """User ids and usernames, as configured."""
 

@@ -153,9 +153,19 @@ def mattermost_press(payload: Any) -> Press:
     verb = _text(context, "action")
     if verb not in VERBS:
         raise BadPayload(f"context.action: expected one of {', '.join(VERBS)}")
-    press = Press(integration="mattermost", verb=verb,
-                  remediation_id=_rid(context, "remediation_id", at="context."),
-                  user_id=_text(payload, "user_id"),
-                  user_name=_text(payload, "user_name", limit=200),
-                  channel=_text(payload, "channel_id"), message_ref=_text(payload, "post_id"))
-    return press
+    trigger = _text(payload, "trigger_id", limit=500)
+    return Press(integration="mattermost",
+                 verb="decline_form" if verb == "decline" and trigger else verb,
+                 remediation_id=_rid(context, "remediation_id", at="context."),
+                 user_id=_text(payload, "user_id"),
+                 user_name=_text(payload, "user_name", limit=200), trigger_id=trigger,
+                 channel=_text(payload, "channel_id"), message_ref=_text(payload, "post_id"))
+
+
+def mattermost_dialog(payload: Mapping[str, Any], claims: tuple[str, str]) -> Press:
+    """The decline dialog's submission; `claims` is what its verified `state` holds."""
+    return Press(integration="mattermost", verb="decline",
+                 remediation_id=_rid({"state": claims[0]}, "state"),
+                 user_id=_text(payload, "user_id"), user_name=claims[1],
+                 channel=_text(payload, "channel_id"),
+                 reason=_text(payload, "submission", "reason", limit=3000))

@@ -44,3 +44,8 @@ class MattermostApi:
 
     async def patch_post(self, post_id: str, message: str, props: dict[str, Any]) -> None:
         await self._call("PUT", f"/posts/{post_id}/patch", {"message": message, "props": props})
+
+    async def open_dialog(self, trigger_id: str, url: str, dialog: dict[str, Any]) -> None:
+        """An interactive dialog (the decline form); its submission is posted to `url`."""
+        await self._call("POST", "/actions/dialogs/open",
+                         {"trigger_id": trigger_id, "url": url, "dialog": dialog})

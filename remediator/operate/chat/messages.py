@@ -143,6 +143,15 @@ def decline_view(s: Summary, private: str) -> dict[str, Any]:
                              "multiline": True, "max_length": 500}}]}
 
 
+def mattermost_dialog(s: Summary, state: str) -> dict[str, Any]:
+    """Mattermost's decline form: its submission carries the reason and `state`."""
+    return {"callback_id": DECLINE_CALLBACK, "title": "Decline remediation",
+            "introduction_text": _cut(headline(s), 500), "submit_label": "Decline",
+            "state": state, "notify_on_cancel": False,
+            "elements": [{"display_name": "Why decline?", "name": "reason",
+                          "type": "textarea", "max_length": 500, "optional": True}]}
+
+
 def mattermost_props(s: Summary, *, url: str, token: str,
                      outcome: str | None = None) -> dict[str, Any]:
     """One attachment: the request's fields, then buttons or the outcome."""

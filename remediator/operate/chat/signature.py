@@ -43,3 +43,29 @@ def token_matches(presented: object, expected: str) -> bool:
     if not isinstance(presented, str) or not presented:
         return False
     return hmac.compare_digest(presented.encode(), expected.encode())
+
+
+def dialog_state(token: str, remediation_id: str, user_id: str, user_name: str) -> str:
+    """The `state` of Mattermost's decline dialog: the request's id and the user's name,
+    bound to the user it was opened for by an HMAC under our action token.
+
+    A dialog submission carries no context token (and no user name); this proves we
+    opened the dialog, for this user and this request. Only that user's client sees
+    it, and it lets them do nothing they could not do with the button.
+    """
+    mac = hmac.new(token.encode(), f"decline|{remediation_id}|{user_id}|{user_name}".encode(),
+                   hashlib.sha256).hexdigest()
+    return f"{remediation_id}:{user_name}:{mac}"
+
+
+def dialog_claims(token: str, state: object, user_id: object) -> tuple[str, str] | None:
+    """(remediation id, user name) a dialog's `state` holds, if we made it for `user_id`."""
+    if not isinstance(state, str) or not isinstance(user_id, str) or len(state) > 400:
+        return None
+    parts = state.split(":")
+    if len(parts) != 3:
+        return None
+    expected = dialog_state(token, parts[0], user_id, parts[1])
+    if not hmac.compare_digest(expected.encode(), state.encode()):
+        return None
+    return parts[0], parts[1]
