@@ -44,7 +44,8 @@ def test_the_request_is_a_block_kit_message_with_approve_and_decline(
     rid = requested(chat_client)
     [message] = [m for m in sent(chat_api, POST)]
     assert message["channel"] == CHANNEL
-    assert "Approval needed" in message["text"] and "apps-payments" in message["text"]
+    assert message["text"] == ("Approval needed: KubePodCrashLooping on "
+                               "pod/apps-payments/pay-0 (rule restart-crashlooping-pod)")
     [actions] = [b for b in message["blocks"] if b["type"] == "actions"]
     assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
         ("approve", rid), ("decline", rid)]
@@ -168,3 +169,15 @@ def test_a_late_decline_opens_no_form_and_says_who_answered(
     [told] = sent(chat_api, RESPONSE_URL)
     assert told["text"].endswith("is declined, not awaiting approval (declined: declined by "
                                  "webhook-token: no)")
+
+
+def test_the_scheduler_runs_the_relay_only_when_chat_is_configured(
+        chat_client: TestClient, client: TestClient) -> None:
+    from remediator.app.scheduler import build_scheduler
+
+    def jobs(app: TestClient) -> set[str]:
+        services: Any = app.app.state.services  # type: ignore[attr-defined]
+        return {job.id for job in build_scheduler(services).get_jobs()}
+
+    assert "chat-relay" in jobs(chat_client)
+    assert "chat-relay" not in jobs(client)

@@ -88,7 +88,7 @@ def _cut(text: str, limit: int = TEXT_MAX) -> str:
 
 
 def headline(s: Summary) -> str:
-    return f"Approval needed: {s.alertname} on {s.namespace}/{s.target} (rule {s.rule})"
+    return f"Approval needed: {s.alertname} on {s.target} (rule {s.rule})"
 
 
 def slack_blocks(s: Summary, *, outcome: str | None = None) -> list[dict[str, Any]]:
@@ -100,7 +100,7 @@ def slack_blocks(s: Summary, *, outcome: str | None = None) -> list[dict[str, An
         {"type": "header", "text": {"type": "plain_text", "text": _cut(
             f"Approval needed: {s.alertname}", 150)}},
         {"type": "section", "fields": [
-            md(f"*Target*\n{escape(s.namespace)}/{escape(s.target)}"),
+            md(f"*Target*\n{escape(s.target)}"),
             md(f"*Rule*\n{escape(s.rule)}"), md(f"*Remediation*\n{s.short_id}"),
             md(f"*Expires*\n{escape(s.expires) or '-'}")]}]
     if s.evidence:
@@ -155,7 +155,7 @@ def mattermost_dialog(s: Summary, state: str) -> dict[str, Any]:
 def mattermost_props(s: Summary, *, url: str, token: str,
                      outcome: str | None = None) -> dict[str, Any]:
     """One attachment: the request's fields, then buttons or the outcome."""
-    fields = [{"short": True, "title": "Target", "value": f"{s.namespace}/{s.target}"},
+    fields = [{"short": True, "title": "Target", "value": s.target},
               {"short": True, "title": "Rule", "value": s.rule},
               {"short": True, "title": "Remediation", "value": s.short_id},
               {"short": True, "title": "Expires", "value": s.expires or "-"}]

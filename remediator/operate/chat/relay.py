@@ -13,6 +13,7 @@ outbox, after the cursor moved: never inside a decision.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -23,7 +24,9 @@ from remediator.operate.chat.messages import Summary, decided, summary_of
 from remediator.operate.chat.outbox import Message, Outbox
 from remediator.operate.chat.sinks import Sink
 from remediator.store.chat import ChatStore, Posted
-from remediator.store.readmodel import ReadModel
+from remediator.store.readmodel import LookupError_, ReadModel
+
+log = logging.getLogger(__name__)
 
 CURSOR = "chat_cursor"
 
@@ -55,7 +58,11 @@ class Relay:
             if not rid or entry["outcome"] == Outcome.OPERATOR.value:
                 continue
             if entry["outcome"] == Outcome.AWAITING_APPROVAL.value:
-                summary = self.summary(rid)
+                try:
+                    summary = self.summary(rid)
+                except LookupError_:  # purged meanwhile: nothing left to approve
+                    log.warning("approval request %s is gone; not posted", rid[:8])
+                    continue
                 for sink in self.sinks.values():
                     self.outbox.put(Message(sink.integration, f"request {summary.short_id}",
                                             partial(self._post, sink, summary)))

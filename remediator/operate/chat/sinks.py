@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from remediator.operate.chat.mattermost import MattermostApi
-from remediator.operate.chat.messages import Summary, headline, mattermost_props, slack_blocks
+from remediator.operate.chat.messages import (
+    Summary,
+    escape,
+    headline,
+    mattermost_props,
+    slack_blocks,
+)
 from remediator.operate.chat.slack import SlackApi
 from remediator.store.chat import Posted
 
@@ -30,12 +36,13 @@ class SlackSink:
     integration: str = "slack"
 
     async def post(self, summary: Summary) -> Posted:
-        channel, ts = await self.api.post_message(self.channel, headline(summary),
+        channel, ts = await self.api.post_message(self.channel, escape(headline(summary)),
                                                   slack_blocks(summary))
         return Posted(self.integration, channel, ts)
 
     async def update(self, posted: Posted, summary: Summary, outcome: str) -> None:
-        await self.api.update(posted.channel, posted.ref, f"{headline(summary)}: {outcome}",
+        await self.api.update(posted.channel, posted.ref,
+                              escape(f"{headline(summary)}: {outcome}"),
                               slack_blocks(summary, outcome=outcome))
 
 
