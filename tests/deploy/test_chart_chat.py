@@ -7,13 +7,15 @@ import os
 from pathlib import Path
 from typing import Any
 
+import helm_python as helm
 import pytest
 
 from remediator.app.chat import chat_problem
 from remediator.app.settings import Settings
 
-from .chart import render, render_error
+from .chart import CHART, NAMESPACE, render, render_error
 from .test_chart import container, env, mounts, volumes
+from .validation import validate
 
 CHAT: dict[str, Any] = {
     "config": {"externalUrl": "https://remediator.example.org"},
@@ -22,6 +24,20 @@ CHAT: dict[str, Any] = {
                        "operators": ["U0ALICE", "bob@example.org"]},
              "mattermost": {"enabled": True, "url": "https://chat.example.org",
                             "channel": "abc123", "operators": ["carol"]}}}
+
+
+WITH_INGRESS: dict[str, Any] = {
+    **CHAT, "ingress": {"enabled": True, "host": "remediator.example.org"},
+    "chat": {**CHAT["chat"], "ingress": {"enabled": True, "annotations": {"a": "b"}}}}
+
+
+def test_the_chat_values_lint_and_render_valid_objects() -> None:
+    result = helm.lint(str(CHART), WITH_INGRESS, strict=True, namespace=NAMESPACE,
+                       kube_version="1.31.0")
+    assert result["errors"] == []
+    assert [m for m in result["messages"] if m["severity"] > 1] == []
+    for manifest in render(WITH_INGRESS):
+        validate(manifest.body)
 
 
 def test_nothing_about_chat_is_rendered_by_default() -> None:
@@ -68,3 +84,24 @@ def test_the_service_accepts_the_rendered_environment(tmp_path: Path,
     assert settings.slack_secrets() == ("slack-signing-secret-value", "slack-bot-token-value")
     assert settings.mattermost_operators == ["carol"]
     assert chat_problem(settings) is None
+
+
+def test_a_second_ingress_routes_only_the_chat_paths_without_the_consoles_auth() -> None:
+    auth = {"nginx.ingress.kubernetes.io/auth-url": "https://auth.example.org/oauth2/auth"}
+    values = {**CHAT, "ingress": {"enabled": True, "host": "remediator.example.org",
+                                  "className": "nginx", "annotations": auth,
+                                  "tls": {"secretName": "remediator-tls"}},
+              "chat": {**CHAT["chat"], "ingress": {"enabled": True}}}
+    ingresses = {i["metadata"]["name"]: i for i in render(values).of_kind("Ingress")}
+    chat = ingresses["remediator-chat"]
+    assert "annotations" not in chat["metadata"]
+    assert chat["spec"]["tls"] == ingresses["remediator"]["spec"]["tls"]
+    [rule] = chat["spec"]["rules"]
+    assert rule["host"] == "remediator.example.org"
+    assert sorted((p["path"], p["pathType"]) for p in rule["http"]["paths"]) == [
+        ("/integrations/mattermost/actions", "Exact"),
+        ("/integrations/slack/interactions", "Exact")]
+    assert ingresses["remediator"]["metadata"]["annotations"] == auth
+    assert "remediator-chat" not in {i["metadata"]["name"] for i in render(
+        {**values, "chat": {**CHAT["chat"], "ingress": {"enabled": False}}}
+    ).of_kind("Ingress")}
