@@ -1,7 +1,7 @@
 """The service's own metrics, on a registry each app (and each test) builds.
 
 Each component defines the metrics it updates, next to it (`IntakeMetrics`,
-`WorkerMetrics`, `RuleMetrics`, `NotifyMetrics`, `ApprovalMetrics`,
+`WorkerMetrics`, `RuleMetrics`, `NotifyMetrics`, `ApprovalMetrics`, `ChatMetrics`,
 `AuditHeadMetrics`; the web layer's `WebMetrics` is built by `web.app` on
 this registry). This module only assembles them, once, in `Services.build`,
 and hands a metric two components update from its owner to the other.
@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from remediator.app.audit_head import AuditHeadMetrics
 from remediator.execute.metrics import WorkerMetrics
 from remediator.intake.metrics import IntakeMetrics
-from remediator.operate.metrics import ApprovalMetrics, NotifyMetrics
+from remediator.operate.metrics import ApprovalMetrics, ChatMetrics, NotifyMetrics
 from remediator.rules.metrics import RuleMetrics
 
 
@@ -56,6 +56,7 @@ class Metrics:
     approvals: ApprovalMetrics
     audit_head: AuditHeadMetrics
     scheduler: SchedulerMetrics
+    chat: ChatMetrics
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> Metrics:
@@ -68,4 +69,5 @@ class Metrics:
                    notify=NotifyMetrics.create(registry=reg),
                    approvals=ApprovalMetrics.create(registry=reg),
                    audit_head=AuditHeadMetrics.create(registry=reg),
-                   scheduler=SchedulerMetrics.create(registry=reg))
+                   scheduler=SchedulerMetrics.create(registry=reg),
+                   chat=ChatMetrics.create(registry=reg))

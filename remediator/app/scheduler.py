@@ -51,6 +51,8 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
         scheduler.add_job(notify_pending, "interval", id="notify", seconds=5,
                           args=[services.operator_store, notifier],
                           kwargs={"clock": services.clock})
+    if services.chat is not None:
+        scheduler.add_job(services.chat.relay.run, "interval", id="chat-relay", seconds=5)
     if services.alertmanager is not None:
         scheduler.add_job(_reconcile, "interval", id="reconcile",
                           seconds=settings.reconcile_interval.total_seconds(),

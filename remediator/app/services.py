@@ -19,6 +19,7 @@ from remediator.actions.kubernetes.deferred import deferred_kubernetes
 from remediator.actions.kubernetes.source import KubeConfigError, find_kube_source, kubeconfig_paths
 from remediator.actions.registry import ActionRegistry
 from remediator.app.audit_head import audit_head_gauges
+from remediator.app.chat import build_chat
 from remediator.app.metrics import Metrics
 from remediator.app.policy_settings import policy_from_settings, read_inventory_hosts
 from remediator.app.settings import Settings
@@ -33,6 +34,7 @@ from remediator.intake.writer import DecisionWriter
 from remediator.model.abc import Action, Verifier
 from remediator.model.clock import Clock, utcnow
 from remediator.model.policy import Policy
+from remediator.operate.chat.hub import Chat
 from remediator.rules.book import RuleBook
 from remediator.rules.model import Rule
 from remediator.store import Database
@@ -76,6 +78,8 @@ class Services:
     prometheus: PrometheusExecutor | None = None
     kubernetes: DeferredActions | None = None
     """The Kubernetes actions while their client loads in the background (see `start`)."""
+    chat: Chat | None = None
+    """Slack/Mattermost approvals, when configured (`operate.chat`)."""
 
     def start(self) -> None:
         """Begin what may run once the service serves: loading the Kubernetes client,
@@ -100,6 +104,8 @@ class Services:
             await self.catch_up.stop()
         if self.alertmanager is not None:
             await self.alertmanager.aclose()
+        if self.chat is not None:
+            await self.chat.aclose()
         if self.prometheus is not None:
             self.prometheus.close()
         self.database.dispose()
@@ -148,9 +154,11 @@ class Services:
                         if settings.alertmanager_url else None)
         if alertmanager is not None:
             log.info("%s", alertmanager.scope())
+        reads = ReadModel(database=database)
+        chat = build_chat(settings, database=database, reads=reads, metrics=metrics, clock=clock)
         return cls(settings=settings, database=database, rulebook=rulebook, intake=intake,
                    worker=worker, metrics=metrics, clock=clock, executable=executable,
-                   writer=DecisionWriter(intake), reads=ReadModel(database=database),
+                   writer=DecisionWriter(intake), reads=reads, chat=chat,
                    sessions=SessionStore(database), operator_store=OperatorStore(database),
                    approval_store=ApprovalStore(database), alertmanager=alertmanager,
                    catch_up=CatchUp(alertmanager, intake, on_decided=worker.wake),

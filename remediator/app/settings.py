@@ -10,10 +10,9 @@ from __future__ import annotations
 from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
-    BeforeValidator,
     Field,
     SecretStr,
     ValidationError,
@@ -22,12 +21,12 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
-    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
 
+from remediator.app.chat_settings import ChatSettings, CommaList
 from remediator.model.durations import Duration
 from remediator.store.location import (
     DEFAULT_DATABASE_URL,
@@ -47,16 +46,7 @@ a 413, which Alertmanager does not retry, so the default must never be the limit
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("remediator_config_file", default=None)
 
 
-def _split(value: Any) -> Any:
-    if isinstance(value, str):
-        return [item.strip() for item in value.split(",") if item.strip()]
-    return value
-
-
-CommaList = Annotated[list[str], NoDecode, BeforeValidator(_split)]
-
-
-class Settings(BaseSettings):
+class Settings(ChatSettings):
     model_config = SettingsConfigDict(env_prefix="REMEDIATOR_", extra="forbid",
                                       validate_default=True)
 
@@ -247,6 +237,8 @@ class Settings(BaseSettings):
         self.resolved_webhook_token()
         self.resolved_api_token()
         self.resolved_session_key()
+        self.slack_secrets()
+        self.mattermost_secrets()
 
     def shared_secrets_problem(self) -> str | None:
         """What replicas sharing PostgreSQL lack, in one line; None when nothing is missing.

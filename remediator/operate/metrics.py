@@ -33,3 +33,24 @@ class ApprovalMetrics:
             "remediator_approvals",
             "Answers to approval requests (approved, declined, expired), by rule.",
             ["rule", "outcome"], registry=registry))
+
+
+@dataclass(frozen=True)
+class ChatMetrics:
+    """The chat approvals' own counts (`operate.chat`): messages sent or given up on, and
+    button presses answered, refused (not on the allow-list) or rejected (bad signature)."""
+
+    messages: Counter
+    interactions: Counter
+
+    @classmethod
+    def create(cls, *, registry: CollectorRegistry) -> ChatMetrics:
+        return cls(
+            messages=Counter(
+                "remediator_chat_messages", "Chat messages (approval requests and their "
+                "updates), by integration and result (sent, failed).",
+                ["integration", "result"], registry=registry),
+            interactions=Counter(
+                "remediator_chat_interactions", "Chat button presses and forms, by "
+                "integration and result (answered, refused, rejected).",
+                ["integration", "result"], registry=registry))

@@ -40,7 +40,7 @@ _MIGRATION_LOCK_ID = 0x52454D4D49  # "REMMI": apart from the writers' lock
 _LOCK_NOT_AVAILABLE = "55P03"
 _APPLICATION = f"remediator@{socket.gethostname()}"[:63]
 """pg_stat_activity's name for this replica's sessions (the pod's name in Kubernetes)."""
-HEAD_REVISION = "0011"
+HEAD_REVISION = "0012chat"
 """The newest migration; a test keeps it equal to Alembic's head."""
 
 

@@ -280,3 +280,15 @@ login_failures = Table(
     Index("ix_login_failures_client_at", "client", "at"),
     Index("ix_login_failures_at", "at"),
 )
+
+# Approval requests posted to chat, so a later answer updates them (migration 0012chat).
+chat_messages = Table(
+    "chat_messages",
+    metadata,
+    Column("remediation_id", String(36), primary_key=True),
+    Column("integration", String(16), primary_key=True),
+    Column("channel", String(64), nullable=False),
+    Column("ref", String(64), nullable=False),
+    Column("posted_at", UTCDateTime(), nullable=False),
+    Index("ix_chat_messages_posted_at", "posted_at"),
+)

@@ -18,11 +18,12 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from remediator import __version__
+from remediator.app.chat import chat_problem
 from remediator.app.scheduler import build_scheduler
 from remediator.app.services import Services
 from remediator.app.settings import Settings
 from remediator.store import StoreUnavailable
-from remediator.web import api, login, ops, page, sessions_api, webhook
+from remediator.web import api, chat, chat_mattermost, login, ops, page, sessions_api, webhook
 from remediator.web.forwarded import ForwardedFor, proxy_networks
 from remediator.web.headers import SecurityHeaders, swagger_page
 from remediator.web.metrics import WebMetrics
@@ -44,6 +45,9 @@ def check_settings(settings: Settings) -> str | None:
         proxy_networks(settings.trusted_proxies)
     except ValueError as error:
         raise ConfigurationError(str(error)) from None
+    chat = chat_problem(settings)
+    if chat is not None:
+        raise ConfigurationError(chat)
     if webhook_token is None and not settings.dev:
         raise ConfigurationError("no webhook token: set REMEDIATOR_WEBHOOK_TOKEN or "
                                  "REMEDIATOR_WEBHOOK_TOKEN_FILE, or run with --dev")
@@ -87,12 +91,8 @@ def create_app(settings: Settings, *, scheduler: bool = True, services: Services
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.webhook_token = webhook_token
     app.state.api_token = settings.resolved_api_token()
-    app.include_router(webhook.router)
-    app.include_router(api.router)
-    app.include_router(sessions_api.router)
-    app.include_router(ops.router)
-    app.include_router(page.router)
-    app.include_router(login.router)
+    for module in (webhook, chat, chat_mattermost, api, sessions_api, ops, page, login):
+        app.include_router(module.router)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(RequestValidationError, _bad_request)
     app.add_middleware(SecurityHeaders)

@@ -1,0 +1,94 @@
+"""Sending to chat off the decision path: a bounded backlog per integration.
+
+Decisions never wait for Slack or Mattermost: the relay and the endpoints
+put messages here, and `drain` sends them afterwards. When a server is down
+the message that failed stays first in line and the integration's queue
+waits for the next drain (the relay's next run): nothing is lost while the
+backlog has room. Beyond `limit` messages, or `attempts` failed drains, the
+oldest is given up on, counted (`result="failed"`) and said in the log. A
+failing spell is logged once when it starts and once when it ends, not once
+per message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from remediator.operate.metrics import ChatMetrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Message:
+    integration: str
+    what: str
+    """What it is, for the log (`post 1a2b3c4d`); never a secret."""
+    send: Callable[[], Awaitable[None]]
+    failures: int = 0
+
+
+class Outbox:
+    def __init__(self, *, metrics: ChatMetrics, limit: int = 500, attempts: int = 5) -> None:
+        self.metrics = metrics
+        self.limit = limit
+        self.attempts = attempts
+        self._queues: dict[str, deque[Message]] = {}
+        self._spells: dict[str, tuple[int, int]] = {}
+        """Per integration in a failing spell: (failed attempts, messages given up)."""
+        self._lock = asyncio.Lock()
+
+    def waiting(self, integration: str) -> int:
+        return len(self._queues.get(integration, ()))
+
+    def put(self, message: Message) -> None:
+        queue = self._queues.setdefault(message.integration, deque())
+        if len(queue) >= self.limit:
+            self._give_up(queue.popleft(), "the backlog is full")
+        queue.append(message)
+
+    async def drain(self) -> None:
+        """Send what waits, integration by integration; a failure stops that one's queue."""
+        async with self._lock:
+            for integration, queue in self._queues.items():
+                while queue:
+                    message = queue[0]
+                    try:
+                        await message.send()
+                    except Exception as error:  # any failure of a chat server: kept for later
+                        self._failed(message, error)
+                        if message.failures >= self.attempts:
+                            self._give_up(queue.popleft(), f"{self.attempts} failed attempts")
+                        break
+                    queue.popleft()
+                    self._sent(integration)
+
+    def _sent(self, integration: str) -> None:
+        self.metrics.messages.labels(integration=integration, result="sent").inc()
+        failed, dropped = self._spells.pop(integration, (0, 0))
+        if failed:
+            log.warning("%s: sending works again after %d failed attempt(s); %d message(s) "
+                        "were given up meanwhile", integration, failed, dropped)
+
+    def _failed(self, message: Message, error: Exception) -> None:
+        message.failures += 1
+        failed, dropped = self._spells.get(message.integration, (0, 0))
+        self._spells[message.integration] = (failed + 1, dropped)
+        if not failed:
+            log.warning("%s: sending failed (%s: %s); %d message(s) wait and are retried "
+                        "(at most %d kept); not logged again until it works",
+                        message.integration, message.what, error,
+                        self.waiting(message.integration), self.limit)
+
+    def _give_up(self, message: Message, why: str) -> None:
+        """Counted always; logged only outside a failing spell (the spell's end says it)."""
+        self.metrics.messages.labels(integration=message.integration, result="failed").inc()
+        spell = self._spells.get(message.integration)
+        if spell is None:
+            log.warning("%s: gave up on %s: %s", message.integration, message.what, why)
+        else:
+            self._spells[message.integration] = (spell[0], spell[1] + 1)
