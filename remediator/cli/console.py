@@ -185,8 +185,10 @@ def _fetch_view(remote: Remote, remediation_id: str) -> RemediationView:
 
     with Client(remote) as client:
         found = client.get(f"/api/v1/remediations/{path_id(remediation_id)}")
+    # A newer service may add fields (the detail's `summary`): the CLI renders what it knows.
+    known = {key: value for key, value in found.items() if key in RemediationView.model_fields}
     try:
-        return RemediationView.model_validate(found)
+        return RemediationView.model_validate(known)
     except ValidationError as error:
         fail(f"{remote.url} answered with a remediation this CLI cannot read "
              f"({error.error_count()} problem(s)): is it another version of remediator?")
