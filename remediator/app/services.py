@@ -129,14 +129,9 @@ class Services:
         database.migrate()
         audit_head_gauges(database, metrics.audit_head)  # right from the first scrape
         executable = frozenset(actions.types())
-        if not any(t.startswith("kubernetes.") for t in executable):
-            log.warning("no Kubernetes connection (%s): Kubernetes actions run as dry-runs "
-                        "(decided and audited, not executed)", no_kubernetes_reason(settings))
+        warn_about_reach(settings, executable)
         policy = policy_from_settings(settings, executable=executable,
                                       inventory_hosts=read_inventory_hosts(settings))
-        if "kube-system" not in settings.denied_namespaces:
-            log.warning("kube-system is not in DENIED_NAMESPACES (%s): setting the list "
-                        "replaces the default", ",".join(settings.denied_namespaces) or "empty")
         log.info("%s", startup_summary(settings, rulebook, database, cluster))
         intake = Intake(store=IntakeStore(database), rulebook=rulebook, policy=policy,
                         metrics=metrics.intake, clock=clock)
@@ -163,6 +158,16 @@ class Services:
                    approval_store=ApprovalStore(database), alertmanager=alertmanager,
                    catch_up=CatchUp(alertmanager, intake, on_decided=worker.wake),
                    prometheus=prometheus, kubernetes=deferred)
+
+
+def warn_about_reach(settings: Settings, executable: frozenset[str]) -> None:
+    """What start-up says when the service can do less (or more) than the user may think."""
+    if not any(t.startswith("kubernetes.") for t in executable):
+        log.warning("no Kubernetes connection (%s): Kubernetes actions run as dry-runs "
+                    "(decided and audited, not executed)", no_kubernetes_reason(settings))
+    if "kube-system" not in settings.denied_namespaces:
+        log.warning("kube-system is not in DENIED_NAMESPACES (%s): setting the list "
+                    "replaces the default", ",".join(settings.denied_namespaces) or "empty")
 
 
 def build_worker(settings: Settings, *, database: Database, rulebook: RuleBook,
