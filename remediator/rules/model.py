@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from remediator.model.durations import Duration
+from remediator.rules.gitops import GitopsPolicy
 from remediator.rules.index import RuleIndex
 from remediator.rules.matchers import Matcher, MatcherError, match_all
 from remediator.rules.specs import ActionSpec, TemplateStr
@@ -133,6 +134,10 @@ class Rule(BaseModel):
     when: When | None = None
     only_if: OnlyIf | None = None
     unless: Unless | None = None
+    gitops: GitopsPolicy | None = Field(default=None, description=(
+        "What to do when Argo CD or Flux owns the target: act | propose | refuse, "
+        "or the long form {mode, also_act, push_to, suspend_while_proposed, values}; "
+        "unset: the service's GITOPS_DEFAULT"))
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         return match_all(self.matchers, labels)

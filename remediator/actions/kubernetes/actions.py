@@ -29,10 +29,12 @@ from remediator.actions.kubernetes.client import (
     write,
 )
 from remediator.actions.kubernetes.exists import ExistsAction
+from remediator.actions.kubernetes.gitops_owner import GitopsOwnerAction
 from remediator.actions.kubernetes.snapshot import SnapshotAction
 from remediator.actions.kubernetes.target_check import EXISTS_ACTION
 from remediator.actions.kubernetes.undo import RolloutUndoAction
 from remediator.evidence.limits import SNAPSHOT_ACTION
+from remediator.gitops.ownership import GITOPS_OWNER_ACTION
 from remediator.model.abc import Action
 from remediator.model.actions import (
     ActionError,
@@ -302,4 +304,5 @@ def kubernetes_actions(api_client: ApiClient, *, clock: Clock = _utcnow,
         "kubernetes.rollout_undo": RolloutUndoAction(api_client, clock=clock),
         SNAPSHOT_ACTION: SnapshotAction(api_client, workers=evidence_readers),
         EXISTS_ACTION: ExistsAction(api_client),
+        GITOPS_OWNER_ACTION: GitopsOwnerAction(api_client),
     }
