@@ -216,7 +216,8 @@ def _argo(get: Get, app_ns: str, app: str, owner: str, notes: list[str], *,
             return None
         return _with(base, unknown=True, notes=(str(problem),))
     spec = found.get("spec") or {}
-    source = spec.get("source") or next(iter(spec.get("sources") or ()), {}) or {}
+    source: Mapping[str, Any] = (spec.get("source")
+                                 or next(iter(spec.get("sources") or ()), None) or {})
     automated = (spec.get("syncPolicy") or {}).get("automated")
     return _with(base, repo=source.get("repoURL"),
                  path=source.get("path") or source.get("chart"),

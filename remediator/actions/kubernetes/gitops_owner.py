@@ -56,10 +56,11 @@ class GitopsOwnerAction:
         method, url, headers, body, post = self._client.param_serialize(
             "GET", path, header_params={"Accept": "application/json"},
             auth_settings=["BearerToken"])
+        data: bytes | None = None
         try:
             response = self._client.call_api(method, url, headers, body, post,
                                              _request_timeout=remaining)
-            response.read()
+            data = _read(response)
         except ApiException as error:
             status = int(error.status or 0)
         except urllib3.exceptions.HTTPError as error:
@@ -70,5 +71,12 @@ class GitopsOwnerAction:
             return None
         if not 200 <= status < 300:
             raise Unreadable(status, f"HTTP {status} on GET {path}")
-        data = json.loads(response.data)
-        return data if isinstance(data, dict) else None
+        parsed = json.loads(data or b"null")
+        return parsed if isinstance(parsed, dict) else None
+
+
+def _read(response: Any) -> bytes | None:
+    """The body of a `RESTResponse` (its `read` is untyped)."""
+    response.read()
+    body: bytes | None = response.data
+    return body
