@@ -20,10 +20,13 @@ from typing import Any
 from remediator.actions.registry import ActionRegistry
 from remediator.diagnosis import Context, FiringAlert, Hint, Related, diagnose
 from remediator.evidence.limits import SNAPSHOT_ACTION, Limits, snapshot_request
+from remediator.execute.gitops_gate import Gated, GitopsGate
 from remediator.execute.preconditions import Verdict, expr_verdict, hint_verdict
+from remediator.gitops.ownership import Ownership
 from remediator.model.abc import Querier
 from remediator.model.actions import ActionError, ActionRequest, ActionResult, TargetGone
 from remediator.model.clock import Clock, utcnow
+from remediator.model.outcomes import Outcome
 from remediator.rules.model import Rule
 from remediator.store.jobs import Job
 from remediator.store.preflight_store import PreflightStore
@@ -63,6 +66,8 @@ class Prepared:
     blocked: bool = False
     hints: list[Hint] = field(default_factory=list)
     notes: list[dict[str, Any]] = field(default_factory=list)
+    gitops: Mapping[str, Any] = field(default_factory=dict)
+    """The GitOps gate's audit detail for an action that runs (`execute.gitops_gate`)."""
     _failure: Callable[[], Any] | None = None
 
     def annotations(self) -> dict[str, Any]:
@@ -72,7 +77,7 @@ class Prepared:
                             for h in self.hints]
         if self.notes:
             out["preconditions"] = self.notes
-        return out
+        return {**out, **self.gitops}
 
     async def settle(self, result: ActionResult | ActionError) -> ActionResult | ActionError:
         """Put the hints on the result's audit entry; snapshot again if the action failed."""
@@ -88,8 +93,11 @@ class Prepared:
 class Preflight:
     def __init__(self, *, store: PreflightStore, actions: ActionRegistry,
                  rules: Callable[[str], Rule | None], prometheus: Querier | None = None,
-                 clock: Clock = utcnow, config: PreflightConfig | None = None) -> None:
+                 clock: Clock = utcnow, config: PreflightConfig | None = None,
+                 gitops: GitopsGate | None = None) -> None:
         self.store = store
+        self.gitops = gitops
+        """Who owns the target, and act/propose/refuse when Argo CD or Flux does."""
         self.actions = actions
         self.rules = rules
         self.prometheus = prometheus
@@ -103,6 +111,9 @@ class Preflight:
                       request: ActionRequest) -> Prepared:
         rule = self.rules(remediation.rule)
         document = await self.snapshot(request)
+        owner = await self.gitops.ownership(request) if self.gitops is not None else None
+        if owner is not None:
+            document = {**(document or {"target": request.target}), "gitops": owner.to_json()}
         context = self._context(remediation, document, [])
         firing, capped = await asyncio.to_thread(self._firing, context.related())
         hints = diagnose(replace(context, firing=firing, firing_capped=capped))
@@ -111,15 +122,23 @@ class Preflight:
         if rule is not None:
             verdict = hint_verdict(rule, hints) or await expr_verdict(
                 rule, remediation.alert, self.prometheus, notes)
-        await asyncio.to_thread(self._record, job, remediation, document, hints, verdict)
+        gated = await self._gate(remediation, request, rule, owner, verdict)
+        await asyncio.to_thread(self._record, job, remediation, document, hints, verdict, gated)
 
         async def on_failure() -> None:
             again = await self.snapshot(request)
             if again is not None:
                 await asyncio.to_thread(self._save_failure, remediation.id, again, hints)
 
-        return Prepared(blocked=verdict is not None, hints=hints, notes=notes,
-                        _failure=on_failure)
+        return Prepared(blocked=verdict is not None or gated.outcome is not None,
+                        hints=hints, notes=notes, gitops=gated.detail, _failure=on_failure)
+
+    async def _gate(self, remediation: Remediation, request: ActionRequest, rule: Rule | None,
+                    owner: Ownership | None, verdict: Verdict | None) -> Gated:
+        """Act, propose or refuse on a GitOps-managed target (once the preconditions held)."""
+        if self.gitops is None or owner is None or verdict is not None or not owner.managed:
+            return Gated()
+        return await self.gitops.decide(remediation, request, rule, owner)
 
     async def snapshot(self, request: ActionRequest) -> dict[str, Any] | None:
         """The target's evidence, or None when there is no Kubernetes target or client."""
@@ -163,12 +182,16 @@ class Preflight:
                                          hints=[h.to_json() for h in hints])
 
     def _record(self, job: Job, remediation: Remediation, document: dict[str, Any] | None,
-                hints: list[Hint], verdict: Verdict | None) -> None:
-        """The snapshot and, if a precondition failed, the outcome: one transaction."""
-        refused = None
+                hints: list[Hint], verdict: Verdict | None, gated: Gated) -> None:
+        """The snapshot and, if a precondition failed or GitOps stops it, the outcome:
+        one transaction."""
+        refused, outcome, release = None, Outcome.PRECONDITION_FAILED, True
+        hinted = {"hints": [{"name": h.name, "explanation": h.explanation} for h in hints]}
         if verdict is not None:
-            refused = (f"not run: {verdict.reason}", {
-                **verdict.detail,
-                "hints": [{"name": h.name, "explanation": h.explanation} for h in hints]})
+            refused = (f"not run: {verdict.reason}", {**verdict.detail, **hinted})
+        elif gated.outcome is not None:
+            refused = (gated.reason, {**gated.detail, **hinted})
+            outcome, release = gated.outcome, gated.release_key
         self.store.record_preflight(job, remediation, now=self.clock(), document=document,
-                                    hints=[h.to_json() for h in hints], refused=refused)
+                                    hints=[h.to_json() for h in hints], refused=refused,
+                                    outcome=outcome, release_key=release)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 GitopsMode = Literal["act", "propose", "refuse"]
 MODES: tuple[str, ...] = ("act", "propose", "refuse")
@@ -23,11 +23,19 @@ class HelmValues(BaseModel):
     """Where a Helm-sourced application keeps the value the action changes."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    file: str = Field(min_length=1, max_length=256, pattern=r"^[^\0]+$",
+    file: str = Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_.\-/]+$",
                       description="Values file, relative to the source path "
                                   "(e.g. values-prod.yaml).")
     key: str = Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_.\-\[\]]+$",
                      description="Dotted key in that file (e.g. replicaCount).")
+
+    @field_validator("file")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        if value.startswith("/") or ".." in value.split("/"):
+            raise ValueError("values.file is a path inside the source directory "
+                             "(no leading / and no ..)")
+        return value
 
 
 class GitopsPolicy(BaseModel):

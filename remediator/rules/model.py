@@ -82,7 +82,7 @@ class Approval(BaseModel):
 
 
 HintName = Literal["recent_rollout", "oom_killed", "node_not_ready", "co_firing",
-                   "dependency_down", "image_pull"]
+                   "dependency_down", "image_pull", "gitops_managed"]
 OnError = Literal["skip", "act"]
 
 
