@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 from kubernetes.client import ApiClient
 
+from remediator.operate.notify import claim_events, message
+from remediator.store.operating import OperatorStore
+from remediator.store.readmodel import ReadModel
 from tests.gitops.conftest import APPS, DEPLOYMENTS, NS, REPO, World, application, deployment
 from tests.gitops.rig import FakeProposer, Rig, build_rig
 
@@ -162,3 +165,20 @@ async def test_helm_values(tmp_path: Path, client: ApiClient, world: World,
     assert (change.file, change.key, change.value) == (  # type: ignore[union-attr]
         "values-prod.yaml", "replicaCount", 5)
 
+
+
+async def test_notification_carries_the_pull_request(tmp_path: Path, client: ApiClient,
+                                                     managed: World,
+                                                     proposer: FakeProposer) -> None:
+    rig = rig_for(tmp_path, client, "propose", proposer)
+    store = OperatorStore(rig.database)
+    assert claim_events(store, rig.clock()) == []  # the cursor starts here
+    (summary,) = rig.fire()
+    await rig.worker.drain()
+    (event,) = claim_events(store, rig.clock())
+    sent = message(event, "https://remediator.example")
+    assert (sent["event"], sent["title"]) == ("proposed", "Change proposed in git")
+    assert sent["pr_url"] == "https://git.example.com/platform/apps/pull/7"
+    assert "https://git.example.com/platform/apps/pull/7" in sent["text"]
+    view = ReadModel(database=rig.database).remediation(summary["remediation_id"])
+    assert view.proposal is not None and view.proposal["pr_url"] == sent["pr_url"]
