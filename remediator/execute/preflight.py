@@ -22,6 +22,7 @@ from remediator.diagnosis import Context, FiringAlert, Hint, Related, diagnose
 from remediator.evidence.limits import SNAPSHOT_ACTION, Limits, snapshot_request
 from remediator.execute.gitops_gate import Gated, GitopsGate
 from remediator.execute.preconditions import Verdict, expr_verdict, hint_verdict
+from remediator.gitops.drift import expected_fields
 from remediator.gitops.ownership import Ownership
 from remediator.model.abc import Querier
 from remediator.model.actions import ActionError, ActionRequest, ActionResult, TargetGone
@@ -68,6 +69,7 @@ class Prepared:
     notes: list[dict[str, Any]] = field(default_factory=list)
     gitops: Mapping[str, Any] = field(default_factory=dict)
     """The GitOps gate's audit detail for an action that runs (`execute.gitops_gate`)."""
+    action: str = ""
     _failure: Callable[[], Any] | None = None
 
     def annotations(self) -> dict[str, Any]:
@@ -82,12 +84,21 @@ class Prepared:
     async def settle(self, result: ActionResult | ActionError) -> ActionResult | ActionError:
         """Put the hints on the result's audit entry; snapshot again if the action failed."""
         extra = self.annotations()
+        if isinstance(result, ActionResult) and "gitops" in extra:
+            extra["gitops"] = with_holds(extra["gitops"], self.action, result.detail)
         if isinstance(result, ActionError):
             if self._failure is not None and not isinstance(result, TargetGone):
                 await self._failure()
             result.detail.update(extra)
             return result
         return replace(result, detail={**result.detail, **extra}) if extra else result
+
+
+def with_holds(section: Mapping[str, Any], action: str,
+               detail: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Under self-heal, the fields the action set: verification checks they still hold."""
+    holds = expected_fields(action, detail) if section.get("self_heal") else None
+    return {**section, "holds": holds} if holds else section
 
 
 class Preflight:
@@ -131,7 +142,8 @@ class Preflight:
                 await asyncio.to_thread(self._save_failure, remediation.id, again, hints)
 
         return Prepared(blocked=verdict is not None or gated.outcome is not None,
-                        hints=hints, notes=notes, gitops=gated.detail, _failure=on_failure)
+                        hints=hints, notes=notes, gitops=gated.detail, action=request.type,
+                        _failure=on_failure)
 
     async def _gate(self, remediation: Remediation, request: ActionRequest, rule: Rule | None,
                     owner: Ownership | None, verdict: Verdict | None) -> Gated:

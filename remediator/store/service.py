@@ -158,7 +158,8 @@ class Store:
                 if after is not None:
                     jobs.enqueue(connection, kind=jobs.VERIFY, remediation_id=remediation.id,
                                  run_at=now + timedelta(seconds=float(after)),
-                                 payload={"expr": job.payload.get("verify_expr")})
+                                 payload={"expr": job.payload.get("verify_expr"),
+                                          **_gitops_holds(settled.detail or {})})
             recorder.record_outcome(connection, remediation, outcome=settled.outcome, now=now,
                                     reason=settled.reason, duration_ms=settled.duration_ms,
                                     detail=settled.detail,
@@ -291,3 +292,9 @@ def _cancel_if_blocked(connection: Connection, job: Job, remediation: Remediatio
     recorder.record_outcome(connection, remediation, outcome=outcome, reason=reason,
                             now=now, state=outcome.value)
     return True
+
+
+def _gitops_holds(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """What verification checks still holds on a self-healing GitOps target (if any)."""
+    holds = (detail.get("gitops") or {}).get("holds")
+    return {"gitops_holds": dict(holds)} if isinstance(holds, Mapping) and holds else {}

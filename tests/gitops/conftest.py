@@ -84,6 +84,7 @@ class World:
         self.emulator.objects[resource, meta["namespace"], meta["name"]] = obj
 
     def get(self, resource: str, namespace: str, name: str) -> Any:
+        """The stored object (kmock's view: index it like a dict)."""
         return self.emulator.objects[resource, namespace, name]
 
 
