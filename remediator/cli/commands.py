@@ -16,6 +16,7 @@ import typer
 
 from remediator import __version__
 from remediator.cli import audit
+from remediator.cli.drift import drift
 from remediator.cli.sessions import app as sessions_app
 from remediator.cli.store import audit_reads, store_settings
 from remediator.cli.store import load_settings as _settings
@@ -307,6 +308,7 @@ def _serve_settings(config: Path | None, flags: dict[str, Any]) -> Settings:
 app.add_typer(cluster_app, name="cluster", help="Provision and edit the K3s cluster (Ansible).")
 app.add_typer(report_app, name="report")
 app.add_typer(sessions_app, name="sessions")
+app.command("drift")(drift)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from remediator.model.outcomes import Outcome
@@ -60,11 +60,16 @@ class DriftItem:
     """The controller has since put git's value back (verification said so)."""
 
     def to_json(self, now: datetime) -> dict[str, Any]:
-        age = (now - datetime.fromisoformat(self.at)).total_seconds()
+        at = datetime.fromisoformat(self.at)
+        if at.tzinfo is None:  # SQLite keeps UTC timestamps without their zone
+            at = at.replace(tzinfo=UTC)
+        age = (now - at).total_seconds()
         return {**self.__dict__, "age_seconds": max(0, round(age))}
 
 
-_CHANGES = frozenset({"kubernetes.scale", "kubernetes.hpa_patch", "kubernetes.rollout_undo"})
+CHANGES = frozenset({"kubernetes.scale", "kubernetes.hpa_patch", "kubernetes.rollout_undo"})
+"""The actions whose change git would hold (a pod deletion or a restart leaves none)."""
+REVERT = "kubernetes.hpa_revert"
 
 
 def drift_items(entries: Iterable[Mapping[str, Any]]) -> list[DriftItem]:
@@ -73,8 +78,8 @@ def drift_items(entries: Iterable[Mapping[str, Any]]) -> list[DriftItem]:
     An action entry with `detail.gitops.mode` act (or a proposal with
     also_act) on a managed target opens an item; a later
     `reverted_by_gitops` marks it reverted; a follow-up that undid the
-    change (`hpa_revert`) or a resolved alert does not close it: the live
-    value may differ from git either way, the report says what we did.
+    change (`hpa_revert` with `reverted`) closes it; a resolved alert
+    does not: the live value still differs from git.
     """
     found: dict[str, DriftItem] = {}
     for entry in entries:
@@ -84,9 +89,12 @@ def drift_items(entries: Iterable[Mapping[str, Any]]) -> list[DriftItem]:
         if entry.get("outcome") == Outcome.REVERTED_BY_GITOPS.value and rid in found:
             found[rid] = DriftItem(**{**found[rid].__dict__, "reverted": True})
             continue
+        if entry.get("action") == REVERT and (entry.get("detail") or {}).get("reverted"):
+            found.pop(rid, None)  # the follow-up put the old bounds back: nothing is left
+            continue
         section = (entry.get("detail") or {}).get("gitops") or {}
         if (entry.get("outcome") != Outcome.SUCCEEDED.value or entry.get("action") not in
-                _CHANGES or not section.get("controller") or section.get("mode") == "refuse"):
+                CHANGES or not section.get("controller") or section.get("mode") == "refuse"):
             continue
         if (entry.get("detail") or {}).get("changed") is False:
             continue
