@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.gitops.conftest import World
+from tests.gitops_ownership.conftest import World
 
 
 class SelfHeal:

@@ -29,7 +29,7 @@ from remediator.store.audit.log import AuditQuery
 from remediator.store.intake_store import IntakeStore
 from remediator.store.preflight_store import PreflightStore
 from remediator.store.service import Store
-from tests.gitops.conftest import NS
+from tests.gitops_ownership.conftest import NS
 from tests.support.payloads import alert
 
 NOW = datetime(2026, 12, 7, 22, 0, tzinfo=UTC)

@@ -17,9 +17,9 @@ from remediator.app.drift import DriftMetrics, refresh_drift
 from remediator.app.settings import load_settings
 from remediator.cli import app as cli
 from remediator.web.app import create_app
-from tests.gitops.conftest import APPS, DEPLOYMENTS, NS, World, application, deployment
-from tests.gitops.rig import FakeProposer, Rig, build_rig
-from tests.gitops.selfheal import SelfHeal
+from tests.gitops_ownership.conftest import APPS, DEPLOYMENTS, NS, World, application, deployment
+from tests.gitops_ownership.rig import FakeProposer, Rig, build_rig
+from tests.gitops_ownership.selfheal import SelfHeal
 from tests.web.conftest import READ_TOKEN, TOKEN, auth, post_login
 
 TRACKING = {"argocd.argoproj.io/tracking-id": f"shop-web:apps/Deployment:{NS}/web"}

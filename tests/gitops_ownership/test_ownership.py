@@ -10,7 +10,7 @@ import pytest
 from remediator.gitops.ownership import GITOPS_OWNER_ACTION, Ownership
 from remediator.model.abc import Action
 from remediator.model.actions import ActionRequest, TargetGone
-from tests.gitops.conftest import (
+from tests.gitops_ownership.conftest import (
     APPS,
     DEPLOYMENTS,
     GITREPOS,

@@ -10,9 +10,9 @@ import pytest
 from kubernetes.client import ApiClient
 
 from remediator.model.outcomes import Outcome
-from tests.gitops.conftest import APPS, DEPLOYMENTS, HPAS, NS, World, application, deployment
-from tests.gitops.rig import build_rig
-from tests.gitops.selfheal import SelfHeal
+from tests.gitops_ownership.conftest import APPS, DEPLOYMENTS, HPAS, NS, World, application, deployment
+from tests.gitops_ownership.rig import build_rig
+from tests.gitops_ownership.selfheal import SelfHeal
 
 TRACKING = {"argocd.argoproj.io/tracking-id": f"shop-web:apps/Deployment:{NS}/web"}
 SCALE = """\
