@@ -9,8 +9,16 @@ and the `failed` outcome; no credential ever appears in it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from remediator.gitops.settings import GitopsSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True)
@@ -100,8 +108,43 @@ class ProposalError(Exception):
 
 
 class Proposer:
-    """Makes proposals: configured from `GitopsSettings` (state dir, credentials, forge)."""
+    """Makes proposals: configured from `GitopsSettings` (state dir, credentials, forge).
+
+    Thread-safe: proposals on one repository are serialised by a file lock on
+    its cache; different repositories proceed in parallel.
+    """
+
+    def __init__(self, settings: GitopsSettings, *, state_dir: Path,
+                 http: httpx.Client | None = None) -> None:
+        self.settings = settings
+        self.state_dir = state_dir
+        self._http = http
+        from remediator.gitops.workflow import configure_libgit2  # pygit2: only when used
+
+        configure_libgit2(settings, state_dir)
 
     def propose(self, request: ProposalRequest) -> Proposal:
         """Clone or fetch, edit, commit, push and open a pull request (blocking; use a thread)."""
-        raise NotImplementedError
+        from remediator.gitops.credentials import GitFailure, read_secret
+        from remediator.gitops.forge import ForgeError
+        from remediator.gitops.workflow import run
+        from remediator.gitops.yamledit import EditError
+
+        token: str | None = None
+        try:
+            token = read_secret(self.settings.token_file, "token")
+            return run(self, request, token)
+        except (GitFailure, EditError, ForgeError, ValueError, OSError) as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            if token:
+                reason = reason.replace(token, "***")
+            raise ProposalError(reason) from None
+
+    def http(self) -> contextlib.AbstractContextManager[httpx.Client]:
+        """The HTTP client for forge calls (the injected one is not closed)."""
+        import httpx
+
+        if self._http is not None:
+            return contextlib.nullcontext(self._http)
+        return httpx.Client(timeout=self.settings.timeout)
+
