@@ -214,7 +214,7 @@ def image_pull(ctx: Context) -> Hint | None:
 
 
 def gitops_managed(ctx: Context) -> Hint | None:
-    """Argo CD or Flux reconciles the target from git (`gitops.ownership` in the evidence)."""
+    """Argo CD or Flux reconciles the target from git (`evidence.ownership`)."""
     owner = ctx.evidence.get("gitops") or {}
     if not owner.get("controller"):
         return None

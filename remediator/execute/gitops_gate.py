@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from remediator.actions.registry import ActionRegistry
-from remediator.gitops import policy as gitops_policy
-from remediator.gitops.ownership import GITOPS_OWNER_ACTION, Ownership, Tracking
+from remediator.evidence.ownership import GITOPS_OWNER_ACTION, Ownership, Tracking
+from remediator.execute import gitops_policy
 from remediator.gitops.proposals import Proposal, ProposalError, Proposer
 from remediator.model.actions import ActionRequest
 from remediator.model.outcomes import Outcome

@@ -19,11 +19,11 @@ from typing import Any
 
 from remediator.actions.registry import ActionRegistry
 from remediator.diagnosis import Context, FiringAlert, Hint, Related, diagnose
+from remediator.evidence.drift import expected_fields
 from remediator.evidence.limits import SNAPSHOT_ACTION, Limits, snapshot_request
+from remediator.evidence.ownership import Ownership
 from remediator.execute.gitops_gate import Gated, GitopsGate
 from remediator.execute.preconditions import Verdict, expr_verdict, hint_verdict
-from remediator.gitops.drift import expected_fields
-from remediator.gitops.ownership import Ownership
 from remediator.model.abc import Querier
 from remediator.model.actions import ActionError, ActionRequest, ActionResult, TargetGone
 from remediator.model.clock import Clock, utcnow

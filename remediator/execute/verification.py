@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from remediator.actions.registry import ActionRegistry
 from remediator.decide.decision import Decision
 from remediator.decide.engine import decide_step
+from remediator.evidence.drift import reverted
+from remediator.evidence.ownership import GITOPS_OWNER_ACTION, Ownership
 from remediator.execute.metrics import WorkerMetrics
-from remediator.gitops.drift import reverted
-from remediator.gitops.ownership import GITOPS_OWNER_ACTION, Ownership
 from remediator.model.abc import GuardState, Verifier
 from remediator.model.clock import Clock
 from remediator.model.outcomes import Outcome

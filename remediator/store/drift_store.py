@@ -1,7 +1,7 @@
 """The drift report's read: audit entries of changes to GitOps-managed targets.
 
 Two indexed audit reads (`succeeded` actions and `reverted_by_gitops`
-verifications) within `window`, folded by `gitops.drift.drift_items` into
+verifications) within `window`, folded by `evidence.drift.drift_items` into
 one item per remediation, newest first. Bounded by `limit` per read: the
 report is a to-do list for humans, not a history.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from remediator.gitops.drift import CHANGES, REVERT, DriftItem, drift_items
+from remediator.evidence.drift import CHANGES, REVERT, DriftItem, drift_items
 from remediator.model.outcomes import Outcome
 from remediator.store.audit import log as audit
 from remediator.store.audit.log import AuditQuery

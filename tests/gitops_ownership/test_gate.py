@@ -10,7 +10,15 @@ from kubernetes.client import ApiClient
 from remediator.operate.notify import claim_events, message
 from remediator.store.operating import OperatorStore
 from remediator.store.readmodel import ReadModel
-from tests.gitops_ownership.conftest import APPS, DEPLOYMENTS, NS, REPO, World, application, deployment
+from tests.gitops_ownership.conftest import (
+    APPS,
+    DEPLOYMENTS,
+    NS,
+    REPO,
+    World,
+    application,
+    deployment,
+)
 from tests.gitops_ownership.rig import FakeProposer, Rig, build_rig
 
 TRACKING = {"argocd.argoproj.io/tracking-id": f"shop-web:apps/Deployment:{NS}/web"}

@@ -7,7 +7,7 @@ from typing import Any
 import kmock
 import pytest
 
-from remediator.gitops.ownership import GITOPS_OWNER_ACTION, Ownership
+from remediator.evidence.ownership import GITOPS_OWNER_ACTION, Ownership
 from remediator.model.abc import Action
 from remediator.model.actions import ActionRequest, TargetGone
 from tests.gitops_ownership.conftest import (

@@ -10,7 +10,15 @@ import pytest
 from kubernetes.client import ApiClient
 
 from remediator.model.outcomes import Outcome
-from tests.gitops_ownership.conftest import APPS, DEPLOYMENTS, HPAS, NS, World, application, deployment
+from tests.gitops_ownership.conftest import (
+    APPS,
+    DEPLOYMENTS,
+    HPAS,
+    NS,
+    World,
+    application,
+    deployment,
+)
 from tests.gitops_ownership.rig import build_rig
 from tests.gitops_ownership.selfheal import SelfHeal
 

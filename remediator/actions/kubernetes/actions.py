@@ -36,7 +36,7 @@ from remediator.actions.kubernetes.snapshot import SnapshotAction
 from remediator.actions.kubernetes.target_check import EXISTS_ACTION
 from remediator.actions.kubernetes.undo import RolloutUndoAction
 from remediator.evidence.limits import SNAPSHOT_ACTION
-from remediator.gitops.ownership import GITOPS_OWNER_ACTION
+from remediator.evidence.ownership import GITOPS_OWNER_ACTION
 from remediator.model.abc import Action
 from remediator.model.actions import (
     ActionError,

@@ -1,6 +1,6 @@
 """The numbers the scale and HPA actions move to, without the Kubernetes client.
 
-Shared by the actions and by a GitOps proposal (`gitops.policy`), which
+Shared by the actions and by a GitOps proposal (`execute.gitops_policy`), which
 writes the same new replicas or HPA bounds to git that the action would
 have set on the cluster; importing it costs no client import.
 """

@@ -1,4 +1,4 @@
-"""`kubernetes.gitops_owner`: who reconciles the target from git (`gitops.ownership`).
+"""`kubernetes.gitops_owner`: who reconciles the target from git (`evidence.ownership`).
 
 Read-only. Every path is a plain GET through the shared client (one
 attempt, the request's time budget as its timeout), answered as a dict;
@@ -21,7 +21,7 @@ import urllib3
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
-from remediator.gitops.ownership import Gone, Tracking, Unreadable, read_ownership
+from remediator.evidence.ownership import Gone, Tracking, Unreadable, read_ownership
 from remediator.model.actions import ActionError, ActionRequest, ActionResult, TargetGone
 
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from remediator.actions.kubernetes.bounds import hpa_bounds, scale_target
-from remediator.gitops.ownership import Ownership
+from remediator.evidence.ownership import Ownership
 from remediator.gitops.proposals import (
     Change,
+    GitSource,
     HelmValue,
     ObjectRef,
     ProposalRequest,
@@ -71,7 +72,7 @@ def plan(request: ActionRequest, owner: Ownership, policy: GitopsPolicy | None,
         change = _change(request, owner, policy)
     except ActionError as error:
         return Plan(mode=mode, refusal=error.message)
-    source = owner.source()
+    source = git_source(owner)
     if source is None:
         return Plan(mode=mode, refusal=f"the git source of {owner.app_kind} {owner.app} is "
                     f"unknown: {'; '.join(owner.notes) or 'not a git source'}")
@@ -84,6 +85,14 @@ def plan(request: ActionRequest, owner: Ownership, policy: GitopsPolicy | None,
     return Plan(mode=mode, proposal=proposal, also_act=also,
                 note=act_note(request.type, owner) if also else "",
                 suspend=policy.suspend_while_proposed and owner.controller == "flux")
+
+
+def git_source(owner: Ownership) -> GitSource | None:
+    """Where the controller reads the target from, for the Proposer."""
+    if owner.repo is None:
+        return None
+    return GitSource(repo_url=owner.repo, path=owner.path or ".",
+                     target_revision=owner.revision or "HEAD")
 
 
 def act_note(action_type: str, owner: Ownership) -> str:

@@ -26,8 +26,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from remediator.gitops.proposals import GitSource
-
 GITOPS_OWNER_ACTION = "kubernetes.gitops_owner"
 """The read-only action that answers `read_ownership` (registered with a cluster)."""
 TRACKING_ID = "argocd.argoproj.io/tracking-id"
@@ -88,12 +86,6 @@ class Ownership:
     @property
     def managed(self) -> bool:
         return self.controller is not None
-
-    def source(self) -> GitSource | None:
-        if self.repo is None:
-            return None
-        return GitSource(repo_url=self.repo, path=self.path or ".",
-                         target_revision=self.revision or "HEAD")
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
