@@ -170,7 +170,7 @@ def build_worker(settings: Settings, *, database: Database, rulebook: RuleBook,
     preflight = Preflight(store=PreflightStore(database), actions=actions,
                           prometheus=prometheus, rules=rule, clock=clock,
                           config=PreflightConfig.from_settings(settings),
-                          gitops=GitopsGate(actions=actions, proposer=proposer,
+                          gitops=GitopsGate(actions=actions, proposer=proposer, clock=clock,
                                             config=GitopsConfig.from_settings(settings)))
     return Worker(store=Store(database), policy=policy, rules=rule, actions=actions,
                   verifier=verifier, metrics=metrics.worker, clock=clock,

@@ -188,6 +188,9 @@ class Settings(BaseSettings):
     gitops_argocd_namespace: str = Field(
         default="argocd", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
         description="namespace of Argo CD's Application objects")
+    gitops_suspend_timeout: Duration = Field(
+        default=timedelta(hours=2), description="suspend_while_proposed: a Flux "
+        "Kustomization suspended while a proposal is open is resumed after this")
 
     db_lock_timeout: Duration = Field(
         default=timedelta(seconds=5), description="PostgreSQL: a write waits this long for "

@@ -28,6 +28,8 @@ from typing import Any
 
 GITOPS_OWNER_ACTION = "kubernetes.gitops_owner"
 """The read-only action that answers `read_ownership` (registered with a cluster)."""
+GITOPS_SUSPEND_ACTION = "kubernetes.gitops_suspend"
+"""Suspends or resumes a Flux Kustomization (`suspend_while_proposed`)."""
 TRACKING_ID = "argocd.argoproj.io/tracking-id"
 FLUX_KUSTOMIZE = "kustomize.toolkit.fluxcd.io"
 FLUX_HELM = "helm.toolkit.fluxcd.io"

@@ -22,14 +22,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from remediator.actions.registry import ActionRegistry
-from remediator.evidence.ownership import GITOPS_OWNER_ACTION, Ownership, Tracking
+from remediator.evidence.ownership import (
+    GITOPS_OWNER_ACTION,
+    GITOPS_SUSPEND_ACTION,
+    Ownership,
+    Tracking,
+)
 from remediator.execute import gitops_policy
 from remediator.gitops.proposals import Proposal, ProposalError, Proposer
 from remediator.model.actions import ActionRequest
+from remediator.model.clock import Clock, utcnow
 from remediator.model.outcomes import Outcome
 from remediator.rules.model import Rule
 from remediator.store.remediations import Remediation
@@ -44,13 +51,16 @@ class GitopsConfig:
     default: gitops_policy.Mode = "act"
     tracking: Tracking = field(default_factory=Tracking)
     external_url: str | None = None
+    suspend_timeout: timedelta = timedelta(hours=2)
+    """A Flux Kustomization suspended while a proposal is open is resumed after this."""
 
     @classmethod
     def from_settings(cls, settings: Any) -> GitopsConfig:
         return cls(default=settings.gitops_default,
                    tracking=Tracking(label=settings.gitops_tracking_label,
                                      argocd_namespace=settings.gitops_argocd_namespace),
-                   external_url=settings.external_url)
+                   external_url=settings.external_url,
+                   suspend_timeout=settings.gitops_suspend_timeout)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,14 +71,17 @@ class Gated:
     reason: str = ""
     detail: Mapping[str, Any] = field(default_factory=dict)
     release_key: bool = True
+    timed: tuple[tuple[datetime, ActionRequest], ...] = ()
+    """Follow-ups due at a time: the resume of a Kustomization suspended here."""
 
 
 class GitopsGate:
     def __init__(self, *, actions: ActionRegistry, proposer: Proposer | None,
-                 config: GitopsConfig | None = None) -> None:
+                 config: GitopsConfig | None = None, clock: Clock = utcnow) -> None:
         self.actions = actions
         self.proposer = proposer
         self.config = config or GitopsConfig()
+        self.clock = clock
 
     async def ownership(self, request: ActionRequest) -> Ownership | None:
         """Who owns the target (None: not a checked action, or no cluster connected)."""
@@ -89,7 +102,8 @@ class GitopsGate:
         return Ownership.from_json(result.detail)
 
     async def decide(self, remediation: Remediation, request: ActionRequest,
-                     rule: Rule | None, owner: Ownership) -> Gated:
+                     rule: Rule | None, owner: Ownership, *, retry: bool = False) -> Gated:
+        """`retry`: a later attempt of an action whose first one already proposed."""
         chosen = gitops_policy.plan(
             request, owner, rule.gitops if rule is not None else None, self.config.default,
             remediation_id=remediation.id, title=self._title(remediation, request),
@@ -102,6 +116,9 @@ class GitopsGate:
             return Gated(outcome=Outcome.GITOPS_MANAGED, reason=f"not run: {chosen.refusal}",
                          detail={"gitops": section})
         if chosen.mode == "act":
+            return Gated(detail={"gitops": section})
+        if retry and chosen.also_act:
+            section["note"] = f"{chosen.note} (proposed at the first attempt)".strip()
             return Gated(detail={"gitops": section})
         if chosen.proposal is None:
             return Gated(outcome=Outcome.FAILED, reason=f"not proposed: {chosen.refusal}",
@@ -120,10 +137,31 @@ class GitopsGate:
                          detail={"gitops": section})
         section["proposal"] = proposal_json(made)
         if chosen.also_act:
-            return Gated(detail={"gitops": section})
+            timed = await self._suspend(chosen, section)
+            return Gated(detail={"gitops": section}, timed=timed)
         where = made.pr_url or f"branch {made.branch}"
         return Gated(outcome=Outcome.PROPOSED, reason=f"proposed in git: {where}",
                      detail={"gitops": section}, release_key=False)
+
+    async def _suspend(self, chosen: gitops_policy.Plan, section: dict[str, Any]
+                       ) -> tuple[tuple[datetime, ActionRequest], ...]:
+        """Flux `suspend_while_proposed`: suspend the Kustomization, resume it later."""
+        suspend = self.actions.get(GITOPS_SUSPEND_ACTION)
+        app = str(section.get("app") or "")
+        if not chosen.suspend or suspend is None or "/" not in app:
+            return ()
+        namespace, _, name = app.partition("/")
+        ask = ActionRequest(type=GITOPS_SUSPEND_ACTION, kind="kustomization", name=name,
+                            namespace=namespace, params={"suspend": True},
+                            timeout=_OWNER_TIMEOUT)
+        try:
+            await suspend.run(ask)
+        except Exception as error:  # the action goes on; Flux may re-apply git meanwhile
+            section["suspend_error"] = f"{type(error).__name__}: {error}"[:300]
+            return ()
+        resume_at = self.clock() + self.config.suspend_timeout
+        section["suspended"] = {"kustomization": app, "resume_at": resume_at.isoformat()}
+        return ((resume_at, replace(ask, params={"suspend": False})),)
 
     @staticmethod
     def _title(remediation: Remediation, request: ActionRequest) -> str:

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from remediator.actions.registry import ActionRegistry
@@ -70,6 +70,8 @@ class Prepared:
     gitops: Mapping[str, Any] = field(default_factory=dict)
     """The GitOps gate's audit detail for an action that runs (`execute.gitops_gate`)."""
     action: str = ""
+    timed: tuple[tuple[datetime, ActionRequest], ...] = ()
+    """Follow-ups due at a time (the resume of a suspended Flux Kustomization)."""
     _failure: Callable[[], Any] | None = None
 
     def annotations(self) -> dict[str, Any]:
@@ -133,7 +135,8 @@ class Preflight:
         if rule is not None:
             verdict = hint_verdict(rule, hints) or await expr_verdict(
                 rule, remediation.alert, self.prometheus, notes)
-        gated = await self._gate(remediation, request, rule, owner, verdict)
+        gated = await self._gate(remediation, request, rule, owner, verdict,
+                                 retry=job.attempts > 1)
         await asyncio.to_thread(self._record, job, remediation, document, hints, verdict, gated)
 
         async def on_failure() -> None:
@@ -143,14 +146,14 @@ class Preflight:
 
         return Prepared(blocked=verdict is not None or gated.outcome is not None,
                         hints=hints, notes=notes, gitops=gated.detail, action=request.type,
-                        _failure=on_failure)
+                        timed=gated.timed, _failure=on_failure)
 
     async def _gate(self, remediation: Remediation, request: ActionRequest, rule: Rule | None,
-                    owner: Ownership | None, verdict: Verdict | None) -> Gated:
+                    owner: Ownership | None, verdict: Verdict | None, *, retry: bool) -> Gated:
         """Act, propose or refuse on a GitOps-managed target (once the preconditions held)."""
         if self.gitops is None or owner is None or verdict is not None or not owner.managed:
             return Gated()
-        return await self.gitops.decide(remediation, request, rule, owner)
+        return await self.gitops.decide(remediation, request, rule, owner, retry=retry)
 
     async def snapshot(self, request: ActionRequest) -> dict[str, Any] | None:
         """The target's evidence, or None when there is no Kubernetes target or client."""

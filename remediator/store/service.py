@@ -49,6 +49,9 @@ class Settled:
     followups: tuple[ActionRequest, ...] = ()
     ran: bool = True
     """False for TargetGone/errors: no follow-ups were produced."""
+    timed: tuple[tuple[datetime, ActionRequest], ...] = ()
+    """Follow-ups due at a time, whatever the action's result (a Flux Kustomization
+    suspended while a proposal is open is resumed)."""
 
 
 class Store:
@@ -146,6 +149,9 @@ class Store:
         """The action's result, its follow-ups and its verification job, together."""
         with _fenced(), self.database.writing() as connection:
             jobs.finish(connection, job)
+            for run_at, request in settled.timed:
+                jobs.enqueue(connection, kind=jobs.FOLLOWUP, remediation_id=remediation.id,
+                             run_at=run_at, payload={"request": request.to_json()})
             if settled.ran:
                 resolved_at = remediations.settle_state(
                     connection, remediation.id, settled.outcome.value, now,

@@ -37,3 +37,12 @@ def test_on_grants_get_only_on_the_controllers_objects(namespaces: list[str]) ->
 def test_rbac_create_false_creates_none() -> None:
     rendered = render({"rbac": {"gitops": True, "create": False}})
     assert not [m for m in rendered if m.name.endswith("-gitops")]
+
+
+def test_suspend_adds_patch_on_kustomizations_only() -> None:
+    rendered = render({"rbac": {"gitops": True, "gitopsSuspend": True}})
+    [role] = [m.body for m in rendered if m.name == "remediator-gitops"
+              and m.kind == "ClusterRole"]
+    assert as_set(role["rules"]) == GITOPS | {
+        ("kustomize.toolkit.fluxcd.io", "kustomizations", "patch")}
+    validate(role)

@@ -86,7 +86,7 @@ def build_rig(tmp_path: Path, client: ApiClient, rules: str, *,
     intake = Intake(store=IntakeStore(database), policy=Policy(), metrics=metrics.intake,
                     clock=clock, rulebook=rulebook)
     actions = ActionRegistry(kubernetes_actions(client, clock=clock))
-    gate = GitopsGate(actions=actions, proposer=proposer,
+    gate = GitopsGate(actions=actions, proposer=proposer, clock=clock,
                       config=GitopsConfig(default=default,  # type: ignore[arg-type]
                                           external_url="https://remediator.example"))
     preflight = Preflight(store=PreflightStore(database), actions=actions, clock=clock,

@@ -32,6 +32,7 @@ from remediator.actions.kubernetes.client import (
 )
 from remediator.actions.kubernetes.exists import ExistsAction
 from remediator.actions.kubernetes.gitops_owner import GitopsOwnerAction
+from remediator.actions.kubernetes.gitops_suspend import GITOPS_SUSPEND_ACTION, GitopsSuspendAction
 from remediator.actions.kubernetes.snapshot import SnapshotAction
 from remediator.actions.kubernetes.target_check import EXISTS_ACTION
 from remediator.actions.kubernetes.undo import RolloutUndoAction
@@ -266,4 +267,5 @@ def kubernetes_actions(api_client: ApiClient, *, clock: Clock = _utcnow,
         SNAPSHOT_ACTION: SnapshotAction(api_client, workers=evidence_readers),
         EXISTS_ACTION: ExistsAction(api_client),
         GITOPS_OWNER_ACTION: GitopsOwnerAction(api_client),
+        GITOPS_SUSPEND_ACTION: GitopsSuspendAction(api_client),
     }
