@@ -22,6 +22,7 @@ resource degrades to "unknown" with a note; nothing here raises past
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -46,6 +47,9 @@ _PATHS = {
     "hpa": "/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers/{name}",
 }
 _CHAIN_DEPTH = 3
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+"""A Kubernetes object name: what a label's or annotation's value must be before it
+becomes part of an API path (an empty name would read a list)."""
 
 
 class Unreadable(Exception):
@@ -188,10 +192,15 @@ def _marked(get: Get, obj: Mapping[str, Any], kind: str, namespace: str, trackin
     return None
 
 
-def _read(get: Get, path: str, what: str) -> tuple[Mapping[str, Any] | None, str | None]:
-    """The resource, or None and the note why not (404: missing, 403: no RBAC)."""
+def _read(get: Get, template: str, ns: str, name: str,
+          kind: str) -> tuple[Mapping[str, Any] | None, str | None]:
+    """The resource, or None and the note why not (404: missing, 403: no RBAC, a name
+    that is not a Kubernetes name: never asked)."""
+    what = f"{kind} {ns}/{name}"
+    if not (_NAME.match(ns) and _NAME.match(name)):
+        return None, f"{kind} {(ns + '/' + name)[:120]!r}: not a valid object name"
     try:
-        found = get(path)
+        found = get(template.format(ns=ns, name=name))
     except Unreadable as error:
         hint = (" (RBAC: enable the chart's rbac.gitops)" if error.status == 403 else "")
         return None, f"cannot read {what}: {error}{hint}"
@@ -200,12 +209,11 @@ def _read(get: Get, path: str, what: str) -> tuple[Mapping[str, Any] | None, str
 
 def _argo(get: Get, app_ns: str, app: str, owner: str, notes: list[str], *,
           required: bool) -> Ownership | None:
-    what = f"Argo CD Application {app_ns}/{app}"
-    found, problem = _read(get, ARGO_APPS.format(ns=app_ns, name=app), what)
+    found, problem = _read(get, ARGO_APPS, app_ns, app, "Argo CD Application")
     base = Ownership(controller="argocd", app=f"{app_ns}/{app}", app_kind="Application",
                      owner=owner)
     if found is None:
-        if not required and problem is not None and problem.endswith("not found"):
+        if not required and problem is not None and not problem.startswith("cannot read"):
             notes.append(f"{owner}: tracking label present but {problem}; not Argo CD's")
             return None
         return _with(base, unknown=True, notes=(str(problem),))
@@ -222,8 +230,7 @@ def _argo(get: Get, app_ns: str, app: str, owner: str, notes: list[str], *,
 
 
 def _kustomization(get: Get, ns: str, name: str, owner: str) -> Ownership:
-    what = f"Flux Kustomization {ns}/{name}"
-    found, problem = _read(get, KUSTOMIZATIONS.format(ns=ns, name=name), what)
+    found, problem = _read(get, KUSTOMIZATIONS, ns, name, "Flux Kustomization")
     base = Ownership(controller="flux", app=f"{ns}/{name}", app_kind="Kustomization",
                      owner=owner)
     if found is None:
@@ -237,8 +244,7 @@ def _kustomization(get: Get, ns: str, name: str, owner: str) -> Ownership:
 
 
 def _helmrelease(get: Get, ns: str, name: str, owner: str) -> Ownership:
-    what = f"Flux HelmRelease {ns}/{name}"
-    found, problem = _read(get, HELMRELEASES.format(ns=ns, name=name), what)
+    found, problem = _read(get, HELMRELEASES, ns, name, "Flux HelmRelease")
     base = Ownership(controller="flux", app=f"{ns}/{name}", app_kind="HelmRelease",
                      owner=owner, helm=True)
     if found is None:
@@ -258,8 +264,7 @@ def _git_repository(get: Get, ref: Mapping[str, Any],
     if ref.get("kind") != "GitRepository":
         return None, None, (f"source is a {ref.get('kind') or 'missing'} source, not git",)
     ref_ns, name = ref.get("namespace") or ns, str(ref.get("name", ""))
-    found, problem = _read(get, GITREPOSITORIES.format(ns=ref_ns, name=name),
-                           f"Flux GitRepository {ref_ns}/{name}")
+    found, problem = _read(get, GITREPOSITORIES, ref_ns, name, "Flux GitRepository")
     if found is None:
         return None, None, (str(problem),)
     spec = found.get("spec") or {}
