@@ -110,14 +110,18 @@ class Services:
     def build(cls, settings: Settings, *, database: Database | None = None,
               metrics: Metrics | None = None, clock: Clock = utcnow,
               actions: ActionRegistry | None = None,
-              verifier: Verifier | None = None, proposer: Proposer | None = None) -> Services:
+              verifier: Verifier | None = None,
+              kube_environ: Mapping[str, str] | None = None,
+              proposer: Proposer | None = None) -> Services:
+        """`kube_environ`: where the client finds its kubeconfig (the demo's), not os.environ;
+        `proposer`: writes GitOps proposals to git (None: `propose` fails, saying so)."""
         metrics = metrics or Metrics.create()
         # Rules, then the cluster's configuration: either refuses to start before
         # anything is written (the database, a generated audit key).
         rulebook = RuleBook(settings.rules, metrics=metrics.rules, clock=clock)
         cluster, deferred = "injected actions", None
         if actions is None:
-            actions, cluster, deferred = service_actions(settings)
+            actions, cluster, deferred = service_actions(settings, kube_environ)
         database = database or Database(settings.database_url, seal=open_seal(settings),
                                         timeouts=database_timeouts(settings))
         database.migrate()
@@ -263,19 +267,20 @@ def actions_and_cluster(settings: Settings) -> tuple[ActionRegistry, str]:
     return registry, cluster
 
 
-def service_actions(settings: Settings) -> tuple[ActionRegistry, str, DeferredActions | None]:
+def service_actions(settings: Settings, environ: Mapping[str, str] | None = None,
+                    ) -> tuple[ActionRegistry, str, DeferredActions | None]:
     """`actions_and_cluster` for `serve`: the Kubernetes client loads in the background.
 
     Its configuration is checked now (a broken one is a start-up error) and
     its action types are registered now, so decisions do not depend on
     whether the import has finished; `Services.start` begins it.
     """
-    missing = missing_kubeconfig()
-    if settings.kubernetes == "on" and missing and find_kube_source() is None:
+    missing = missing_kubeconfig(environ)
+    if settings.kubernetes == "on" and missing and find_kube_source(environ) is None:
         raise KubeConfigError(f"KUBECONFIG names {missing}, which does not exist "
                               "(--kubernetes on requires a cluster)")
     registry = ActionRegistry(_playbooks(settings))
-    deferred, cluster = deferred_kubernetes(settings.kubernetes,
+    deferred, cluster = deferred_kubernetes(settings.kubernetes, environ=environ,
                                             evidence_readers=settings.workers)
     if deferred is not None:
         registry.register_deferred(deferred)

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
                               description="sqlite:///FILE or postgresql+psycopg://...")
     listen: str = Field(default="127.0.0.1:9095", description="host:port to listen on")
     dev: bool = Field(default=False, description="development mode: no token required")
+    demo: bool = Field(default=False, description="demo: an emulated cluster, scripted alerts "
+                       "and a fresh SQLite file; nothing real is touched (remediator[demo])")
     webhook_token: SecretStr | None = Field(default=None,
                                             description="bearer token for the webhook")
     webhook_token_file: Path | None = Field(default=None,

@@ -8,6 +8,11 @@ usual invocation skips both: `parse` reads the options typer declares for
 None for anything else (`--help`, `verify`, a value typer must judge), which
 typer then handles as before. tests/cli/test_cli_audit.py holds the two
 parsers to the same answers.
+
+With `--server` (or `REMEDIATOR_SERVER`) the entries come from the service's
+`GET /api/v1/audit` (`remediator.cli.audit_http`), else from the database
+(break-glass); the table, JSON and `--follow` are the same code for both.
+`audit verify` always reads the database: it checks the chain stored there.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from remediator.cli.remote import Target, choose
 from remediator.cli.store import audit_reads, open_database, store_settings
 from remediator.cli.terminal import err, out
 from remediator.model.clock import utcnow
@@ -29,8 +36,6 @@ from remediator.model.clock import utcnow
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from remediator.store.audit.log import AuditQuery
-    from remediator.store.audit.reads import AuditReads
 
 OUTCOME_STYLE = {
     "executed": "green", "succeeded": "green", "verified": "green", "approved": "green",
@@ -42,7 +47,8 @@ OUTCOME_STYLE = {
 MAX_LIMIT = 10000
 _VALUED = {"--since": "since", "--rule": "rule", "--outcome": "outcome",
            "--alertname": "alertname", "--namespace": "namespace", "--limit": "limit",
-           "--config": "config", "--database-url": "database_url", "--until": "until"}
+           "--config": "config", "--database-url": "database_url", "--until": "until",
+           "--server": "server", "--token-file": "token_file", "--ca-file": "ca_file"}
 _FLAGS = {"--json": "as_json", "--follow": "follow", "-f": "follow"}
 
 
@@ -59,6 +65,26 @@ class AuditOptions:
     database_url: str | None = None
     until: str | None = None
     follow: bool = False
+    server: str | None = None
+    token_file: Path | None = None
+    ca_file: Path | None = None
+
+    def target(self) -> Target:
+        return Target(server=self.server, token_file=self.token_file, ca_file=self.ca_file,
+                      database_url=self.database_url)
+
+
+Q = TypeVar("Q", contravariant=True)
+T = TypeVar("T")
+
+
+class AuditSource(Protocol[Q]):
+    """Where entries come from: the store's `AuditReads`, or the service's API
+    (`remediator.cli.audit_http.HttpAuditReads`), read the same way."""
+
+    def query(self, q: Q, /) -> tuple[list[dict[str, Any]], int | None]: ...
+
+    def newer_than(self, q: Q, last_id: int, /) -> list[dict[str, Any]]: ...
 
 
 def parse(argv: Sequence[str]) -> AuditOptions | None:
@@ -82,22 +108,45 @@ def parse(argv: Sequence[str]) -> AuditOptions | None:
     limit = given.get("limit", "100")
     if not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= MAX_LIMIT):
         return None  # typer's range message
-    config = given.get("config")
-    if config == "":
+    paths = {name: given.get(name) for name in ("config", "token_file", "ca_file")}
+    if "" in paths.values():
         return None  # typer's (pydantic's) path check
     return AuditOptions(since=given.get("since", "1h"), rule=given.get("rule"),
                         outcome=given.get("outcome"), alertname=given.get("alertname"),
                         namespace=given.get("namespace"), limit=int(limit),
-                        as_json="as_json" in flags, config=None if config is None else Path(config),
-                        database_url=given.get("database_url"), until=given.get("until"),
-                        follow="follow" in flags)
+                        as_json="as_json" in flags, database_url=given.get("database_url"),
+                        until=given.get("until"), follow="follow" in flags,
+                        server=given.get("server"),
+                        **{name: Path(value) for name, value in paths.items() if value})
 
 
 def show(options: AuditOptions) -> None:
-    """Print the entries `options` select, newest first (`--follow`: as they come)."""
+    """Print the entries `options` select, newest first (`--follow`: as they come), from
+    the service (`--server`, `REMEDIATOR_SERVER`) or the database (break-glass)."""
+    since_at, until_at = _window(options)
+    remote = choose(options.target())
+    if remote is not None:
+        from remediator.cli.audit_http import HttpAuditQuery, HttpAuditReads
+        from remediator.cli.remote import Client
+
+        with Client(remote) as client:
+            _print(HttpAuditReads(client), HttpAuditQuery(
+                rule=options.rule, outcome=options.outcome, alertname=options.alertname,
+                namespace=options.namespace, since=since_at, until=until_at,
+                limit=options.limit), options)
+        return
+    from remediator.store.audit.log import AuditQuery
+
+    reads = audit_reads(open_database(store_settings(options.config, options.database_url)))
+    _print(reads, AuditQuery(rule=options.rule, outcome=options.outcome,
+                             alertname=options.alertname, namespace=options.namespace,
+                             since=since_at, until=until_at, limit=options.limit), options)
+
+
+def _window(options: AuditOptions) -> tuple[datetime, datetime | None]:
+    """`--since` and `--until` as times; the command ends (2) on a bad value or outcome."""
     from remediator.model.outcomes import Outcome
     from remediator.model.timeparse import parse_time
-    from remediator.store.audit.log import AuditQuery
 
     if options.outcome is not None and options.outcome not in {o.value for o in Outcome}:
         err.print(f"unknown outcome {options.outcome!r}; one of: "
@@ -112,10 +161,10 @@ def show(options: AuditOptions) -> None:
     if options.follow and until_at is not None:
         err.print("--follow shows new entries; it cannot be combined with --until")
         raise SystemExit(2)
-    reads = audit_reads(open_database(store_settings(options.config, options.database_url)))
-    query = AuditQuery(rule=options.rule, outcome=options.outcome, alertname=options.alertname,
-                       namespace=options.namespace, since=since_at, until=until_at,
-                       limit=options.limit)
+    return since_at, until_at
+
+
+def _print(reads: AuditSource[T], query: T, options: AuditOptions) -> None:
     if options.follow:
         gc.enable()  # it runs until interrupted (`remediator.cli.main` may have disabled it)
         try:
@@ -208,7 +257,7 @@ def _add_row(table: Table, e: dict[str, Any], short: str, *, wide: bool) -> None
     table.add_row(when, Text("\n").join(t for t in (what, Text(reason)) if t.plain))
 
 
-def follow(reads: AuditReads, query: AuditQuery,
+def follow(reads: AuditSource[T], query: T,
            emit: Callable[[list[dict[str, Any]]], None], *,
            sleep: Callable[[float], None] = time.sleep, interval: float = 2.0,
            polls: int | None = None) -> None:

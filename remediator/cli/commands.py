@@ -1,4 +1,6 @@
-"""The `remediator` command: serve, rules check/test, simulate, audit, breaker, pause.
+"""The `remediator` command: serve, rules check/test, simulate, audit; the on-call verbs
+(status, show, approve, decline, pause, resume, breaker reset) are registered from
+`remediator.cli.console` and `remediator.cli.controls` (docs/cli.md).
 
 `serve` takes one flag per setting (`--database-url`, `--dry-run`, ...),
 generated from `Settings`, so flags, environment variables and the YAML
@@ -17,6 +19,13 @@ import typer
 from remediator import __version__
 from remediator.cli import audit
 from remediator.cli.drift import drift
+from remediator.cli.options import (
+    CaFileOption,
+    ConfigOption,
+    DatabaseOption,
+    ServerOption,
+    TokenFileOption,
+)
 from remediator.cli.sessions import app as sessions_app
 from remediator.cli.store import audit_reads, store_settings
 from remediator.cli.store import load_settings as _settings
@@ -43,10 +52,6 @@ breaker_app = typer.Typer(help="The global circuit breaker.", no_args_is_help=Tr
 app.add_typer(rules_app, name="rules")
 app.add_typer(audit_app, name="audit")
 app.add_typer(breaker_app, name="breaker")
-
-ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML settings file")]
-DatabaseOption = Annotated[str | None, typer.Option(
-    "--database-url", help="defaults to REMEDIATOR_DATABASE_URL or sqlite:///remediator.db")]
 
 
 @rules_app.command("check")
@@ -78,6 +83,16 @@ def rules_test(files: Annotated[list[Path], typer.Argument(help="rule test files
     typer.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     if failed:
         raise typer.Exit(1)
+
+
+@rules_app.command("schema")
+def rules_schema() -> None:
+    """Print the JSON Schema of a rule file (also docs/rules.schema.json), for editors."""
+    import json
+
+    from remediator.rules.schema import rule_file_schema
+
+    typer.echo(json.dumps(rule_file_schema(), indent=2))
 
 
 @app.command()
@@ -134,6 +149,9 @@ def audit_log(
     until: Annotated[str | None, typer.Option(help="RFC 3339 or relative, e.g. 30m")] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f",
                                          help="keep printing new entries")] = False,
+    server: ServerOption = None,
+    token_file: TokenFileOption = None,
+    ca_file: CaFileOption = None,
 ) -> None:
     """The audit log for on-call, newest first (`audit verify` checks its hash chain)."""
     if ctx.invoked_subcommand is not None:
@@ -142,7 +160,7 @@ def audit_log(
     audit.show(audit.AuditOptions(
         since=since, rule=rule, outcome=outcome, alertname=alertname, namespace=namespace,
         limit=limit, as_json=as_json, config=config, database_url=database_url, until=until,
-        follow=follow))
+        follow=follow, server=server, token_file=token_file, ca_file=ca_file))
 
 
 @audit_app.command("verify")
@@ -196,49 +214,6 @@ def audit_reanchor(ctx: typer.Context, reason: Annotated[str, typer.Option(
               "stalled writer moves it again")
 
 
-@breaker_app.command("reset")
-def breaker_reset(config: ConfigOption = None, database_url: DatabaseOption = None,
-                  reason: Annotated[str, typer.Option(help="shown in the audit log")] = ""
-                  ) -> None:
-    """Close the circuit breaker now (every replica sees it)."""
-    from remediator.operate import operator_log
-    from remediator.operate.operator_log import Actor
-    from remediator.store.operating import OperatorStore
-
-    settings = _settings(config, database_url=database_url)
-    operator_log.reset_breaker(OperatorStore(_database(settings)), actor=Actor.cli(),
-                               reason=reason, now=utcnow())
-    out.print("circuit breaker reset")
-
-
-@app.command()
-def pause(reason: Annotated[str, typer.Option(help="shown in the audit log")] = "paused via CLI",
-          config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
-    """Stop all remediation (decisions are still audited, as `paused`)."""
-    from remediator.operate import operator_log
-    from remediator.operate.operator_log import Actor
-    from remediator.store.operating import OperatorStore
-
-    settings = _settings(config, database_url=database_url)
-    operator_log.pause(OperatorStore(_database(settings)), actor=Actor.cli(), reason=reason,
-                       now=utcnow())
-    out.print("remediation paused")
-
-
-@app.command()
-def resume(config: ConfigOption = None, database_url: DatabaseOption = None,
-           reason: Annotated[str, typer.Option(help="shown in the audit log")] = "") -> None:
-    """Resume remediation after `pause`."""
-    from remediator.operate import operator_log
-    from remediator.operate.operator_log import Actor
-    from remediator.store.operating import OperatorStore
-
-    settings = _settings(config, database_url=database_url)
-    operator_log.resume(OperatorStore(_database(settings)), actor=Actor.cli(), reason=reason,
-                        now=utcnow())
-    out.print("remediation resumed")
-
-
 def _serve_command() -> click.Command:
     """`serve` with one option per setting, generated from `Settings`.
 
@@ -264,9 +239,15 @@ def _serve_command() -> click.Command:
             params.append(click.Option([flag], default=None, help=help_text))
 
     def run(config: Path | None, **flags: Any) -> None:
+        settings = _serve_settings(config, flags)
+        if settings.demo:
+            from remediator.demo.serve import serve_demo
+
+            serve_demo(settings)
+            return
         from remediator.web.server import serve
 
-        serve(_serve_settings(config, flags))
+        serve(settings)
 
     return click.Command("serve", params=params, callback=run,
                          help="Run the service (webhook, API, worker, scheduler).")
@@ -332,9 +313,11 @@ def _root(version: Annotated[bool, typer.Option(
 
 
 def _register_console() -> None:
+    from remediator.cli import controls
     from remediator.cli.console import register
 
     register(app, settings_of=_settings, database_of=_database)
+    controls.register(app, breaker_app)
 
 
 _register_console()

@@ -1,41 +1,58 @@
 """`remediator drift`: live changes on GitOps-managed targets that git does not hold yet.
 
-Reads the service's database directly (like `pause`), so it works while
-the service runs and shows what every replica did. A table by default,
-`--json` for scripts; the exit code is 0 either way (drift is a to-do,
-not an error; RemediatorDriftUnresolved alerts on it).
+With `--server` (or REMEDIATOR_SERVER) it asks the service
+(`GET /api/v1/drift`); without, it reads the database directly
+(break-glass), like the other on-call verbs. A table by default, `--json`
+for scripts; the exit code is 0 either way (drift is a to-do, not an
+error; RemediatorDriftUnresolved alerts on it).
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from remediator.cli.store import load_settings, open_database
+from remediator.cli.options import (
+    CaFileOption,
+    ConfigOption,
+    DatabaseOption,
+    ServerOption,
+    TokenFileOption,
+    target,
+)
+from remediator.cli.remote import Client, choose
 from remediator.cli.terminal import out
-from remediator.model.clock import utcnow
-
-ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML settings file")]
-DatabaseOption = Annotated[str | None, typer.Option(
-    "--database-url", help="defaults to REMEDIATOR_DATABASE_URL or sqlite:///remediator.db")]
 
 
 def drift(as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts")] = False,
-          config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
+          server: ServerOption = None, token_file: TokenFileOption = None,
+          ca_file: CaFileOption = None, config: ConfigOption = None,
+          database_url: DatabaseOption = None) -> None:
     """Changes remediator made on Argo CD/Flux-managed targets that git does not hold."""
+    remote = choose(target(server, token_file, ca_file, database_url))
+    if remote is not None:
+        with Client(remote) as client:
+            report: dict[str, Any] = client.get("/api/v1/drift")
+    else:
+        report = _read(config, database_url)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    _table(list(report.get("items") or []))
+
+
+def _read(config: Any, database_url: str | None) -> dict[str, Any]:
+    """Break-glass: the report from the database itself."""
+    from remediator.cli.store import load_settings, open_database
+    from remediator.model.clock import utcnow
     from remediator.store.drift_store import drift_report
 
-    settings = load_settings(config, database_url=database_url)
     now = utcnow()
+    settings = load_settings(config, database_url=database_url)
     items = [item.to_json(now) for item in drift_report(open_database(settings), now=now)]
-    if as_json:
-        typer.echo(json.dumps({"items": items,
-                               "open": sum(1 for i in items if not i["reverted"])}, indent=2))
-        return
-    _table(items)
+    return {"items": items, "open": sum(1 for i in items if not i["reverted"])}
 
 
 def _table(items: list[dict[str, Any]]) -> None:

@@ -12,10 +12,12 @@ unchanged: the exit status and the message are the same either way.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Never, Protocol
 
+from remediator.cli.remote import CLIENT_ENV
 from remediator.cli.terminal import err
 from remediator.store.location import from_environment
 
@@ -49,7 +51,9 @@ def load_settings(config: Path | None, **overrides: Any) -> Settings:
 def store_settings(config: Path | None, database_url: str | None) -> StoreSettings:
     """Where the store is, without pydantic unless a file or another setting needs it."""
     if config is None:
-        found = from_environment(database_url)
+        # The CLI's own variables (REMEDIATOR_SERVER, _TOKEN...) are no settings of the store.
+        found = from_environment(database_url, {name: value for name, value in os.environ.items()
+                                                if name.upper() not in CLIENT_ENV})
         if found is not None:
             return found
     return load_settings(config, database_url=database_url)

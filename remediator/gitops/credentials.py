@@ -53,6 +53,12 @@ class Callbacks(pygit2.RemoteCallbacks):
             return pygit2.UserPass(self._username, self._token)
         raise GitFailure("authentication required and no usable credential is configured")
 
+    def start(self) -> Callbacks:
+        """Ready for the next network operation (each may ask for credentials once)."""
+        self._tries = 0
+        self.rejections.clear()
+        return self
+
     def certificate_check(self, certificate: None, valid: bool, host: bytes) -> bool:
         """Accept only what TLS verification or known_hosts accepted."""
         if not valid:

@@ -72,7 +72,8 @@ def open_cache(path: Path, url: str, callbacks: Callbacks) -> pygit2.Repository:
         return repo
     shutil.rmtree(path, ignore_errors=True)
     try:
-        return pygit2.clone_repository(public, str(path), bare=True, callbacks=callbacks)
+        return pygit2.clone_repository(public, str(path), bare=True,
+                                       callbacks=callbacks.start())
     except (pygit2.GitError, GitFailure, KeyError, ValueError) as exc:
         shutil.rmtree(path, ignore_errors=True)
         raise GitFailure(f"clone of {public} failed: {callbacks.explain(exc)}") from exc
@@ -80,16 +81,16 @@ def open_cache(path: Path, url: str, callbacks: Callbacks) -> pygit2.Repository:
 
 def _fetch(repo: pygit2.Repository, callbacks: Callbacks, public: str) -> None:
     try:
-        repo.remotes["origin"].fetch(callbacks=callbacks, prune=FetchPrune.PRUNE)
-    except (pygit2.GitError, KeyError, ValueError) as exc:
+        repo.remotes["origin"].fetch(callbacks=callbacks.start(), prune=FetchPrune.PRUNE)
+    except (pygit2.GitError, GitFailure, KeyError, ValueError) as exc:
         raise GitFailure(f"fetch of {public} failed: {callbacks.explain(exc)}") from exc
 
 
 def default_branch(repo: pygit2.Repository, callbacks: Callbacks) -> str:
     """The branch the remote's HEAD points to."""
     try:
-        heads = repo.remotes["origin"].list_heads(callbacks=callbacks)
-    except (pygit2.GitError, KeyError, ValueError) as exc:
+        heads = repo.remotes["origin"].list_heads(callbacks=callbacks.start())
+    except (pygit2.GitError, GitFailure, KeyError, ValueError) as exc:
         raise GitFailure(f"listing the remote's branches failed: {callbacks.explain(exc)}") \
             from exc
     for head in heads:
@@ -160,10 +161,9 @@ def commit_tree(repo: pygit2.Repository, base: pygit2.Commit, tree: pygit2.Oid, 
 
 def push(repo: pygit2.Repository, spec: str, callbacks: Callbacks) -> None:
     """Push one refspec; GitFailure when the remote refuses it or the transport fails."""
-    callbacks.rejections.clear()
     try:
-        repo.remotes["origin"].push([spec], callbacks=callbacks)
-    except (pygit2.GitError, KeyError, ValueError) as exc:
+        repo.remotes["origin"].push([spec], callbacks=callbacks.start())
+    except (pygit2.GitError, GitFailure, KeyError, ValueError) as exc:
         ref = spec.rsplit(":", 1)[-1]
         raise GitFailure(f"push of {ref} rejected: {callbacks.explain(exc)}") from exc
     if callbacks.rejections:

@@ -125,6 +125,8 @@ class Proposer:
 
     def propose(self, request: ProposalRequest) -> Proposal:
         """Clone or fetch, edit, commit, push and open a pull request (blocking; use a thread)."""
+        from pygit2 import GitError
+
         from remediator.gitops.credentials import GitFailure, read_secret
         from remediator.gitops.forge import ForgeError
         from remediator.gitops.workflow import run
@@ -134,7 +136,7 @@ class Proposer:
         try:
             token = read_secret(self.settings.token_file, "token")
             return run(self, request, token)
-        except (GitFailure, EditError, ForgeError, ValueError, OSError) as exc:
+        except (GitFailure, GitError, EditError, ForgeError, ValueError, OSError) as exc:
             reason = " ".join(str(exc).split()) or type(exc).__name__
             if token:
                 reason = reason.replace(token, "***")

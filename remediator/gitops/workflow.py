@@ -7,7 +7,6 @@ so a failed proposal leaves nothing behind but its reason.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -119,15 +118,24 @@ def _commit_and_push(proposer: Proposer, repo: pygit2.Repository, base: pygit2.C
         pushed = request.push_to is None
         pr_url = None if request.push_to else _pull_request(proposer, request, dest, target,
                                                             token)
-    except BaseException:
+    except (GitFailure, ForgeError) as exc:
         if pushed:
-            with contextlib.suppress(GitFailure):
-                gitrepo.push(repo, f":{ref}", callbacks)
+            _unpush(repo, ref, callbacks, exc)
         raise
     finally:
         gitrepo.delete_local(repo, ref)
     diff = repo.diff(base, commit).patch or ""
     return Proposal(dest, str(commit.id), pr_url, diff, tuple(sorted(texts)))
+
+
+def _unpush(repo: pygit2.Repository, ref: str, callbacks: Callbacks,
+            failure: GitFailure | ForgeError) -> None:
+    """Delete the pushed branch again; if that fails too, the reason says so."""
+    try:
+        gitrepo.push(repo, f":{ref}", callbacks)
+    except GitFailure as exc:
+        raise type(failure)(f"{failure}; the pushed branch {ref.removeprefix('refs/heads/')} "
+                            f"could not be deleted: {exc}") from failure
 
 
 def _pull_request(proposer: Proposer, request: ProposalRequest, head: str, base: str,

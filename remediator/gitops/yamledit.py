@@ -25,6 +25,7 @@ Segment = str | tuple[str, str]
 """A mapping key, or (key, value) selecting the item of a list whose `key` is `value`."""
 
 _PLAIN_END = re.compile(r"\s+#|\s*$")
+_FLOW_PLAIN_END = re.compile(r"\s*[,}\]]|\s+#|\s*$")
 
 
 class EditError(Exception):
@@ -86,7 +87,8 @@ def set_scalar(text: str, doc_index: int, path: Sequence[Segment], value: int | 
     lines = text.splitlines(keepends=True)
     if found.present:
         line, col = found.parent.lc.value(found.key)
-        lines[line] = _replace_scalar(lines[line], col, value, where, path)
+        flow = bool(getattr(found.parent.fa, "flow_style", lambda: False)())
+        lines[line] = _replace_scalar(lines[line], col, value, where, path, flow)
     else:
         lines.insert(*_new_line(found, value, where, path))
     result = "".join(lines)
@@ -95,14 +97,14 @@ def set_scalar(text: str, doc_index: int, path: Sequence[Segment], value: int | 
 
 
 def _replace_scalar(line: str, col: int, value: int | str, where: str,
-                    path: Sequence[Segment]) -> str:
+                    path: Sequence[Segment], flow: bool) -> str:
     quote = line[col:col + 1]
     if quote in ("'", '"'):
         end = _closing_quote(line, col, quote)
     elif quote in ("|", ">", "{", "[", "&", "*", "!", "\n", ""):
         raise EditError(f"{where}: {_dotted(path)} is not a one-line scalar")
     else:
-        match = _PLAIN_END.search(line, col)
+        match = (_FLOW_PLAIN_END if flow else _PLAIN_END).search(line, col)
         end = match.start() if match else len(line)
     if end < 0:
         raise EditError(f"{where}: {_dotted(path)} is a quoted scalar over several lines")
@@ -127,14 +129,31 @@ def _closing_quote(line: str, col: int, quote: str) -> int:
 
 def render(value: int | str, quote: str = "") -> str:
     """`value` as a YAML scalar in the given quoting style ('', "'" or '"')."""
-    if isinstance(value, int) and not isinstance(value, bool) and quote not in ("'", '"'):
-        return str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # a number stays a number, even where a string was quoted
     text = str(value)
     if quote == "'":
         return "'" + text.replace("'", "''") + "'"
     if quote == '"' or not _plain_safe(text):
-        return json.dumps(text)
+        return _double_quoted(text)
     return text
+
+
+def _double_quoted(text: str) -> str:
+    """A YAML double-quoted scalar; characters YAML cannot print are escaped."""
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in ('"', "\\"):
+            out.append("\\" + char)
+        elif (code == 0x9 or 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xD7FF
+              or (0xE000 <= code <= 0xFFFD and code != 0xFEFF) or code >= 0x10000):
+            out.append(char)
+        elif code <= 0xFF:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return '"' + "".join(out) + '"'
 
 
 def _plain_safe(text: str) -> bool:

@@ -22,6 +22,7 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -30,6 +31,10 @@ from remediator.rules.gitops import GitopsPolicy
 from remediator.rules.index import RuleIndex
 from remediator.rules.matchers import Matcher, MatcherError, match_all
 from remediator.rules.specs import ActionSpec, TemplateStr
+
+_MATCHER_SCHEMA = r"^\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=~|!~|!=|=)"
+_MATCHER_HELP = ('Alertmanager matcher syntax: name="v", name!="v", name=~"re", name!~"re" '
+                 '(regexes anchored; a missing label matches "")')
 
 
 def _to_matcher(value: Any) -> Matcher:
@@ -43,7 +48,10 @@ def _to_matcher(value: Any) -> Matcher:
         raise ValueError(str(error)) from None
 
 
-MatcherField = Annotated[Matcher, PlainValidator(_to_matcher), PlainSerializer(str)]
+MatcherField = Annotated[Matcher, PlainValidator(_to_matcher), PlainSerializer(str),
+                         WithJsonSchema({"type": "string", "pattern": _MATCHER_SCHEMA,
+                                         "x-remediator-type": "matcher",
+                                         "description": _MATCHER_HELP})]
 _FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's parser with PyYAML's safe constructor: the same data, ~10x faster."""
 
@@ -54,17 +62,22 @@ class Limits(BaseModel):
     """Cooldown per target and a rate limit for the rule (`max` actions `per` window)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    cooldown: Duration = timedelta(minutes=10)
-    max: int | None = Field(default=None, ge=1)
-    per: Duration = timedelta(hours=1)
+    cooldown: Duration = Field(default=timedelta(minutes=10), description=(
+        "no second action on the same target within this (any rule's action counts)"))
+    max: int | None = Field(default=None, ge=1, description=(
+        "at most this many actions of this rule per `per` window, all targets; unset: no limit"))
+    per: Duration = Field(default=timedelta(hours=1), description="the window of `max`")
 
 
 class Verify(BaseModel):
     """Check after `after` that the alert is gone (or that `expr` returns nothing)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    after: Duration = timedelta(minutes=5)
-    expr: TemplateStr | None = None
+    after: Duration = Field(default=timedelta(minutes=5), description=(
+        "how long after the action succeeded to check"))
+    expr: TemplateStr | None = Field(default=None, description=(
+        "PromQL returning series while the problem lasts (labels escaped); unset: the "
+        "alert still firing means unverified"))
     """PromQL that returns series while the problem lasts; may use
     `{{ labels.x }}` to scope it to this alert's target."""
 
@@ -73,9 +86,11 @@ class Approval(BaseModel):
     """A human approves before the action runs (`namespaces`: only there; empty: all)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    required: bool = True
-    timeout: Duration = timedelta(minutes=30)
-    namespaces: list[str] = Field(default_factory=list)
+    required: bool = Field(default=True, description="ask a human before acting")
+    timeout: Duration = Field(default=timedelta(minutes=30), description=(
+        "unanswered this long: `expired`, and the next notification asks again"))
+    namespaces: list[str] = Field(default_factory=list, description=(
+        "ask only for targets in these namespaces; empty: for every target"))
 
     def applies_to(self, namespace: str | None) -> bool:
         return self.required and (not self.namespaces or (namespace or "") in self.namespaces)
@@ -90,26 +105,30 @@ class When(BaseModel):
     """Act only when every listed diagnosis hint applies (checked just before acting)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    hints: list[HintName] = Field(min_length=1)
+    hints: list[HintName] = Field(min_length=1, description="every one must apply")
 
 
 class OnlyIf(BaseModel):
     """Act only if `expr` returns at least one series when the action is about to run."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    expr: TemplateStr
-    """PromQL; `{{ labels.x }}` values are escaped for PromQL strings."""
-    on_error: OnError = "skip"
-    """Prometheus unreachable: `skip` the action (fail closed) or `act` anyway."""
+    expr: TemplateStr = Field(description=(
+        "PromQL that must return a series; `{{ labels.x }}` values are escaped for PromQL"))
+    on_error: OnError = Field(default="skip", description=(
+        "Prometheus cannot answer (or `expr` cannot render): `skip` the action (fail "
+        "closed) or `act` anyway"))
 
 
 class Unless(BaseModel):
     """Do not act if `expr` returns a series, or if any listed hint applies."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    expr: TemplateStr | None = None
-    hints: list[HintName] = Field(default_factory=list)
-    on_error: OnError = "skip"
+    expr: TemplateStr | None = Field(default=None, description=(
+        "PromQL that must return no series (labels escaped)"))
+    hints: list[HintName] = Field(default_factory=list, description=(
+        "none of them may apply"))
+    on_error: OnError = Field(default="skip", description=(
+        "Prometheus cannot answer (or `expr` cannot render): `skip` the action or `act`"))
 
     @model_validator(mode="after")
     def _something(self) -> Unless:
@@ -121,23 +140,31 @@ class Unless(BaseModel):
 class Rule(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: RuleName
-    description: str = ""
-    matchers: list[MatcherField] = Field(min_length=1)
-    action: ActionSpec
-    limits: Limits = Limits()
-    verify: Verify | None = None
-    escalate: list[ActionSpec] = Field(default_factory=list, max_length=10)
-    unless_firing: list[MatcherField] = Field(default_factory=list)
-    dry_run: bool = False
-    approval: Approval | None = None
-    when: When | None = None
-    only_if: OnlyIf | None = None
-    unless: Unless | None = None
+    name: RuleName = Field(description="unique across the rule files; in audit and metrics")
+    description: str = Field(default="", description="what the rule does, for humans")
+    matchers: list[MatcherField] = Field(min_length=1, description=(
+        "every one must match the alert's labels (Alertmanager syntax)"))
+    action: ActionSpec = Field(description="the first step: what to do to the target")
+    limits: Limits = Field(default=Limits(), description="cooldown and rate limit")
+    verify: Verify | None = Field(default=None, description=(
+        "check later that it worked; unverified runs the next `escalate` step"))
+    escalate: list[ActionSpec] = Field(default_factory=list, max_length=10, description=(
+        "next steps, one per failed verification (needs `verify`)"))
+    unless_firing: list[MatcherField] = Field(default_factory=list, description=(
+        "denied while an alert matching all of these fires (templates see this alert)"))
+    dry_run: bool = Field(default=False, description=(
+        "decide and audit (shadow mode), never act"))
+    approval: Approval | None = Field(default=None, description="a human approves first")
+    when: When | None = Field(default=None, description=(
+        "diagnosis hints that must apply, checked just before acting"))
+    only_if: OnlyIf | None = Field(default=None, description=(
+        "a PromQL condition that must hold just before acting"))
+    unless: Unless | None = Field(default=None, description=(
+        "hints or PromQL that must not hold just before acting"))
     gitops: GitopsPolicy | None = Field(default=None, description=(
-        "What to do when Argo CD or Flux owns the target: act | propose | refuse, "
-        "or the long form {mode, also_act, push_to, suspend_while_proposed, values}; "
-        "unset: the service's GITOPS_DEFAULT"))
+        "what to do when Argo CD or Flux owns the target: act | propose | refuse, or the "
+        "long form {mode, also_act, push_to, suspend_while_proposed, values}; unset: "
+        "the service's GITOPS_DEFAULT"))
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         return match_all(self.matchers, labels)
@@ -153,7 +180,7 @@ class Rule(BaseModel):
 
 class RuleFile(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    rules: list[Rule] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list, description="the rules of this file")
 
 
 @dataclass(frozen=True)

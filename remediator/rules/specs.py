@@ -12,7 +12,15 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+    model_validator,
+)
 
 from remediator.model import validation
 from remediator.model.actions import ActionRequest
@@ -28,7 +36,11 @@ def _to_template(value: Any) -> Template:
     return Template(value)
 
 
-TemplateStr = Annotated[Template, PlainValidator(_to_template), PlainSerializer(str)]
+TemplateStr = Annotated[Template, PlainValidator(_to_template), PlainSerializer(str),
+                        WithJsonSchema({"type": "string", "x-remediator-type": "template",
+                                        "description": (
+                            "a literal or a template: {{ labels.pod }}, "
+                            "{{ annotations.x | lower }}")})]
 
 
 class RenderError(ValueError):
@@ -53,12 +65,14 @@ def _checked(check: Any, value: str) -> str:
 
 class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    timeout: Duration = timedelta(seconds=60)
+    timeout: Duration = Field(default=timedelta(seconds=60), description=(
+        "the action is stopped (and failed) after this"))
 
 
 class _NamespacedSpec(_Spec):
-    namespace: TemplateStr
-    name: TemplateStr
+    namespace: TemplateStr = Field(description=(
+        "the target's namespace (validated: RFC 1123, allowed, not denied)"))
+    name: TemplateStr = Field(description="the target's name (validated: RFC 1123)")
 
     def _target(self, labels: Mapping[str, str],
                 annotations: Mapping[str, str]) -> tuple[str, str]:
@@ -71,7 +85,8 @@ class DeletePod(_NamespacedSpec):
     """Delete a pod so its controller recreates it (a pod restart)."""
 
     type: Literal["kubernetes.delete_pod"]
-    grace_period_seconds: int | None = Field(default=None, ge=0, le=3600)
+    grace_period_seconds: int | None = Field(default=None, ge=0, le=3600, description=(
+        "the pod's termination grace period; unset: the pod's own"))
 
     def render(self, labels: Mapping[str, str], annotations: Mapping[str, str]) -> ActionRequest:
         namespace, name = self._target(labels, annotations)
@@ -84,7 +99,8 @@ class RolloutRestart(_NamespacedSpec):
     """`kubectl rollout restart`: bump the pod template's restartedAt annotation."""
 
     type: Literal["kubernetes.rollout_restart"]
-    kind: Literal["deployment", "statefulset", "daemonset"] = "deployment"
+    kind: Literal["deployment", "statefulset", "daemonset"] = Field(
+        default="deployment", description="the workload's kind")
 
     def render(self, labels: Mapping[str, str], annotations: Mapping[str, str]) -> ActionRequest:
         namespace, name = self._target(labels, annotations)
@@ -96,11 +112,14 @@ class Scale(_NamespacedSpec):
     """Change replicas by `step` (or to `replicas`), always clamped to [min, max]."""
 
     type: Literal["kubernetes.scale"]
-    kind: Literal["deployment", "statefulset"] = "deployment"
-    step: int = Field(default=1, ge=-100, le=100)
-    replicas: int | None = Field(default=None, ge=0)
-    min: int = Field(default=1, ge=0)
-    max: int = Field(ge=1, le=1000)
+    kind: Literal["deployment", "statefulset"] = Field(default="deployment",
+                                                      description="the workload's kind")
+    step: int = Field(default=1, ge=-100, le=100, description=(
+        "replicas to add (negative: remove)"))
+    replicas: int | None = Field(default=None, ge=0, description=(
+        "set exactly this many instead of stepping"))
+    min: int = Field(default=1, ge=0, description="never fewer replicas than this")
+    max: int = Field(ge=1, le=1000, description="never more replicas than this")
 
     @model_validator(mode="after")
     def _bounds(self) -> Scale:
@@ -121,11 +140,12 @@ class HpaPatch(_NamespacedSpec):
     """Raise an HPA's minReplicas and/or maxReplicas by `step`, never above `ceiling`."""
 
     type: Literal["kubernetes.hpa_patch"]
-    step: int = Field(default=1, ge=1, le=100)
-    ceiling: int = Field(ge=1, le=1000)
-    fields: Literal["min", "max", "both"] = "max"
-    revert: bool = False
-    """Put the old values back when the alert resolves."""
+    step: int = Field(default=1, ge=1, le=100, description="added to the bounds")
+    ceiling: int = Field(ge=1, le=1000, description="never raised above this")
+    fields: Literal["min", "max", "both"] = Field(default="max", description=(
+        "which bounds to raise: minReplicas, maxReplicas or both"))
+    revert: bool = Field(default=False, description=(
+        "put the old values back when the alert resolves"))
 
     def render(self, labels: Mapping[str, str], annotations: Mapping[str, str]) -> ActionRequest:
         namespace, name = self._target(labels, annotations)
@@ -143,8 +163,10 @@ class RolloutUndo(_NamespacedSpec):
     """
 
     type: Literal["kubernetes.rollout_undo"]
-    kind: Literal["deployment"] = "deployment"
-    max_age: Duration = timedelta(hours=1)
+    kind: Literal["deployment"] = Field(default="deployment",
+                                        description="only Deployments roll back")
+    max_age: Duration = Field(default=timedelta(hours=1), description=(
+        "act only while the current revision is younger than this"))
 
     def render(self, labels: Mapping[str, str], annotations: Mapping[str, str]) -> ActionRequest:
         namespace, name = self._target(labels, annotations)
@@ -157,15 +179,19 @@ class AnsiblePlaybook(_Spec):
     """Run a repair playbook through ansible-runner; labels reach it only as extravars."""
 
     type: Literal["ansible.playbook"]
-    playbook: str = Field(min_length=1, max_length=255)
-    limit: TemplateStr | None = None
-    extravars: dict[str, TemplateStr] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
-    check: bool = False
-    """Always run in check mode (`--check`): the play reports, never changes."""
-    check_in_dry_run: bool = False
-    """In dry-run, run the play in check mode instead of not at all."""
-    timeout: Duration = timedelta(minutes=10)
+    playbook: str = Field(min_length=1, max_length=255, description=(
+        "a .yml path relative to the playbook directory (REMEDIATOR_PLAYBOOK_DIR)"))
+    limit: TemplateStr | None = Field(default=None, description=(
+        "the host; from labels it must be exactly one inventory host; unset: all"))
+    extravars: dict[str, TemplateStr] = Field(default_factory=dict, description=(
+        "variables passed to the play as unsafe data, never on a command line"))
+    tags: list[str] = Field(default_factory=list, description="run only these tags")
+    check: bool = Field(default=False, description=(
+        "always run in check mode (`--check`): the play reports, never changes"))
+    check_in_dry_run: bool = Field(default=False, description=(
+        "in dry-run, run the play in check mode instead of not at all"))
+    timeout: Duration = Field(default=timedelta(minutes=10), description=(
+        "the play and its workers are killed after this"))
 
     @model_validator(mode="after")
     def _safe_paths(self) -> AnsiblePlaybook:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from remediator import __version__
 from remediator.app.services import Services
 from remediator.model.outcomes import Outcome
 from remediator.model.timeparse import parse_time
@@ -197,5 +198,11 @@ async def resume(services: ServicesDep, request: Request, principal: OperatorDep
 
 
 def _status(services: Services) -> dict[str, Any]:
-    return operations.status(services.operator_store, services.intake.policy,
-                             services.clock())
+    """`operations.status`, and what only the running service knows: its version and
+    the rules it has loaded (what `remediator status --server` shows, issue 23)."""
+    found = operations.status(services.operator_store, services.intake.policy,
+                              services.clock())
+    current = services.rulebook.current
+    return {**found, "version": __version__,
+            "rules": {"count": len(current.rules), "digest": current.digest,
+                      "loaded_at": services.rulebook.loaded_at.isoformat()}}

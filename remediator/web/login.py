@@ -27,7 +27,7 @@ import secrets
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -48,11 +48,11 @@ from remediator.web.deps import (
     sessions,
 )
 from remediator.web.metrics import web_metrics
-from remediator.web.page import render
+from remediator.web.page import console_mode, render
 from remediator.web.session import COOKIE, Principal
 from remediator.web.throttle import LoginLimits, Verdict, wait
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(console_mode)])
 
 LOGIN_COOKIE = "remediator_login"
 """The pre-session CSRF token of the sign-in form."""

@@ -14,6 +14,7 @@ A browser without a session is sent to `/login`.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
@@ -41,7 +42,16 @@ from remediator.web.deps import (
 from remediator.web.metrics import web_metrics
 from remediator.web.session import Principal
 
-router = APIRouter(include_in_schema=False)
+_DEMO: ContextVar[bool] = ContextVar("console_demo", default=False)
+
+
+async def console_mode(services: ServicesDep) -> None:
+    """Every console page of a `serve --demo` says so (base.html's banner): set for the
+    request, read by `render`, which the routes call without the services at hand."""
+    _DEMO.set(services.settings.demo)
+
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(console_mode)])
 
 templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -68,7 +78,7 @@ Viewer = Annotated[Principal, Depends(page_viewer)]
 
 
 def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(templates.get_template(name).render(**context),
+    return HTMLResponse(templates.get_template(name).render(demo=_DEMO.get(), **context),
                         status_code=status_code)
 
 

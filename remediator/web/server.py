@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import socket
 import sys
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 import uvicorn
@@ -30,7 +31,11 @@ NO_FORWARDED: dict[str, Any] = {"proxy_headers": False, "forwarded_allow_ips": [
 the app's `ForwardedFor` middleware does, for `TRUSTED_PROXIES` only."""
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, *, kube_environ: Mapping[str, str] | None = None,
+          on_listening: Callable[[str], None] | None = None) -> None:
+    """Serve until stopped. `kube_environ` and `on_listening` are the demo's hooks: the
+    Kubernetes configuration to load instead of the environment's, and a callback
+    given the base URL once the socket is served."""
     logs.setup(settings.log_level, settings.log_format)
     from remediator.app.services import Services
     from remediator.web.app import check_settings, create_app
@@ -42,7 +47,7 @@ def serve(settings: Settings) -> None:
         _refuse(one_line(error), 2)
     sock = _listen_or_exit(settings)
     try:
-        services = Services.build(settings)
+        services = Services.build(settings, kube_environ=kube_environ)
         app = create_app(settings, services=services)
     except RuleLoadError as error:
         _refuse(f"invalid rules: {describe_rule_errors(error)}", 2)
@@ -55,7 +60,7 @@ def serve(settings: Settings) -> None:
     limits = connection_limits(settings.model_copy(update={"max_connections": cap}))
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
                             timeout_graceful_shutdown=15, **limits, **NO_FORWARDED)
-    server = _Server(config, announce=listening(sock, settings))
+    server = _Server(config, announce=listening(sock, settings), on_listening=on_listening)
     freeze_long_lived("start-up")
     refused: list[str] = []
     if services.kubernetes is not None:
@@ -71,23 +76,32 @@ def serve(settings: Settings) -> None:
 class _Server(uvicorn.Server):
     """uvicorn, saying where it listens once it does (it says nothing when given a socket)."""
 
-    def __init__(self, config: uvicorn.Config, *, announce: str) -> None:
+    def __init__(self, config: uvicorn.Config, *, announce: str,
+                 on_listening: Callable[[str], None] | None = None) -> None:
         super().__init__(config)
         self._announce = announce
+        self._on_listening = on_listening
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
             log.info("%s", self._announce)
+            if self._on_listening is not None and sockets:
+                self._on_listening(base_url(sockets[0]))
 
 
 def listening(sock: socket.socket, settings: Settings) -> str:
     """Where to point Alertmanager and a browser: the address really bound (port 0
     becomes the port the system chose), the webhook's path and the console's URL."""
-    host, port = sock.getsockname()[:2]
-    base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    base = base_url(sock)
     console = settings.external_url or f"{base}/"
     return f"listening on {base}: webhook {base}/webhook/alertmanager, console {console}"
+
+
+def base_url(sock: socket.socket) -> str:
+    """`http://HOST:PORT` of a bound socket (an IPv6 host in brackets)."""
+    host, port = sock.getsockname()[:2]
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 def _kubernetes_loaded() -> None:

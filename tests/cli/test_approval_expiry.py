@@ -51,7 +51,7 @@ def test_approving_an_expired_request_from_the_cli(tmp_path: Path) -> None:
     assert attempt["detail"]["actor"].startswith("cli:")
     assert attempt["reason"].startswith("approve refused: the approval request expired at")
     assert attempt["reason"].endswith("(reason given: back from lunch)")
-    status = json.loads(run("status", "--json", "--database-url", url).output)
+    status = json.loads(run("status", "--json", "--database-url", url).stdout)
     assert status["awaiting_approval"] == 0
     said = " ".join(refused.output.split())  # the console wraps at its width
     assert f"remediation {rid[:8]} is expired, not awaiting approval" in said

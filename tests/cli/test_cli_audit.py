@@ -41,6 +41,8 @@ def _typer_options(argv: list[str]) -> AuditOptions:
                   "--namespace", "apps-web", "--database-url", "sqlite:///x.db",
                   "--config", "c.yml"], id="every-option"),
     pytest.param(["--rule", "a", "--rule", "b"], id="last-wins"),
+    pytest.param(["--server", "https://r.example.org", "--token-file", "t",
+                  "--ca-file=ca.pem"], id="server-options"),
     pytest.param(["--since", ""], id="empty-value"),
     pytest.param(["--since=-1h"], id="dash-after-equals"),
 ])
@@ -63,6 +65,8 @@ def test_options_are_read_as_typer_reads_them(argv: list[str]) -> None:
     pytest.param(["-fj"], id="short-flags-together"),
     pytest.param(["--", "--json"], id="end-of-options"),
     pytest.param(["--config", ""], id="empty-path"),
+    pytest.param(["--token-file", ""], id="empty-token-file"),
+    pytest.param(["--ca-file="], id="empty-ca-file"),
 ])
 def test_anything_else_is_left_to_typer(argv: list[str]) -> None:
     assert parse(argv) is None

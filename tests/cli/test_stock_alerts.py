@@ -4,8 +4,7 @@ Most users run the stock kubernetes-mixin / node-mixin alerts, not the
 repository's alerts/: a rule written against a label those alerts do not carry
 (`deployment` on a pod alert, `node` on a node_exporter alert) or a renamed
 alert (`KubeHpaMaxedOut` vs `HpaMaxedOut`) decides `no_match` or `denied`
-without anyone noticing. README's "Stock kube-prometheus-stack alerts" tables
-are the list: each answered alert, with the labels it carries, goes through
+without anyone noticing. docs/stock-alerts.md's tables are the list: each answered alert, with the labels it carries, goes through
 `remediator simulate` (the real engine) and must reach its rule; each alert
 left alone must still match nothing, so a new rule updates the table too.
 """
@@ -74,9 +73,7 @@ ANY_OBJECT = {**KSM, "namespace": "apps-shop", "pod": "cart-1", "deployment": "c
 
 
 def _stock_section() -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = readme.index("### Stock kube-prometheus-stack alerts")
-    return readme[start:readme.index("\n## ", start)]
+    return (ROOT / "docs" / "stock-alerts.md").read_text(encoding="utf-8")
 
 
 def _table_rows(section: str) -> list[list[str]]:
@@ -88,13 +85,14 @@ def _table_rows(section: str) -> list[list[str]]:
 
 
 def answered() -> dict[str, str]:
-    """README: stock alert -> the rule that answers it (the three-column table)."""
+    """docs/stock-alerts.md: stock alert -> the rule that answers it (the three-column table)."""
     return {row[0]: row[1] for row in _table_rows(_stock_section())
             if len(row) == 3 and row[0] != "Stock alert"}
 
 
 def left_alone() -> list[str]:
-    """README: the stock alerts deliberately not remediated (the two-column table)."""
+    """docs/stock-alerts.md: the stock alerts deliberately not remediated (the two-column
+    table)."""
     names = [name.strip() for row in _table_rows(_stock_section())
              if len(row) == 2 and row[0] != "Stock alert" for name in row[0].split(",")]
     return [name for name in names if re.fullmatch(r"[A-Za-z0-9]+", name)]
@@ -117,7 +115,7 @@ def simulate(tmp_path: Path, alerts: list[dict[str, Any]]) -> list[dict[str, Any
     return decisions
 
 
-def test_the_readme_lists_what_is_answered_and_what_is_left_alone() -> None:
+def test_the_page_lists_what_is_answered_and_what_is_left_alone() -> None:
     assert set(answered()) == set(STOCK_LABELS)
     assert len(left_alone()) > 10
     assert not set(answered()) & set(left_alone())
@@ -147,4 +145,4 @@ def test_every_stock_alert_left_alone_matches_no_rule(tmp_path: Path) -> None:
     decisions = simulate(tmp_path, [stock_alert(name, ANY_OBJECT) for name in names])
     matched = {name: d["rule"] for name, d in zip(names, decisions, strict=True)
                if d["outcome"] != "no_match"}
-    assert not matched, f"README says these are left alone, but a rule answers them: {matched}"
+    assert not matched, f"docs/stock-alerts.md says these are left alone, but a rule answers them: {matched}"

@@ -1,6 +1,7 @@
-"""README's `helm install` example installs: its values are read from README itself.
+"""The documented `helm install` examples install: their values are read from the pages.
 
-The command is taken from README's first shell block that runs `helm install`,
+README.md and docs/deploying.md each show the command; it is taken from the
+page's first shell block that runs `helm install`,
 its `--set` arguments are turned into values the way Helm does (for the forms
 the example uses; any other form fails here, so README cannot drift past what
 this test understands), and the chart is rendered with exactly those values:
@@ -23,15 +24,18 @@ _BLOCK = re.compile(r"```sh\n(.*?)```", re.DOTALL)
 _INTEGER = re.compile(r"^-?[1-9][0-9]*$|^0$")
 
 
-def readme_command() -> list[str]:
-    """The words of README's `helm install` command, continuation lines joined."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+PAGES = ["README.md", "docs/deploying.md"]
+
+
+def readme_command(page: str = "README.md") -> list[str]:
+    """The words of a page's `helm install` command, continuation lines joined."""
+    text = (REPO / page).read_text(encoding="utf-8")
     for block in _BLOCK.findall(text):
         joined = block.replace("\\\n", " ")
         for line in joined.splitlines():
             if line.strip().startswith("helm install"):
                 return shlex.split(line)
-    raise AssertionError("README has no `helm install` example")
+    raise AssertionError(f"{page} has no `helm install` example")
 
 
 def typed(value: str) -> Any:
@@ -88,8 +92,9 @@ def test_the_parser_types_values_as_helm_does() -> None:
         parse(["helm", "install", "r", "c", "--set", "a[0]=x"])
 
 
-def test_readmes_helm_install_renders_valid_objects() -> None:
-    where, values = parse(readme_command())
+@pytest.mark.parametrize("page", PAGES)
+def test_the_documented_helm_install_renders_valid_objects(page: str) -> None:
+    where, values = parse(readme_command(page))
     assert (REPO / where["chart"]).resolve() == CHART
     assert (where["release"], where["namespace"]) == (RELEASE, NAMESPACE)
     assert values["image"]["digest"].startswith("sha256:")

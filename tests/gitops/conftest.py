@@ -159,16 +159,7 @@ def daemon_upstream(tmp_path: Path) -> Iterator[Upstream]:
         [GIT or "git", "daemon", "--reuseaddr", "--listen=127.0.0.1", f"--port={port}",
          "--export-all", "--enable=receive-pack", f"--base-path={base}", str(base)],
         stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("git daemon did not start") from None
-            time.sleep(0.02)
+    _wait_for_port(port, process)
     upstream.url = f"git://127.0.0.1:{port}/team/shop.git"
     yield upstream
     process.terminate()
@@ -187,3 +178,56 @@ def source(upstream: Upstream, path: str = "apps/shop/overlays/prod") -> GitSour
 
 
 WEB = ObjectRef(kind="Deployment", name="web", namespace="shop")
+
+
+SSHD = Path("/usr/sbin/sshd")
+
+
+@dataclass
+class SshServer:
+    """sshd on loopback that accepts one client key; git runs over it."""
+
+    port: int
+    client_key: Path
+    known_hosts_line: str
+
+
+@pytest.fixture
+def sshd(tmp_path: Path) -> Iterator[SshServer]:
+    """A real OpenSSH server on a free loopback port (skipped without openssh-server)."""
+    if not SSHD.exists() or GIT is None:
+        pytest.skip("needs Debian's openssh-server")
+    root = tmp_path / "sshd"
+    root.mkdir()
+    for name in ("host", "client"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(root / name)],
+                       check=True)
+    (root / "authorized_keys").write_text((root / "client.pub").read_text())
+    port = _free_port()
+    config = root / "sshd_config"
+    config.write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {root / 'host'}\n"
+        f"AuthorizedKeysFile {root / 'authorized_keys'}\nPasswordAuthentication no\n"
+        f"KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
+        f"PidFile {root / 'pid'}\nPermitRootLogin prohibit-password\n")
+    Path("/run/sshd").mkdir(exist_ok=True)
+    process = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)],
+                               stderr=subprocess.DEVNULL)
+    _wait_for_port(port, process)
+    kind, key = (root / "host.pub").read_text().split()[:2]
+    yield SshServer(port, root / "client", f"[127.0.0.1]:{port} {kind} {key}\n")
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError(f"server on port {port} did not start") from None
+            time.sleep(0.02)

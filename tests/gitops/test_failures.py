@@ -110,7 +110,7 @@ def test_push_rejected_by_a_hook_leaves_no_branch(daemon_upstream: Upstream,
 
     why = reason(proposer, make(source(upstream)))
 
-    assert why.startswith("push of refs/heads/remediator/r-2 rejected: ")
+    assert why == "push of refs/heads/remediator/r-2 rejected: pre-receive hook declined"
     assert upstream.branches() == ["main"]
     assert local_refs(tmp_path / "state") == []
 
@@ -128,7 +128,8 @@ def test_non_fast_forward_push_to_is_rejected(request: pytest.FixtureRequest,
 
     why = reason(proposer, make(source(upstream), branch="release", push_to="release"))
 
-    assert why.startswith("push of refs/heads/release rejected: ")
+    assert why.startswith("push of refs/heads/release rejected: "), why
+    assert "fast" in why
     assert git(upstream.bare, "rev-parse", "release") == before
 
 
@@ -169,3 +170,27 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@respx.mock
+def test_a_branch_that_cannot_be_deleted_again_is_named_in_the_reason(
+        daemon_upstream: Upstream, tmp_path: Path) -> None:
+    hook = daemon_upstream.bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nwhile read old new ref; do\n"
+                    "  case $new in 0000000000000000000000000000000000000000) exit 1;; esac\n"
+                    "done\nexit 0\n")
+    hook.chmod(hook.stat().st_mode | stat.S_IEXEC)
+    token_file = tmp_path / "token"
+    token_file.write_text("forge-token")
+    proposer = Proposer(GitopsSettings(token_file=token_file, forge="github",
+                                       forge_url="https://ghe.test/api/v3"),
+                        state_dir=tmp_path / "state")
+    respx.post("https://ghe.test/api/v3/repos/team/shop/pulls").mock(
+        side_effect=httpx.ConnectTimeout("slow"))
+
+    why = reason(proposer, make(source(daemon_upstream)))
+
+    assert why == ("github API at https://ghe.test/api/v3 timed out; the pushed branch "
+                   "remediator/r-2 could not be deleted: push of refs/heads/remediator/r-2 "
+                   "rejected: pre-receive hook declined")
+    assert local_refs(tmp_path / "state") == []

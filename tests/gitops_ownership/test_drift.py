@@ -17,6 +17,8 @@ from remediator.app.drift import DriftMetrics, refresh_drift
 from remediator.app.settings import load_settings
 from remediator.cli import app as cli
 from remediator.web.app import create_app
+from tests.cli.live import READ_TOKEN as LIVE_READ_TOKEN
+from tests.cli.live import running
 from tests.gitops_ownership.conftest import APPS, DEPLOYMENTS, NS, World, application, deployment
 from tests.gitops_ownership.rig import FakeProposer, Rig, build_rig
 from tests.gitops_ownership.selfheal import SelfHeal
@@ -120,3 +122,14 @@ async def test_api_and_page(tmp_path: Path, client: ApiClient, heal: SelfHeal) -
         assert page.status_code == 200
         assert f'href="/remediations/{rid}"' in page.text and "2h 0m" in page.text
         assert '<a href="/drift" class="here">drift</a>' in page.text
+
+
+async def test_cli_asks_the_running_service(tmp_path: Path, client: ApiClient,
+                                            heal: SelfHeal) -> None:
+    _, rid = await acted(tmp_path, client)
+    with running(f"sqlite:///{tmp_path / 'r.db'}") as service:
+        result = runner.invoke(cli, ["drift", "--json"], env={
+            "REMEDIATOR_SERVER": service.url, "REMEDIATOR_TOKEN": LIVE_READ_TOKEN})
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["open"] == 1 and report["items"][0]["remediation_id"] == rid

@@ -36,6 +36,7 @@ ALERT_NAMES = frozenset({
 })
 REMEDIATIONS = {
     "KubePodCrashLooping": "restart-crashlooping-pod",
+    "HighErrorRate": "roll-back-recent-rollout",
     "ContainerMemoryNearLimit": "rollout-restart-on-memory-pressure",
     "HpaMaxedOut": "raise-hpa-ceiling",
     "KafkaConsumerLagHigh": "scale-kafka-consumers",
