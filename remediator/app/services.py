@@ -109,12 +109,10 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, *, database: Database | None = None,
               metrics: Metrics | None = None, clock: Clock = utcnow,
-              actions: ActionRegistry | None = None,
-              verifier: Verifier | None = None,
+              actions: ActionRegistry | None = None, verifier: Verifier | None = None,
               kube_environ: Mapping[str, str] | None = None,
               proposer: Proposer | None = None) -> Services:
-        """`kube_environ`: where the client finds its kubeconfig (the demo's), not os.environ;
-        `proposer`: writes GitOps proposals to git (None: `propose` fails, saying so)."""
+        """`kube_environ`: the kubeconfig's environment (the demo's); `proposer`: git's side."""
         metrics = metrics or Metrics.create()
         # Rules, then the cluster's configuration: either refuses to start before
         # anything is written (the database, a generated audit key).
