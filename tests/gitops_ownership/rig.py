@@ -76,7 +76,7 @@ class Rig:
 
 def build_rig(tmp_path: Path, client: ApiClient, rules: str, *,
               proposer: Proposer | None = None, default: str = "act",
-              verifier: Verifier | None = None) -> Rig:
+              verifier: Verifier | None = None, retries: int = 0) -> Rig:
     (tmp_path / "rules.yml").write_text(rules)
     database = Database(f"sqlite:///{tmp_path / 'r.db'}")
     database.migrate()
@@ -95,5 +95,5 @@ def build_rig(tmp_path: Path, client: ApiClient, rules: str, *,
     worker = Worker(store=Store(database), policy=intake.policy,
                     rules=rulebook.current.by_name, actions=actions,
                     verifier=verifier or NoVerifier(), metrics=metrics.worker, clock=clock,
-                    preflight=preflight, retries=0)
+                    preflight=preflight, retries=retries)
     return Rig(database, intake, worker, clock)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from kmock import KubernetesEmulator
 from kubernetes.client import ApiClient
 
 from remediator.operate.notify import claim_events, message
@@ -122,6 +123,7 @@ async def test_propose_writes_git_not_the_cluster(tmp_path: Path, client: ApiCli
     rig.fire()  # the proposal stands for the alert: a repeat is a duplicate
     await rig.worker.drain()
     assert len(proposer.requests) == 1
+    assert any("attempt 1/2 failed" in e["reason"] for e in rig.audit())
 
 
 async def test_propose_also_act(tmp_path: Path, client: ApiClient, managed: World,
@@ -190,3 +192,22 @@ async def test_notification_carries_the_pull_request(tmp_path: Path, client: Api
     assert "https://git.example.com/platform/apps/pull/7" in sent["text"]
     view = ReadModel(database=rig.database).remediation(summary["remediation_id"])
     assert view.proposal is not None and view.proposal["pr_url"] == sent["pr_url"]
+
+
+async def test_also_act_retried_after_throttling_does_not_propose_again(
+        tmp_path: Path, client: ApiClient, managed: World, proposer: FakeProposer,
+        kmock: KubernetesEmulator) -> None:
+    # The action's first read is throttled: a transient failure, nothing changed yet.
+    kmock["get", f"/apis/apps/v1/namespaces/{NS}/deployments/web/scale"][:1] << 429
+    rig = build_rig(tmp_path, client, rules("{mode: propose, also_act: true}"),
+                    proposer=proposer, retries=1)
+    rig.fire()
+    await rig.worker.drain()
+    assert rig.last()["detail"]["gitops"]["proposal"]["pr_url"].endswith("/pull/7")
+    rig.clock.advance(seconds=5)
+    await rig.worker.drain()
+    entry = rig.last()
+    assert entry["outcome"] == "succeeded" and replicas(managed) == 5
+    assert entry["detail"]["gitops"]["note"].endswith("(proposed at the first attempt)")
+    assert len(proposer.requests) == 1
+    assert any("attempt 1/2 failed" in e["reason"] for e in rig.audit())
