@@ -123,7 +123,6 @@ async def test_propose_writes_git_not_the_cluster(tmp_path: Path, client: ApiCli
     rig.fire()  # the proposal stands for the alert: a repeat is a duplicate
     await rig.worker.drain()
     assert len(proposer.requests) == 1
-    assert any("attempt 1/2 failed" in e["reason"] for e in rig.audit())
 
 
 async def test_propose_also_act(tmp_path: Path, client: ApiClient, managed: World,
