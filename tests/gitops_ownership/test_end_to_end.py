@@ -10,6 +10,7 @@ to a bare repository seeded with a Kustomize base and overlay.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -20,8 +21,10 @@ from remediator.gitops.proposals import Proposer
 from remediator.gitops.settings import GitopsSettings
 from remediator.model.alerts import Alert
 from remediator.store.readmodel import ReadModel
+from tests.evidence.conftest import deployment as rolled_deployment
+from tests.evidence.conftest import replicaset
 from tests.gitops.conftest import DEPLOYMENT, Upstream, daemon_upstream, git  # noqa: F401
-from tests.gitops_ownership.conftest import APPS, DEPLOYMENTS, World, application, deployment
+from tests.gitops_ownership.conftest import APPS, DEPLOYMENTS, REPLICASETS, World, application
 from tests.gitops_ownership.rig import NOW, build_rig
 from tests.support.payloads import crashloop
 
@@ -32,6 +35,7 @@ rules:
     matchers: ['alertname="KubePodCrashLooping"']
     action: {type: kubernetes.rollout_undo, namespace: "{{ labels.namespace }}",
              name: "{{ labels.deployment }}", max_age: 1h}
+    when: {hints: [recent_rollout]}
     gitops: propose
     limits: {cooldown: 0s}
 """
@@ -50,10 +54,17 @@ async def test_crash_loop_after_rollout_becomes_a_revert_pull_request(
         daemon_upstream: Upstream) -> None:  # noqa: F811
     bad = DEPLOYMENT.replace("web:1.0", "web:1.1-bad")
     image_commit = daemon_upstream.commit("web: 1.1", {BASE: bad})
-    web = deployment(annotations={
-        "argocd.argoproj.io/tracking-id": "shop:apps/Deployment:shop/web"})
+    web = rolled_deployment(image="registry.local/shop/web:1.1-bad")
     web["metadata"]["namespace"] = "shop"
+    web["metadata"]["annotations"]["argocd.argoproj.io/tracking-id"] = (
+        "shop:apps/Deployment:shop/web")
     world.add(DEPLOYMENTS, web)
+    for name, revision, created, image in (  # 1.1-bad rolled out 2 minutes before the alert
+            ("web-b2", 2, NOW - timedelta(minutes=2), "registry.local/shop/web:1.1-bad"),
+            ("web-a1", 1, NOW - timedelta(days=3), "registry.local/shop/web:1.0")):
+        replicas = replicaset(name, revision, created, image)
+        replicas["metadata"]["namespace"] = "shop"
+        world.add(REPLICASETS, replicas)
     app = application("shop")
     app["spec"]["source"].update(repoURL=daemon_upstream.url, path="apps/shop/overlays/prod")
     world.add(APPS, app)
@@ -73,6 +84,8 @@ async def test_crash_loop_after_rollout_becomes_a_revert_pull_request(
     entry = rig.last()
     assert (entry["outcome"], entry["reason"]) == (
         "proposed", "proposed in git: https://gitea.test/team/shop/pulls/12")
+    assert [h["name"] for h in entry["detail"]["hints"]] == ["recent_rollout", "gitops_managed"]
+    assert entry["detail"]["hints"][0]["explanation"].endswith("2m before the alert started")
     rid = summary["remediation_id"]
     branch = f"remediator/{rid}"
     assert daemon_upstream.branches() == ["main", branch]
