@@ -83,7 +83,7 @@ def plan(request: ActionRequest, owner: Ownership, policy: GitopsPolicy | None,
         push_to=policy.push_to)
     also = policy.also_act
     return Plan(mode=mode, proposal=proposal, also_act=also,
-                note=act_note(request.type, owner) if also else "",
+                note=act_note(request.type, owner, proposed=True) if also else "",
                 suspend=policy.suspend_while_proposed and owner.controller == "flux")
 
 
@@ -95,12 +95,13 @@ def git_source(owner: Ownership) -> GitSource | None:
                      target_revision=owner.revision or "HEAD")
 
 
-def act_note(action_type: str, owner: Ownership) -> str:
+def act_note(action_type: str, owner: Ownership, *, proposed: bool = False) -> str:
     """What the controller will do about a change made on the cluster."""
     name = _CONTROLLERS.get(owner.controller or "", "the GitOps controller")
     if action_type in REVERTED and owner.self_heal:
+        until = "the pull request merges" if proposed else "the change is in git"
         return (f"{name} self-heal is on for {owner.app_kind} {owner.app}: it will put git's "
-                "state back (until the change is in git)")
+                f"state back until {until}")
     if action_type == "kubernetes.rollout_restart":
         return f"{name} will show {owner.app_kind} {owner.app} OutOfSync (restartedAt)"
     if action_type in REVERTED:

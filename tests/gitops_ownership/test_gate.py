@@ -15,10 +15,13 @@ from tests.gitops_ownership.conftest import (
     APPS,
     DEPLOYMENTS,
     NS,
+    PODS,
+    REPLICASETS,
     REPO,
     World,
     application,
     deployment,
+    owned,
 )
 from tests.gitops_ownership.rig import FakeProposer, Rig, build_rig
 
@@ -66,7 +69,9 @@ async def test_act_says_self_heal_will_undo_it(tmp_path: Path, client: ApiClient
     entry = rig.last()
     assert entry["outcome"] == "succeeded" and replicas(managed) == 5
     assert entry["detail"]["gitops"]["mode"] == "act"
-    assert "self-heal is on" in entry["detail"]["gitops"]["note"]
+    assert entry["detail"]["gitops"]["note"] == (
+        "Argo CD self-heal is on for Application argocd/shop-web: it will put git's state "
+        "back until the change is in git")
     assert "gitops_managed" in [h["name"] for h in entry["detail"]["hints"]]
 
 
@@ -133,7 +138,9 @@ async def test_propose_also_act(tmp_path: Path, client: ApiClient, managed: Worl
     entry = rig.last()
     assert entry["outcome"] == "succeeded" and replicas(managed) == 5
     assert entry["detail"]["gitops"]["proposal"]["pr_url"].endswith("/pull/7")
-    assert "self-heal is on" in entry["detail"]["gitops"]["note"]
+    assert entry["detail"]["gitops"]["note"] == (
+        "Argo CD self-heal is on for Application argocd/shop-web: it will put git's state "
+        "back until the pull request merges")
 
 
 async def test_failed_proposal_fails_and_gives_the_key_back(
@@ -210,3 +217,35 @@ async def test_also_act_retried_after_throttling_does_not_propose_again(
     assert entry["detail"]["gitops"]["note"].endswith("(proposed at the first attempt)")
     assert len(proposer.requests) == 1
     assert any("attempt 1/2 failed" in e["reason"] for e in rig.audit())
+
+
+RESTART_AND_DELETE = """\
+rules:
+  - name: restart-web
+    matchers: ['alertname="WebSaturated"']
+    action: {type: kubernetes.rollout_restart, namespace: "{{ labels.namespace }}",
+             name: "{{ labels.deployment }}"}
+    limits: {cooldown: 0s}
+  - name: delete-pod
+    matchers: ['alertname="WebSaturated"']
+    action: {type: kubernetes.delete_pod, namespace: "{{ labels.namespace }}",
+             name: "{{ labels.pod }}"}
+    gitops: refuse
+    limits: {cooldown: 0s}
+"""
+
+
+async def test_restart_notes_out_of_sync_and_pod_deletion_always_acts(
+        tmp_path: Path, client: ApiClient, managed: World) -> None:
+    managed.add(REPLICASETS, owned("ReplicaSet", "web-7d9", "Deployment", "web"))
+    pod = owned("Pod", "web-7d9-x1", "ReplicaSet", "web-7d9")
+    pod["spec"] = {"containers": [{"name": "web", "image": "shop/web:1.1"}]}
+    managed.add(PODS, pod)
+    rig = build_rig(tmp_path, client, RESTART_AND_DELETE)
+    rig.fire(pod="web-7d9-x1")
+    await rig.worker.drain()
+    by_rule = {e["rule"]: e for e in rig.audit() if e["outcome"] == "succeeded"}
+    assert by_rule["restart-web"]["detail"]["gitops"]["note"] == (
+        "Argo CD will show Application argocd/shop-web OutOfSync (restartedAt)")
+    deleted = by_rule["delete-pod"]["detail"]["gitops"]
+    assert (deleted["mode"], deleted["controller"]) == ("act", "argocd")  # rule said refuse
