@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from remediator.app.audit_head import AuditHeadMetrics
+from remediator.app.drift import DriftMetrics
 from remediator.execute.metrics import WorkerMetrics
 from remediator.intake.metrics import IntakeMetrics
 from remediator.operate.metrics import ApprovalMetrics, ChatMetrics, NotifyMetrics
@@ -55,6 +56,7 @@ class Metrics:
     notify: NotifyMetrics
     approvals: ApprovalMetrics
     audit_head: AuditHeadMetrics
+    drift: DriftMetrics
     scheduler: SchedulerMetrics
     chat: ChatMetrics
 
@@ -69,5 +71,6 @@ class Metrics:
                    notify=NotifyMetrics.create(registry=reg),
                    approvals=ApprovalMetrics.create(registry=reg),
                    audit_head=AuditHeadMetrics.create(registry=reg),
+                   drift=DriftMetrics.create(registry=reg),
                    scheduler=SchedulerMetrics.create(registry=reg),
                    chat=ChatMetrics.create(registry=reg))

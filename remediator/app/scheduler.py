@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from remediator.app.audit_head import audit_head_gauges
+from remediator.app.drift import refresh_drift
 from remediator.app.metrics import Metrics
 from remediator.app.services import Services
 from remediator.clients.alertmanager import AlertmanagerClient
@@ -39,6 +40,7 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     scheduler.add_job(_recover, "date", id="recover-previous-run", args=[services],
                       run_date=datetime.now(UTC))  # leases that ran out while none of us ran
     scheduler.add_job(_refresh_gauges, "interval", id="gauges", seconds=5, args=[services])
+    scheduler.add_job(_refresh_drift, "interval", id="drift", seconds=60, args=[services])
     scheduler.add_job(_retention, "interval", id="audit-retention", hours=1, args=[services])
     scheduler.add_job(expire_approvals, "interval", id="expire-approvals", seconds=30,
                       args=[services.approval_store],
@@ -107,6 +109,11 @@ def refresh_audit_head(services: Services) -> None:
 
 async def _refresh_gauges(services: Services) -> None:
     await asyncio.to_thread(refresh_gauges, services)
+
+
+async def _refresh_drift(services: Services) -> None:
+    await asyncio.to_thread(refresh_drift, services.database, services.metrics.drift,
+                            services.clock())
 
 
 async def _retention(services: Services) -> None:

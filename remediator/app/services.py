@@ -25,9 +25,11 @@ from remediator.app.policy_settings import policy_from_settings, read_inventory_
 from remediator.app.settings import Settings
 from remediator.clients.alertmanager import AlertmanagerClient
 from remediator.clients.prometheus import PrometheusConfig, PrometheusExecutor
+from remediator.execute.gitops_gate import GitopsConfig, GitopsGate
 from remediator.execute.preflight import Preflight, PreflightConfig
 from remediator.execute.verify import NoVerifier, PrometheusVerifier
 from remediator.execute.worker import Worker
+from remediator.gitops.proposals import Proposer
 from remediator.intake.catchup import CatchUp
 from remediator.intake.intake import Intake
 from remediator.intake.writer import DecisionWriter
@@ -113,10 +115,10 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, *, database: Database | None = None,
               metrics: Metrics | None = None, clock: Clock = utcnow,
-              actions: ActionRegistry | None = None,
-              verifier: Verifier | None = None,
-              kube_environ: Mapping[str, str] | None = None) -> Services:
-        """`kube_environ`: where the client finds its kubeconfig (the demo's), not os.environ."""
+              actions: ActionRegistry | None = None, verifier: Verifier | None = None,
+              kube_environ: Mapping[str, str] | None = None,
+              proposer: Proposer | None = None) -> Services:
+        """`kube_environ`: the kubeconfig's environment (the demo's); `proposer`: git's side."""
         metrics = metrics or Metrics.create()
         # Rules, then the cluster's configuration: either refuses to start before
         # anything is written (the database, a generated audit key).
@@ -143,7 +145,7 @@ class Services:
                         if prometheus is not None else NoVerifier())
         worker = build_worker(settings, database=database, rulebook=rulebook, policy=policy,
                               actions=actions, verifier=verifier, prometheus=prometheus,
-                              metrics=metrics, clock=clock)
+                              metrics=metrics, clock=clock, proposer=proposer)
         alertmanager = (AlertmanagerClient(settings.alertmanager_url,
                                            receiver=settings.alertmanager_receiver)
                         if settings.alertmanager_url else None)
@@ -173,7 +175,7 @@ def warn_about_reach(settings: Settings, executable: frozenset[str]) -> None:
 def build_worker(settings: Settings, *, database: Database, rulebook: RuleBook,
                  policy: Policy, actions: ActionRegistry, verifier: Verifier,
                  prometheus: PrometheusExecutor | None, metrics: Metrics,
-                 clock: Clock) -> Worker:
+                 clock: Clock, proposer: Proposer | None = None) -> Worker:
     """The worker and its pre-flight, each given its side of the store facade (built
     here once; the scheduler's retention uses the worker's) and the rules as reloaded."""
 
@@ -182,7 +184,9 @@ def build_worker(settings: Settings, *, database: Database, rulebook: RuleBook,
 
     preflight = Preflight(store=PreflightStore(database), actions=actions,
                           prometheus=prometheus, rules=rule, clock=clock,
-                          config=PreflightConfig.from_settings(settings))
+                          config=PreflightConfig.from_settings(settings),
+                          gitops=GitopsGate(actions=actions, proposer=proposer, clock=clock,
+                                            config=GitopsConfig.from_settings(settings)))
     return Worker(store=Store(database), policy=policy, rules=rule, actions=actions,
                   verifier=verifier, metrics=metrics.worker, clock=clock,
                   concurrency=settings.workers, retries=settings.action_retries,

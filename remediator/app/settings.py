@@ -171,6 +171,18 @@ class Settings(ChatSettings):
     hint_dependency_label: str = Field(
         default="depends_on", description="dependency_down: label naming the services "
         "an alert's service depends on (comma-separated)")
+    gitops_default: Literal["act", "propose", "refuse"] = Field(
+        default="act", description="what a rule without `gitops:` does with a target "
+        "Argo CD or Flux owns (act | propose | refuse); pod deletion always acts")
+    gitops_tracking_label: str = Field(
+        default="app.kubernetes.io/instance", pattern=r"^([a-z0-9.\-]+/)?[A-Za-z0-9_.\-]+$",
+        description="Argo CD's label tracking key (argocd-cm application.instanceLabelKey)")
+    gitops_argocd_namespace: str = Field(
+        default="argocd", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="namespace of Argo CD's Application objects")
+    gitops_suspend_timeout: Duration = Field(
+        default=timedelta(hours=2), description="suspend_while_proposed: a Flux "
+        "Kustomization suspended while a proposal is open is resumed after this")
 
     db_lock_timeout: Duration = Field(
         default=timedelta(seconds=5), description="PostgreSQL: a write waits this long for "

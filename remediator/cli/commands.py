@@ -18,6 +18,7 @@ import typer
 
 from remediator import __version__
 from remediator.cli import audit
+from remediator.cli.drift import drift
 from remediator.cli.notify import app as notify_app
 from remediator.cli.options import (
     CaFileOption,
@@ -290,6 +291,7 @@ app.add_typer(cluster_app, name="cluster", help="Provision and edit the K3s clus
 app.add_typer(report_app, name="report")
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(notify_app, name="notify")
+app.command("drift")(drift)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,

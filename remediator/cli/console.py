@@ -223,6 +223,11 @@ def _print_view(view: RemediationView) -> None:
                        ("silence", view.alert.silence_url)):
         if url:
             _plain(labelled(label, url, width))
+    if view.proposal:
+        _plain(wrap(f"proposed in git: branch {view.proposal.get('branch')} commit "
+                    f"{str(view.proposal.get('commit'))[:12]}", width))
+        if view.proposal.get("pr_url"):
+            _plain(labelled("pull request", str(view.proposal["pr_url"]), width))
     if len(view.steps) > 1:
         _plain(wrap("steps: " + " -> ".join(f"{s.step}:{s.action.type} ({s.state})"
                                             for s in view.steps), width))

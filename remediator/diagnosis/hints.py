@@ -14,7 +14,7 @@ from typing import Any
 from remediator.evidence.revisions import parse_time
 
 HINT_NAMES = ("recent_rollout", "oom_killed", "node_not_ready", "co_firing",
-              "dependency_down", "image_pull")
+              "dependency_down", "image_pull", "gitops_managed")
 IMAGE_PULL_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName",
                                 "ErrImageNeverPull", "RegistryUnavailable"})
 _MAX_NAMED = 10
@@ -213,8 +213,23 @@ def image_pull(ctx: Context) -> Hint | None:
                 {"containers": failing, "events": events[:3]})
 
 
+def gitops_managed(ctx: Context) -> Hint | None:
+    """Argo CD or Flux reconciles the target from git (`evidence.ownership`)."""
+    owner = ctx.evidence.get("gitops") or {}
+    if not owner.get("controller"):
+        return None
+    name = {"argocd": "Argo CD", "flux": "Flux"}.get(owner["controller"], owner["controller"])
+    heal = "self-heal on" if owner.get("self_heal") else "no self-heal"
+    return Hint("gitops_managed",
+                f"{name} manages it ({owner.get('app_kind')} {owner.get('app')}, {heal}): "
+                "a change on the cluster alone does not last",
+                {key: owner.get(key) for key in ("controller", "app", "repo", "path",
+                                                  "revision", "self_heal")})
+
+
 HINTS: tuple[Callable[[Context], Hint | None], ...] = (
-    recent_rollout, oom_killed, node_not_ready, co_firing, dependency_down, image_pull)
+    recent_rollout, oom_killed, node_not_ready, co_firing, dependency_down, image_pull,
+    gitops_managed)
 
 
 def diagnose(ctx: Context) -> list[Hint]:

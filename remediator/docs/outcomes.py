@@ -53,6 +53,12 @@ MEANINGS: dict[str, str] = {
                 "sign-in, with actor, reason and client address",
     "precondition_failed": "a rule's `when`, `only_if` or `unless` did not hold just before "
                            "acting (the hint, or the query and its result, are recorded)",
+    "gitops_managed": "Argo CD or Flux manages the target and the rule says `gitops: refuse`: "
+                      "nothing ran, the key was given back (docs/gitops-ownership.md)",
+    "proposed": "the change was written to git as a branch (and pull request) instead of "
+                "the cluster: `gitops: propose`",
+    "reverted_by_gitops": "verification found that Argo CD or Flux put git's value back "
+                          "over the action's change (self-heal)",
 }
 
 _GROUPS: list[tuple[str, frozenset[Outcome] | None]] = [

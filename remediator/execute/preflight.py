@@ -14,16 +14,20 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from remediator.actions.registry import ActionRegistry
 from remediator.diagnosis import Context, FiringAlert, Hint, Related, diagnose
+from remediator.evidence.drift import expected_fields
 from remediator.evidence.limits import SNAPSHOT_ACTION, Limits, snapshot_request
+from remediator.evidence.ownership import Ownership
+from remediator.execute.gitops_gate import Gated, GitopsGate
 from remediator.execute.preconditions import Verdict, expr_verdict, hint_verdict
 from remediator.model.abc import Querier
 from remediator.model.actions import ActionError, ActionRequest, ActionResult, TargetGone
 from remediator.model.clock import Clock, utcnow
+from remediator.model.outcomes import Outcome
 from remediator.rules.model import Rule
 from remediator.store.jobs import Job
 from remediator.store.preflight_store import PreflightStore
@@ -63,6 +67,11 @@ class Prepared:
     blocked: bool = False
     hints: list[Hint] = field(default_factory=list)
     notes: list[dict[str, Any]] = field(default_factory=list)
+    gitops: Mapping[str, Any] = field(default_factory=dict)
+    """The GitOps gate's audit detail for an action that runs (`execute.gitops_gate`)."""
+    action: str = ""
+    timed: tuple[tuple[datetime, ActionRequest], ...] = ()
+    """Follow-ups due at a time (the resume of a suspended Flux Kustomization)."""
     _failure: Callable[[], Any] | None = None
 
     def annotations(self) -> dict[str, Any]:
@@ -71,11 +80,13 @@ class Prepared:
             out["hints"] = [h.to_json() for h in self.hints]
         if self.notes:
             out["preconditions"] = self.notes
-        return out
+        return {**out, **self.gitops}
 
     async def settle(self, result: ActionResult | ActionError) -> ActionResult | ActionError:
         """Put the hints on the result's audit entry; snapshot again if the action failed."""
         extra = self.annotations()
+        if isinstance(result, ActionResult) and "gitops" in extra:
+            extra["gitops"] = with_holds(extra["gitops"], self.action, result.detail)
         if isinstance(result, ActionError):
             if self._failure is not None and not isinstance(result, TargetGone):
                 await self._failure()
@@ -84,11 +95,21 @@ class Prepared:
         return replace(result, detail={**result.detail, **extra}) if extra else result
 
 
+def with_holds(section: Mapping[str, Any], action: str,
+               detail: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Under self-heal, the fields the action set: verification checks they still hold."""
+    holds = expected_fields(action, detail) if section.get("self_heal") else None
+    return {**section, "holds": holds} if holds else section
+
+
 class Preflight:
     def __init__(self, *, store: PreflightStore, actions: ActionRegistry,
                  rules: Callable[[str], Rule | None], prometheus: Querier | None = None,
-                 clock: Clock = utcnow, config: PreflightConfig | None = None) -> None:
+                 clock: Clock = utcnow, config: PreflightConfig | None = None,
+                 gitops: GitopsGate | None = None) -> None:
         self.store = store
+        self.gitops = gitops
+        """Who owns the target, and act/propose/refuse when Argo CD or Flux does."""
         self.actions = actions
         self.rules = rules
         self.prometheus = prometheus
@@ -102,6 +123,9 @@ class Preflight:
                       request: ActionRequest) -> Prepared:
         rule = self.rules(remediation.rule)
         document = await self.snapshot(request)
+        owner = await self.gitops.ownership(request) if self.gitops is not None else None
+        if owner is not None:
+            document = {**(document or {"target": request.target}), "gitops": owner.to_json()}
         context = self._context(remediation, document, [])
         firing, capped = await asyncio.to_thread(self._firing, context.related())
         hints = diagnose(replace(context, firing=firing, firing_capped=capped))
@@ -110,15 +134,25 @@ class Preflight:
         if rule is not None:
             verdict = hint_verdict(rule, hints) or await expr_verdict(
                 rule, remediation.alert, self.prometheus, notes)
-        await asyncio.to_thread(self._record, job, remediation, document, hints, verdict)
+        gated = await self._gate(remediation, request, rule, owner, verdict,
+                                 retry=job.attempts > 1)
+        await asyncio.to_thread(self._record, job, remediation, document, hints, verdict, gated)
 
         async def on_failure() -> None:
             again = await self.snapshot(request)
             if again is not None:
                 await asyncio.to_thread(self._save_failure, remediation.id, again, hints)
 
-        return Prepared(blocked=verdict is not None, hints=hints, notes=notes,
-                        _failure=on_failure)
+        return Prepared(blocked=verdict is not None or gated.outcome is not None,
+                        hints=hints, notes=notes, gitops=gated.detail, action=request.type,
+                        timed=gated.timed, _failure=on_failure)
+
+    async def _gate(self, remediation: Remediation, request: ActionRequest, rule: Rule | None,
+                    owner: Ownership | None, verdict: Verdict | None, *, retry: bool) -> Gated:
+        """Act, propose or refuse on a GitOps-managed target (once the preconditions held)."""
+        if self.gitops is None or owner is None or verdict is not None or not owner.managed:
+            return Gated()
+        return await self.gitops.decide(remediation, request, rule, owner, retry=retry)
 
     async def snapshot(self, request: ActionRequest) -> dict[str, Any] | None:
         """The target's evidence, or None when there is no Kubernetes target or client."""
@@ -162,12 +196,16 @@ class Preflight:
                                          hints=[h.to_json() for h in hints])
 
     def _record(self, job: Job, remediation: Remediation, document: dict[str, Any] | None,
-                hints: list[Hint], verdict: Verdict | None) -> None:
-        """The snapshot and, if a precondition failed, the outcome: one transaction."""
-        refused = None
+                hints: list[Hint], verdict: Verdict | None, gated: Gated) -> None:
+        """The snapshot and, if a precondition failed or GitOps stops it, the outcome:
+        one transaction."""
+        refused, outcome, release = None, Outcome.PRECONDITION_FAILED, True
+        hinted = {"hints": [h.to_json() for h in hints]}
         if verdict is not None:
-            refused = (f"not run: {verdict.reason}", {
-                **verdict.detail,
-                "hints": [h.to_json() for h in hints]})
+            refused = (f"not run: {verdict.reason}", {**verdict.detail, **hinted})
+        elif gated.outcome is not None:
+            refused = (gated.reason, {**gated.detail, **hinted})
+            outcome, release = gated.outcome, gated.release_key
         self.store.record_preflight(job, remediation, now=self.clock(), document=document,
-                                    hints=[h.to_json() for h in hints], refused=refused)
+                                    hints=[h.to_json() for h in hints], refused=refused,
+                                    outcome=outcome, release_key=release)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from remediator.actions.registry import ActionRegistry
@@ -107,7 +107,7 @@ class JobRunner:
             return
         result, elapsed = await self._attempt(request)
         result = await prepared.settle(result)
-        await asyncio.to_thread(self._settle, job, remediation, result, elapsed)
+        await asyncio.to_thread(self._settle, job, remediation, result, elapsed, prepared.timed)
 
     async def _prepare(self, job: Job, remediation: Remediation,
                        request: ActionRequest) -> Prepared:
@@ -117,7 +117,8 @@ class JobRunner:
         return await self.preflight.prepare(job, remediation, request)
 
     def _settle(self, job: Job, remediation: Remediation, result: ActionResult | ActionError,
-                elapsed: float) -> None:
+                elapsed: float, timed: tuple[tuple[datetime, ActionRequest], ...] = ()
+                ) -> None:
         now = self.clock()
         duration_ms = round(elapsed * 1000, 3)
         retries = self.retries
@@ -137,8 +138,8 @@ class JobRunner:
         self.store.settle_action(job, remediation, Settled(
             outcome=outcome, reason=result.message or outcome.value, duration_ms=duration_ms,
             detail=dict(result.detail), followups=followups,
-            ran=isinstance(result, ActionResult), report=self._report(remediation, result)),
-            now=now)
+            ran=isinstance(result, ActionResult), report=self._report(remediation, result),
+            timed=timed), now=now)
         self.metrics.action_results.labels(action=remediation.request.type,
                                            outcome=outcome.value).inc()
 

@@ -10,11 +10,16 @@ recorded as exhausted.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
+from remediator.actions.registry import ActionRegistry
 from remediator.decide.decision import Decision
 from remediator.decide.engine import decide_step
+from remediator.evidence.drift import reverted
+from remediator.evidence.ownership import GITOPS_OWNER_ACTION, Ownership
 from remediator.execute.metrics import WorkerMetrics
 from remediator.model.abc import GuardState, Verifier
 from remediator.model.clock import Clock
@@ -26,13 +31,18 @@ from remediator.store.remediations import Remediation
 from remediator.store.service import Store
 
 VERIFY_ATTEMPTS = 3
+_READ_TIMEOUT = 5.0
+log = logging.getLogger(__name__)
 
 
 class Verification:
     def __init__(self, *, store: Store, verifier: Verifier, metrics: WorkerMetrics, clock: Clock,
                  backoff: timedelta, policy: Callable[[], Policy],
-                 rules: Callable[[str], Rule | None]) -> None:
+                 rules: Callable[[str], Rule | None],
+                 actions: ActionRegistry | None = None) -> None:
         self.store = store
+        self.actions = actions
+        """Reads the target again (`kubernetes.gitops_owner`) for `reverted_by_gitops`."""
         self.verifier = verifier
         self.metrics = metrics
         self.clock = clock
@@ -43,7 +53,10 @@ class Verification:
         """The rule by name as loaded now (a reload may have dropped it)."""
 
     async def run(self, job: Job, remediation: Remediation) -> None:
-        if remediation.resolved_at is not None:
+        undone = await self._undone_by_gitops(job, remediation)
+        if undone is not None:
+            outcome, reason = Outcome.REVERTED_BY_GITOPS, undone
+        elif remediation.resolved_at is not None:
             outcome, reason = Outcome.VERIFIED, "the alert resolved"
         else:
             outcome, reason = await self.verifier.check(remediation.alert.labels,
@@ -54,6 +67,31 @@ class Verification:
             return
         self.metrics.verifications.labels(rule=remediation.rule, outcome=outcome.value).inc()
         await asyncio.to_thread(self.record, job, remediation, outcome, reason)
+
+    async def _undone_by_gitops(self, job: Job, remediation: Remediation) -> str | None:
+        """Under self-heal: did Argo CD or Flux put git's value back? (None: it holds.)
+
+        The fields the action set are in the job (`gitops_holds`); a read that
+        fails says nothing, and the Prometheus check goes on as usual.
+        """
+        holds = job.payload.get("gitops_holds")
+        reader = self.actions.get(GITOPS_OWNER_ACTION) if self.actions else None
+        if not holds or reader is None:
+            return None
+        request = remediation.request
+        try:
+            result = await reader.run(replace(request, type=GITOPS_OWNER_ACTION, params={},
+                                              timeout=_READ_TIMEOUT))
+        except Exception as error:  # unknown: fall back to the alert's state
+            log.warning("could not read %s to check it still holds: %s", request.target, error)
+            return None
+        owner = Ownership.from_json(result.detail)
+        moved = reverted(holds, owner.live)
+        if moved is None:
+            return None
+        name = {"argocd": "Argo CD", "flux": "Flux"}.get(owner.controller or "", "GitOps")
+        return (f"{name} put git's state back: {moved}; the change must go to git "
+                f"({owner.app_kind} {owner.app})")
 
     def record(self, job: Job, remediation: Remediation, outcome: Outcome,
                reason: str) -> None:

@@ -62,7 +62,7 @@ class Worker:
         self.heartbeat = Heartbeat(store=store, clock=clock)
         verification = Verification(store=store, verifier=verifier, metrics=metrics,
                                     clock=clock, backoff=backoff, policy=lambda: self.policy,
-                                    rules=rules)
+                                    rules=rules, actions=actions)
         self.runner = JobRunner(store=store, actions=actions, metrics=metrics, clock=clock,
                                 verification=verification,
                                 retries=Retries(retries=retries, backoff=backoff),

@@ -42,6 +42,10 @@ class Outcome(StrEnum):
     OPERATOR = "operator"
     # A rule's `when` / `only_if` / `unless` did not hold just before acting.
     PRECONDITION_FAILED = "precondition_failed"
+    # GitOps (Argo CD, Flux) owns the target: refused, written to git instead, or undone.
+    GITOPS_MANAGED = "gitops_managed"
+    PROPOSED = "proposed"
+    REVERTED_BY_GITOPS = "reverted_by_gitops"
 
 
 DECISIONS = frozenset(
@@ -60,7 +64,8 @@ DECISIONS = frozenset(
     }
 )
 ACTION_RESULTS = frozenset({Outcome.SUCCEEDED, Outcome.FAILED, Outcome.TARGET_GONE})
-VERIFICATIONS = frozenset({Outcome.VERIFIED, Outcome.UNVERIFIED, Outcome.UNKNOWN})
+VERIFICATIONS = frozenset({Outcome.VERIFIED, Outcome.UNVERIFIED, Outcome.UNKNOWN,
+                           Outcome.REVERTED_BY_GITOPS})
 APPROVALS = frozenset({Outcome.APPROVED, Outcome.DECLINED, Outcome.EXPIRED})
 
 

@@ -31,10 +31,14 @@ log = logging.getLogger(__name__)
 
 CURSOR = "notify_cursor"
 EVENTS = (Outcome.AWAITING_APPROVAL.value, Outcome.FAILED.value, Outcome.EXHAUSTED.value,
-          Outcome.BREAKER_OPEN.value)
+          Outcome.BREAKER_OPEN.value, Outcome.GITOPS_MANAGED.value, Outcome.PROPOSED.value,
+          Outcome.REVERTED_BY_GITOPS.value)
 _TITLES = {"awaiting_approval": "Approval needed", "failed": "Remediation failed",
            "exhausted": "Escalation exhausted: a human is needed",
-           "breaker_open": "Circuit breaker open: automation stopped"}
+           "breaker_open": "Circuit breaker open: automation stopped",
+           "gitops_managed": "Not run: Argo CD or Flux manages the target",
+           "proposed": "Change proposed in git",
+           "reverted_by_gitops": "Undone by Argo CD or Flux: the change must go to git"}
 
 
 @dataclass(frozen=True)
@@ -64,8 +68,10 @@ def message(entry: dict[str, Any], external_url: str | None) -> dict[str, Any]:
     text = f"[remediator] {title}: {what}" + (f" (rule {entry['rule']})" if entry["rule"]
                                                 else "")
     text += f"\n{entry['reason']}" + (f"\n{link}" if link else "")
+    proposal = ((entry.get("detail") or {}).get("gitops") or {}).get("proposal") or {}
     return {"event": entry["outcome"], "title": title, "text": text, "url": link,
-            "remediation_id": entry.get("remediation_id"), "rule": entry["rule"],
+            "pr_url": proposal.get("pr_url"), "remediation_id": entry.get("remediation_id"),
+            "rule": entry["rule"],
             "alertname": entry["alertname"], "namespace": entry["namespace"],
             "target": entry["target"], "reason": entry["reason"], "ts": entry["ts"]}
 

@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from remediator.model.durations import Duration
+from remediator.rules.gitops import GitopsPolicy
 from remediator.rules.index import RuleIndex
 from remediator.rules.matchers import Matcher, MatcherError, match_all
 from remediator.rules.specs import ActionSpec, TemplateStr
@@ -96,7 +97,7 @@ class Approval(BaseModel):
 
 
 HintName = Literal["recent_rollout", "oom_killed", "node_not_ready", "co_firing",
-                   "dependency_down", "image_pull"]
+                   "dependency_down", "image_pull", "gitops_managed"]
 OnError = Literal["skip", "act"]
 
 
@@ -160,6 +161,10 @@ class Rule(BaseModel):
         "a PromQL condition that must hold just before acting"))
     unless: Unless | None = Field(default=None, description=(
         "hints or PromQL that must not hold just before acting"))
+    gitops: GitopsPolicy | None = Field(default=None, description=(
+        "what to do when Argo CD or Flux owns the target: act | propose | refuse, or the "
+        "long form {mode, also_act, push_to, suspend_while_proposed, values}; unset: "
+        "the service's GITOPS_DEFAULT"))
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         return match_all(self.matchers, labels)

@@ -46,12 +46,17 @@ class PreflightStore:
     def record_preflight(self, job: Job, remediation: Remediation, *, now: datetime,
                          document: Mapping[str, Any] | None,
                          hints: Sequence[Mapping[str, Any]],
-                         refused: tuple[str, dict[str, Any]] | None) -> None:
+                         refused: tuple[str, dict[str, Any]] | None,
+                         outcome: Outcome = Outcome.PRECONDITION_FAILED,
+                         release_key: bool = True) -> None:
         """The evidence before acting and, when `refused` (reason, detail), the refusal.
 
         One transaction. A refused action's job is finished (FencedOut when
-        its lease is lost: nothing is written) and its idempotency key given
-        back, so a later notification of the alert is decided afresh.
+        its lease is lost: nothing is written) and, unless `release_key` is
+        False (a change proposed to git stands for the alert), its
+        idempotency key given back, so a later notification of the alert is
+        decided afresh. `outcome`: precondition_failed, gitops_managed,
+        proposed, or failed (a proposal that could not be made).
         """
         with self.database.writing() as connection:
             if document is not None or hints:
@@ -62,8 +67,7 @@ class PreflightStore:
                 return
             reason, detail = refused
             jobs.finish(connection, job)
-            remediations.release_key(connection, remediation.id)
-            recorder.record_outcome(connection, remediation,
-                                    outcome=Outcome.PRECONDITION_FAILED, reason=reason,
-                                    now=now, detail=detail,
-                                    state=Outcome.PRECONDITION_FAILED.value)
+            if release_key:
+                remediations.release_key(connection, remediation.id)
+            recorder.record_outcome(connection, remediation, outcome=outcome, reason=reason,
+                                    now=now, detail=detail, state=outcome.value)

@@ -276,7 +276,16 @@ def _remediation_view(connection: Connection, remediation_id: str, *,
             created_at=step.created_at.isoformat(), updated_at=step.updated_at.isoformat())
             for step in ladder],
         timeline=[_entry(e) for e in timeline], repeats=len(repeats),
-        evidence=evidence, hints=hints)
+        evidence=evidence, hints=hints, proposal=_proposal(timeline))
+
+
+def _proposal(timeline: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The newest proposal the GitOps gate recorded on an audit entry (`detail.gitops`)."""
+    for entry in reversed(timeline):
+        found = ((entry.get("detail") or {}).get("gitops") or {}).get("proposal")
+        if isinstance(found, dict):
+            return found
+    return None
 
 
 def _decisions(entries: list[dict[str, Any]]) -> dict[str, str]:

@@ -52,6 +52,9 @@ class Settled:
     report: dict[str, Any] | None = None
     """A diagnostic play's report (`evidence.reports.play_report`): kept with the
     remediation's evidence, in the same transaction as the outcome."""
+    timed: tuple[tuple[datetime, ActionRequest], ...] = ()
+    """Follow-ups due at a time, whatever the action's result (a Flux Kustomization
+    suspended while a proposal is open is resumed)."""
 
 
 class Store:
@@ -149,6 +152,9 @@ class Store:
         """The action's result, its follow-ups and its verification job, together."""
         with _fenced(), self.database.writing() as connection:
             jobs.finish(connection, job)
+            for run_at, request in settled.timed:
+                jobs.enqueue(connection, kind=jobs.FOLLOWUP, remediation_id=remediation.id,
+                             run_at=run_at, payload={"request": request.to_json()})
             if settled.ran:
                 resolved_at = remediations.settle_state(
                     connection, remediation.id, settled.outcome.value, now,
@@ -161,7 +167,8 @@ class Store:
                 if after is not None:
                     jobs.enqueue(connection, kind=jobs.VERIFY, remediation_id=remediation.id,
                                  run_at=now + timedelta(seconds=float(after)),
-                                 payload={"expr": job.payload.get("verify_expr")})
+                                 payload={"expr": job.payload.get("verify_expr"),
+                                          **_gitops_holds(settled.detail or {})})
             if settled.report is not None:
                 evidence.save(connection, remediation_id=remediation.id, phase=evidence.REPORT,
                               at=now, document=settled.report, hints=())
@@ -297,3 +304,9 @@ def _cancel_if_blocked(connection: Connection, job: Job, remediation: Remediatio
     recorder.record_outcome(connection, remediation, outcome=outcome, reason=reason,
                             now=now, state=outcome.value)
     return True
+
+
+def _gitops_holds(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """What verification checks still holds on a self-healing GitOps target (if any)."""
+    holds = (detail.get("gitops") or {}).get("holds")
+    return {"gitops_holds": dict(holds)} if isinstance(holds, Mapping) and holds else {}

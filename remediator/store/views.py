@@ -89,6 +89,9 @@ class RemediationView(_Frozen):
     none was (no cluster connected, or a playbook action)."""
     hints: list[Any]
     """Diagnosis hints drawn from the evidence before acting."""
+    proposal: dict[str, Any] | None = None
+    """The newest change proposed to git for this remediation (GitOps `propose`): branch,
+    commit, pr_url (None without a forge) and files; None when nothing was proposed."""
 
 
 class RemediationRow(_Frozen):

@@ -146,6 +146,14 @@ async def list_rules(services: ServicesDep) -> dict[str, Any]:
     }
 
 
+@router.get("/drift", dependencies=[Reader])
+async def get_drift(services: ServicesDep) -> dict[str, Any]:
+    """Live changes on GitOps-managed targets that git does not hold yet, newest first:
+    remediation id, age, pull request (if proposed too) and whether the controller has
+    since reverted it (docs/gitops-ownership.md)."""
+    return await run_in_threadpool(console.drift_json, services)
+
+
 @router.get("/status", dependencies=[Reader])
 async def get_status(services: ServicesDep) -> dict[str, Any]:
     return await run_in_threadpool(_status, services)

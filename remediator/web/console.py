@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,6 +21,7 @@ from remediator.evidence.digest import EvidenceSummary, summarize
 from remediator.model.timeparse import parse_time
 from remediator.operate import approvals
 from remediator.operate.operator_log import Actor
+from remediator.store.drift_store import drift_report
 from remediator.store.readmodel import LookupError_
 from remediator.store.remediations import Remediation
 from remediator.store.views import ListQuery, RemediationRow, RemediationView
@@ -160,3 +162,11 @@ def answer(services: Services, remediation_id: str, verb: str, actor: Actor,
     metrics.approvals.labels(rule=view.rule, outcome=result.outcome.value).inc()
     return AnswerView(remediation_id=result.remediation_id, outcome=result.outcome.value,
                       reason=result.reason, queued=result.queued)
+
+
+def drift_json(services: Services) -> dict[str, Any]:
+    """The drift report (`store.drift_store`) as the API and the page show it."""
+    now = services.clock()
+    items = drift_report(services.database, now=now)
+    return {"items": [item.to_json(now) for item in items],
+            "open": sum(1 for item in items if not item.reverted)}

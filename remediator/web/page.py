@@ -4,6 +4,7 @@
   folded into a count; filters and older pages are query parameters, so a
   link pasted into an incident channel shows the same view.
 - `GET /audit`: the raw audit log.
+- `GET /drift`: live changes on GitOps-managed targets that git does not hold.
 - `GET /remediations/{id}`: one remediation's timeline, alert, links,
   escalation steps and evidence; approve/decline when it awaits approval.
 - POST forms (approve, decline, pause, resume, breaker reset) need a session
@@ -156,6 +157,13 @@ async def audit_page(
                   outcomes=[o.value for o in Outcome], error=error, filters=filters,
                   next_cursor=next_cursor, older=older,
                   rules=[r.name for r in services.rulebook.current.rules])
+
+
+@router.get("/drift", response_class=HTMLResponse)
+async def drift_page(services: ServicesDep, viewer: Viewer) -> HTMLResponse:
+    """Changes made on GitOps-managed targets that git does not hold yet."""
+    report = await run_in_threadpool(console.drift_json, services)
+    return render("drift.html", nav="drift", viewer=viewer, **report)
 
 
 @router.get("/remediations/{remediation_id}", response_class=HTMLResponse)

@@ -31,6 +31,7 @@ ALERT_NAMES = frozenset({
     "RemediatorEscalationExhausted", "RemediatorRemediationLoop", "RemediatorRulesReloadFailed",
     "RemediatorAuditHeadWentBack",
     "RemediatorLoginFlood",
+    "RemediatorDriftUnresolved",
     "ErrorRatioAnomaly", "LatencyP99Anomaly", "RestartRateAnomaly",
 })
 REMEDIATIONS = {

@@ -74,6 +74,9 @@ CATALOGUE: tuple[Row, ...] = (
     ("remediator_audit_head_stalled", "gauge",
      "1 when this process stopped moving the audit head because the database disagreed "
      "with it (run `remediator audit verify`).", (), None),
+    ("remediator_drift_objects", "gauge",
+     "Live changes remediator made on GitOps-managed targets that git does not hold yet and "
+     "the controller has not reverted (`remediator drift`).", (), None),
 )
 
 

@@ -7,6 +7,7 @@ CONTRACT = [
     "paused", "no_match", "rejected", "succeeded", "failed", "target_gone", "verified",
     "unverified", "unknown", "exhausted", "resolved",
     "awaiting_approval", "approved", "declined", "expired", "operator", "precondition_failed",
+    "gitops_managed", "proposed", "reverted_by_gitops",
 ]
 
 
@@ -17,6 +18,6 @@ def test_vocabulary_is_exactly_the_contract() -> None:
 def test_groups_partition_the_vocabulary() -> None:
     grouped = (DECISIONS | ACTION_RESULTS | VERIFICATIONS | APPROVALS
                | {Outcome.EXHAUSTED, Outcome.RESOLVED, Outcome.OPERATOR,
-                  Outcome.PRECONDITION_FAILED})
+                  Outcome.PRECONDITION_FAILED, Outcome.GITOPS_MANAGED, Outcome.PROPOSED})
     assert grouped == set(Outcome)
     assert not (DECISIONS & ACTION_RESULTS) and not (ACTION_RESULTS & VERIFICATIONS)

@@ -238,7 +238,7 @@ def test_short_id_and_documented_shape(client: TestClient) -> None:
     assert body["evidence"] == [] and body["hints"] == []
     assert set(body) == {"id", "short_id", "rule", "state", "resolved_at", "created_at",
                          "updated_at", "approval_expires", "alert", "action", "steps", "decision",
-                         "timeline", "repeats", "evidence", "hints", "summary"}
+                         "timeline", "repeats", "evidence", "hints", "summary", "proposal"}
     assert body["summary"]["snapshots"] == 0 and body["summary"]["events"] == []
     for bad in ("zz", "x" * 40, "%25"):
         assert client.get(f"/api/v1/remediations/{bad}", headers=auth()).status_code == 404

@@ -11,12 +11,14 @@ budget of `request.timeout`. Read-modify-write actions send the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from kubernetes.client import ApiClient, AppsV1Api, AutoscalingV2Api, CoreV1Api, V1Scale
 
+from remediator.actions.kubernetes.bounds import hpa_bounds, scale_target
+from remediator.actions.kubernetes.bounds import int_param as _int
+from remediator.actions.kubernetes.bounds import required_int as _required_int
 from remediator.actions.kubernetes.client import (
     Deadline,
     KubeConfigError,
@@ -29,10 +31,13 @@ from remediator.actions.kubernetes.client import (
     write,
 )
 from remediator.actions.kubernetes.exists import ExistsAction
+from remediator.actions.kubernetes.gitops_owner import GitopsOwnerAction
+from remediator.actions.kubernetes.gitops_suspend import GITOPS_SUSPEND_ACTION, GitopsSuspendAction
 from remediator.actions.kubernetes.snapshot import SnapshotAction
 from remediator.actions.kubernetes.target_check import EXISTS_ACTION
 from remediator.actions.kubernetes.undo import RolloutUndoAction
 from remediator.evidence.limits import SNAPSHOT_ACTION
+from remediator.evidence.ownership import GITOPS_OWNER_ACTION
 from remediator.model.abc import Action
 from remediator.model.actions import (
     ActionError,
@@ -55,21 +60,6 @@ Clock = Callable[[], datetime]
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _int(params: Mapping[str, Any], key: str, default: int | None = None) -> int | None:
-    """A whole-number parameter; the job table is JSON, so check rather than trust."""
-    value = params.get(key, default)
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
-    raise ActionError(f"parameter {key!r} must be an integer, not {value!r}")
-
-
-def _required_int(params: Mapping[str, Any], key: str) -> int:
-    value = _int(params, key)
-    if value is None:
-        raise ActionError(f"parameter {key!r} is required")
-    return value
 
 
 class DeletePodAction:
@@ -159,32 +149,6 @@ class ScaleAction:
                     lambda timeout: patch(name, namespace, body, _request_timeout=timeout), seen)
         return ActionResult(message=f"scaled {what} from {current} to {target} replicas",
                             detail={**detail, "changed": True}, observed=seen)
-
-
-def scale_target(current: int, params: Mapping[str, Any]) -> int:
-    """`replicas` if given, else `current + step`; always clamped to [min, max]."""
-    replicas = _int(params, "replicas")
-    wanted = replicas if replicas is not None else current + (_int(params, "step", 1) or 0)
-    low, high = _required_int(params, "min"), _required_int(params, "max")
-    return max(low, min(high, wanted))
-
-
-def hpa_bounds(old_min: int, old_max: int, params: Mapping[str, Any]) -> tuple[int, int]:
-    """New (min, max) for an HPA: raised by `step`, never above `ceiling`, never lowered.
-
-    minReplicas never ends above maxReplicas (the API server would reject it).
-    """
-    step, ceiling = _required_int(params, "step"), _required_int(params, "ceiling")
-    fields = params.get("fields", "max")
-    if fields not in {"min", "max", "both"}:
-        raise ActionError(f"parameter 'fields' must be min, max or both, not {fields!r}")
-
-    def raised(value: int) -> int:
-        return value if value >= ceiling else min(value + step, ceiling)
-
-    new_max = raised(old_max) if fields in {"max", "both"} else old_max
-    new_min = raised(old_min) if fields in {"min", "both"} else old_min
-    return max(old_min, min(new_min, new_max)), new_max
 
 
 class _HpaAction:
@@ -302,4 +266,6 @@ def kubernetes_actions(api_client: ApiClient, *, clock: Clock = _utcnow,
         "kubernetes.rollout_undo": RolloutUndoAction(api_client, clock=clock),
         SNAPSHOT_ACTION: SnapshotAction(api_client, workers=evidence_readers),
         EXISTS_ACTION: ExistsAction(api_client),
+        GITOPS_OWNER_ACTION: GitopsOwnerAction(api_client),
+        GITOPS_SUSPEND_ACTION: GitopsSuspendAction(api_client),
     }

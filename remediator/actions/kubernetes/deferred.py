@@ -18,6 +18,7 @@ from remediator.actions.kubernetes.peek import api_server
 from remediator.actions.kubernetes.source import NO_CONFIGURATION, KubeConfigError, find_kube_source
 from remediator.actions.kubernetes.target_check import EXISTS_ACTION
 from remediator.evidence.limits import SNAPSHOT_ACTION
+from remediator.evidence.ownership import GITOPS_OWNER_ACTION, GITOPS_SUSPEND_ACTION
 from remediator.model.abc import Action
 
 # Every type `kubernetes.kubernetes_actions` builds (a test holds them equal), named
@@ -25,7 +26,7 @@ from remediator.model.abc import Action
 KUBERNETES_ACTION_TYPES = frozenset({
     "kubernetes.delete_pod", "kubernetes.rollout_restart", "kubernetes.scale",
     "kubernetes.hpa_patch", "kubernetes.hpa_revert", "kubernetes.rollout_undo",
-    SNAPSHOT_ACTION, EXISTS_ACTION,
+    SNAPSHOT_ACTION, EXISTS_ACTION, GITOPS_OWNER_ACTION, GITOPS_SUSPEND_ACTION,
 })
 
 

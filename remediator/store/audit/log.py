@@ -192,9 +192,10 @@ def count(connection: Connection) -> int:
 log = logging.getLogger("remediator.audit")
 
 _WARNING = frozenset({"failed", "unverified", "exhausted", "precondition_failed",
-                      "breaker_open", "expired"})
+                      "breaker_open", "expired", "gitops_managed", "reverted_by_gitops"})
 _INFO = frozenset({"executed", "dry_run", "succeeded", "target_gone", "verified", "unknown",
-                   "awaiting_approval", "approved", "declined", "operator", "no_match"})
+                   "awaiting_approval", "approved", "declined", "operator", "no_match",
+                   "proposed"})
 NO_MATCH = "no_match"
 
 
