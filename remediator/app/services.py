@@ -20,6 +20,7 @@ from remediator.actions.kubernetes.source import KubeConfigError, find_kube_sour
 from remediator.actions.registry import ActionRegistry
 from remediator.app.audit_head import audit_head_gauges
 from remediator.app.chat import build_chat
+from remediator.app.gitops import service_proposer
 from remediator.app.metrics import Metrics
 from remediator.app.policy_settings import policy_from_settings, read_inventory_hosts
 from remediator.app.settings import Settings
@@ -145,7 +146,8 @@ class Services:
                         if prometheus is not None else NoVerifier())
         worker = build_worker(settings, database=database, rulebook=rulebook, policy=policy,
                               actions=actions, verifier=verifier, prometheus=prometheus,
-                              metrics=metrics, clock=clock, proposer=proposer)
+                              metrics=metrics, clock=clock,
+                              proposer=proposer or service_proposer(settings))
         alertmanager = (AlertmanagerClient(settings.alertmanager_url,
                                            receiver=settings.alertmanager_receiver)
                         if settings.alertmanager_url else None)

@@ -180,6 +180,22 @@ class Settings(ChatSettings):
     gitops_argocd_namespace: str = Field(
         default="argocd", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
         description="namespace of Argo CD's Application objects")
+    gitops_token_file: Path | None = Field(
+        default=None, description="git proposals: token for HTTPS git and the forge's API")
+    gitops_git_username: str = Field(
+        default="x-access-token", description="git proposals: user name sent with the token")
+    gitops_ssh_key_file: Path | None = Field(
+        default=None, description="git proposals: private SSH key for ssh:// repositories")
+    gitops_ssh_known_hosts_file: Path | None = Field(
+        default=None, description="git proposals: known_hosts (an unknown host is refused)")
+    gitops_forge: Literal["github", "gitlab", "gitea", "none"] | None = Field(
+        default=None, description="git proposals: the forge to open pull requests on "
+        "(default: from the host for github.com and gitlab.com, else push the branch only)")
+    gitops_forge_url: str | None = Field(
+        default=None, description="git proposals: the forge's API base URL")
+    gitops_author: str = Field(
+        default="remediator <remediator@localhost>", pattern=r"^[^<>\n]+?\s*<[^<>\s]+>$",
+        description="git proposals: author of the commits, 'Name <email>'")
     gitops_suspend_timeout: Duration = Field(
         default=timedelta(hours=2), description="suspend_while_proposed: a Flux "
         "Kustomization suspended while a proposal is open is resumed after this")
