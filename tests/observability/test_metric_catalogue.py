@@ -77,6 +77,12 @@ CATALOGUE: tuple[Row, ...] = (
     ("remediator_drift_objects", "gauge",
      "Live changes remediator made on GitOps-managed targets that git does not hold yet and "
      "the controller has not reverted (`remediator drift`).", (), None),
+    ("remediator_chat_messages", "counter",
+     "Chat messages (approval requests and their updates), by integration and result "
+     "(sent, failed).", ("integration", "result"), None),
+    ("remediator_chat_interactions", "counter",
+     "Chat button presses and forms, by integration and result (answered, refused, "
+     "rejected).", ("integration", "result"), None),
 )
 
 
