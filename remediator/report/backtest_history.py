@@ -11,6 +11,7 @@ Needs the `remediator[analysis]` extra (prometheus-api-client, requests).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,7 +49,7 @@ class Connection:
         if self.bearer_token:
             session.headers["Authorization"] = f"Bearer {self.bearer_token}"
         return PrometheusConnect(url=self.url.rstrip("/"), headers={}, session=session,
-                                 retry=Retry(total=1, read=0, status=0, backoff_factor=0.2),
+                                 retry=Retry(total=1, read=False, status=0, backoff_factor=0.2),
                                  timeout=self.timeout)  # type: ignore[arg-type]  # float is fine
 
 
@@ -97,18 +98,31 @@ def _query(client: PrometheusConnect, connection: Connection, low: datetime, hig
                                            step=f"{step.total_seconds():g}s")
     except PrometheusApiClientException as error:
         raise HistoryError(f"Prometheus at {connection.url} refused {where}: "
-                           f"{str(error)[:300]}; no partial result is reported") from None
-    except requests.RequestException as error:
-        raise HistoryError(f"Prometheus at {connection.url} did not answer {where} within "
-                           f"{connection.timeout:g}s: {type(error).__name__}; "
+                           f"{_reason(error)}; no partial result is reported") from None
+    except (requests.exceptions.JSONDecodeError, KeyError, TypeError) as error:
+        raise HistoryError(f"Prometheus at {connection.url} answered {where} with something "
+                           f"that is not a query result: {type(error).__name__}; "
                            "no partial result is reported") from None
-    except ValueError as error:  # a body that is not JSON
-        raise HistoryError(f"Prometheus at {connection.url} answered {where} with "
-                           f"something that is not JSON: {error}") from None
+    except requests.Timeout:
+        raise HistoryError(f"Prometheus at {connection.url} did not answer {where} within "
+                           f"{connection.timeout:g}s; no partial result is reported") from None
+    except requests.RequestException as error:
+        raise HistoryError(f"Prometheus at {connection.url} could not be asked for {where}: "
+                           f"{type(error).__name__}; no partial result is reported") from None
     if not isinstance(result, list):
         raise HistoryError(f"Prometheus answered {where} with {type(result).__name__}, "
                            "not a matrix")
     return result
+
+
+def _reason(error: PrometheusApiClientException) -> str:
+    """`HTTP 503: query timed out ...` from the client's `HTTP Status Code 503 (b'{json}')`."""
+    text = str(error)
+    status = re.search(r"Status Code (\d+)", text)
+    message = re.search(r'"error":"((?:[^"\\]|\\.)*)"', text)
+    if status and message:
+        return f"HTTP {status.group(1)}: {message.group(1)[:300]}"
+    return text[:300]
 
 
 def _parse(item: Mapping[str, Any], where: str) -> tuple[dict[str, str], list[float]]:
