@@ -126,7 +126,7 @@ class _StallSecond(BaseHTTPRequestHandler):
     calls = 0
     release = threading.Event()
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         type(self).calls += 1
         if type(self).calls == 2:
             self.release.wait(30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -50,7 +51,7 @@ def test_every_run_is_one_episode(spec: list[tuple[int, int]], lookback: int,
     answered = as_query_range(times, lookback)
     builder = EpisodeBuilder(gap=GAP)
     bounds = sorted({0, len(answered), *(c for c in cuts if c < len(answered))})
-    for low, high in zip(bounds, bounds[1:], strict=False):  # one chunk each
+    for low, high in itertools.pairwise(bounds):  # one chunk each
         builder.add(LABELS, answered[low:high])
     end = datetime.fromtimestamp(times[-1] + 3600, UTC)
     episodes = builder.finish(end)
