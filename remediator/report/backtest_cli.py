@@ -127,5 +127,8 @@ def _csv(value: str) -> frozenset[str]:
 
 
 def _fail(message: str) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    """One line on stderr, exit 2; the message is printed as is (`[analysis]` is no markup)."""
+    from rich.markup import escape
+
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(2)
