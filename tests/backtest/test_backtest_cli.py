@@ -85,7 +85,7 @@ def test_a_bad_rule_file_is_named(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["backtest", "--rules", str(rules),
                                       "--prometheus-url", "http://127.0.0.1:9"])
     assert result.exit_code == 2
-    assert f"{rules.name}:4: invalid YAML" in result.stderr
+    assert f"{rules.name}:4: invalid YAML" in " ".join(result.stderr.split())
 
 
 def test_an_unreachable_prometheus_names_the_chunk(tmp_path: Path) -> None:
