@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
 from remediator.cli.commands import app
 from tests.backtest.history import END_MINUTES, RULES, openmetrics
+from tests.backtest.proxy import proxy
+from tests.prometheus.conftest import _certificate
 from tests.support.promstack import (
     Prometheus,
     backfill_openmetrics,
@@ -119,42 +118,26 @@ def test_a_query_timeout_mid_range_names_the_chunk(history_dir: Path, rules: Pat
     assert "timed out" in message and "no partial result" in message
 
 
-class _StallSecond(BaseHTTPRequestHandler):
-    """Forwards to the real Prometheus; the second range query never gets an answer."""
-
-    upstream = ""
-    calls = 0
-    release = threading.Event()
-
-    def do_GET(self) -> None:
-        type(self).calls += 1
-        if type(self).calls == 2:
-            self.release.wait(30)
-            return
-        answer = httpx.get(self.upstream + self.path, timeout=10)
-        self.send_response(answer.status_code)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(answer.content)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_a_stalled_chunk_fails_the_whole_read(prometheus: Prometheus, rules: Path) -> None:
-    handler = type("Stall", (_StallSecond,), {"upstream": prometheus.url, "calls": 0,
-                                              "release": threading.Event()})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        result = backtest(url, rules, "--json", "--timeout", "1")
-    finally:
-        handler.release.set()
-        server.shutdown()
-        server.server_close()
+    with proxy(prometheus.url, stall_call=2) as stalling:
+        result = backtest(stalling.url, rules, "--json", "--timeout", "1")
     assert result.exit_code == 2
     assert result.stdout == ""
     message = " ".join(result.stderr.split())
     assert re.search(r"did not answer chunk 2/\d+ \(.*\) within 1s; no partial result", message)
+
+
+def test_tls_with_a_private_ca_and_a_bearer_token(prometheus: Prometheus, rules: Path,
+                                                   tmp_path: Path) -> None:
+    ca_file, cert_file, key_file = _certificate(tmp_path)
+    token = tmp_path / "token"
+    token.write_text("s3cret-token\n", encoding="utf-8")
+    with proxy(prometheus.url, tls=(cert_file, key_file)) as https:
+        trusted = backtest(https.url, rules, "--json", "--prometheus-ca-file", str(ca_file),
+                           "--prometheus-token-file", str(token))
+        untrusted = backtest(https.url, rules, "--json", "--prometheus-token-file", str(token))
+    assert trusted.exit_code == 0, trusted.output
+    assert json.loads(trusted.stdout)["episodes"] == 8
+    assert set(https.seen_auth) == {"Bearer s3cret-token"}
+    assert untrusted.exit_code == 2 and "SSLError" in untrusted.stderr
+    assert "s3cret" not in untrusted.stderr
