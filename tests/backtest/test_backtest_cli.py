@@ -51,11 +51,13 @@ def test_help_does_not_load_the_analysis_client(argv: list[str]) -> None:
     assert not modules & {"prometheus_api_client", "requests", "dateparser"}
 
 
-def test_without_the_extra_it_says_what_to_install(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["backtest", "--rules", "{rules}"],
+                                     ["report", "rightsizing", "--namespace", "apps"]])
+def test_without_the_extra_it_says_what_to_install(tmp_path: Path, command: list[str]) -> None:
     (tmp_path / "rules.yml").write_text(RULES, encoding="utf-8")
-    code, _, stderr = cli("backtest", "--rules", str(tmp_path / "rules.yml"),
-                          "--prometheus-url", "http://127.0.0.1:9", missing=(
-                              "prometheus_api_client",))
+    argv = [a.format(rules=tmp_path / "rules.yml") for a in command]
+    code, _, stderr = cli(*argv, "--prometheus-url", "http://127.0.0.1:9",
+                          missing=("prometheus_api_client",))
     assert code == 2
     assert "install remediator[analysis]" in stderr and "Traceback" not in stderr
 
