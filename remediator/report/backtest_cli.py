@@ -10,12 +10,16 @@ must not pay for requests or pydantic.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from remediator.cli.terminal import LazyConsole
+
+if TYPE_CHECKING:
+    from remediator.rules.model import RuleSet
 
 err = LazyConsole(stderr=True)
 out = LazyConsole()
@@ -51,27 +55,15 @@ def backtest_command(
         from remediator.report.backtest_history import Connection, HistoryError, read_history
     except ImportError:
         _fail("backtest needs the analysis extra: install remediator[analysis]")
-    from datetime import UTC, datetime
-
-    from remediator.model.durations import parse_duration
     from remediator.model.policy import Policy
-    from remediator.model.timeparse import parse_time
     from remediator.report.backtest_replay import replay
-    from remediator.rules.model import RuleLoadError, load_rules
 
     if not prometheus_url:
         _fail("no Prometheus URL: pass --prometheus-url or set REMEDIATOR_PROMETHEUS_URL")
-    now = datetime.now(UTC)
-    try:
-        ruleset = load_rules(rules)
-        start, end = parse_time(since, now), parse_time(until, now)
-        spans = {name: parse_duration(text) for name, text in
-                 (("step", step), ("chunk", chunk), ("gap", gap), ("repeat", repeat_interval))}
-        token = _token(prometheus_token_file)
-    except (RuleLoadError, ValueError) as error:
-        _fail(str(error))
+    ruleset, (start, end), spans = _inputs(rules, since, until, step=step, chunk=chunk, gap=gap,
+                                           repeat=repeat_interval)
     connection = Connection(url=prometheus_url, timeout=timeout, ca_file=prometheus_ca_file,
-                            bearer_token=token)
+                            bearer_token=_token(prometheus_token_file))
     try:
         history = read_history(connection, start=start, end=end, step=spans["step"],
                                chunk=spans["chunk"], gap=spans["gap"])
@@ -82,6 +74,23 @@ def backtest_command(
     result = replay(history.episodes, ruleset, policy, start=start, end=end,
                     repeat_interval=spans["repeat"])
     _print(result, as_json=as_json, html=html)
+
+
+def _inputs(rules: list[Path], since: str, until: str,
+            **durations: str) -> tuple[RuleSet, tuple[datetime, datetime], dict[str, timedelta]]:
+    """The rules, the range and the durations, or exit 2 naming what is wrong."""
+    from remediator.model.durations import parse_duration
+    from remediator.model.timeparse import parse_time
+    from remediator.rules.model import RuleLoadError, load_rules
+
+    now = datetime.now(UTC)
+    try:
+        ruleset = load_rules(rules)
+        span = (parse_time(since, now), parse_time(until, now))
+        spans = {name: parse_duration(text) for name, text in durations.items()}
+    except (RuleLoadError, ValueError) as error:
+        _fail(str(error))
+    return ruleset, span, spans
 
 
 def _print(result: object, *, as_json: bool, html: Path | None) -> None:
@@ -111,14 +120,15 @@ def _print(result: object, *, as_json: bool, html: Path | None) -> None:
 
 
 def _token(path: Path | None) -> str | None:
+    """The bearer token in `path` (one word), or exit 2; the token itself is never shown."""
     if path is None:
         return None
     try:
         token = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: cannot read the token: {error}") from None
+        _fail(f"{path}: cannot read the token: {type(error).__name__}")
     if not token or any(c.isspace() for c in token):
-        raise ValueError(f"{path}: the token must be one non-empty word")
+        _fail(f"{path}: the token must be one non-empty word")
     return token
 
 
