@@ -29,6 +29,7 @@ TARGETS: dict[tuple[str, str], Target] = {
     ("audit-size", "audit_api_worst_query_p99_ms"): ("< 100", lambda v: v < 100),
     ("actions", "actions_per_s"): (">= 100", lambda v: v >= 100),
     ("recovery", "interrupted_recognised_s"): ("seconds (< 10)", lambda v: v < 10),
+    ("backtest", "backtest_s"): ("< 10 (issue 25)", lambda v: v < 10),
 }
 
 

@@ -32,6 +32,7 @@ def registry() -> dict[str, Scenario]:
     from bench.scenarios import (
         actions,
         audit_size,
+        backtest,
         postgres,
         recovery,
         rules,
@@ -43,4 +44,4 @@ def registry() -> dict[str, Scenario]:
     return {"storm": storm.run_storm, "single": storm.run_single, "startup": startup.run,
             "soak": soak.run, "rules": rules.run, "audit-size": audit_size.run,
             "postgres": postgres.run, "actions": actions.run,
-            "recovery": recovery.run}
+            "recovery": recovery.run, "backtest": backtest.run}

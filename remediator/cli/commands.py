@@ -34,6 +34,7 @@ from remediator.cli.store import open_database as _database
 from remediator.cli.terminal import out
 from remediator.cluster.cli import app as cluster_app
 from remediator.model.clock import utcnow
+from remediator.report.backtest_cli import backtest_command
 from remediator.report.cli import app as report_app
 
 # Each command imports what it uses: `remediator --help` or `audit` should not
@@ -289,6 +290,7 @@ def _serve_settings(config: Path | None, flags: dict[str, Any]) -> Settings:
 
 app.add_typer(cluster_app, name="cluster", help="Provision and edit the K3s cluster (Ansible).")
 app.add_typer(report_app, name="report")
+app.command("backtest")(backtest_command)
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(notify_app, name="notify")
 app.command("drift")(drift)

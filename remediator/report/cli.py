@@ -73,8 +73,11 @@ def _rightsizing(prometheus_url: str, namespace: str, *, window: timedelta,
         load_api_client,
     )
     from remediator.model.validation import InvalidTarget
-    from remediator.report.prometheus import PrometheusError, tls_context
-    from remediator.report.service import rightsizing
+    try:
+        from remediator.report.prometheus import PrometheusError
+        from remediator.report.service import rightsizing
+    except ImportError:
+        _fail("the report needs the analysis extra: install remediator[analysis]")
 
     try:
         client = load_api_client("on")
@@ -84,7 +87,7 @@ def _rightsizing(prometheus_url: str, namespace: str, *, window: timedelta,
     try:
         return rightsizing(client, prometheus_url, namespace, window=window,
                            end=datetime.now(UTC), rate_window=rate_window, timeout=timeout,
-                           verify=tls_context(ca_file))
+                           ca_file=ca_file)
     except (InvalidTarget, PrometheusError, ValueError) as error:
         _fail(str(error))
     except urllib3.exceptions.HTTPError as error:
@@ -100,5 +103,7 @@ def _rightsizing(prometheus_url: str, namespace: str, *, window: timedelta,
 
 
 def _fail(message: str) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    from rich.markup import escape
+
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(2)

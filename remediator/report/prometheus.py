@@ -1,19 +1,26 @@
-"""Range queries against Prometheus' HTTP API, with httpx: timeouts and TLS verified.
+"""Range queries against Prometheus' HTTP API, with prometheus-api-client.
 
-Small on purpose (one function and its error); a shared Prometheus client
-may replace it later. Only GET `/api/v1/query_range`; never a write.
+Shared by the right-sizing report and the backtest (the `remediator[analysis]`
+extra: prometheus-api-client, which brings requests). TLS is always verified
+(the system's trust store, or a private CA's bundle), a bearer token is sent
+when given and never printed, every request has a timeout, and a timeout is
+not retried. Only GET `/api/v1/query_range`; never a write.
 """
 
 from __future__ import annotations
 
-import ssl
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import requests
+from prometheus_api_client.exceptions import PrometheusApiClientException
+from prometheus_api_client.prometheus_connect import PrometheusConnect
+from urllib3.util.retry import Retry
 
 
 class PrometheusError(RuntimeError):
@@ -26,53 +33,76 @@ class Series:
     values: tuple[float, ...]
 
 
-def tls_context(ca_file: Path | None = None) -> ssl.SSLContext:
-    """Verify certificates: the system's trust store, or `ca_file` (a private CA)."""
-    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
-    context.check_hostname = True
-    return context
+@dataclass(frozen=True, kw_only=True)
+class Connection:
+    """How to reach Prometheus: URL, TLS trust, bearer token, timeout per request."""
+
+    url: str
+    timeout: float = 10.0
+    ca_file: Path | None = None
+    """A private CA's bundle; None verifies against the system's trust store."""
+    bearer_token: str | None = None
+
+    def client(self) -> PrometheusConnect:
+        """A client that verifies TLS, sends the token, and does not retry a timeout."""
+        session = requests.Session()
+        session.verify = str(self.ca_file) if self.ca_file else True
+        if self.bearer_token:
+            session.headers["Authorization"] = f"Bearer {self.bearer_token}"
+        return PrometheusConnect(url=self.url.rstrip("/"), headers={}, session=session,
+                                 retry=Retry(total=1, read=False, status=0, backoff_factor=0.2),
+                                 timeout=self.timeout)  # type: ignore[arg-type]  # float is fine
 
 
-def query_range(url: str, query: str, *, start: datetime, end: datetime, step: timedelta,
-                timeout: float = 10.0, verify: ssl.SSLContext | None = None,
-                transport: httpx.BaseTransport | None = None) -> list[Series]:
-    """Run a range query; each series' values (NaN and Inf samples dropped).
-
-    `transport` is for tests that fake the network; production leaves it None.
-    """
-    params = {"query": query, "start": f"{start.timestamp():.3f}",
-              "end": f"{end.timestamp():.3f}", "step": f"{step.total_seconds():g}s"}
-    endpoint = url.rstrip("/") + "/api/v1/query_range"
+def range_answer(client: PrometheusConnect, connection: Connection, query: str, *,
+                 start: datetime, end: datetime, step: timedelta,
+                 where: str) -> list[Mapping[str, Any]]:
+    """The raw matrix of one range query; PrometheusError saying `where` otherwise."""
+    url = connection.url
     try:
-        with httpx.Client(timeout=httpx.Timeout(timeout), verify=verify or tls_context(),
-                          transport=transport, follow_redirects=False) as client:
-            response = client.get(endpoint, params=params)
-    except httpx.HTTPError as error:
-        raise PrometheusError(f"Prometheus at {url} did not answer: "
-                              f"{type(error).__name__}: {error}") from None
-    body = _json(response)
-    if response.status_code != 200 or body.get("status") != "success":
-        reason = body.get("error") or response.reason_phrase
-        raise PrometheusError(f"Prometheus refused {query!r}: HTTP {response.status_code}: "
-                              f"{str(reason)[:300]}")
-    data = body.get("data") or {}
-    if data.get("resultType") != "matrix":
-        raise PrometheusError(f"Prometheus answered {data.get('resultType')!r}, not a matrix")
-    return [_series(item) for item in data.get("result") or []]
+        result = client.custom_query_range(query, start_time=start, end_time=end,
+                                           step=f"{step.total_seconds():g}s")
+    except PrometheusApiClientException as error:
+        raise PrometheusError(f"Prometheus at {url} refused {where}: {_reason(error)}") from None
+    except (requests.exceptions.JSONDecodeError, KeyError, TypeError) as error:
+        raise PrometheusError(f"Prometheus at {url} answered {where} with something that is "
+                              f"not a query result: {type(error).__name__}") from None
+    except requests.Timeout:
+        raise PrometheusError(f"Prometheus at {url} did not answer {where} within "
+                              f"{connection.timeout:g}s") from None
+    except requests.RequestException as error:
+        raise PrometheusError(f"Prometheus at {url} could not be asked for {where}: "
+                              f"{type(error).__name__}") from None
+    if not isinstance(result, list):
+        raise PrometheusError(f"Prometheus answered {where} with {type(result).__name__}, "
+                              "not a matrix")
+    return result
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def query_range(connection: Connection, query: str, *, start: datetime, end: datetime,
+                step: timedelta) -> list[Series]:
+    """Run one range query; each series' values (NaN and Inf samples dropped)."""
+    with connection.client() as client:
+        answer = range_answer(client, connection, query, start=start, end=end, step=step,
+                              where=repr(query))
     try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
+        return [_series(item) for item in answer]
+    except (TypeError, ValueError, AttributeError) as error:
+        raise PrometheusError(f"Prometheus answered {query!r} with a malformed series: "
+                              f"{error}") from None
+
+
+def _reason(error: PrometheusApiClientException) -> str:
+    """`HTTP 503: query timed out ...` from the client's `HTTP Status Code 503 (b'{json}')`."""
+    text = str(error)
+    status = re.search(r"Status Code (\d+)", text)
+    message = re.search(r'"error":"((?:[^"\\]|\\.)*)"', text)
+    if status and message:
+        return f"HTTP {status.group(1)}: {message.group(1)[:300]}"
+    return text[:300]
 
 
 def _series(item: Mapping[str, Any]) -> Series:
-    values = []
-    for _, text in item.get("values") or []:
-        value = float(text)
-        if value == value and value not in (float("inf"), float("-inf")):
-            values.append(value)
-    return Series(labels=dict(item.get("metric") or {}), values=tuple(values))
+    values = [float(text) for _, text in item.get("values") or []]
+    return Series(labels={str(k): str(v) for k, v in (item.get("metric") or {}).items()},
+                  values=tuple(v for v in values if math.isfinite(v)))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from kubernetes.client import ApiClient
 
 from remediator.model import validation
 from remediator.model.durations import format_duration
+from remediator.report.prometheus import Connection
 from remediator.report.rightsizing import Policy, Recommendation, counts, recommend_all
 from remediator.report.sources import read_cluster, read_usage, step_for
 
@@ -30,7 +32,7 @@ class Report:
 def rightsizing(client: ApiClient, prometheus_url: str, namespace: str, *, window: timedelta,
                 end: datetime, rate_window: timedelta = timedelta(minutes=5),
                 timeout: float = 10.0, policy: Policy | None = None,
-                **prometheus_options: Any) -> Report:
+                ca_file: Path | None = None, bearer_token: str | None = None) -> Report:
     """Recommendations for every container of every workload in `namespace`.
 
     CPU usage is `rate()` over `rate_window` (cAdvisor's counter), sampled
@@ -44,8 +46,9 @@ def rightsizing(client: ApiClient, prometheus_url: str, namespace: str, *, windo
     if window <= timedelta(0) or rate_window <= timedelta(0):
         raise ValueError("the window and the rate window must be positive")
     cluster = read_cluster(client, namespace, timeout=timeout)
-    usage = read_usage(prometheus_url, namespace, cluster, end=end, window=window,
-                       step=step_for(window), rate_window=format_duration(rate_window),
-                       timeout=timeout, **prometheus_options)
+    prometheus = Connection(url=prometheus_url, timeout=timeout, ca_file=ca_file,
+                            bearer_token=bearer_token)
+    usage = read_usage(prometheus, namespace, cluster, end=end, window=window,
+                       step=step_for(window), rate_window=format_duration(rate_window))
     return Report(namespace=namespace, window=window, end=end,
                   recommendations=tuple(recommend_all(cluster.allocations, usage, policy)))

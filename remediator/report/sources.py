@@ -20,7 +20,7 @@ from typing import Any
 from kubernetes.client import ApiClient, AppsV1Api, CoreV1Api
 from kubernetes.utils import parse_quantity as _parse_quantity
 
-from remediator.report.prometheus import Series, query_range
+from remediator.report.prometheus import Connection, Series, query_range
 from remediator.report.rightsizing import Allocation, Resource
 
 # The alphabet of generated names (ReplicaSet template hashes, pod suffixes).
@@ -148,9 +148,9 @@ def usage_queries(namespace: str, *, rate_window: str = "5m") -> dict[Resource, 
     }
 
 
-def read_usage(url: str, namespace: str, cluster: Inventory, *, end: datetime,
-               window: timedelta, step: timedelta, rate_window: str = "5m",
-               timeout: float = 10.0, **options: Any) -> dict[UsageKey, list[float]]:
+def read_usage(prometheus: Connection, namespace: str, cluster: Inventory, *, end: datetime,
+               window: timedelta, step: timedelta,
+               rate_window: str = "5m") -> dict[UsageKey, list[float]]:
     """(workload, container, resource) -> every sample of every pod of the workload.
 
     Series of pods deleted since count for their Deployment (see
@@ -158,8 +158,8 @@ def read_usage(url: str, namespace: str, cluster: Inventory, *, end: datetime,
     """
     usage: dict[UsageKey, list[float]] = {}
     for resource, query in usage_queries(namespace, rate_window=rate_window).items():
-        series: list[Series] = query_range(url, query, start=end - window, end=end, step=step,
-                                           timeout=timeout, **options)
+        series: list[Series] = query_range(prometheus, query, start=end - window, end=end,
+                                           step=step)
         for item in series:
             pod, container = item.labels.get("pod", ""), item.labels.get("container", "")
             workload = cluster.workload(pod)

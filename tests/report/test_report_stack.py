@@ -19,7 +19,7 @@ from kubernetes.client import ApiClient, Configuration
 
 from remediator.actions.kubernetes.client import api_client, close_api_client
 from remediator.model.validation import InvalidTarget
-from remediator.report.prometheus import PrometheusError, query_range
+from remediator.report.prometheus import Connection, PrometheusError, query_range
 from remediator.report.rightsizing import MIB
 from remediator.report.service import rightsizing
 from tests.support.promstack import (
@@ -179,11 +179,11 @@ async def test_a_bad_namespace_is_refused_before_any_request(
 def test_prometheus_errors_are_one_line(prometheus: Prometheus) -> None:
     now = datetime.now(UTC)
     with pytest.raises(PrometheusError, match=r"refused 'rate\(up\[': HTTP 400: .*parse"):
-        query_range(prometheus.url, "rate(up[", start=now - timedelta(minutes=1), end=now,
-                    step=timedelta(seconds=1))
-    with pytest.raises(PrometheusError, match="did not answer: ConnectError"):
-        query_range("http://127.0.0.1:1", "up", start=now - timedelta(minutes=1), end=now,
-                    step=timedelta(seconds=1), timeout=2)
+        query_range(Connection(url=prometheus.url), "rate(up[", start=now - timedelta(minutes=1),
+                    end=now, step=timedelta(seconds=1))
+    with pytest.raises(PrometheusError, match="could not be asked for 'up': ConnectionError"):
+        query_range(Connection(url="http://127.0.0.1:1", timeout=2), "up",
+                    start=now - timedelta(minutes=1), end=now, step=timedelta(seconds=1))
 
 
 def kubeconfig(path: Any, url: str) -> str:

@@ -258,11 +258,15 @@ def run_prometheus(*, rule_files: Sequence[Path] = (),
                    targets: Mapping[str, Sequence[str]] | None = None,
                    alertmanager_url: str | None = None,
                    external_labels: Mapping[str, str] | None = None,
-                   workdir: Path | None = None, ready_timeout: float = 60) -> Iterator[Prometheus]:
+                   workdir: Path | None = None, ready_timeout: float = 60,
+                   retention: str = "1d",
+                   extra_args: Sequence[str] = ()) -> Iterator[Prometheus]:
     """A Prometheus scraping `targets` (job -> ["host:port", ...], honor_labels) every
     second, evaluating `rule_files` every second, alerting to `alertmanager_url`.
 
-    `external_labels` defaults to DEFAULT_EXTERNAL_LABELS; pass {} for none.
+    `external_labels` defaults to DEFAULT_EXTERNAL_LABELS; pass {} for none. Blocks
+    already in `workdir/data` (see `backfill_openmetrics`) are served too: pass a
+    `retention` that keeps them.
     """
     binary = prometheus_binary()
     if binary is None:
@@ -295,12 +299,27 @@ def run_prometheus(*, rule_files: Sequence[Path] = (),
                     f"--web.listen-address=127.0.0.1:{port}",
                     "--web.enable-lifecycle",
                     "--rules.alert.resend-delay=1s",
-                    "--storage.tsdb.retention.time=1d",
-                    "--log.level=info"]
+                    f"--storage.tsdb.retention.time={retention}",
+                    "--log.level=info", *extra_args]
 
         with _serve(argv, work / "prometheus.log", ready_timeout=ready_timeout,
                     name="prometheus") as port:
             yield Prometheus(url=f"http://127.0.0.1:{port}", workdir=work)
+
+
+def backfill_openmetrics(text: str, workdir: Path) -> None:
+    """Write OpenMetrics `text` as TSDB blocks into `workdir/data` (promtool), for
+    `run_prometheus(workdir=...)` to serve as history."""
+    promtool = find_binary("PROMTOOL_BIN", "promtool")
+    if promtool is None:
+        raise StackError("promtool not found (apt-get install prometheus)")
+    source = workdir / "history.om"
+    source.write_text(text, encoding="utf-8")
+    (workdir / "data").mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(source),
+                           str(workdir / "data")], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise StackError(f"promtool could not backfill: {done.stderr[-2000:]}")
 
 
 @dataclass(frozen=True)
