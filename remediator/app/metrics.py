@@ -2,7 +2,7 @@
 
 Each component defines the metrics it updates, next to it (`IntakeMetrics`,
 `WorkerMetrics`, `RuleMetrics`, `NotifyMetrics`, `ApprovalMetrics`, `ChatMetrics`,
-`AuditHeadMetrics`; the web layer's `WebMetrics` is built by `web.app` on
+`TimelineMetrics`, `AuditHeadMetrics`; the web layer's `WebMetrics` is built by `web.app` on
 this registry). This module only assembles them, once, in `Services.build`,
 and hands a metric two components update from its owner to the other.
 Names follow Prometheus conventions (`_total`, `_seconds`); outcome labels
@@ -18,7 +18,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from remediator.app.audit_head import AuditHeadMetrics
 from remediator.execute.metrics import WorkerMetrics
 from remediator.intake.metrics import IntakeMetrics
-from remediator.operate.metrics import ApprovalMetrics, ChatMetrics, NotifyMetrics
+from remediator.operate.metrics import (
+    ApprovalMetrics,
+    ChatMetrics,
+    NotifyMetrics,
+    TimelineMetrics,
+)
 from remediator.rules.metrics import RuleMetrics
 
 
@@ -57,6 +62,7 @@ class Metrics:
     audit_head: AuditHeadMetrics
     scheduler: SchedulerMetrics
     chat: ChatMetrics
+    timeline: TimelineMetrics
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> Metrics:
@@ -70,4 +76,5 @@ class Metrics:
                    approvals=ApprovalMetrics.create(registry=reg),
                    audit_head=AuditHeadMetrics.create(registry=reg),
                    scheduler=SchedulerMetrics.create(registry=reg),
-                   chat=ChatMetrics.create(registry=reg))
+                   chat=ChatMetrics.create(registry=reg),
+                   timeline=TimelineMetrics.create(registry=reg))

@@ -54,3 +54,18 @@ class ChatMetrics:
                 "remediator_chat_interactions", "Chat button presses and forms, by "
                 "integration and result (answered, refused, rejected).",
                 ["integration", "result"], registry=registry))
+
+
+@dataclass(frozen=True)
+class TimelineMetrics:
+    """The incident timelines' counts (`operate.timeline`): posts to PagerDuty, Opsgenie
+    and Grafana sent, given up on (failed) or refused by the server (4xx)."""
+
+    messages: Counter
+
+    @classmethod
+    def create(cls, *, registry: CollectorRegistry) -> TimelineMetrics:
+        return cls(messages=Counter(
+            "remediator_timeline_posts", "Incident timeline posts (PagerDuty change events, "
+            "Opsgenie notes, Grafana annotations), by integration and result (sent, failed, "
+            "refused).", ["integration", "result"], registry=registry))

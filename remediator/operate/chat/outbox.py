@@ -6,6 +6,8 @@ the message that failed stays first in line and the integration's queue
 waits for the next drain (the relay's next run): nothing is lost while the
 backlog has room. Beyond `limit` messages, or `attempts` failed drains, the
 oldest is given up on, counted (`result="failed"`) and said in the log. A
+message the server refuses (`Refused`: a 4xx, retrying cannot help) is
+given up at once and counted `result="refused"`. A
 failing spell is logged once when it starts and once when it ends, not once
 per message.
 """
@@ -17,8 +19,11 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-from remediator.operate.metrics import ChatMetrics
+from prometheus_client import Counter
+
+from remediator.operate.chat.transport import Refused
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +37,15 @@ class Message:
     failures: int = 0
 
 
+class Counts(Protocol):
+    """Where the outbox counts (`ChatMetrics`, `TimelineMetrics`): by integration, result."""
+
+    @property
+    def messages(self) -> Counter: ...
+
+
 class Outbox:
-    def __init__(self, *, metrics: ChatMetrics, limit: int = 500, attempts: int = 5) -> None:
+    def __init__(self, *, metrics: Counts, limit: int = 500, attempts: int = 5) -> None:
         self.metrics = metrics
         self.limit = limit
         self.attempts = attempts
@@ -59,6 +71,10 @@ class Outbox:
                     message = queue[0]
                     try:
                         await message.send()
+                    except Refused as error:  # retrying cannot help: counted, not kept
+                        self._failed(message, error)
+                        self._give_up(queue.popleft(), str(error), result="refused")
+                        continue
                     except Exception as error:  # any failure of a chat server: kept for later
                         self._failed(message, error)
                         if message.failures >= self.attempts:
@@ -84,9 +100,9 @@ class Outbox:
                         message.integration, message.what, error,
                         self.waiting(message.integration), self.limit)
 
-    def _give_up(self, message: Message, why: str) -> None:
+    def _give_up(self, message: Message, why: str, *, result: str = "failed") -> None:
         """Counted always; logged only outside a failing spell (the spell's end says it)."""
-        self.metrics.messages.labels(integration=message.integration, result="failed").inc()
+        self.metrics.messages.labels(integration=message.integration, result=result).inc()
         spell = self._spells.get(message.integration)
         if spell is None:
             log.warning("%s: gave up on %s: %s", message.integration, message.what, why)
