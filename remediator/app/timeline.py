@@ -68,7 +68,8 @@ def build_timeline(settings: Settings, *, database: Database, metrics: Metrics,
     sinks = timeline_sinks(settings, transport)
     if not sinks:  # key files set but empty
         return None
-    outbox = Outbox(metrics=metrics.timeline, limit=settings.timeline_backlog)
+    # no attempt limit: a server down for hours loses only what overflows the backlog
+    outbox = Outbox(metrics=metrics.timeline, limit=settings.timeline_backlog, attempts=None)
     relay = TimelineRelay(sinks, store=OperatorStore(database), outbox=outbox, clock=clock,
                           external_url=settings.external_url)
     return Timeline(relay=relay, outbox=outbox, metrics=metrics.timeline, transport=transport)

@@ -7,7 +7,9 @@ waits for the next drain (the relay's next run): nothing is lost while the
 backlog has room. Beyond `limit` messages, or `attempts` failed drains, the
 oldest is given up on, counted (`result="failed"`) and said in the log. A
 message the server refuses (`Refused`: a 4xx, retrying cannot help) is
-given up at once and counted `result="refused"`. A
+given up at once and counted `result="refused"`. With `attempts=None` (the
+incident timelines) a message is kept however long the server is down, as
+long as the backlog has room. A
 failing spell is logged once when it starts and once when it ends, not once
 per message.
 """
@@ -45,7 +47,7 @@ class Counts(Protocol):
 
 
 class Outbox:
-    def __init__(self, *, metrics: Counts, limit: int = 500, attempts: int = 5) -> None:
+    def __init__(self, *, metrics: Counts, limit: int = 500, attempts: int | None = 5) -> None:
         self.metrics = metrics
         self.limit = limit
         self.attempts = attempts
@@ -72,12 +74,12 @@ class Outbox:
                     try:
                         await message.send()
                     except Refused as error:  # retrying cannot help: counted, not kept
-                        self._failed(message, error)
+                        self._failed(message, error, refused=True)
                         self._give_up(queue.popleft(), str(error), result="refused")
                         continue
                     except Exception as error:  # any failure of a chat server: kept for later
                         self._failed(message, error)
-                        if message.failures >= self.attempts:
+                        if self.attempts is not None and message.failures >= self.attempts:
                             self._give_up(queue.popleft(), f"{self.attempts} failed attempts")
                         break
                     queue.popleft()
@@ -90,11 +92,15 @@ class Outbox:
             log.warning("%s: sending works again after %d failed attempt(s); %d message(s) "
                         "were given up meanwhile", integration, failed, dropped)
 
-    def _failed(self, message: Message, error: Exception) -> None:
+    def _failed(self, message: Message, error: Exception, *, refused: bool = False) -> None:
         message.failures += 1
         failed, dropped = self._spells.get(message.integration, (0, 0))
         self._spells[message.integration] = (failed + 1, dropped)
-        if not failed:
+        if not failed and refused:
+            log.warning("%s: the server refused %s (%s); refused messages are counted and "
+                        "dropped; not logged again until sending works",
+                        message.integration, message.what, error)
+        elif not failed:
             log.warning("%s: sending failed (%s: %s); %d message(s) wait and are retried "
                         "(at most %d kept); not logged again until it works",
                         message.integration, message.what, error,
