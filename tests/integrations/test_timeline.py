@@ -111,8 +111,8 @@ def test_opsgenie_alias_from_a_label(timeline_settings: dict[str, Any],
     assert request.url.raw_path.startswith(b"/v2/alerts/pay%2F..%2Fdb%20outage/notes")
 
 
-@pytest.mark.parametrize("setting,value", [("pagerduty_match", "severity"),
-                                           ("opsgenie_match", "team=~(unclosed")])
+@pytest.mark.parametrize(("setting", "value"), [("pagerduty_match", "severity"),
+                                               ("opsgenie_match", "team=~(unclosed")])
 def test_a_bad_matcher_is_refused_naming_the_setting(timeline_settings: dict[str, Any],
                                                      setting: str, value: str) -> None:
     timeline_settings[setting] = value
