@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from remediator.operate.chat.transport import Refused
 
@@ -45,6 +45,9 @@ class Counts(Protocol):
     @property
     def messages(self) -> Counter: ...
 
+    @property
+    def backlog(self) -> Gauge: ...
+
 
 class Outbox:
     def __init__(self, *, metrics: Counts, limit: int = 500, attempts: int | None = 5) -> None:
@@ -64,6 +67,7 @@ class Outbox:
         if len(queue) >= self.limit:
             self._give_up(queue.popleft(), "the backlog is full")
         queue.append(message)
+        self.metrics.backlog.labels(integration=message.integration).set(len(queue))
 
     async def drain(self) -> None:
         """Send what waits, integration by integration; a failure stops that one's queue."""
@@ -84,6 +88,7 @@ class Outbox:
                         break
                     queue.popleft()
                     self._sent(integration)
+                self.metrics.backlog.labels(integration=integration).set(len(queue))
 
     def _sent(self, integration: str) -> None:
         self.metrics.messages.labels(integration=integration, result="sent").inc()
