@@ -25,7 +25,7 @@ its verification and approval answers; not repeats or guards' refusals of no act
 ANNOTATED = frozenset({Outcome.EXECUTED} | ACTION_RESULTS | VERIFICATIONS)
 """What becomes a Grafana annotation: an executed action, what it did, its verification."""
 
-_MATCHER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!=|=)\s*(.*?)\s*$")
+_MATCHER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!=|=)\s*(.*?)\s*$", re.DOTALL)
 
 
 @dataclass(frozen=True)
