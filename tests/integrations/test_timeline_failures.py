@@ -122,7 +122,26 @@ def test_an_unknown_opsgenie_alias_is_refused(timeline_client: TestClient,
                   result="refused") == 1
 
 
-def test_without_settings_nothing_is_built(client: TestClient) -> None:
+def test_without_settings_nothing_is_built_or_scheduled(client: TestClient,
+                                                      timeline_client: TestClient) -> None:
+    from remediator.app.scheduler import build_scheduler
+
+    def jobs(app: TestClient) -> set[str]:
+        services: Any = app.app.state.services  # type: ignore[attr-defined]
+        return {job.id for job in build_scheduler(services).get_jobs()}
+
     assert client.app.state.services.timeline is None  # type: ignore[attr-defined]
+    assert "timeline-relay" not in jobs(client)
+    assert "timeline-relay" in jobs(timeline_client)
+
+
+def test_grafana_url_without_its_token_stops_start_up(timeline_settings: dict[str, Any]
+                                                      ) -> None:
+    from remediator.app.settings import load_settings
+    from remediator.web.app import ConfigurationError, check_settings
+
+    del timeline_settings["grafana_token_file"]
+    with pytest.raises(ConfigurationError, match="REMEDIATOR_GRAFANA_TOKEN_FILE"):
+        check_settings(load_settings(**timeline_settings))
 
 
