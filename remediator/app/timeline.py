@@ -35,6 +35,7 @@ class Timeline:
     transport: Transport
 
     async def aclose(self) -> None:
+        await self.relay.aclose()
         await self.transport.client.aclose()
 
 

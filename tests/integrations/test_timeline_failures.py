@@ -145,3 +145,40 @@ def test_grafana_url_without_its_token_stops_start_up(timeline_settings: dict[st
         check_settings(load_settings(**timeline_settings))
 
 
+
+
+def test_a_hanging_server_holds_neither_the_job_nor_the_other_integrations(
+        timeline_client: TestClient, timeline_api: respx.MockRouter) -> None:
+    import asyncio
+    import time
+
+    gate = asyncio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.wait_for(gate.wait(), 5)  # PagerDuty answers only when released
+        return httpx.Response(202, json={"status": "success",
+                                         "message": "Change event processed"})
+
+    noted = asyncio.Event()
+
+    def note(request: httpx.Request) -> httpx.Response:
+        noted.set()
+        return httpx.Response(202, json={"result": "Request will be processed",
+                                         "took": 0.1, "requestId": "r"})
+
+    async def until_opsgenie_has_a_note() -> None:
+        await asyncio.wait_for(noted.wait(), 5)
+
+    timeline_api.post(PD_URL).mock(side_effect=hang)
+    timeline_api.post(url__startswith=OG_NOTES).mock(side_effect=note)
+    relay_ = timeline_client.app.state.services.timeline.relay  # type: ignore[attr-defined]
+    deliver(timeline_client, critical())
+    started = time.monotonic()
+    timeline_client.portal.call(relay_.tick)  # the scheduler's job
+    assert time.monotonic() - started < 1.0  # returned while PagerDuty hangs
+    timeline_client.portal.call(until_opsgenie_has_a_note)  # the others go on meanwhile
+    timeline_client.portal.call(gate.set)
+    relay(timeline_client)  # waits for the background drain, then drains the rest
+    assert len(posted(timeline_api, PD_URL)) >= 1
+    assert sample(timeline_client, "remediator_timeline_posts_total",
+                  integration="pagerduty", result="sent") == len(posted(timeline_api, PD_URL))

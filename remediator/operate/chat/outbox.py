@@ -70,25 +70,29 @@ class Outbox:
         self.metrics.backlog.labels(integration=message.integration).set(len(queue))
 
     async def drain(self) -> None:
-        """Send what waits, integration by integration; a failure stops that one's queue."""
+        """Send what waits, each integration's queue at the same time (a server that hangs
+        does not hold the others); a failure stops that one's queue."""
         async with self._lock:
-            for integration, queue in self._queues.items():
-                while queue:
-                    message = queue[0]
-                    try:
-                        await message.send()
-                    except Refused as error:  # retrying cannot help: counted, not kept
-                        self._failed(message, error, refused=True)
-                        self._give_up(queue.popleft(), str(error), result="refused")
-                        continue
-                    except Exception as error:  # any failure of a chat server: kept for later
-                        self._failed(message, error)
-                        if self.attempts is not None and message.failures >= self.attempts:
-                            self._give_up(queue.popleft(), f"{self.attempts} failed attempts")
-                        break
-                    queue.popleft()
-                    self._sent(integration)
-                self.metrics.backlog.labels(integration=integration).set(len(queue))
+            await asyncio.gather(*(self._drain(integration, queue)
+                                   for integration, queue in list(self._queues.items())))
+
+    async def _drain(self, integration: str, queue: deque[Message]) -> None:
+        while queue:
+            message = queue[0]
+            try:
+                await message.send()
+            except Refused as error:  # retrying cannot help: counted, not kept
+                self._failed(message, error, refused=True)
+                self._give_up(queue.popleft(), str(error), result="refused")
+                continue
+            except Exception as error:  # any failure of the server: kept for later
+                self._failed(message, error)
+                if self.attempts is not None and message.failures >= self.attempts:
+                    self._give_up(queue.popleft(), f"{self.attempts} failed attempts")
+                break
+            queue.popleft()
+            self._sent(integration)
+        self.metrics.backlog.labels(integration=integration).set(len(queue))
 
     def _sent(self, integration: str) -> None:
         self.metrics.messages.labels(integration=integration, result="sent").inc()
