@@ -257,6 +257,31 @@ def remediator_overview() -> Json:
                    target(per_minute("sum by (endpoint) "
                                      f"(rate(remediator_unauthenticated_requests_total{RATE}))"),
                           "{{endpoint}}"), width=8),
+        timeseries("Chat and timeline posts", "Messages sent per minute by integration: "
+                   "Slack/Mattermost approval requests and updates, PagerDuty change events, "
+                   "Opsgenie notes, Grafana annotations (docs/incident-timelines.md).", "opm",
+                   target(per_minute("sum by (integration) "
+                                     f'(rate(remediator_chat_messages_total{{result="sent"}}'
+                                     f"{RATE}))"), "chat {{integration}}"),
+                   target(per_minute("sum by (integration) "
+                                     f'(rate(remediator_timeline_posts_total{{result="sent"}}'
+                                     f"{RATE}))"), "timeline {{integration}}"), width=8),
+        timeseries("Chat and timeline failures", "Messages given up (failed: server down or "
+                   "backlog full) or refused (4xx: wrong key, unknown alias) per minute, by "
+                   "integration (alert RemediatorIntegrationFailing).", "opm",
+                   target(per_minute("sum by (integration, result) "
+                                     f'(rate(remediator_chat_messages_total{{result!="sent"}}'
+                                     f"{RATE}))"), "chat {{integration}} {{result}}"),
+                   target(per_minute("sum by (integration, result) "
+                                     f'(rate(remediator_timeline_posts_total{{result!="sent"}}'
+                                     f"{RATE}))"), "timeline {{integration}} {{result}}"),
+                   width=8),
+        timeseries("Chat answers", "Button presses and forms per minute by integration and "
+                   "result: answered, refused (not an operator), rejected (bad signature).",
+                   "opm", target(per_minute("sum by (integration, result) "
+                                            "(rate(remediator_chat_interactions_total"
+                                            f"{RATE}))"), "{{integration}} {{result}}"),
+                   width=8),
         timeseries("Breaker and pause", "When the circuit breaker was open and when "
                    "remediation was paused.", "bool_on_off",
                    target("max(remediator_breaker_open)", "breaker open"),
@@ -267,7 +292,7 @@ def remediator_overview() -> Json:
     ]
     return dashboard("remediator-overview", "Remediator / Overview",
                      "What the remediator decided and did: decisions, actions, verification, "
-                     "escalation, guards, webhook.", panels)
+                     "escalation, guards, webhook, chat and incident timelines.", panels)
 
 
 def cluster_health() -> Json:

@@ -24,8 +24,9 @@ MATTERMOST_PATH = "/integrations/mattermost/actions"
 
 
 def chat_problem(settings: Settings) -> str | None:
-    """What the configured chat integrations lack (`serve` refuses to start on it)."""
-    problem = settings.chat_problem()
+    """What the configured chat and timeline integrations lack (`serve` refuses to start
+    on it)."""
+    problem = settings.chat_problem() or settings.timeline_problem()
     if problem is None and settings.mattermost_secrets() is not None and (
             not settings.external_url):
         problem = ("Mattermost approvals need REMEDIATOR_EXTERNAL_URL: their buttons call "

@@ -2,7 +2,7 @@
 
 Each component defines the metrics it updates, next to it (`IntakeMetrics`,
 `WorkerMetrics`, `RuleMetrics`, `NotifyMetrics`, `ApprovalMetrics`, `ChatMetrics`,
-`AuditHeadMetrics`; the web layer's `WebMetrics` is built by `web.app` on
+`TimelineMetrics`, `AuditHeadMetrics`; the web layer's `WebMetrics` is built by `web.app` on
 this registry). This module only assembles them, once, in `Services.build`,
 and hands a metric two components update from its owner to the other.
 Names follow Prometheus conventions (`_total`, `_seconds`); outcome labels
@@ -19,7 +19,12 @@ from remediator.app.audit_head import AuditHeadMetrics
 from remediator.app.drift import DriftMetrics
 from remediator.execute.metrics import WorkerMetrics
 from remediator.intake.metrics import IntakeMetrics
-from remediator.operate.metrics import ApprovalMetrics, ChatMetrics, NotifyMetrics
+from remediator.operate.metrics import (
+    ApprovalMetrics,
+    ChatMetrics,
+    NotifyMetrics,
+    TimelineMetrics,
+)
 from remediator.rules.metrics import RuleMetrics
 
 
@@ -59,6 +64,7 @@ class Metrics:
     drift: DriftMetrics
     scheduler: SchedulerMetrics
     chat: ChatMetrics
+    timeline: TimelineMetrics
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> Metrics:
@@ -73,4 +79,5 @@ class Metrics:
                    audit_head=AuditHeadMetrics.create(registry=reg),
                    drift=DriftMetrics.create(registry=reg),
                    scheduler=SchedulerMetrics.create(registry=reg),
-                   chat=ChatMetrics.create(registry=reg))
+                   chat=ChatMetrics.create(registry=reg),
+                   timeline=TimelineMetrics.create(registry=reg))

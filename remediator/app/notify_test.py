@@ -12,13 +12,19 @@ import httpx
 
 from remediator.app.chat import MATTERMOST_PATH
 from remediator.app.settings import Settings
+from remediator.app.timeline_sample import (
+    TIMELINE_HINTS,
+    TIMELINES,
+    TimelineNotConfigured,
+    send_timeline_sample,
+)
 from remediator.operate.chat.mattermost import MattermostApi
 from remediator.operate.chat.messages import Summary, headline, mattermost_props, slack_blocks
 from remediator.operate.chat.slack import SlackApi
 from remediator.operate.chat.transport import ChatApiError, Transport
 from remediator.operate.notify import message
 
-CHANNELS = ("slack", "mattermost", "slack-webhook", "webhook")
+CHANNELS = ("slack", "mattermost", "slack-webhook", "webhook", *TIMELINES)
 
 SAMPLE = Summary(id="00000000-0000-0000-0000-000000000000", short_id="00000000",
                  alertname="KubePodCrashLooping", target="pay-0", namespace="apps-payments",
@@ -38,15 +44,18 @@ HINTS = {
 }
 
 
-class NotConfigured(ValueError):
-    """The channel has no settings: what to set."""
+NotConfigured = TimelineNotConfigured
+"""The channel has no settings: what to set."""
 
 
 async def send_sample(settings: Settings, channel: str,
-                      client: httpx.AsyncClient | None = None) -> str:
+                      client: httpx.AsyncClient | None = None, *,
+                      alias: str = "remediator-test") -> str:
     """One line saying where the sample went; ChatApiError/NotConfigured say why not."""
     async with client or httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as http:
         transport = Transport(http, retries=1, max_wait=5.0)
+        if channel in TIMELINES:
+            return await send_timeline_sample(settings, channel, transport, alias)
         if channel == "slack":
             return await _slack(settings, transport)
         if channel == "mattermost":
@@ -102,4 +111,5 @@ async def _webhook(settings: Settings, channel: str, transport: Transport) -> st
 def hint(error: Exception) -> str:
     """What to do about a chat server's error, when we know."""
     text = str(error)
-    return next((f"; {fix}" for code, fix in HINTS.items() if code in text), "")
+    known = {**TIMELINE_HINTS, **HINTS}
+    return next((f"; {fix}" for code, fix in known.items() if code in text), "")

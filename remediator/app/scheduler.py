@@ -55,6 +55,9 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
                           kwargs={"clock": services.clock})
     if services.chat is not None:
         scheduler.add_job(services.chat.relay.run, "interval", id="chat-relay", seconds=5)
+    if services.timeline is not None:
+        scheduler.add_job(services.timeline.relay.tick, "interval", id="timeline-relay",
+                          seconds=5)
     if services.alertmanager is not None:
         scheduler.add_job(_reconcile, "interval", id="reconcile",
                           seconds=settings.reconcile_interval.total_seconds(),

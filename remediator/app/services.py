@@ -24,6 +24,7 @@ from remediator.app.gitops import service_proposer
 from remediator.app.metrics import Metrics
 from remediator.app.policy_settings import policy_from_settings, read_inventory_hosts
 from remediator.app.settings import Settings
+from remediator.app.timeline import Timeline, build_timeline
 from remediator.clients.alertmanager import AlertmanagerClient
 from remediator.clients.prometheus import PrometheusConfig, PrometheusExecutor
 from remediator.execute.gitops_gate import GitopsConfig, GitopsGate
@@ -83,6 +84,8 @@ class Services:
     """The Kubernetes actions while their client loads in the background (see `start`)."""
     chat: Chat | None = None
     """Slack/Mattermost approvals, when configured (`operate.chat`)."""
+    timeline: Timeline | None = None
+    """PagerDuty/Opsgenie/Grafana incident timelines, when configured (`operate.timeline`)."""
 
     def start(self) -> None:
         """Begin what may run once the service serves: loading the Kubernetes client,
@@ -109,6 +112,8 @@ class Services:
             await self.alertmanager.aclose()
         if self.chat is not None:
             await self.chat.aclose()
+        if self.timeline is not None:
+            await self.timeline.aclose()
         if self.prometheus is not None:
             self.prometheus.close()
         self.database.dispose()
@@ -158,6 +163,8 @@ class Services:
         return cls(settings=settings, database=database, rulebook=rulebook, intake=intake,
                    worker=worker, metrics=metrics, clock=clock, executable=executable,
                    writer=DecisionWriter(intake), reads=reads, chat=chat,
+                   timeline=build_timeline(settings, database=database, metrics=metrics,
+                                           clock=clock),
                    sessions=SessionStore(database), operator_store=OperatorStore(database),
                    approval_store=ApprovalStore(database), alertmanager=alertmanager,
                    catch_up=CatchUp(alertmanager, intake, on_decided=worker.wake),

@@ -27,6 +27,7 @@ from pydantic_settings import (
 )
 
 from remediator.app.chat_settings import ChatSettings, CommaList
+from remediator.app.timeline_settings import TimelineSettings
 from remediator.model.durations import Duration
 from remediator.store.location import (
     DEFAULT_DATABASE_URL,
@@ -46,7 +47,7 @@ a 413, which Alertmanager does not retry, so the default must never be the limit
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("remediator_config_file", default=None)
 
 
-class Settings(ChatSettings):
+class Settings(ChatSettings, TimelineSettings):
     model_config = SettingsConfigDict(env_prefix="REMEDIATOR_", extra="forbid",
                                       validate_default=True)
 

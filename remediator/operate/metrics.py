@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class ChatMetrics:
 
     messages: Counter
     interactions: Counter
+    backlog: Gauge
 
     @classmethod
     def create(cls, *, registry: CollectorRegistry) -> ChatMetrics:
@@ -50,7 +51,32 @@ class ChatMetrics:
                 "remediator_chat_messages", "Chat messages (approval requests and their "
                 "updates), by integration and result (sent, failed).",
                 ["integration", "result"], registry=registry),
+            backlog=Gauge(
+                "remediator_chat_backlog", "Chat messages waiting to be sent, by integration "
+                "(stays above 0 while the server is down).", ["integration"],
+                registry=registry),
             interactions=Counter(
                 "remediator_chat_interactions", "Chat button presses and forms, by "
                 "integration and result (answered, refused, rejected).",
                 ["integration", "result"], registry=registry))
+
+
+@dataclass(frozen=True)
+class TimelineMetrics:
+    """The incident timelines' counts (`operate.timeline`): posts to PagerDuty, Opsgenie
+    and Grafana sent, given up on (failed) or refused by the server (4xx)."""
+
+    messages: Counter
+    backlog: Gauge
+
+    @classmethod
+    def create(cls, *, registry: CollectorRegistry) -> TimelineMetrics:
+        return cls(
+            messages=Counter(
+                "remediator_timeline_posts", "Incident timeline posts (PagerDuty change "
+                "events, Opsgenie notes, Grafana annotations), by integration and result "
+                "(sent, failed, refused).", ["integration", "result"], registry=registry),
+            backlog=Gauge(
+                "remediator_timeline_backlog", "Timeline posts waiting to be sent, by "
+                "integration (stays above 0 while the server is down).", ["integration"],
+                registry=registry))

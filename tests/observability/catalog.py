@@ -30,7 +30,7 @@ ALERT_NAMES = frozenset({
     "RemediatorDown", "RemediatorActionsFailing", "RemediatorBreakerOpen",
     "RemediatorEscalationExhausted", "RemediatorRemediationLoop", "RemediatorRulesReloadFailed",
     "RemediatorAuditHeadWentBack",
-    "RemediatorLoginFlood",
+    "RemediatorLoginFlood", "RemediatorIntegrationFailing",
     "RemediatorDriftUnresolved",
     "ErrorRatioAnomaly", "LatencyP99Anomaly", "RestartRateAnomaly",
 })

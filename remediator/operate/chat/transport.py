@@ -20,6 +20,11 @@ class ChatApiError(Exception):
     """The chat server refused or could not be reached (after the bounded retries)."""
 
 
+class Refused(ChatApiError):
+    """The server answered and refused (a 4xx other than 429): the same request will not
+    do better later (a wrong key, an unknown incident), so the outbox does not keep it."""
+
+
 Sleep = Callable[[float], Awaitable[None]]
 
 
