@@ -54,7 +54,7 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
                           args=[services.operator_store, notifier],
                           kwargs={"clock": services.clock})
     if services.chat is not None:
-        scheduler.add_job(services.chat.relay.run, "interval", id="chat-relay", seconds=5)
+        scheduler.add_job(services.chat.relay.tick, "interval", id="chat-relay", seconds=5)
     if services.timeline is not None:
         scheduler.add_job(services.timeline.relay.tick, "interval", id="timeline-relay",
                           seconds=5)

@@ -100,3 +100,33 @@ async def test_a_full_backlog_gives_up_the_oldest_and_counts_it() -> None:
     assert done == ["b", "c"]
     failed: Any = metrics.messages.labels(integration="slack", result="failed")
     assert failed._value.get() == 1
+
+
+def test_a_hanging_slack_does_not_hold_the_scheduler_job(
+        chat_client: TestClient, chat_api: respx.MockRouter) -> None:
+    import asyncio
+    import time
+
+    gate, reached = asyncio.Event(), asyncio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        reached.set()
+        await asyncio.wait_for(gate.wait(), 5)  # Slack answers only when released
+        return httpx.Response(200, json={"ok": True, "channel": "C0APPROVALS", "ts": "1.2"})
+
+    chat_api.post(POST).mock(side_effect=hang)
+    deliver(chat_client, payments())
+    relay_ = chat_client.app.state.services.chat.relay  # type: ignore[attr-defined]
+    started = time.monotonic()
+    chat_client.portal.call(relay_.tick)  # the scheduler's job returns while Slack hangs
+    assert time.monotonic() - started < 1.0
+
+    async def until_slack_is_asked() -> None:
+        await asyncio.wait_for(reached.wait(), 5)
+
+    chat_client.portal.call(until_slack_is_asked)  # sending goes on in the background
+    chat_client.portal.call(gate.set)
+    relay(chat_client)
+    assert sample(chat_client, "remediator_chat_messages_total", integration="slack",
+                  result="sent") == 1
+    assert len(sent(chat_api, POST)) == 1  # posted once, not again by the next run

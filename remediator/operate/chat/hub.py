@@ -53,4 +53,5 @@ class Chat:
     transport: Transport
 
     async def aclose(self) -> None:
+        await self.relay.stop_sending()
         await self.transport.client.aclose()

@@ -41,14 +41,31 @@ class Relay:
         self.clock = clock
         self.external_url = external_url
         self._lock = asyncio.Lock()
+        self._sending: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         """Claim new entries, queue what they mean for chat, then send."""
+        await self._claim()
+        await self.outbox.drain()
+
+    async def tick(self) -> None:
+        """The scheduler's job: claim and queue now, send in the background, so a
+        chat server that hangs cannot make the job overrun its interval (APScheduler
+        would log every skipped run). A new drain starts only when the last is done."""
+        await self._claim()
+        if self._sending is None or self._sending.done():
+            self._sending = asyncio.create_task(self.outbox.drain())
+
+    async def stop_sending(self) -> None:
+        """Shutdown: a drain still waiting on a server is abandoned (counted as not sent)."""
+        if self._sending is not None:
+            self._sending.cancel()
+
+    async def _claim(self) -> None:
         async with self._lock:
             entries = await asyncio.to_thread(self.store.claim_audit_entries, cursor=CURSOR,
                                               now=self.clock())
             await asyncio.to_thread(self._queue, entries)
-        await self.outbox.drain()
 
     def _queue(self, entries: Sequence[dict[str, Any]]) -> None:
         posted = self.store.posted({e["remediation_id"] for e in entries
