@@ -13,6 +13,7 @@ from pathlib import Path
 from remediator.app.settings import Settings
 from remediator.gitops.proposals import Proposal, ProposalError, ProposalRequest, Proposer
 from remediator.gitops.settings import GitopsSettings
+from remediator.store.location import audit_files
 
 
 def gitops_settings(settings: Settings) -> GitopsSettings:
@@ -47,7 +48,15 @@ class LazyProposer(Proposer):
         return self._real.propose(request)
 
 
+def gitops_cache_dir(settings: Settings) -> Path:
+    """`gitops/` in the state directory: STATE_DIR, else beside the SQLite file, else
+    the working directory. Deliberately not beside a mounted AUDIT_KEY_FILE: that
+    directory is a read-only Secret volume (the chart mounts one with PostgreSQL)."""
+    key, _ = audit_files(settings.database_url, state_dir=settings.state_dir,
+                         audit_key_file=None)
+    return key.parent.absolute() / "gitops"
+
+
 def service_proposer(settings: Settings) -> Proposer:
     """The service's proposer: settings checked now (a bad author refuses start-up)."""
-    return LazyProposer(gitops_settings(settings),
-                        state_dir=settings.audit_files()[0].parent / "gitops")
+    return LazyProposer(gitops_settings(settings), state_dir=gitops_cache_dir(settings))

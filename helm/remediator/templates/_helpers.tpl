@@ -156,6 +156,9 @@ events, a pod's previous log and owner chain, a Deployment's ReplicaSets.
 {{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
 {{- fail "ingress.enabled=true needs ingress.host: the host name the Ingress answers for" }}
 {{- end }}
+{{- if and .Values.gitops.enabled .Values.gitops.sshKeyKey (not .Values.gitops.knownHostsKey) }}
+{{- fail "gitops.sshKeyKey needs gitops.knownHostsKey: the host keys SSH accepts (an unknown host is refused)" }}
+{{- end }}
 {{- if and .Values.database.postgresql.enabled (not .Values.database.postgresql.existingSecret) }}
 {{- fail "database.postgresql.enabled=true needs database.postgresql.existingSecret: the Secret holding the PostgreSQL URL" }}
 {{- end }}
