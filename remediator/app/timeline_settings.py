@@ -14,8 +14,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
 
 from remediator.app.chat_settings import CommaList, read_secret
-from remediator.operate.timeline.apis import OPSGENIE_API, PAGERDUTY_EVENTS
-from remediator.operate.timeline.events import parse_matchers
+from remediator.operate.timeline.events import OPSGENIE_API, PAGERDUTY_EVENTS, parse_matchers
 
 _MATCH = ("label matchers (name=value, name!=value, name=~regex), comma-separated, that "
           "an alert must meet for its actions to be posted to {}; empty: every alert")

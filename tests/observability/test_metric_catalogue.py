@@ -83,6 +83,15 @@ CATALOGUE: tuple[Row, ...] = (
     ("remediator_chat_interactions", "counter",
      "Chat button presses and forms, by integration and result (answered, refused, "
      "rejected).", ("integration", "result"), None),
+    ("remediator_chat_backlog", "gauge",
+     "Chat messages waiting to be sent, by integration (stays above 0 while the server is "
+     "down).", ("integration",), None),
+    ("remediator_timeline_posts", "counter",
+     "Incident timeline posts (PagerDuty change events, Opsgenie notes, Grafana annotations), "
+     "by integration and result (sent, failed, refused).", ("integration", "result"), None),
+    ("remediator_timeline_backlog", "gauge",
+     "Timeline posts waiting to be sent, by integration (stays above 0 while the server is "
+     "down).", ("integration",), None),
 )
 
 

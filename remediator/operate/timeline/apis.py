@@ -17,9 +17,7 @@ from urllib.parse import quote
 import httpx
 
 from remediator.operate.chat.transport import Refused, Transport
-
-PAGERDUTY_EVENTS = "https://events.pagerduty.com"
-OPSGENIE_API = "https://api.opsgenie.com"
+from remediator.operate.timeline.events import OPSGENIE_API, PAGERDUTY_EVENTS
 
 
 def _checked(response: httpx.Response, what: str) -> dict[str, Any]:

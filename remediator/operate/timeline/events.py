@@ -15,6 +15,10 @@ from typing import Any
 
 from remediator.model.outcomes import ACTION_RESULTS, VERIFICATIONS, Outcome
 
+# The public APIs' defaults (here, not in apis.py: settings read them without httpx).
+PAGERDUTY_EVENTS = "https://events.pagerduty.com"
+OPSGENIE_API = "https://api.opsgenie.com"
+
 POSTED = frozenset({Outcome.EXECUTED, Outcome.DRY_RUN, Outcome.AWAITING_APPROVAL,
                     Outcome.APPROVED, Outcome.DECLINED, Outcome.EXPIRED, Outcome.EXHAUSTED,
                     Outcome.PRECONDITION_FAILED, Outcome.RESOLVED}
