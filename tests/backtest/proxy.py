@@ -8,11 +8,13 @@ import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.support.quiet_server import QuietThreadingHTTPServer as ThreadingHTTPServer
 
 
 @dataclass

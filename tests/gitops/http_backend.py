@@ -11,9 +11,11 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from tests.support.quiet_server import QuietThreadingHTTPServer as ThreadingHTTPServer
 
 BACKEND = "/usr/lib/git-core/git-http-backend"
 

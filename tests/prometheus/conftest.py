@@ -10,7 +10,7 @@ import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.support import promstack
+from tests.support.quiet_server import QuietThreadingHTTPServer as ThreadingHTTPServer
 
 VECTOR = {"status": "success", "data": {"resultType": "vector", "result": [
     {"metric": {"job": "api"}, "value": [1700000000, "0.25"]}]}}

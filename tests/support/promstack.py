@@ -35,13 +35,15 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 import yaml
+
+from tests.support.quiet_server import QuietThreadingHTTPServer as ThreadingHTTPServer
 
 T = TypeVar("T")
 
