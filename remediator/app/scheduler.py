@@ -16,7 +16,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from remediator.app.audit_head import audit_head_gauges
 from remediator.app.drift import refresh_drift
+from remediator.app.gitops import gitops_settings
 from remediator.app.metrics import Metrics
+from remediator.app.prwatch import PullRequestWatch
 from remediator.app.services import Services
 from remediator.clients.alertmanager import AlertmanagerClient
 from remediator.intake.reconcile import reconcile
@@ -41,6 +43,10 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
                       run_date=datetime.now(UTC))  # leases that ran out while none of us ran
     scheduler.add_job(_refresh_gauges, "interval", id="gauges", seconds=5, args=[services])
     scheduler.add_job(_refresh_drift, "interval", id="drift", seconds=60, args=[services])
+    watch = PullRequestWatch(services.database, gitops_settings(settings),
+                             clock=services.clock)
+    scheduler.add_job(_watch_pull_requests, "interval", id="gitops-pull-requests",
+                      seconds=60, args=[services, watch])
     scheduler.add_job(_retention, "interval", id="audit-retention", hours=1, args=[services])
     scheduler.add_job(expire_approvals, "interval", id="expire-approvals", seconds=30,
                       args=[services.approval_store],
@@ -117,6 +123,17 @@ async def _refresh_gauges(services: Services) -> None:
 async def _refresh_drift(services: Services) -> None:
     await asyncio.to_thread(refresh_drift, services.database, services.metrics.drift,
                             services.clock())
+
+
+async def _watch_pull_requests(services: Services, watch: PullRequestWatch) -> None:
+    """Resume Kustomizations whose proposal was merged or declined (app/prwatch.py)."""
+    try:
+        moved = await watch.run()
+    except Exception as error:  # the store unreachable: next minute
+        log.warning("pull-request watch failed: %s", error)
+        return
+    if moved:
+        services.worker.wake()
 
 
 async def _retention(services: Services) -> None:

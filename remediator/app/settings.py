@@ -199,7 +199,8 @@ class Settings(ChatSettings, TimelineSettings):
         description="git proposals: author of the commits, 'Name <email>'")
     gitops_suspend_timeout: Duration = Field(
         default=timedelta(hours=2), description="suspend_while_proposed: a Flux "
-        "Kustomization suspended while a proposal is open is resumed after this")
+        "Kustomization suspended while a proposal is open is resumed after this at the "
+        "latest (earlier when its pull request is merged or declined)")
 
     db_lock_timeout: Duration = Field(
         default=timedelta(seconds=5), description="PostgreSQL: a write waits this long for "

@@ -22,8 +22,14 @@ from typing import Any
 from remediator.model.outcomes import Outcome
 
 
-def expected_fields(action_type: str, detail: Mapping[str, Any]) -> dict[str, int] | None:
-    """The live fields the action set (None: nothing a read could check)."""
+def expected_fields(action_type: str, detail: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The live fields the action set (None: nothing a read could check).
+
+    A rollback sets the pod template's images (`images`, by container).
+    """
+    if action_type == "kubernetes.rollout_undo":
+        images = detail.get("images")
+        return {"images": dict(images)} if isinstance(images, Mapping) and images else None
     if not detail.get("changed"):
         return None
     if action_type == "kubernetes.scale" and isinstance(detail.get("replicas"), int):
@@ -37,9 +43,20 @@ def expected_fields(action_type: str, detail: Mapping[str, Any]) -> dict[str, in
 
 
 def reverted(holds: Mapping[str, Any], live: Mapping[str, Any]) -> str | None:
-    """What no longer holds, e.g. "replicas is 3, not 5" (None: everything holds)."""
-    moved = [f"{field} is {live.get(field)}, not {value}" for field, value in holds.items()
-             if live.get(field) != value]
+    """What no longer holds, e.g. "replicas is 3, not 5" (None: everything holds).
+
+    Images are compared for the containers the action set only (an injected
+    sidecar is not a revert).
+    """
+    moved: list[str] = []
+    for field, value in holds.items():
+        now = live.get(field)
+        if isinstance(value, Mapping):
+            running = now if isinstance(now, Mapping) else {}
+            moved.extend(f"container {name} runs {running.get(name)}, not {image}"
+                         for name, image in value.items() if running.get(name) != image)
+        elif now != value:
+            moved.append(f"{field} is {now}, not {value}")
     return ", ".join(moved) or None
 
 

@@ -27,6 +27,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from remediator.evidence.revisions import images
+
 GITOPS_OWNER_ACTION = "kubernetes.gitops_owner"
 """The read-only action that answers `read_ownership` (registered with a cluster)."""
 GITOPS_SUSPEND_ACTION = "kubernetes.gitops_suspend"
@@ -152,9 +154,14 @@ def _with(found: Ownership, **changes: Any) -> Ownership:
 
 
 def _live(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields an action may set: replicas, HPA bounds, the pod template's images."""
     spec = obj.get("spec") or {}
-    return {key: spec[key] for key in ("replicas", "minReplicas", "maxReplicas")
-            if isinstance(spec.get(key), int)}
+    live: dict[str, Any] = {key: spec[key] for key in ("replicas", "minReplicas", "maxReplicas")
+                            if isinstance(spec.get(key), int)}
+    running = images(spec.get("template") or {})
+    if running:
+        live["images"] = running
+    return live
 
 
 def _controller(get: Get, obj: Mapping[str, Any], namespace: str,

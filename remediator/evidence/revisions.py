@@ -125,6 +125,14 @@ def undo_template(revision: Revision) -> dict[str, Any]:
     return template
 
 
+def images(template: Mapping[str, Any]) -> dict[str, str]:
+    """The image of each container of a pod template, by container name."""
+    spec = template.get("spec") if isinstance(template, Mapping) else None
+    containers = spec.get("containers") if isinstance(spec, Mapping) else None
+    return {str(c["name"]): str(c["image"]) for c in containers or ()
+            if isinstance(c, Mapping) and c.get("name") and c.get("image")}
+
+
 def undo_annotations(deployment: Mapping[str, Any],
                      replicaset: Mapping[str, Any]) -> dict[str, str]:
     """Annotations after an undo, as kubectl computes them."""

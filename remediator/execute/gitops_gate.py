@@ -145,7 +145,11 @@ class GitopsGate:
 
     async def _suspend(self, chosen: gitops_policy.Plan, section: dict[str, Any]
                        ) -> tuple[tuple[datetime, ActionRequest], ...]:
-        """Flux `suspend_while_proposed`: suspend the Kustomization, resume it later."""
+        """Flux `suspend_while_proposed`: suspend the Kustomization, resume it later.
+
+        The resume is due at the timeout; its request names the pull request, so
+        the pull-request watch (app/prwatch.py) can make it due when it merges.
+        """
         suspend = self.actions.get(GITOPS_SUSPEND_ACTION)
         app = str(section.get("app") or "")
         if not chosen.suspend or suspend is None or "/" not in app:
@@ -161,7 +165,9 @@ class GitopsGate:
             return ()
         resume_at = self.clock() + self.config.suspend_timeout
         section["suspended"] = {"kustomization": app, "resume_at": resume_at.isoformat()}
-        return ((resume_at, replace(ask, params={"suspend": False})),)
+        pr_url = (section.get("proposal") or {}).get("pr_url")
+        resume = {"suspend": False, **({"pr_url": pr_url} if pr_url else {})}
+        return ((resume_at, replace(ask, params=resume)),)
 
     @staticmethod
     def _title(remediation: Remediation, request: ActionRequest) -> str:

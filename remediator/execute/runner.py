@@ -157,6 +157,8 @@ class JobRunner:
         result, elapsed = await self._attempt(request)
         outcome = outcome_of(result)
         message = result.message or outcome.value
+        if job.payload.get("reason"):  # made due early, e.g. "pull request merged"
+            message = f"{message} ({job.payload['reason']})"
         self.metrics.action_results.labels(action=request.type, outcome=outcome.value).inc()
         await asyncio.to_thread(self.store.record, job, remediation, outcome,
                                 f"follow-up {request.type}: {message}", now=self.clock(),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -141,3 +141,48 @@ def _message(answer: httpx.Response) -> str:
         return answer.text[:200].replace("\n", " ")
     text = data.get("message") if isinstance(data, dict) else None
     return str(text or data)[:200].replace("\n", " ")
+
+
+PullState = Literal["open", "merged", "closed"]
+"""Closed: closed without merging (declined)."""
+
+_PULL_URL = re.compile(r"^(?P<repo>https?://[^\s?#]+?)(?:/-/merge_requests|/pulls?)/"
+                       r"(?P<number>[0-9]{1,9})/?$")
+
+
+def pull_request_of(url: str) -> tuple[str, int] | None:
+    """The repository's web URL and the number of a pull (merge) request's web URL."""
+    match = _PULL_URL.match(url)
+    return (match["repo"], int(match["number"])) if match else None
+
+
+def pull_request_state(client: httpx.Client, target: ForgeTarget, token: str,
+                       number: int) -> PullState:
+    """Whether pull request `number` is still open, merged, or closed unmerged."""
+    try:
+        if target.kind == "gitlab":
+            url = (f"{target.api}/projects/{quote(target.project, safe='')}/merge_requests/"
+                   f"{number}")
+        else:
+            url = f"{target.api}/repos/{target.project}/pulls/{number}"
+        answer = client.get(url, headers=_headers(target.kind, token))
+        _check(answer, target, f"reading pull request {number}")
+        data: Any = answer.json()
+    except httpx.TimeoutException:
+        raise ForgeError(f"{target.kind} API at {target.api} timed out") from None
+    except httpx.HTTPError as exc:
+        raise ForgeError(f"{target.kind} API at {target.api} unreachable: "
+                         f"{type(exc).__name__}") from None
+    except ValueError:
+        raise ForgeError(f"{target.kind} answered pull request {number} with no JSON") from None
+    if not isinstance(data, dict):
+        raise ForgeError(f"{target.kind} answered pull request {number} with no object")
+    state = str(data.get("state") or "")
+    if state in ("merged", "closed") and (state == "merged" or data.get("merged") is True
+                                          or data.get("merged_at")):
+        return "merged"
+    if state in ("opened", "open", "locked"):  # GitLab locks a request while merging it
+        return "open"
+    if state == "closed":
+        return "closed"
+    raise ForgeError(f"{target.kind} answered pull request {number} with state {state!r}")

@@ -53,8 +53,8 @@ class GitopsPolicy(BaseModel):
                                             "instead of opening a new one.")
     suspend_while_proposed: bool = Field(default=False, description="Flux only, with "
                                          "also_act: suspend the Kustomization until the "
-                                         "proposal is settled (resumed at the latest "
-                                         "after GITOPS_SUSPEND_TIMEOUT).")
+                                         "pull request is merged or declined (at the "
+                                         "latest after GITOPS_SUSPEND_TIMEOUT).")
     values: HelmValues | None = Field(default=None, description="Helm-sourced applications: "
                                       "the values file and key to change.")
 

@@ -48,7 +48,7 @@ async def test_argo_tracking_id_reads_the_application(world: World,
     assert (found.controller, found.app, found.repo, found.path, found.revision) == (
         "argocd", "argocd/shop-web", REPO, "apps/web", "main")
     assert found.self_heal and found.sync_status == "Synced" and not found.helm
-    assert found.live == {"replicas": 2}
+    assert found.live == {"replicas": 2, "images": {"web": "shop/web:1.1"}}
 
 
 async def test_argo_app_outside_argocd_namespace(world: World,

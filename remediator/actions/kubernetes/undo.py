@@ -83,6 +83,7 @@ class RolloutUndoAction:
         source = next(rs for rs in replicasets
                       if (rs.get("metadata") or {}).get("name") == previous.replicaset)
         body = _undo_patch(deployment, source, previous)
+        detail["images"] = revisions.images(revisions.undo_template(previous))  # verify.after
         operation = Operation(verb="patch", resource="deployments", namespace=namespace,
                               name=name)
         await write(operation, deadline, lambda timeout: self._apps.patch_namespaced_deployment(
