@@ -21,6 +21,7 @@ from tests.cluster.test_status import NODES, kubeconfig, node
 pytestmark = pytest.mark.ansible
 
 runner = CliRunner()
+NEWER = "v1.33.0+k3s1"
 
 
 def check(inventory: Path, *more: str) -> tuple[int, str]:
@@ -44,11 +45,12 @@ def plan(output: str) -> dict[str, list[str]]:
 async def test_the_plan_names_each_node_its_versions_and_action_in_order(
         kmock: kmock.KubernetesEmulator, fleet: Fleet, fleet_inventory: WriteInventory,
         tmp_path: Path) -> None:
-    for name, version in (("cp-1", OLD), ("worker-1", NEW), ("worker-2", OLD)):
+    for name, version in (("cp-1", OLD), ("worker-1", NEW), ("worker-2", OLD),
+                          ("worker-3", NEWER)):
         fleet.add_node(name, version)
         kmock.objects[NODES, None, name] = node(name, version=version, server=name == "cp-1")
     fleet.publish(NEW)
-    inventory = fleet_inventory(servers=["cp-1"], agents=["worker-1", "worker-2"])
+    inventory = fleet_inventory(servers=["cp-1"], agents=["worker-1", "worker-2", "worker-3"])
     config = kubeconfig(tmp_path, str(kmock.url).rstrip("/"))
 
     code, output = await asyncio.to_thread(check, inventory, "--kubeconfig", str(config))
@@ -59,8 +61,11 @@ async def test_the_plan_names_each_node_its_versions_and_action_in_order(
     assert list(plan(output).values()) == [
         ["1", "cp-1", "server", OLD, NEW, "upgrade", ""],
         ["-", "worker-1", "agent", NEW, NEW, "already at target", ""],
-        ["2", "worker-2", "agent", OLD, NEW, "upgrade", ""]]
-    assert [fleet.running(name) for name in ("cp-1", "worker-1", "worker-2")] == [OLD, NEW, OLD]
+        ["2", "worker-2", "agent", OLD, NEW, "upgrade", ""],
+        ["3", "worker-3", "agent", NEWER, NEW, "upgrade",
+         "a downgrade: the node runs a newer release"]]
+    assert [fleet.running(name) for name in ("cp-1", "worker-1", "worker-2", "worker-3")] == [
+        OLD, NEW, OLD, NEWER]
     assert not any(call.startswith(("kubectl drain", "systemctl")) for call in fleet.calls)
 
 
