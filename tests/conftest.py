@@ -1,12 +1,12 @@
 """Shared fixtures: clocks, databases (SQLite and a real PostgreSQL); parallel-run grouping.
 
-scripts/test runs the suite on pytest-xdist workers (`--dist loadgroup`). Every
+scripts/test runs the suite on pytest-xdist workers (`--dist loadfile`). Every
 worker is its own process with its own session fixtures: its own PostgreSQL,
 Prometheus and Alertmanager on free ports in temporary directories. Each test
-file stays on one worker (its module fixtures start once) unless it names an
-`xdist_group` of its own, which files that must never run beside each other
-share. Tests marked `serial` assert wall-clock bounds: scripts/test runs them
-alone after the parallel phase (`--serial-tests=skip`, then `=only`).
+file stays on one worker (its module fixtures start once); the files of one
+`_SHARED_GROUPS` entry go to the same worker, one after the other. Tests marked
+`serial` assert wall-clock bounds: scripts/test runs them alone after the
+parallel phase (`--serial-tests=skip`, then `=only`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,19 +45,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                           "phase of scripts/test) or run only them (its serial phase)")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     choice = config.getoption("--serial-tests")
-    if choice != "run":
-        wanted = choice == "only"
-        keep, drop = [], []
-        for item in items:
-            (keep if (item.get_closest_marker("serial") is not None) == wanted else drop).append(item)
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+    if choice == "run":
+        return
+    wanted = choice == "only"
+    keep, drop = [], []
     for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(_group(item.nodeid)))
+        (keep if (item.get_closest_marker("serial") is not None) == wanted else drop).append(item)
+    config.hook.pytest_deselected(items=drop)
+    items[:] = keep
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadfile`, with the files of a shared group sent to one worker as one unit.
+
+    (Not `xdist_group` marks and `--dist loadgroup`: pytest-xdist 3.8 tags their
+    node ids in a way pytest 9.2 no longer reads, so every test went its own way.)
+    """
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedGroupScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _group(nodeid)
+
+    return SharedGroupScheduling(config, log)
 
 
 @pytest.fixture
