@@ -33,6 +33,10 @@ InventoryOption = Annotated[Path, typer.Option(
 PlaybookDirOption = Annotated[Path, typer.Option(
     "--playbook-dir", envvar="REMEDIATOR_PLAYBOOK_DIR", help="directory holding site.yml")]
 
+KubeconfigOption = Annotated[Path | None, typer.Option(
+    "--kubeconfig", envvar="KUBECONFIG",
+    help="kubeconfig of the cluster (default ~/.kube/k3s.yaml, which site.yml writes)")]
+
 _DEFAULT_INVENTORY = Path("playbooks/inventory/hosts.yml")
 _EXAMPLE_INVENTORY = _DEFAULT_INVENTORY.with_name("hosts.example.yml")
 
@@ -171,14 +175,18 @@ def upgrade_command(
     version: Annotated[str, typer.Option("--version", help="K3s release, e.g. v1.32.1+k3s1")],
     inventory: InventoryOption = _DEFAULT_INVENTORY,
     check: Annotated[bool, typer.Option(
-        "--check", help="only say which nodes would be upgraded")] = False,
+        "--check", help="change nothing: print the per-node plan (current and target "
+        "version, upgrade / already at target / skipped and why, in the order they go)")] = False,
     limit: Annotated[str | None, typer.Option("--limit", help="only these hosts")] = None,
     playbook_dir: PlaybookDirOption = Path("playbooks"),
+    kubeconfig: KubeconfigOption = None,
 ) -> None:
     """Upgrade K3s one node at a time (upgrade.yml): drain, swap, health gate, uncordon.
 
     A node that fails its health gate gets its previous binary back and the
-    run stops before the next node.
+    run stops before the next node. With --check, the play runs in check mode
+    and the plan is printed; the current versions come from the cluster API
+    (--kubeconfig) when it answers.
     """
     from remediator.cluster.versions import VersionError, k3s_version
 
@@ -186,9 +194,47 @@ def upgrade_command(
         wanted = k3s_version(version)
     except VersionError as error:
         raise _fail(str(error), 2) from None
+    if check:
+        _upgrade_plan(wanted, inventory=inventory, playbook_dir=playbook_dir, limit=limit,
+                      kubeconfig=kubeconfig)
+        return
     _run_play("upgrade.yml", f"upgrade to {wanted}", inventory=inventory,
               playbook_dir=playbook_dir, check=check, limit=limit,
               extravars={"k3s_version": wanted})
+
+
+def _upgrade_plan(wanted: str, *, inventory: Path, playbook_dir: Path, limit: str | None,
+                  kubeconfig: Path | None) -> None:
+    """Run upgrade.yml in check mode and print what it would do to each node."""
+    from remediator.cluster import inventory as inv
+    from remediator.cluster import upgrade_plan
+    from remediator.cluster.provision import failure_summary, provision
+    from remediator.cluster.status import read_cluster
+
+    text = _inventory_text(inventory)
+    try:
+        members = inv.role_members(text)
+    except inv.InventoryError as error:
+        raise _fail(str(error)) from None
+    if not (playbook_dir / "upgrade.yml").is_file():
+        raise _fail(f"{playbook_dir / 'upgrade.yml'} not found (use --playbook-dir)")
+    console = _console()
+    recorder = upgrade_plan.PlanRecorder()
+    try:
+        result = provision(inventory=inventory, playbook_dir=playbook_dir, console=console,
+                           playbook="upgrade.yml", check=True, limit=limit,
+                           extravars={"k3s_version": wanted}, observe=recorder.update)
+    except ValueError as error:
+        raise _fail(str(error), 2) from None
+    cluster, source = read_cluster(kubeconfig)
+    versions = None if cluster is None else {node.name: node.version for node in cluster}
+    rows = upgrade_plan.plan_rows(
+        servers=members["server"], agents=members["agent"], target=wanted, recorder=recorder,
+        failures=result.failures, versions=versions, limited=limit is not None)
+    console.print(upgrade_plan.plan_table(rows, wanted, source))
+    if not result.ok:
+        raise _fail(f"check of the upgrade to {wanted} {result.status}:\n"
+                    f"{failure_summary(result)}")
 
 
 @app.command("preflight")
@@ -206,9 +252,6 @@ def preflight_command(
               limit=limit)
 
 
-KubeconfigOption = Annotated[Path | None, typer.Option(
-    "--kubeconfig", envvar="KUBECONFIG",
-    help="kubeconfig of the cluster (default ~/.kube/k3s.yaml, which site.yml writes)")]
 GroupOption = Annotated[str, typer.Option("--group", help="inventory group of the variables")]
 
 
@@ -245,17 +288,8 @@ def status_command(
                  for name in inv.group_members(text, group)}
     except inv.InventoryError as error:
         raise _fail(str(error)) from None
-    rows = status.inventory_nodes(hosts, roles)
-    config = kubeconfig or Path.home() / ".kube" / "k3s.yaml"
-    cluster = None
-    note = f"no kubeconfig at {config}: inventory only"
-    if config.is_file():
-        try:
-            cluster = status.api_nodes(config)
-            note = f"cluster API via {config}"
-        except status.ApiUnavailable as error:
-            note = f"cluster API not reachable via {config}: {str(error)[:200]}"
-    rows = status.node_rows(rows, cluster)
+    cluster, note = status.read_cluster(kubeconfig)
+    rows = status.node_rows(status.inventory_nodes(hosts, roles), cluster)
     if as_json:
         typer.echo(json.dumps({"source": note, "nodes": [row.to_json() for row in rows]},
                               indent=2))

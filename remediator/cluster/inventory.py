@@ -307,6 +307,14 @@ def group_members(text: str, group: str) -> list[str]:
     return [str(name) for name in (_hosts_of(_find_group(data["all"], group)) or {})]
 
 
+def role_members(text: str) -> dict[str, list[str]]:
+    """The hosts of the `server` and `agent` groups, in file order (a group may be absent)."""
+    _, data = _load(text)
+    found = {name: group for name, group in _groups(data["all"])}
+    return {role: [str(name) for name in (_hosts_of(found[role]) or {})] if role in found else []
+            for role in ("server", "agent")}
+
+
 def groups(root: CommentedMap) -> Iterator[tuple[str, CommentedMap]]:
     """Every group under `all` (included), depth first: (name, group mapping)."""
     return _groups(root)

@@ -17,7 +17,12 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from remediator.actions.ansible.playbook import PlaybookEvent, PlaybookRequest, PlaybookResult
+from remediator.actions.ansible.playbook import (
+    EventCallback,
+    PlaybookEvent,
+    PlaybookRequest,
+    PlaybookResult,
+)
 from remediator.actions.ansible.runner import run_playbook
 
 _STYLES = {"ok": "green", "changed": "yellow", "failed": "bold red", "unreachable": "bold red",
@@ -97,8 +102,12 @@ def provision(*, inventory: Path, playbook_dir: Path, console: Console,
               playbook: str = "site.yml", check: bool = False, tags: Sequence[str] = (),
               limit: str | None = None, extravars: Mapping[str, Any] | None = None,
               roles_path: Sequence[Path] | None = None,
-              timeout: float = 4 * 3600.0) -> PlaybookResult:
-    """Run `playbook` from `playbook_dir` against `inventory`, showing progress on `console`."""
+              timeout: float = 4 * 3600.0,
+              observe: EventCallback | None = None) -> PlaybookResult:
+    """Run `playbook` from `playbook_dir` against `inventory`, showing progress on `console`.
+
+    `observe` sees every event too (the upgrade plan reads its decisions from them).
+    """
     playbook_dir = playbook_dir.resolve()
     if roles_path is None:
         sibling = playbook_dir.parent / "roles"
@@ -111,6 +120,8 @@ def provision(*, inventory: Path, playbook_dir: Path, console: Console,
     with Live(board, console=console, refresh_per_second=4, transient=False) as live:
         def on_event(event: PlaybookEvent) -> None:
             board.update(event)
+            if observe is not None:
+                observe(event)
             live.refresh()
 
         result = run_playbook(request, on_event=on_event)

@@ -164,3 +164,17 @@ def api_nodes(kubeconfig: Path, timeout: float = 15.0) -> list[ApiNode]:
         raise ApiUnavailable(str(error).splitlines()[0] if str(error) else repr(error)) from None
     finally:
         api.close()
+
+
+def read_cluster(kubeconfig: Path | None) -> tuple[list[ApiNode] | None, str]:
+    """The cluster API's nodes (None when it cannot be asked) and a note on where from.
+
+    `kubeconfig` defaults to ~/.kube/k3s.yaml, the file site.yml writes.
+    """
+    config = kubeconfig or Path.home() / ".kube" / "k3s.yaml"
+    if not config.is_file():
+        return None, f"no kubeconfig at {config}: inventory only"
+    try:
+        return api_nodes(config), f"cluster API via {config}"
+    except ApiUnavailable as error:
+        return None, f"cluster API not reachable via {config}: {str(error)[:200]}"

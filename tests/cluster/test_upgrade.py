@@ -88,6 +88,8 @@ def test_check_mode_says_what_would_change_and_changes_nothing(
     assert code == 0, output
     assert all(fleet.running(node) == OLD for node in NODES)
     assert steps(fleet) == []
+    for step, node in enumerate(NODES, start=1):  # the plan, not a row of 'skipped'
+        assert re.search(rf"│ {step}\s+│ {node}\s+│.*│ upgrade\s+│", output), output
 
 
 @pytest.mark.parametrize("version", ["latest", "v1.32", "v1.32.1; reboot", "../v1.2.3"])

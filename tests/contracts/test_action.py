@@ -208,6 +208,7 @@ async def test_an_api_server_that_refuses_connections(unreachable: ApiClient, ty
     assert subject.never_raises or (isinstance(got, ActionError) and got.transient)
 
 
+@pytest.mark.serial  # a wall-clock bound
 @pytest.mark.parametrize("type_", KUBERNETES)
 async def test_an_api_server_that_never_answers(stalled: ApiClient, type_: str) -> None:
     """Within the request's own timeout, as an error (the worker's lease is not spent)."""

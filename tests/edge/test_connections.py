@@ -19,7 +19,7 @@ import pytest
 from tests.edge.serving import Server, running
 from tests.support.payloads import crashloop, payload
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]  # asserts how long refusals take
 
 FAST = ("--header-timeout", "1s", "--body-timeout", "1s", "--keepalive-timeout", "1s")
 

@@ -93,6 +93,7 @@ async def gate() -> Any:
     event_.set()
 
 
+@pytest.mark.serial  # a wall-clock bound
 async def test_a_slow_api_server_costs_at_most_the_budget(
         kmock: kmock.KubernetesEmulator, seeded: Seeded, client: ApiClient,
         gate: asyncio.Event) -> None:
@@ -112,6 +113,7 @@ async def test_a_slow_api_server_costs_at_most_the_budget(
     assert doc["previous_logs"]["web"]
 
 
+@pytest.mark.serial  # a wall-clock bound
 async def test_default_budget_is_two_seconds_with_a_stalled_server(
         kmock: kmock.KubernetesEmulator, seeded: Seeded, client: ApiClient,
         gate: asyncio.Event) -> None:

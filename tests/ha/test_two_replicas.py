@@ -23,7 +23,8 @@ from remediator.web.session import COOKIE
 from tests.ha.conftest import PODS, Cluster
 from tests.ha.replicas import TOKEN, Answer, Replica, deliveries, post, replicas
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow,
+              pytest.mark.serial]  # lock timeouts are measured on the wall clock
 
 LOCK_TIMEOUT_S = 2.0
 

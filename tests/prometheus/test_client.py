@@ -87,6 +87,7 @@ def test_bearer_token_comes_from_a_file(tls_server: TlsServer, tmp_path: Path) -
     assert tls_server.seen_auth == ["Bearer prom-token"]
 
 
+@pytest.mark.serial  # a wall-clock bound
 def test_a_stalled_server_times_out_on_read(stalled_url: str) -> None:
     client = PrometheusClient(PrometheusConfig(url=stalled_url, read_timeout=0.3))
     started = time.monotonic()
@@ -96,6 +97,7 @@ def test_a_stalled_server_times_out_on_read(stalled_url: str) -> None:
     client.close()
 
 
+@pytest.mark.serial  # a wall-clock bound
 async def test_a_stalled_prometheus_does_not_starve_the_default_thread_pool(
         stalled_url: str) -> None:
     """Many verifications against a Prometheus that never answers: they end `unknown`
@@ -119,6 +121,7 @@ async def test_a_stalled_prometheus_does_not_starve_the_default_thread_pool(
     assert any("no answer within 2.5s" in r for r in reasons), reasons
 
 
+@pytest.mark.serial  # a wall-clock bound
 async def test_executor_bounds_the_caller_even_when_queued(stalled_url: str) -> None:
     executor = PrometheusExecutor.connect(PrometheusConfig(
         url=stalled_url, connect_timeout=0.2, read_timeout=0.3, workers=1))

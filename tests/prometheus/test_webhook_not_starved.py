@@ -30,6 +30,7 @@ rules:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # answer latencies on the wall clock
 def test_webhook_answers_while_prometheus_stalls(tmp_path: Path, stalled_url: str) -> None:
     (tmp_path / "rules.yml").write_text(RULES)
     settings = load_settings(rules=[str(tmp_path / "rules.yml")],

@@ -124,6 +124,7 @@ def test_dot_star_from_a_label_does_not_match_everything() -> None:
     assert matcher.matches({"node": ".*"})
 
 
+@pytest.mark.serial  # a wall-clock bound
 def test_a_catastrophic_pattern_from_a_label_is_only_text() -> None:
     [matcher] = render_matchers([Matcher.parse('node=~"x{{ labels.node }}"')],
                                 {"node": "(a+)+$"}, {})
