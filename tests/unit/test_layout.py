@@ -25,6 +25,16 @@ def modules(root: Path = PACKAGE) -> list[Path]:
                   if not any(path.is_relative_to(exempt) for exempt in EXEMPT))
 
 
+def _parse(source: str, path: Path) -> ast.AST:
+    """`ast.parse`, once more if CPython 3.11.7's recursion-depth check races another
+    thread converting an AST in this process (SystemError "AST constructor recursion
+    depth mismatch", CPython gh-106905, fixed in 3.11.8): not a property of the file."""
+    try:
+        return ast.parse(source, filename=str(path))
+    except SystemError:
+        return ast.parse(source, filename=str(path))
+
+
 def offenders(path: Path, *, relative_to: Path = PACKAGE.parent) -> list[str]:
     """`path:line name (N lines)` for the module and each function over its limit."""
     source = path.read_text(encoding="utf-8")
@@ -33,7 +43,7 @@ def offenders(path: Path, *, relative_to: Path = PACKAGE.parent) -> list[str]:
     lines = len(source.splitlines())
     if lines > MAX_MODULE_LINES:
         found.append(f"{name}: module ({lines} lines > {MAX_MODULE_LINES})")
-    for node in ast.walk(ast.parse(source, filename=str(path))):
+    for node in ast.walk(_parse(source, path)):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             length = (node.end_lineno or node.lineno) - node.lineno + 1
             if length > MAX_FUNCTION_LINES:
