@@ -26,9 +26,9 @@ def modules(root: Path = PACKAGE) -> list[Path]:
 
 
 def _parse(source: str, path: Path) -> ast.AST:
-    """`ast.parse`, once more if CPython 3.11.7's recursion-depth check races another
-    thread converting an AST in this process (SystemError "AST constructor recursion
-    depth mismatch", CPython gh-106905, fixed in 3.11.8): not a property of the file."""
+    """`ast.parse`, once more if CPython 3.11.7's AST recursion-depth bookkeeping races
+    another thread converting an AST in this process (SystemError "AST constructor
+    recursion depth mismatch", seen once under xdist): not a property of the file."""
     try:
         return ast.parse(source, filename=str(path))
     except SystemError:
