@@ -30,6 +30,7 @@ from remediator.actions.kubernetes.deferred import KUBERNETES_ACTION_TYPES
 from remediator.actions.kubernetes.target_check import EXISTS_ACTION, exists_request
 from remediator.actions.registry import ActionRegistry
 from remediator.evidence.limits import SNAPSHOT_ACTION, Limits, snapshot_request
+from remediator.evidence.ownership import GITOPS_OWNER_ACTION, GITOPS_SUSPEND_ACTION
 from remediator.model.abc import Action
 from remediator.model.actions import ActionError, ActionRequest, ActionResult, TargetGone
 from remediator.store.types import json_dumps
@@ -41,7 +42,8 @@ KUBERNETES = sorted(KUBERNETES_ACTION_TYPES)
 _KINDS = {"kubernetes.delete_pod": "pod", "kubernetes.rollout_restart": "deployment",
           "kubernetes.scale": "deployment", "kubernetes.hpa_patch": "hpa",
           "kubernetes.hpa_revert": "hpa", "kubernetes.rollout_undo": "deployment",
-          SNAPSHOT_ACTION: "pod", EXISTS_ACTION: "deployment"}
+          SNAPSHOT_ACTION: "pod", EXISTS_ACTION: "deployment",
+          GITOPS_OWNER_ACTION: "deployment", GITOPS_SUSPEND_ACTION: "kustomization"}
 _PARAMS: dict[str, dict[str, Any]] = {
     "kubernetes.delete_pod": {"grace_period_seconds": 0},
     "kubernetes.scale": {"step": 1, "min": 1, "max": 5},
@@ -49,7 +51,9 @@ _PARAMS: dict[str, dict[str, Any]] = {
     "kubernetes.hpa_revert": {"min_replicas": 2, "max_replicas": 5, "expect_min": 2,
                               "expect_max": 6},
     "kubernetes.rollout_undo": {"max_age": 3600},
+    GITOPS_SUSPEND_ACTION: {"suspend": True},
 }
+KUSTOMIZATIONS = "kustomize.toolkit.fluxcd.io/v1/kustomizations"
 
 
 def kube_request(type_: str, name: str, *, timeout: float = 5.0) -> ActionRequest:
@@ -120,6 +124,9 @@ def subject(request: pytest.FixtureRequest, cluster: Cluster, client: ApiClient,
     cluster.add(pod("web-1"))
     cluster.add(workload("Deployment", "web"))
     cluster.add(hpa("web", 2, 6))
+    cluster.emulator.objects[KUSTOMIZATIONS, NAMESPACE, "web"] = {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": "web", "namespace": NAMESPACE}, "spec": {"suspend": False}}
     return kubernetes_subject(client, type_, wiring)
 
 
@@ -205,7 +212,15 @@ async def test_an_api_server_that_refuses_connections(unreachable: ApiClient, ty
     """Transient: the API server may be back by the next attempt."""
     subject = kubernetes_subject(unreachable, type_, wiring)
     got = await outcome(subject.action, subject.request(True))
+    if type_ == GITOPS_OWNER_ACTION:
+        _assert_unknown_owner(got)  # ownership degrades to "unknown": the action goes on
+        return
     assert subject.never_raises or (isinstance(got, ActionError) and got.transient)
+
+
+def _assert_unknown_owner(got: ActionResult | ActionError) -> None:
+    assert isinstance(got, ActionResult) and got.detail["unknown"] is True
+    assert got.detail["notes"], "the note says why ownership is unknown"
 
 
 @pytest.mark.serial  # a wall-clock bound
@@ -216,6 +231,9 @@ async def test_an_api_server_that_never_answers(stalled: ApiClient, type_: str) 
     started = time.monotonic()
     got = await outcome(subject.action, kube_request(type_, "web", timeout=0.5))
     assert time.monotonic() - started < 2.0
+    if type_ == GITOPS_OWNER_ACTION:
+        _assert_unknown_owner(got)
+        return
     assert subject.never_raises or isinstance(got, ActionError)
 
 
