@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from remediator.app.audit_head import audit_head_gauges
 from remediator.app.drift import refresh_drift
+from remediator.app.effectiveness_gauges import refresh_effectiveness
 from remediator.app.metrics import Metrics
 from remediator.app.services import Services
 from remediator.clients.alertmanager import AlertmanagerClient
@@ -41,6 +42,8 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
                       run_date=datetime.now(UTC))  # leases that ran out while none of us ran
     scheduler.add_job(_refresh_gauges, "interval", id="gauges", seconds=5, args=[services])
     scheduler.add_job(_refresh_drift, "interval", id="drift", seconds=60, args=[services])
+    scheduler.add_job(_refresh_effectiveness, "interval", id="effectiveness", minutes=5,
+                      args=[services])
     scheduler.add_job(_retention, "interval", id="audit-retention", hours=1, args=[services])
     scheduler.add_job(expire_approvals, "interval", id="expire-approvals", seconds=30,
                       args=[services.approval_store],
@@ -117,6 +120,11 @@ async def _refresh_gauges(services: Services) -> None:
 async def _refresh_drift(services: Services) -> None:
     await asyncio.to_thread(refresh_drift, services.database, services.metrics.drift,
                             services.clock())
+
+
+async def _refresh_effectiveness(services: Services) -> None:
+    await asyncio.to_thread(refresh_effectiveness, services.database,
+                            services.metrics.effectiveness, services.clock())
 
 
 async def _retention(services: Services) -> None:

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
 from typer.testing import CliRunner
 
+from remediator.app.effectiveness_gauges import EffectivenessMetrics, refresh_effectiveness
 from remediator.cli import app
 from remediator.model.clock import FakeClock
 from tests.support.payloads import START, crashloop
@@ -81,3 +83,19 @@ def test_a_bad_since_is_an_error_naming_it(app_settings: dict[str, Any]) -> None
                                       "--database-url", app_settings["database_url"]])
     assert result.exit_code == 2
     assert "--since" in result.output and "Traceback" not in result.output
+
+
+def test_the_busiest_target_gauge_counts_actions_on_one_target_over_a_day(
+        client: TestClient, clock: FakeClock) -> None:
+    history(client, clock)
+    services = client.app.state.services  # type: ignore[attr-defined]
+    registry = CollectorRegistry()
+    metrics = EffectivenessMetrics.create(registry=registry)
+    assert refresh_effectiveness(services.database, metrics, clock()) == {
+        "restart-crashlooping-pod": 2}
+    assert registry.get_sample_value("remediator_rule_busiest_target_actions",
+                                     {"rule": "restart-crashlooping-pod"}) == 2
+    clock.advance(days=2)  # a day without actions: the rule drops out
+    assert refresh_effectiveness(services.database, metrics, clock()) == {}
+    assert registry.get_sample_value("remediator_rule_busiest_target_actions",
+                                     {"rule": "restart-crashlooping-pod"}) is None
