@@ -139,8 +139,8 @@ def quantile(values: Sequence[float], q: float) -> float | None:
 
 
 def effectiveness(entries: Iterable[Entry], *, since: datetime, until: datetime) -> Effectiveness:
-    """Every figure per (rule, action) from entries in `[since, until)`, oldest first."""
-    ordered = sorted((e for e in entries if since <= e.ts < until), key=lambda e: e.ts)
+    """Every figure per (rule, action) from entries in `[since, until]`, oldest first."""
+    ordered = sorted((e for e in entries if since <= e.ts <= until), key=lambda e: e.ts)
     by_alert: dict[str, list[Entry]] = defaultdict(list)
     for entry in ordered:
         by_alert[entry.fingerprint].append(entry)

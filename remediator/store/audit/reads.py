@@ -43,7 +43,7 @@ class AuditReads:
         return [e for e in items if int(e["id"]) > last_id]
 
     def between(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
-        """What a report reads of every entry in `[since, until)`, oldest first."""
+        """What a report reads of every entry in `[since, until]`, oldest first."""
         with self._database.reading() as connection:
             return log.between(connection, since, until)
 
