@@ -43,7 +43,11 @@ def effectiveness_command(
     rows = reads.between(until - span, until)
     result = effectiveness(map(Entry.of, rows), since=until - span, until=until)
     if html is not None:
-        html.write_text(html_report(result), encoding="utf-8")
+        try:
+            html.write_text(html_report(result), encoding="utf-8")
+        except OSError as error:
+            typer.echo(f"error: cannot write {html}: {error.strerror}", err=True)
+            raise typer.Exit(2) from None
         typer.echo(f"wrote {html}")
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2))

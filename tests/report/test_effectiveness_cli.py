@@ -99,3 +99,11 @@ def test_the_busiest_target_gauge_counts_actions_on_one_target_over_a_day(
     assert refresh_effectiveness(services.database, metrics, clock()) == {}
     assert registry.get_sample_value("remediator_rule_busiest_target_actions",
                                      {"rule": "restart-crashlooping-pod"}) is None
+
+
+def test_an_unwritable_html_file_is_an_error_naming_it(
+        client: TestClient, app_settings: dict[str, Any], tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "e.html"
+    result = run(app_settings, "--html", str(target))
+    assert result.exit_code == 2
+    assert f"cannot write {target}" in result.output and "Traceback" not in result.output
