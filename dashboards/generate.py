@@ -289,6 +289,10 @@ def remediator_overview() -> Json:
         table("Remediator alerts firing", "Alerts about the remediator itself, from ALERTS "
               "(alerts/remediator.yml).",
               'ALERTS{alertname=~"Remediator.*", alertstate="firing"}', width=12),
+        timeseries("Busiest target per rule", "Actions in the last 24 hours on the target each "
+                   "rule remediated most (alert RemediatorTargetRemediatedOften above 5; "
+                   "`remediator report effectiveness` names the target).", "short",
+                   target("max by (rule) (remediator_rule_busiest_target_actions)", "{{rule}}")),
     ]
     return dashboard("remediator-overview", "Remediator / Overview",
                      "What the remediator decided and did: decisions, actions, verification, "

@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from remediator.app.audit_head import AuditHeadMetrics
 from remediator.app.drift import DriftMetrics
+from remediator.app.effectiveness_gauges import EffectivenessMetrics
 from remediator.execute.metrics import WorkerMetrics
 from remediator.intake.metrics import IntakeMetrics
 from remediator.operate.metrics import (
@@ -62,6 +63,7 @@ class Metrics:
     approvals: ApprovalMetrics
     audit_head: AuditHeadMetrics
     drift: DriftMetrics
+    effectiveness: EffectivenessMetrics
     scheduler: SchedulerMetrics
     chat: ChatMetrics
     timeline: TimelineMetrics
@@ -78,6 +80,7 @@ class Metrics:
                    approvals=ApprovalMetrics.create(registry=reg),
                    audit_head=AuditHeadMetrics.create(registry=reg),
                    drift=DriftMetrics.create(registry=reg),
+                   effectiveness=EffectivenessMetrics.create(registry=reg),
                    scheduler=SchedulerMetrics.create(registry=reg),
                    chat=ChatMetrics.create(registry=reg),
                    timeline=TimelineMetrics.create(registry=reg))

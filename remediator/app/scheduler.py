@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from remediator.app.audit_head import audit_head_gauges
 from remediator.app.drift import refresh_drift
+from remediator.app.effectiveness_gauges import refresh_effectiveness
 from remediator.app.gitops import gitops_settings
 from remediator.app.metrics import Metrics
 from remediator.app.prwatch import PullRequestWatch
@@ -47,6 +48,8 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
                              clock=services.clock)
     scheduler.add_job(_watch_pull_requests, "interval", id="gitops-pull-requests",
                       seconds=60, args=[services, watch])
+    scheduler.add_job(_refresh_effectiveness, "interval", id="effectiveness", minutes=5,
+                      args=[services])
     scheduler.add_job(_retention, "interval", id="audit-retention", hours=1, args=[services])
     scheduler.add_job(expire_approvals, "interval", id="expire-approvals", seconds=30,
                       args=[services.approval_store],
@@ -134,6 +137,11 @@ async def _watch_pull_requests(services: Services, watch: PullRequestWatch) -> N
         return
     if moved:
         services.worker.wake()
+
+
+async def _refresh_effectiveness(services: Services) -> None:
+    await asyncio.to_thread(refresh_effectiveness, services.database,
+                            services.metrics.effectiveness, services.clock())
 
 
 async def _retention(services: Services) -> None:

@@ -1,4 +1,4 @@
-"""`remediator report ...`: read-only reports (right-sizing)."""
+"""`remediator report ...`: read-only reports (right-sizing, effectiveness)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from remediator.cli.terminal import LazyConsole
+from remediator.report.effectiveness_cli import effectiveness_command
 
 if TYPE_CHECKING:
     from remediator.report.service import Report
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Read-only reports: recommendations, never changes.",
                   no_args_is_help=True)
 err = LazyConsole(stderr=True)
+app.command("effectiveness")(effectiveness_command)
 
 
 @app.command("rightsizing")

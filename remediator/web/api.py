@@ -16,7 +16,7 @@ from remediator.model.timeparse import parse_time
 from remediator.operate import operations, operator_log
 from remediator.store.audit.log import AuditQuery
 from remediator.store.views import RemediationRow
-from remediator.web import console
+from remediator.web import console, effectiveness
 from remediator.web.console import (
     AnswerBody,
     AnswerView,
@@ -152,6 +152,15 @@ async def get_drift(services: ServicesDep) -> dict[str, Any]:
     remediation id, age, pull request (if proposed too) and whether the controller has
     since reverted it (docs/gitops-ownership.md)."""
     return await run_in_threadpool(console.drift_json, services)
+
+
+@router.get("/effectiveness", dependencies=[Reader])
+async def get_effectiveness(services: ServicesDep, reads: ReadsDep,
+                            since: Annotated[str, Query(max_length=20)] = "30d") -> dict[str, Any]:
+    """Per rule and action over `since` (e.g. 30d): executed, verified, time to resolve
+    against the baseline, recurrence, top targets (docs/effectiveness.md)."""
+    result = await run_in_threadpool(effectiveness.compute, services, reads, since)
+    return result.to_json()
 
 
 @router.get("/status", dependencies=[Reader])

@@ -5,6 +5,7 @@
   link pasted into an incident channel shows the same view.
 - `GET /audit`: the raw audit log.
 - `GET /drift`: live changes on GitOps-managed targets that git does not hold.
+- `GET /effectiveness`: per rule and action, did the actions help (`web.effectiveness`).
 - `GET /remediations/{id}`: one remediation's timeline, alert, links,
   escalation steps and evidence; approve/decline when it awaits approval.
 - POST forms (approve, decline, pause, resume, breaker reset) need a session
@@ -30,7 +31,7 @@ from remediator.model.outcomes import REMEDIATION_STATES, Outcome
 from remediator.operate import operations, operator_log
 from remediator.store.audit.log import AuditQuery
 from remediator.store.views import ListQuery, RemediationRow
-from remediator.web import console
+from remediator.web import console, effectiveness
 from remediator.web.console import actor_of
 from remediator.web.deps import (
     ReadsDep,
@@ -164,6 +165,19 @@ async def drift_page(services: ServicesDep, viewer: Viewer) -> HTMLResponse:
     """Changes made on GitOps-managed targets that git does not hold yet."""
     report = await run_in_threadpool(console.drift_json, services)
     return render("drift.html", nav="drift", viewer=viewer, **report)
+
+
+@router.get("/effectiveness", response_class=HTMLResponse)
+async def effectiveness_page(services: ServicesDep, reads: ReadsDep, viewer: Viewer,
+                             since: Annotated[str, Query(max_length=20)] = "30d") -> HTMLResponse:
+    """Per rule and action: verified, time to resolve against the baseline, recurrence."""
+    try:
+        result = await run_in_threadpool(effectiveness.compute, services, reads, since)
+    except HTTPException as error:
+        return render("error.html", error.status_code, viewer=viewer, status=error.status_code,
+                      message=error.detail, back="/effectiveness")
+    return render("effectiveness.html", nav="effectiveness", viewer=viewer,
+                  **effectiveness.page_context(result, since))
 
 
 @router.get("/remediations/{remediation_id}", response_class=HTMLResponse)

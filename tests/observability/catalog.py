@@ -31,7 +31,7 @@ ALERT_NAMES = frozenset({
     "RemediatorEscalationExhausted", "RemediatorRemediationLoop", "RemediatorRulesReloadFailed",
     "RemediatorAuditHeadWentBack",
     "RemediatorLoginFlood", "RemediatorIntegrationFailing",
-    "RemediatorDriftUnresolved",
+    "RemediatorDriftUnresolved", "RemediatorRuleNotHelping", "RemediatorTargetRemediatedOften",
     "ErrorRatioAnomaly", "LatencyP99Anomaly", "RestartRateAnomaly",
 })
 REMEDIATIONS = {

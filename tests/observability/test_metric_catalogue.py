@@ -77,6 +77,9 @@ CATALOGUE: tuple[Row, ...] = (
     ("remediator_drift_objects", "gauge",
      "Live changes remediator made on GitOps-managed targets that git does not hold yet and "
      "the controller has not reverted (`remediator drift`).", (), None),
+    ("remediator_rule_busiest_target_actions", "gauge",
+     "Actions in the last 24 hours on the target each rule remediated most "
+     "(`remediator report effectiveness --since 1d` names it).", ("rule",), None),
     ("remediator_chat_messages", "counter",
      "Chat messages (approval requests and their updates), by integration and result "
      "(sent, failed).", ("integration", "result"), None),

@@ -156,6 +156,22 @@ def entries_for(connection: Connection, remediation_ids: Iterable[str]) -> list[
     return [as_dict(row) for row in connection.execute(stmt)]
 
 
+_REPORTED = (audit.c.ts, audit.c.outcome, audit.c.remediation_id, audit.c.rule, audit.c.step,
+             audit.c.alertname, audit.c.fingerprint, audit.c.action, audit.c.target)
+
+
+def between(connection: Connection, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """The fields reports read (no labels, detail or hashes), oldest first, in
+    `[since, until]` (until is usually now: an entry written this instant counts).
+
+    The `ts` index answers the range; `ts` never decreases with `id`, so `id`
+    orders it as well.
+    """
+    stmt = (select(*_REPORTED).where(audit.c.ts >= since, audit.c.ts <= until)
+            .order_by(audit.c.id))
+    return [{**row._mapping, "ts": row.ts.isoformat()} for row in connection.execute(stmt)]
+
+
 def as_dict(row: Row[Any]) -> dict[str, Any]:
     data = dict(row._mapping)
     data["ts"] = data["ts"].isoformat()

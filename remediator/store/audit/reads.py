@@ -9,6 +9,7 @@ over and over, and must stay quick to start (tests/cli/test_cli_imports.py).
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from remediator.store.audit import log
@@ -40,6 +41,11 @@ class AuditReads:
         with self._database.reading() as connection:
             items, _ = log.query(connection, replace(q, since=None, limit=FOLLOW_BATCH))
         return [e for e in items if int(e["id"]) > last_id]
+
+    def between(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """What a report reads of every entry in `[since, until]`, oldest first."""
+        with self._database.reading() as connection:
+            return log.between(connection, since, until)
 
     def verify(self) -> ChainReport:
         """Recompute the hash chain, with the database's audit key when it has one."""
