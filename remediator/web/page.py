@@ -40,6 +40,7 @@ from remediator.web.deps import (
     identify,
     note_refusal,
 )
+from remediator.web.graph import Grapher
 from remediator.web.metrics import web_metrics
 from remediator.web.session import Principal
 
@@ -167,8 +168,8 @@ async def drift_page(services: ServicesDep, viewer: Viewer) -> HTMLResponse:
 
 
 @router.get("/remediations/{remediation_id}", response_class=HTMLResponse)
-async def remediation_page(remediation_id: str, services: ServicesDep, viewer: Viewer,
-                           done: str = "") -> HTMLResponse:
+async def remediation_page(remediation_id: str, request: Request, services: ServicesDep,
+                           viewer: Viewer, done: str = "") -> HTMLResponse:
     try:
         view = await run_in_threadpool(console.load_view, services, remediation_id)
     except HTTPException as error:
@@ -177,7 +178,10 @@ async def remediation_page(remediation_id: str, services: ServicesDep, viewer: V
     rule = services.rulebook.current.by_name(view.rule)
     later = ([getattr(spec, "type", "?") for spec in rule.escalate[len(view.steps) - 1:]]
              if rule is not None else [])
+    grapher: Grapher = request.app.state.grapher
+    graph = await grapher.graph(view, services.clock())
     return render("detail.html", viewer=viewer, r=view, later=later, done=done[:300],
+                  graph=graph,
                   s=summarize(view.evidence, view.hints, now=services.clock()),
                   raw=fold(view.evidence))
 
