@@ -5,7 +5,8 @@
   link pasted into an incident channel shows the same view.
 - `GET /audit`: the raw audit log.
 - `GET /drift`: live changes on GitOps-managed targets that git does not hold.
-- `GET /remediations/{id}`: one remediation's timeline, alert, links,
+- `GET /remediations/{id}`: one remediation's timeline, alert, links, the
+  alert's expression graphed around the action (`web.graph`, inline SVG),
   escalation steps and evidence; approve/decline when it awaits approval.
 - POST forms (approve, decline, pause, resume, breaker reset) need a session
   that may act and the form's CSRF token; a refusal is a 403 page saying why.
