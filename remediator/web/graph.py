@@ -35,6 +35,8 @@ HALF_WINDOW = timedelta(minutes=30)
 POINTS = 120
 CACHE_SIZE = 32
 CACHE_SECONDS = 60.0
+SETTLE = 30.0
+"""Windows ending (at "now") within the same half minute share a cache entry."""
 _KINDS: dict[str, str] = {
     **{outcome.value: "action" for outcome in ACTION_RESULTS},
     **{outcome.value: "unverified" for outcome in VERIFICATIONS},
@@ -85,11 +87,12 @@ def window(view: RemediationView, now: datetime) -> Window | None:
                   else datetime.fromisoformat(view.created_at))
     except ValueError:
         return None
-    settled = now - timedelta(seconds=now.second % 30, microseconds=now.microsecond)
-    start, end = anchor - HALF_WINDOW, min(anchor + HALF_WINDOW, settled)  # cacheable end
+    start, end = anchor - HALF_WINDOW, min(anchor + HALF_WINDOW, now)
     if end <= start:
         return None
-    step = max(1.0, math.ceil((end - start).total_seconds() / POINTS))
+    span = (end - start).total_seconds()
+    step = max(1.0, math.ceil(span / POINTS))
+    start = end - timedelta(seconds=math.ceil(span / step) * step)  # `end` is a point: now
     return Window(start, end, step, tuple(markers[:sparkline.MAX_MARKERS]))
 
 
@@ -102,9 +105,13 @@ class Graph:
     expression: str = ""
 
 
-def _label(series: Series) -> str:
-    labels = ", ".join(f'{k}="{v}"' for k, v in sorted(series.labels.items()))
-    return "{" + labels + "}"
+def labels(series: Sequence[Series]) -> list[str]:
+    """Legend text per series: the labels that tell them apart (all, for one series),
+    without `__name__`, like Grafana's legend."""
+    sets = [{k: v for k, v in s.labels.items() if k != "__name__"} for s in series]
+    shared = set.intersection(*(set(d.items()) for d in sets)) if len(sets) > 1 else set()
+    return ["{" + ", ".join(f'{k}="{v}"' for k, v in sorted(d.items()) if (k, v) not in shared)
+            + "}" for d in sets]
 
 
 class Grapher:
@@ -117,8 +124,8 @@ class Grapher:
             read_timeout=min(config.read_timeout, 2.0), workers=1))
             if config is not None else None)
         self._monotonic = monotonic
-        self._cache: OrderedDict[tuple[str, float, float], tuple[float, list[Series]]] = (
-            OrderedDict())
+        self._cache: OrderedDict[tuple[str, float, float],
+                                 tuple[float, Window, Sequence[Series]]] = OrderedDict()
 
     async def graph(self, view: RemediationView, now: datetime) -> Graph:
         expr = expression(view.alert.generator_url)
@@ -131,29 +138,33 @@ class Grapher:
         if frame is None:
             return Graph(note="No graph: the remediation has no time to plot.", expression=expr)
         try:
-            series = await self._query(expr, frame)
+            frame, series = await self._query(expr, frame)
         except PrometheusError as error:
             return Graph(note=f"No graph: Prometheus did not answer ({str(error)[:160]}).",
                          expression=expr)
-        lines = [sparkline.Line(_label(s), s.points) for s in series]
+        lines = [sparkline.Line(label, s.points) for label, s in zip(labels(series), series,
+                                                                      strict=True)]
         svg = sparkline.render(lines, frame.markers, start=frame.start.timestamp(),
                                end=frame.end.timestamp(), title=expr)
         return Graph(svg=Markup(svg), expression=expr)  # noqa: S704 - built escaped
 
-    async def _query(self, expr: str, frame: Window) -> Sequence[Series]:
+    async def _query(self, expr: str, frame: Window) -> tuple[Window, Sequence[Series]]:
+        """The series over `frame`, or over the cached frame that ends in the same half
+        minute (its start and end; this frame's markers)."""
         assert self._executor is not None
-        key = (expr, frame.start.timestamp(), frame.end.timestamp())
+        end = frame.end.timestamp()
+        key = (expr, frame.start.timestamp(), end - end % SETTLE)
         now = self._monotonic()
         cached = self._cache.get(key)
         if cached is not None and now - cached[0] < CACHE_SECONDS:
-            return cached[1]
+            return replace(cached[1], markers=frame.markers), cached[2]
         series = await self._executor.query_range(expr, start=frame.start, end=frame.end,
                                                   step=frame.step)
-        self._cache[key] = (now, series)
+        self._cache[key] = (now, frame, series)
         self._cache.move_to_end(key)
         while len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
-        return series
+        return frame, series
 
     def close(self) -> None:
         if self._executor is not None:

@@ -25,7 +25,9 @@ from fastapi.testclient import TestClient
 
 from remediator.actions.registry import ActionRegistry
 from remediator.app.settings import load_settings
+from remediator.clients.prometheus import Series
 from remediator.model.clock import FakeClock
+from remediator.web import graph
 from remediator.web.app import create_app
 from remediator.web.headers import CONSOLE_POLICY
 from tests.support import promstack
@@ -177,3 +179,23 @@ def test_without_prometheus_url_the_page_says_so(tmp_path: Path) -> None:
     assert "No graph: PROMETHEUS_URL is not configured." in response.text
     assert EXPR.replace('"', "&#34;") in response.text  # the expression, escaped
     assert connections == []
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    pytest.param(f"http://p:9090/graph?g0.expr={quote(EXPR)}&g0.tab=1", EXPR, id="graph-url"),
+    pytest.param("https://p/prometheus/graph?g0.expr=up%20%3E%200", "up > 0", id="path-prefix"),
+    pytest.param("http://p:9090/graph?g1.expr=up", None, id="no-first-graph"),
+    pytest.param("http://p:9090/graph?g0.expr=%20%20", None, id="blank"),
+    pytest.param("http://p/graph?g0.expr=" + "x" * 2001, None, id="too-long"),
+    pytest.param("", None, id="empty"),
+    pytest.param("http://[::1/graph?g0.expr=up", None, id="not-a-url"),
+])
+def test_only_the_expression_is_taken_from_generator_url(url: str, expected: str | None) -> None:
+    assert graph.expression(url) == expected
+
+
+def test_the_legend_names_what_tells_series_apart() -> None:
+    series = [Series({"__name__": "x", "job": "a", "pod": p}, ()) for p in ("1", "2")]
+    assert graph.labels(series) == ['{pod="1"}', '{pod="2"}']
+    assert graph.labels(series[:1]) == ['{job="a", pod="1"}']
+    assert graph.labels([]) == []
