@@ -35,6 +35,7 @@ HALF_WINDOW = timedelta(minutes=30)
 POINTS = 120
 CACHE_SIZE = 32
 CACHE_SECONDS = 60.0
+"""How long an answer (or a failure: `_query`) is reused."""
 SETTLE = 30.0
 """Windows ending (at "now") within the same half minute share a cache entry."""
 _KINDS: dict[str, str] = {
@@ -125,7 +126,8 @@ class Grapher:
             if config is not None else None)
         self._monotonic = monotonic
         self._cache: OrderedDict[tuple[str, float, float],
-                                 tuple[float, Window, Sequence[Series]]] = OrderedDict()
+                                 tuple[float, Window, Sequence[Series] | PrometheusError]] = (
+            OrderedDict())
 
     async def graph(self, view: RemediationView, now: datetime) -> Graph:
         expr = expression(view.alert.generator_url)
@@ -150,21 +152,29 @@ class Grapher:
 
     async def _query(self, expr: str, frame: Window) -> tuple[Window, Sequence[Series]]:
         """The series over `frame`, or over the cached frame that ends in the same half
-        minute (its start and end; this frame's markers)."""
+        minute (its start and end; this frame's markers). A failure is kept as long, so
+        reloading a page while Prometheus stalls costs the wait once."""
         assert self._executor is not None
         end = frame.end.timestamp()
         key = (expr, frame.start.timestamp(), end - end % SETTLE)
         now = self._monotonic()
         cached = self._cache.get(key)
         if cached is not None and now - cached[0] < CACHE_SECONDS:
+            if isinstance(cached[2], PrometheusError):
+                raise cached[2]
             return replace(cached[1], markers=frame.markers), cached[2]
-        series = await self._executor.query_range(expr, start=frame.start, end=frame.end,
-                                                  step=frame.step)
-        self._cache[key] = (now, frame, series)
+        try:
+            answer: Sequence[Series] | PrometheusError = await self._executor.query_range(
+                expr, start=frame.start, end=frame.end, step=frame.step)
+        except PrometheusError as error:
+            answer = error
+        self._cache[key] = (now, frame, answer)
         self._cache.move_to_end(key)
         while len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
-        return frame, series
+        if isinstance(answer, PrometheusError):
+            raise answer
+        return frame, answer
 
     def close(self) -> None:
         if self._executor is not None:
