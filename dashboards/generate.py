@@ -117,6 +117,52 @@ def layout(panels: list[Json]) -> list[Json]:
     return placed
 
 
+ACTED_STEP, ACTED_RANGE = "1m", "2m"
+"""The annotations' step and range: ranges overlap, so no increment falls between two
+steps; an increment shows as a mark of a minute or two (scrape every minute or faster)."""
+
+
+def annotation(name: str, colour: str, expr: str, title: str, text: str, tags: str) -> Json:
+    """A Prometheus annotation: a mark on every time panel wherever `expr` has a value."""
+    return {"name": name, "datasource": DATASOURCE, "enable": True, "hide": False,
+            "iconColor": colour, "expr": expr, "step": ACTED_STEP, "titleFormat": title,
+            "textFormat": text, "tagKeys": tags, "useValueForTime": False}
+
+
+def acted(metric: str, by: str, selector: str = "") -> str:
+    """Series of `metric` (summed `by`) whose count moved in the last ACTED_RANGE.
+
+    `changes()` catches an increment; a series that is new (its first increment
+    since the process started: client libraries show a labelled counter only
+    once it counts) has no earlier sample to differ from, so the `unless ...
+    offset` half catches it.
+    """
+    series = f"{metric}{selector}"
+    return (f"sum by ({by}) (changes({series}[{ACTED_RANGE}])) > 0"
+            f" or (sum by ({by}) ({series})"
+            f" unless sum by ({by}) ({series} offset {ACTED_RANGE}))")
+
+
+def remediator_annotations() -> list[Json]:
+    """When remediator acted, from its own counters, so a team's panels show it:
+    actions finished, decisions to act, verifications (a mark of a minute or two)."""
+    return [
+        annotation("remediator actions", "red",
+                   acted("remediator_action_results_total", "action, outcome"),
+                   "remediator: {{action}} {{outcome}}",
+                   "action {{action}} finished: {{outcome}}", "action,outcome"),
+        annotation("remediator decisions to act", "orange",
+                   acted("remediator_decisions_total", "rule, outcome",
+                         '{outcome=~"executed|dry_run|awaiting_approval"}'),
+                   "remediator: rule {{rule}} {{outcome}}",
+                   "rule {{rule}} decided: {{outcome}}", "rule,outcome"),
+        annotation("remediator verifications", "green",
+                   acted("remediator_verifications_total", "rule, outcome"),
+                   "remediator: rule {{rule}} {{outcome}}",
+                   "rule {{rule}} verification: {{outcome}}", "rule,outcome"),
+    ]
+
+
 def dashboard(uid: str, title: str, description: str, panels: list[Json]) -> Json:
     return {
         "uid": uid,
@@ -130,7 +176,7 @@ def dashboard(uid: str, title: str, description: str, panels: list[Json]) -> Jso
         "version": 1,
         "refresh": "30s",
         "time": {"from": "now-6h", "to": "now"},
-        "annotations": {"list": []},
+        "annotations": {"list": remediator_annotations()},
         "links": [],
         "templating": {"list": [{
             "name": "datasource",

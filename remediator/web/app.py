@@ -25,6 +25,7 @@ from remediator.app.settings import Settings
 from remediator.store import StoreUnavailable
 from remediator.web import api, chat, chat_mattermost, login, ops, page, sessions_api, webhook
 from remediator.web.forwarded import ForwardedFor, proxy_networks
+from remediator.web.graph import Grapher
 from remediator.web.headers import SecurityHeaders, swagger_page
 from remediator.web.metrics import WebMetrics
 
@@ -71,6 +72,8 @@ def create_app(settings: Settings, *, scheduler: bool = True, services: Services
         built = services if services is not None else Services.build(settings, **inject)
         app.state.services = built
         app.state.metrics = WebMetrics.of(built.metrics)
+        app.state.grapher = Grapher(built.prometheus.client.config
+                                    if built.prometheus is not None else None)
         built.writer.start()
         jobs = build_scheduler(built) if scheduler else None
         if jobs is not None:
@@ -84,6 +87,7 @@ def create_app(settings: Settings, *, scheduler: bool = True, services: Services
             await built.writer.stop()
             await built.worker.stop()
             await built.aclose()
+            app.state.grapher.close()
 
     app = FastAPI(title="remediator", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")

@@ -6,7 +6,8 @@
 - `GET /audit`: the raw audit log.
 - `GET /drift`: live changes on GitOps-managed targets that git does not hold.
 - `GET /effectiveness`: per rule and action, did the actions help (`web.effectiveness`).
-- `GET /remediations/{id}`: one remediation's timeline, alert, links,
+- `GET /remediations/{id}`: one remediation's timeline, alert, links, the
+  alert's expression graphed around the action (`web.graph`, inline SVG),
   escalation steps and evidence; approve/decline when it awaits approval.
 - POST forms (approve, decline, pause, resume, breaker reset) need a session
   that may act and the form's CSRF token; a refusal is a 403 page saying why.
@@ -41,6 +42,7 @@ from remediator.web.deps import (
     identify,
     note_refusal,
 )
+from remediator.web.graph import Grapher
 from remediator.web.metrics import web_metrics
 from remediator.web.session import Principal
 
@@ -181,8 +183,8 @@ async def effectiveness_page(services: ServicesDep, reads: ReadsDep, viewer: Vie
 
 
 @router.get("/remediations/{remediation_id}", response_class=HTMLResponse)
-async def remediation_page(remediation_id: str, services: ServicesDep, viewer: Viewer,
-                           done: str = "") -> HTMLResponse:
+async def remediation_page(remediation_id: str, request: Request, services: ServicesDep,
+                           viewer: Viewer, done: str = "") -> HTMLResponse:
     try:
         view = await run_in_threadpool(console.load_view, services, remediation_id)
     except HTTPException as error:
@@ -191,7 +193,10 @@ async def remediation_page(remediation_id: str, services: ServicesDep, viewer: V
     rule = services.rulebook.current.by_name(view.rule)
     later = ([getattr(spec, "type", "?") for spec in rule.escalate[len(view.steps) - 1:]]
              if rule is not None else [])
+    grapher: Grapher = request.app.state.grapher
+    graph = await grapher.graph(view, services.clock())
     return render("detail.html", viewer=viewer, r=view, later=later, done=done[:300],
+                  graph=graph,
                   s=summarize(view.evidence, view.hints, now=services.clock()),
                   raw=fold(view.evidence))
 
