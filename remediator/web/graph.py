@@ -88,7 +88,10 @@ def window(view: RemediationView, now: datetime) -> Window | None:
                   else datetime.fromisoformat(view.created_at))
     except ValueError:
         return None
-    start, end = anchor - HALF_WINDOW, min(anchor + HALF_WINDOW, now)
+    # Whole seconds: Prometheus stamps points in milliseconds, and a point rounded past
+    # an `end` with microseconds would fall outside the plot (the newest, maybe the only).
+    start = anchor - HALF_WINDOW
+    end = min(anchor + HALF_WINDOW, now).replace(microsecond=0)
     if end <= start:
         return None
     span = (end - start).total_seconds()
