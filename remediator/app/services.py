@@ -13,18 +13,17 @@ import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from remediator.actions.deferred import DeferredActions
 from remediator.actions.kubernetes.deferred import deferred_kubernetes
 from remediator.actions.kubernetes.source import KubeConfigError, find_kube_source, kubeconfig_paths
 from remediator.actions.registry import ActionRegistry
 from remediator.app.audit_head import audit_head_gauges
-from remediator.app.chat import build_chat
 from remediator.app.gitops import service_proposer
 from remediator.app.metrics import Metrics
 from remediator.app.policy_settings import policy_from_settings, read_inventory_hosts
 from remediator.app.settings import Settings
-from remediator.app.timeline import Timeline, build_timeline
 from remediator.clients.alertmanager import AlertmanagerClient
 from remediator.clients.prometheus import PrometheusConfig, PrometheusExecutor
 from remediator.execute.gitops_gate import GitopsConfig, GitopsGate
@@ -38,7 +37,6 @@ from remediator.intake.writer import DecisionWriter
 from remediator.model.abc import Action, Verifier
 from remediator.model.clock import Clock, utcnow
 from remediator.model.policy import Policy
-from remediator.operate.chat.hub import Chat
 from remediator.rules.book import RuleBook
 from remediator.rules.model import Rule
 from remediator.store import Database
@@ -51,6 +49,10 @@ from remediator.store.readmodel import ReadModel
 from remediator.store.service import Store
 from remediator.store.sessions import SessionStore
 from remediator.store.timeouts import Timeouts
+
+if TYPE_CHECKING:  # built only when configured: httpx and the chat stack stay unloaded
+    from remediator.app.timeline import Timeline
+    from remediator.operate.chat.hub import Chat
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +128,7 @@ class Services:
               proposer: Proposer | None = None) -> Services:
         """`kube_environ`: the kubeconfig's environment (the demo's); `proposer`: git's side."""
         metrics = metrics or Metrics.create()
-        # Rules, then the cluster's configuration: either refuses to start before
-        # anything is written (the database, a generated audit key).
+        # Rules, then the cluster: either refuses to start before anything is written.
         rulebook = RuleBook(settings.rules, metrics=metrics.rules, clock=clock)
         cluster, deferred = "injected actions", None
         if actions is None:
@@ -159,16 +160,38 @@ class Services:
         if alertmanager is not None:
             log.info("%s", alertmanager.scope())
         reads = ReadModel(database=database)
-        chat = build_chat(settings, database=database, reads=reads, metrics=metrics, clock=clock)
         return cls(settings=settings, database=database, rulebook=rulebook, intake=intake,
                    worker=worker, metrics=metrics, clock=clock, executable=executable,
-                   writer=DecisionWriter(intake), reads=reads, chat=chat,
-                   timeline=build_timeline(settings, database=database, metrics=metrics,
-                                           clock=clock),
+                   writer=DecisionWriter(intake), reads=reads,
+                   chat=chat_if_configured(settings, database=database, reads=reads,
+                                           metrics=metrics, clock=clock),
+                   timeline=timeline_if_configured(settings, database=database,
+                                                   metrics=metrics, clock=clock),
                    sessions=SessionStore(database), operator_store=OperatorStore(database),
                    approval_store=ApprovalStore(database), alertmanager=alertmanager,
                    catch_up=CatchUp(alertmanager, intake, on_decided=worker.wake),
                    prometheus=prometheus, kubernetes=deferred)
+
+
+def chat_if_configured(settings: Settings, *, database: Database, reads: ReadModel,
+                       metrics: Metrics, clock: Clock) -> Chat | None:
+    """Slack/Mattermost, imported only when configured (start-up stays without httpx)."""
+    if settings.slack_signing_secret_file is None and settings.mattermost_token_file is None:
+        return None
+    from remediator.app.chat import build_chat
+
+    return build_chat(settings, database=database, reads=reads, metrics=metrics, clock=clock)
+
+
+def timeline_if_configured(settings: Settings, *, database: Database, metrics: Metrics,
+                           clock: Clock) -> Timeline | None:
+    """PagerDuty/Opsgenie/Grafana, imported only when configured."""
+    if (settings.pagerduty_routing_key_file is None and settings.opsgenie_api_key_file is None
+            and settings.grafana_token_file is None):
+        return None
+    from remediator.app.timeline import build_timeline
+
+    return build_timeline(settings, database=database, metrics=metrics, clock=clock)
 
 
 def warn_about_reach(settings: Settings, executable: frozenset[str]) -> None:

@@ -7,6 +7,7 @@ milliseconds of each start (issue 11). The methods the CLI uses are typed.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,13 +19,18 @@ class LazyConsole:
         self._stderr = stderr
         self._highlight = highlight
         self._console: Console | None = None
+        self._columns: str | None = None
 
     @property
     def console(self) -> Console:
-        if self._console is None:
+        """Made again when COLUMNS changed: rich fixes a console's width from COLUMNS
+        when it is made, and one process may run several commands (tests, a shell)."""
+        columns = os.environ.get("COLUMNS")
+        if self._console is None or columns != self._columns:
             from rich.console import Console
 
             self._console = Console(stderr=self._stderr, highlight=self._highlight)
+            self._columns = columns
         return self._console
 
     def print(self, *objects: Any, **options: Any) -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
-import httpx
+if TYPE_CHECKING:  # loaded when a forge is asked, not by every start-up
+    import httpx
 
 _SCP = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>[^/].*)$")
 _KNOWN = {"github.com": ("github", "https://api.github.com"),
@@ -65,6 +66,8 @@ def forge_target(url: str, kind: str | None, api: str | None) -> ForgeTarget | N
 def open_pull_request(client: httpx.Client, target: ForgeTarget, token: str, *, head: str,
                       base: str, title: str, body: str) -> str:
     """The web URL of a new (or the already open) pull request from `head` into `base`."""
+    import httpx
+
     try:
         if target.kind == "gitlab":
             return _gitlab(client, target, token, head, base, title, body)
@@ -159,6 +162,8 @@ def pull_request_of(url: str) -> tuple[str, int] | None:
 def pull_request_state(client: httpx.Client, target: ForgeTarget, token: str,
                        number: int) -> PullState:
     """Whether pull request `number` is still open, merged, or closed unmerged."""
+    import httpx
+
     try:
         if target.kind == "gitlab":
             url = (f"{target.api}/projects/{quote(target.project, safe='')}/merge_requests/"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
+if TYPE_CHECKING:  # rich is loaded when a table is drawn (the console imports this module)
+    from rich.table import Table
 
 from remediator.report.backtest_replay import HOLDING, Backtest
 
@@ -35,6 +36,8 @@ def to_json(result: Backtest, *, complete: bool = True) -> dict[str, Any]:
 
 
 def rules_table(result: Backtest) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"Backtest {result.start:%Y-%m-%d %H:%M} .. {result.end:%Y-%m-%d %H:%M}"
                         f" UTC: {result.episodes} episodes, {result.unmatched} matched no rule")
     for column in ("rule", "matched", "episodes", "would act", "approval",
@@ -48,6 +51,8 @@ def rules_table(result: Backtest) -> Table:
 
 
 def targets_table(result: Backtest) -> Table:
+    from rich.table import Table
+
     table = Table(title="Busiest targets (episodes)")
     table.add_column("target")
     table.add_column("episodes", justify="right")
@@ -57,6 +62,8 @@ def targets_table(result: Backtest) -> Table:
 
 
 def timeline_table(result: Backtest) -> Table:
+    from rich.table import Table
+
     hour, timeline = result.busiest_hour()
     table = Table(title=f"Busiest hour: {hour:%Y-%m-%d %H:00} UTC" if hour else
                   "Busiest hour: no decisions")

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:  # loaded when a chat is configured, not by every start-up
+    import httpx
 
 
 class ChatApiError(Exception):
@@ -39,6 +40,8 @@ class Transport:
     """Seconds one attempt may take (None: the client's own timeout)."""
 
     async def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        import httpx
+
         problem = ""
         for attempt in range(self.retries + 1):
             try:
