@@ -33,6 +33,8 @@ print(json.dumps({"code": code, "modules": sorted({m.split(".")[0] for m in sys.
                                                    if sys.modules[m] is not None})}))
 """
 
+WIDE = CliRunner(env={"COLUMNS": "300"})  # a long tmp path stays on one line of stderr
+
 
 def cli(*argv: str, missing: tuple[str, ...] = ()) -> tuple[object, set[str], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REMEDIATOR_")}
@@ -76,7 +78,7 @@ def test_bad_input_is_one_line_naming_it(tmp_path: Path, extra: list[str],
     token.write_text("two words\n", encoding="utf-8")
     argv = ["backtest", "--rules", str(rules), "--prometheus-url", "http://127.0.0.1:9",
             *(a.format(token=token) for a in extra)]
-    result = CliRunner().invoke(app, argv)
+    result = WIDE.invoke(app, argv)
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.stderr.split())
 
@@ -84,7 +86,7 @@ def test_bad_input_is_one_line_naming_it(tmp_path: Path, extra: list[str],
 def test_a_bad_rule_file_is_named(tmp_path: Path) -> None:
     rules = tmp_path / "rules.yml"
     rules.write_text("rules:\n  - name: x\n    matchers: [oops\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["backtest", "--rules", str(rules),
+    result = WIDE.invoke(app, ["backtest", "--rules", str(rules),
                                       "--prometheus-url", "http://127.0.0.1:9"])
     assert result.exit_code == 2
     assert f"{rules.name}:4: invalid YAML" in " ".join(result.stderr.split())
@@ -93,7 +95,7 @@ def test_a_bad_rule_file_is_named(tmp_path: Path) -> None:
 def test_an_unreachable_prometheus_names_the_chunk(tmp_path: Path) -> None:
     rules = tmp_path / "rules.yml"
     rules.write_text(RULES, encoding="utf-8")
-    result = CliRunner().invoke(app, ["backtest", "--rules", str(rules), "--since", "2h",
+    result = WIDE.invoke(app, ["backtest", "--rules", str(rules), "--since", "2h",
                                       "--prometheus-url", "http://127.0.0.1:9", "--json"])
     assert result.exit_code == 2 and result.stdout == ""
     message = " ".join(result.stderr.split())
