@@ -53,5 +53,5 @@ class Chat:
     transport: Transport
 
     async def aclose(self) -> None:
-        await self.relay.stop_sending()
+        self.outbox.stop()
         await self.transport.client.aclose()

@@ -58,6 +58,7 @@ class Outbox:
         self._spells: dict[str, tuple[int, int]] = {}
         """Per integration in a failing spell: (failed attempts, messages given up)."""
         self._lock = asyncio.Lock()
+        self._sending: asyncio.Task[None] | None = None
 
     def waiting(self, integration: str) -> int:
         return len(self._queues.get(integration, ()))
@@ -68,6 +69,18 @@ class Outbox:
             self._give_up(queue.popleft(), "the backlog is full")
         queue.append(message)
         self.metrics.backlog.labels(integration=message.integration).set(len(queue))
+
+    def drain_in_background(self) -> None:
+        """For a scheduler job: a server that hangs (a connect timeout, three attempts)
+        must not make the job overrun its interval, or APScheduler logs every skipped
+        run. A new drain starts only when the last one is done."""
+        if self._sending is None or self._sending.done():
+            self._sending = asyncio.create_task(self.drain())
+
+    def stop(self) -> None:
+        """Shutdown: a drain still waiting on a server is abandoned (counted as not sent)."""
+        if self._sending is not None:
+            self._sending.cancel()
 
     async def drain(self) -> None:
         """Send what waits, each integration's queue at the same time (a server that hangs

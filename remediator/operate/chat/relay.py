@@ -41,7 +41,6 @@ class Relay:
         self.clock = clock
         self.external_url = external_url
         self._lock = asyncio.Lock()
-        self._sending: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         """Claim new entries, queue what they mean for chat, then send."""
@@ -49,17 +48,9 @@ class Relay:
         await self.outbox.drain()
 
     async def tick(self) -> None:
-        """The scheduler's job: claim and queue now, send in the background, so a
-        chat server that hangs cannot make the job overrun its interval (APScheduler
-        would log every skipped run). A new drain starts only when the last is done."""
+        """The scheduler's job: claim and queue now, send in the background."""
         await self._claim()
-        if self._sending is None or self._sending.done():
-            self._sending = asyncio.create_task(self.outbox.drain())
-
-    async def stop_sending(self) -> None:
-        """Shutdown: a drain still waiting on a server is abandoned (counted as not sent)."""
-        if self._sending is not None:
-            self._sending.cancel()
+        self.outbox.drain_in_background()
 
     async def _claim(self) -> None:
         async with self._lock:

@@ -32,7 +32,6 @@ class TimelineRelay:
         self.clock = clock
         self.external_url = external_url
         self._lock = asyncio.Lock()
-        self._sending: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         """Claim new entries, queue what each integration wants of them, then send."""
@@ -40,20 +39,12 @@ class TimelineRelay:
         await self.outbox.drain()
 
     async def tick(self) -> None:
-        """The scheduler's job: claim and queue now, send in the background.
-
-        A server that hangs (a connect timeout, three attempts) must not make
-        the job overrun its 5 s interval: APScheduler would skip and log every
-        run, many lines for one failing spell. The next tick starts another
-        drain only when the last one is done.
-        """
+        """The scheduler's job: claim and queue now, send in the background."""
         await self._claim()
-        if self._sending is None or self._sending.done():
-            self._sending = asyncio.create_task(self.outbox.drain())
+        self.outbox.drain_in_background()
 
     async def aclose(self) -> None:
-        if self._sending is not None:
-            self._sending.cancel()
+        self.outbox.stop()
 
     async def _claim(self) -> None:
         async with self._lock:
