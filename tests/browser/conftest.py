@@ -10,6 +10,7 @@ while the test awaits the page.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -79,17 +80,18 @@ class Console:
         return decision
 
 
-@pytest.fixture
-async def console(tmp_path: Path, client: ApiClient) -> AsyncIterator[Console]:  # noqa: F811
+@contextlib.asynccontextmanager
+async def serving(tmp_path: Path, client: ApiClient,  # noqa: F811
+                  **settings: Any) -> AsyncIterator[Console]:
+    """The console on a free loopback port (example rules, SQLite, the kmock cluster),
+    with these settings besides; stopped on exit."""
     rules = tmp_path / "rules.yml"
     rules.write_text(RULES)
     port = free_port()
-    settings = load_settings(rules=[str(rules)], database_url=f"sqlite:///{tmp_path / 'r.db'}",
-                             webhook_token=TOKEN, api_token=READ_TOKEN,
-                             listen=f"127.0.0.1:{port}",
-                             alertmanager_external_url="https://alertmanager.example.org")
-    app = create_app(settings, scheduler=False,
-                     actions=ActionRegistry(kubernetes_actions(client)))
+    app = create_app(load_settings(rules=[str(rules)], webhook_token=TOKEN,
+                                   database_url=f"sqlite:///{tmp_path / 'r.db'}",
+                                   listen=f"127.0.0.1:{port}", **settings),
+                     scheduler=False, actions=ActionRegistry(kubernetes_actions(client)))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on",
                                            **NO_FORWARDED))
@@ -103,6 +105,13 @@ async def console(tmp_path: Path, client: ApiClient) -> AsyncIterator[Console]: 
     finally:
         server.should_exit = True
         await task
+
+
+@pytest.fixture
+async def console(tmp_path: Path, client: ApiClient) -> AsyncIterator[Console]:  # noqa: F811
+    async with serving(tmp_path, client, api_token=READ_TOKEN,
+                       alertmanager_external_url="https://alertmanager.example.org") as up:
+        yield up
 
 
 @pytest.fixture

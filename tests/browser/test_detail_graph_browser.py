@@ -8,23 +8,16 @@ nothing but the console's own origin (the generatorURL's host is another site).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from kubernetes.client import ApiClient
 from playwright.async_api import Page
 
-from remediator.actions.kubernetes.actions import kubernetes_actions
-from remediator.actions.registry import ActionRegistry
-from remediator.app.settings import load_settings
-from remediator.web.app import create_app
 from remediator.web.headers import CONSOLE_POLICY
-from remediator.web.server import NO_FORWARDED
 from tests.actions.conftest import Cluster, pod
-from tests.browser.conftest import RULES, TOKEN, Console, free_port, sign_in
+from tests.browser.conftest import TOKEN, Console, serving, sign_in
 from tests.browser.test_csp import WATCH
 from tests.support import promstack
 
@@ -46,26 +39,8 @@ def prometheus() -> Iterator[promstack.Prometheus]:
 @pytest.fixture
 async def graphed(tmp_path: Path, client: ApiClient,
                   prometheus: promstack.Prometheus) -> AsyncIterator[Console]:
-    rules = tmp_path / "rules.yml"
-    rules.write_text(RULES)
-    port = free_port()
-    settings = load_settings(rules=[str(rules)], database_url=f"sqlite:///{tmp_path / 'r.db'}",
-                             webhook_token=TOKEN, listen=f"127.0.0.1:{port}",
-                             prometheus_url=prometheus.url)
-    app = create_app(settings, scheduler=False,
-                     actions=ActionRegistry(kubernetes_actions(client)))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on", **NO_FORWARDED))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield Console(url=f"http://127.0.0.1:{port}", services=app.state.services)
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(tmp_path, client, prometheus_url=prometheus.url) as up:
+        yield up
 
 
 async def test_the_graph_is_drawn_without_violations_or_outside_requests(
