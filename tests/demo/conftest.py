@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from tests.edge.serving import supervised
 from tests.support.promstack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,35 +90,16 @@ def until(probe: Callable[[], T | None], what: str, timeout: float = WITHIN,
 @pytest.fixture(scope="package")
 def demo() -> Iterator[Demo]:
     port = free_port()
-    process = subprocess.Popen(demo_argv("--listen", f"127.0.0.1:{port}"),
-                               stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                               env=environment(), cwd=ROOT)
-    running = Demo(process)
-
-    def collect() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            running.lines.append(line.rstrip("\n"))
-
-    reader = threading.Thread(target=collect, daemon=True)
-    reader.start()
-    try:
+    lines: list[str] = []
+    with supervised(demo_argv("--listen", f"127.0.0.1:{port}"), lines, env=environment(),
+                    stop_within=30) as process:
+        running = Demo(process, lines=lines)
         announced = json.loads(running.wait_for("demo mode: emulated cluster at"))["msg"]
         running.cluster = re.search(r"emulated cluster at (\S+),", announced)[1]  # type: ignore[index]
         running.scratch = re.search(r"sqlite:///(\S+)/remediator-demo\.db", announced)[1]  # type: ignore[index]
         running.wait_for("listening on")
         running.url = f"http://127.0.0.1:{port}"
         yield running
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        reader.join(timeout=5)
-        if process.stderr is not None:
-            process.stderr.close()
     # Stopped by SIGTERM as a service manager would: exit through Python, which removes
     # the demo's temporary directory (its SQLite file, kubeconfig and audit key).
     assert process.returncode == 143, "\n".join(running.lines[-20:])

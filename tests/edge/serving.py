@@ -73,6 +73,30 @@ def _collect(process: subprocess.Popen[str], lines: list[str]) -> None:
 
 
 @contextlib.contextmanager
+def supervised(argv: list[str], lines: list[str], *, env: dict[str, str],
+               preexec_fn: Callable[[], None] | None = None,
+               stop_within: float = 20) -> Iterator[subprocess.Popen[str]]:
+    """A process whose stderr lines land in `lines`; stopped with SIGTERM at the end (as
+    a service manager would), killed if it is not gone within `stop_within` seconds."""
+    process = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                               text=True, env=env, cwd=ROOT, preexec_fn=preexec_fn)
+    reader = threading.Thread(target=_collect, args=(process, lines), daemon=True)
+    reader.start()
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=stop_within)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        reader.join(timeout=5)
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+@contextlib.contextmanager
 def running(tmp_path: Path, *flags: str, port: int | None = None,
             preexec_fn: Callable[[], None] | None = None, database_url: str | None = None,
             **env: str) -> Iterator[Server]:
@@ -82,22 +106,8 @@ def running(tmp_path: Path, *flags: str, port: int | None = None,
     argv = serve_argv("--dev", "--listen", f"127.0.0.1:{port}", "--rules", str(RULES),
                       "--database-url", database_url or f"sqlite:///{tmp_path / 'r.db'}",
                       "--kubernetes", "off", *flags)
-    process = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                               text=True, env=environment(**env), cwd=ROOT,
-                               preexec_fn=preexec_fn)
-    server = Server(process, port)
-    reader = threading.Thread(target=_collect, args=(process, server.lines), daemon=True)
-    reader.start()
-    try:
+    lines: list[str] = []
+    with supervised(argv, lines, env=environment(**env), preexec_fn=preexec_fn) as process:
+        server = Server(process, port, lines)
         server.wait_for("Application startup complete")
         yield server
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        reader.join(timeout=5)
-        if process.stderr is not None:
-            process.stderr.close()
